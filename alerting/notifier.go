@@ -1,0 +1,75 @@
+package alerting
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/listsync/otelmon/internal/retryafter"
+)
+
+// Notifier delivers alerts somewhere: a webhook, a chat, Alertmanager, a log.
+// It is the counterpart of the reference service's notification handler.
+//
+// The engine calls Notify from a delivery goroutine of that notifier's own,
+// never from evaluation, so a slow notifier delays only itself. Notify is
+// called for firing alerts and again, with State Resolved, when they resolve.
+// Implementations must honour ctx and must be safe for concurrent use.
+//
+// An error tells the engine whether to retry: see [Retryable].
+type Notifier interface {
+	Notify(ctx context.Context, a Alert) error
+	// Name identifies the notifier in metrics and logs, e.g. "discord". It must
+	// not contain secrets.
+	Name() string
+}
+
+// StatusError is returned by HTTP notifiers when the receiver answers with a
+// status other than 2xx. Its message holds the status only: never the URL,
+// which for webhooks is a secret.
+type StatusError struct {
+	StatusCode int
+	// RetryAfter is how long the receiver asked the sender to wait (from the
+	// Retry-After header or a body field such as Discord's retry_after); zero
+	// if it did not say.
+	RetryAfter time.Duration
+}
+
+func (e *StatusError) Error() string {
+	return fmt.Sprintf("alerting: receiver answered %d %s", e.StatusCode, http.StatusText(e.StatusCode))
+}
+
+// ErrPermanent marks a delivery error that retrying cannot fix (a bad
+// payload, a missing webhook). Wrap it: fmt.Errorf("...: %w", ErrPermanent).
+var ErrPermanent = errors.New("alerting: permanent delivery failure")
+
+// Retryable reports whether a failed delivery should be tried again and, if
+// the receiver said so, after how long. Rules, as in Alertmanager's notify
+// package: 429 and 5xx are retried, other statuses are not; errors wrapping
+// ErrPermanent are not; the caller's cancellation is not; other errors
+// (connection refused, timeouts, resets) are.
+func Retryable(err error) (retry bool, after time.Duration) {
+	if err == nil || errors.Is(err, ErrPermanent) || errors.Is(err, context.Canceled) {
+		return false, 0
+	}
+	var se *StatusError
+	if errors.As(err, &se) {
+		if se.StatusCode == http.StatusTooManyRequests || se.StatusCode >= 500 {
+			return true, se.RetryAfter
+		}
+		return false, 0
+	}
+	return true, 0
+}
+
+// CheckResponse turns a receiver's response into nil for 2xx or a
+// *StatusError carrying the Retry-After header (seconds or an HTTP date,
+// relative to now). Notifiers call it after every request.
+func CheckResponse(resp *http.Response, now time.Time) error {
+	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
+		return nil
+	}
+	return &StatusError{StatusCode: resp.StatusCode, RetryAfter: retryafter.Parse(resp.Header.Get("Retry-After"), now)}
+}
