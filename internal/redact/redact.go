@@ -1,0 +1,80 @@
+// Package redact removes secrets from URLs and from the errors that carry
+// them, so that API keys in query strings, credentials in userinfo and webhook
+// tokens in paths never reach logs, errors or API output.
+package redact
+
+import (
+	"errors"
+	"net/url"
+)
+
+// Mask replaces each secret part of a URL.
+const Mask = "xxxxx"
+
+// URL returns raw with its password and every query value masked. A URL that
+// does not parse is replaced by Mask as a whole, since it cannot be told
+// apart from a secret.
+func URL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return Mask
+	}
+	return redactURL(u, false)
+}
+
+// Endpoint returns only the scheme and host of raw, for URLs whose path is
+// itself a secret (Discord and Slack webhooks carry their token in the path).
+func Endpoint(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return Mask
+	}
+	return redactURL(u, true)
+}
+
+func redactURL(u *url.URL, dropPath bool) string {
+	c := *u
+	if c.User != nil {
+		if _, ok := c.User.Password(); ok {
+			c.User = url.UserPassword(c.User.Username(), Mask)
+		}
+	}
+	if c.RawQuery != "" {
+		q := c.Query()
+		for k := range q {
+			q[k] = []string{Mask}
+		}
+		c.RawQuery = q.Encode()
+	}
+	c.Fragment, c.RawFragment = "", ""
+	if dropPath {
+		c.User = nil
+		c.Path, c.RawPath, c.RawQuery = "", "", ""
+	}
+	return c.String()
+}
+
+// Error returns the first *url.Error in err's chain with its URL redacted by
+// URL (the wrapping around it, which may repeat the URL, is dropped); errors
+// without one are returned unchanged. The cause stays in the chain, so
+// errors.Is and errors.As still see it (context.DeadlineExceeded, ...).
+func Error(err error) error { return redactErr(err, false) }
+
+// ErrorEndpoint is like Error but keeps only the scheme and host, as Endpoint.
+func ErrorEndpoint(err error) error { return redactErr(err, true) }
+
+func redactErr(err error, dropPath bool) error {
+	var ue *url.Error
+	if !errors.As(err, &ue) {
+		return err
+	}
+	u, perr := url.Parse(ue.URL)
+	safe := Mask
+	if perr == nil {
+		safe = redactURL(u, dropPath)
+	}
+	if ue.URL == safe {
+		return err
+	}
+	return &url.Error{Op: ue.Op, URL: safe, Err: ue.Err}
+}
