@@ -1,0 +1,25 @@
+// Package exporters builds the metric readers that carry otelmon's
+// instruments out of the process.
+//
+// # Selection
+//
+// [New] follows the standard OpenTelemetry environment:
+//
+//   - OTEL_METRICS_EXPORTER unset, empty or "prometheus": an in-process
+//     Prometheus exporter on a private registry. Its handler is served on the
+//     Monitor's own listener (/metrics) instead of a second server, and it is
+//     configured so the exposition shows otelmon's names exactly: no unit or
+//     _total suffixes are added (instruments already carry their full names)
+//     and no otel_scope_* labels are attached.
+//   - "otlp", "console", "none": delegated to go.opentelemetry.io/contrib/exporters/autoexport,
+//     which reads OTEL_EXPORTER_OTLP_PROTOCOL ("http/protobuf" by default, or
+//     "grpc"), OTEL_EXPORTER_OTLP_ENDPOINT, OTEL_EXPORTER_OTLP_HEADERS and the
+//     rest of the OTLP variables.
+//
+// # Embedding
+//
+// Nothing here touches OpenTelemetry globals. A host with its own
+// MeterProvider adds the reader of [NewPrometheus] (or any reader of its own)
+// to that provider with sdkmetric.WithReader and serves [Prometheus.Handler]
+// where it likes.
+package exporters

@@ -1,0 +1,84 @@
+package exporters
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+
+	"go.opentelemetry.io/contrib/exporters/autoexport"
+	"go.opentelemetry.io/otel/attribute"
+	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
+	"go.opentelemetry.io/otel/sdk/resource"
+	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
+)
+
+// EnvMetricsExporter is the standard variable that selects the exporter.
+const EnvMetricsExporter = "OTEL_METRICS_EXPORTER"
+
+// Exporter kinds, as spelled in OTEL_METRICS_EXPORTER.
+const (
+	KindPrometheus = "prometheus"
+	KindOTLP       = "otlp"
+	KindConsole    = "console"
+	KindNone       = "none"
+)
+
+// ErrUnknownExporter is returned by New when OTEL_METRICS_EXPORTER names an
+// exporter this package does not know.
+var ErrUnknownExporter = errors.New("exporters: unknown metrics exporter")
+
+// Metrics is the exporter selected by the environment: a reader to add to a
+// MeterProvider, and the Prometheus handler when the exporter is Prometheus.
+type Metrics struct {
+	// Kind is one of KindPrometheus, KindOTLP, KindConsole, KindNone.
+	Kind string
+	// Reader goes into sdkmetric.WithReader. Shutting the provider down
+	// shuts it down (and, for push exporters, flushes it).
+	Reader sdkmetric.Reader
+	// Prometheus is set when Kind is KindPrometheus.
+	Prometheus *Prometheus
+}
+
+// New selects an exporter from OTEL_METRICS_EXPORTER, Prometheus by default.
+// See the package documentation for the variables each one reads. Only the
+// first of a comma-separated list is used.
+func New(ctx context.Context) (*Metrics, error) {
+	kind := strings.TrimSpace(strings.Split(os.Getenv(EnvMetricsExporter), ",")[0])
+	switch kind {
+	case "", KindPrometheus:
+		p, err := NewPrometheus()
+		if err != nil {
+			return nil, err
+		}
+		return &Metrics{Kind: KindPrometheus, Reader: p.Reader(), Prometheus: p}, nil
+	case KindOTLP, KindConsole, KindNone:
+		r, err := autoexport.NewMetricReader(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("exporters: %s exporter: %w", kind, err)
+		}
+		return &Metrics{Kind: kind, Reader: r}, nil
+	default:
+		return nil, fmt.Errorf("%w: %s=%q (want prometheus, otlp, console or none)", ErrUnknownExporter, EnvMetricsExporter, kind)
+	}
+}
+
+// Resource describes the process to metric backends: service.name and
+// service.version as given, overridden by OTEL_SERVICE_NAME and
+// OTEL_RESOURCE_ATTRIBUTES when set, plus the SDK's own attributes.
+func Resource(ctx context.Context, serviceName, serviceVersion string) (*resource.Resource, error) {
+	kvs := []attribute.KeyValue{semconv.ServiceName(serviceName)}
+	if serviceVersion != "" {
+		kvs = append(kvs, semconv.ServiceVersion(serviceVersion))
+	}
+	r, err := resource.New(ctx,
+		resource.WithSchemaURL(semconv.SchemaURL),
+		resource.WithAttributes(kvs...),
+		resource.WithTelemetrySDK(),
+		resource.WithFromEnv())
+	if err != nil {
+		return nil, fmt.Errorf("exporters: resource: %w", err)
+	}
+	return r, nil
+}

@@ -1,0 +1,118 @@
+package otelmon
+
+import (
+	"strings"
+	"sync"
+	"sync/atomic"
+	"unicode/utf8"
+
+	"go.opentelemetry.io/otel/attribute"
+)
+
+// Label values with a special meaning.
+const (
+	// UnknownLabel is recorded for an empty source, service or cache type.
+	UnknownLabel = "unknown"
+	// OverflowLabel is recorded for values beyond the cardinality limit.
+	OverflowLabel = "__overflow__"
+	// maxLabelLen bounds a label value in bytes.
+	maxLabelLen = 128
+)
+
+// labelTable maps raw label values to per-value entries of type T. Lookups
+// of known values take no lock: the map is copied on write and swapped
+// atomically, and writes (a value seen for the first time) are rare.
+type labelTable[T any] struct {
+	key   attribute.Key
+	limit int
+	make  func(label string, set attribute.Set) *T
+
+	byRaw atomic.Pointer[map[string]*T] // raw input → entry; copy on write
+
+	mu       sync.Mutex    // serializes inserts; guards the fields below
+	byLabel  map[string]*T // sanitized label → entry
+	entries  []*T          // in insertion order, for collection
+	overflow *T
+}
+
+func newLabelTable[T any](key string, limit int, mk func(string, attribute.Set) *T) *labelTable[T] {
+	t := &labelTable[T]{key: attribute.Key(key), limit: limit, make: mk, byLabel: map[string]*T{}}
+	m := map[string]*T{}
+	t.byRaw.Store(&m)
+	return t
+}
+
+// get returns the entry for raw, creating it on first use.
+func (t *labelTable[T]) get(raw string) *T {
+	if e, ok := (*t.byRaw.Load())[raw]; ok {
+		return e
+	}
+	return t.insert(raw)
+}
+
+func (t *labelTable[T]) insert(raw string) *T {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	old := *t.byRaw.Load()
+	if e, ok := old[raw]; ok {
+		return e
+	}
+	label := sanitizeLabel(raw)
+	e, ok := t.byLabel[label]
+	if !ok {
+		if len(t.byLabel) >= t.limit {
+			if t.overflow == nil {
+				t.overflow = t.newEntryLocked(OverflowLabel)
+			}
+			// Not remembered under raw: unbounded inputs must not grow the map.
+			return t.overflow
+		}
+		e = t.newEntryLocked(label)
+		t.byLabel[label] = e
+	}
+	// Raw spellings of one label (cut or repaired values) are remembered up
+	// to a bound; beyond it they still resolve, through this slower path.
+	if len(old) < 4*t.limit {
+		m := make(map[string]*T, len(old)+1)
+		for k, v := range old {
+			m[k] = v
+		}
+		m[raw] = e
+		t.byRaw.Store(&m)
+	}
+	return e
+}
+
+func (t *labelTable[T]) newEntryLocked(label string) *T {
+	e := t.make(label, attribute.NewSet(t.key.String(label)))
+	t.entries = append(t.entries, e)
+	return e
+}
+
+// each calls fn for every entry, overflow included, in insertion order.
+func (t *labelTable[T]) each(fn func(*T)) {
+	t.mu.Lock()
+	entries := t.entries[:len(t.entries):len(t.entries)]
+	t.mu.Unlock()
+	for _, e := range entries {
+		fn(e)
+	}
+}
+
+// sanitizeLabel maps a raw value to the label value that is exported.
+func sanitizeLabel(s string) string {
+	if s == "" {
+		return UnknownLabel
+	}
+	if !utf8.ValidString(s) {
+		s = strings.ToValidUTF8(s, "\uFFFD")
+	}
+	if len(s) > maxLabelLen {
+		cut := maxLabelLen
+		for cut > 0 && !utf8.RuneStart(s[cut]) {
+			cut--
+		}
+		s = s[:cut]
+	}
+	return s
+}

@@ -1,0 +1,195 @@
+package otelmon
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"sync"
+	"time"
+
+	"go.opentelemetry.io/otel/metric"
+	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
+
+	"github.com/listsync/otelmon/exporters"
+	"github.com/listsync/otelmon/internal/clock"
+	"github.com/listsync/otelmon/internal/names"
+)
+
+// Version is the otelmon release, reported as the instrumentation scope
+// version.
+const Version = "0.1.0"
+
+// ScopeName is the instrumentation scope of the Monitor's instruments.
+const ScopeName = "github.com/listsync/otelmon"
+
+// ErrNoPrometheus is returned by PrometheusMetrics when metrics are not
+// exported through Prometheus (OTEL_METRICS_EXPORTER selects OTLP, say).
+var ErrNoPrometheus = errors.New("otelmon: the Prometheus exporter is not active")
+
+// ErrShutdown is returned by Start after Shutdown.
+var ErrShutdown = errors.New("otelmon: monitor is shut down")
+
+// Monitor records a list-sync service's operations and watches the external
+// services it depends on. Create it with New; it is safe for concurrent use.
+type Monitor struct {
+	cfg    Config
+	prefix names.Prefix
+	logger *slog.Logger
+	clock  clock.Clock
+
+	mp         metric.MeterProvider
+	ownedMP    *sdkmetric.MeterProvider // nil when the host owns mp
+	prometheus *exporters.Prometheus    // nil when not exporting to Prometheus
+
+	sync *syncMetrics
+
+	mu       sync.Mutex // guards started and stopped
+	started  bool
+	stopped  bool
+	stopOnce sync.Once
+	stopErr  error
+	startAt  time.Time
+}
+
+// New returns a Monitor for cfg. It validates cfg, builds the metric
+// pipeline and instruments, and starts nothing: call Start for background
+// work. Bad configuration gives a *ConfigError.
+func New(cfg Config, opts ...Option) (*Monitor, error) {
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	o := newOptions(opts)
+	m := &Monitor{
+		cfg:        cfg,
+		prefix:     names.New(cfg.Metrics.Namespace, cfg.Metrics.Subsystem),
+		logger:     o.logger,
+		clock:      o.clock,
+		mp:         o.meterProvider,
+		prometheus: o.prometheus,
+		startAt:    o.clock.Now(),
+	}
+	if m.mp == nil {
+		if err := m.buildProvider(o); err != nil {
+			return nil, err
+		}
+	}
+	meter := m.mp.Meter(ScopeName, metric.WithInstrumentationVersion(Version))
+	if m.sync, err = newSyncMetrics(meter, m.prefix, cfg.Metrics, m.clock); err != nil {
+		return nil, errors.Join(err, m.shutdownProvider(context.Background()))
+	}
+	return m, nil
+}
+
+func (m *Monitor) buildProvider(o options) error {
+	ctx := context.Background()
+	exp, err := exporters.New(ctx)
+	if err != nil {
+		return err
+	}
+	res, err := exporters.Resource(ctx, o.serviceName, o.serviceVersion)
+	if err != nil {
+		return errors.Join(err, exp.Reader.Shutdown(ctx))
+	}
+	popts := []sdkmetric.Option{sdkmetric.WithResource(res), sdkmetric.WithReader(exp.Reader)}
+	for _, v := range Views(m.cfg) {
+		popts = append(popts, sdkmetric.WithView(v))
+	}
+	m.ownedMP = sdkmetric.NewMeterProvider(popts...)
+	m.mp = m.ownedMP
+	m.prometheus = exp.Prometheus
+	return nil
+}
+
+// Views returns the sdk/metric Views a MeterProvider needs for otelmon's
+// metrics to carry their documented names and buckets. A Monitor that builds
+// its own provider installs them; a host passing its provider with
+// WithMeterProvider adds them with sdkmetric.WithView.
+func Views(cfg Config) []sdkmetric.View {
+	return nil
+}
+
+// Config returns the effective configuration, defaults filled in.
+func (m *Monitor) Config() Config { return m.cfg }
+
+// MeterProvider returns the provider the Monitor records on.
+func (m *Monitor) MeterProvider() metric.MeterProvider { return m.mp }
+
+// RecordSyncOperation records one sync of source: whether it succeeded, how
+// long it took, and how many items it added, updated and found in total. A
+// failure increments the source's consecutive failures; a success resets
+// them and sets its last-success time. It takes no lock and allocates
+// nothing for a source seen before.
+func (m *Monitor) RecordSyncOperation(ctx context.Context, source string, success bool, d time.Duration, added, updated, total uint64) {
+	m.sync.recordSync(ctx, source, success, d, added, updated, total)
+}
+
+// RecordCacheHit counts a cache lookup of cacheType that hit.
+func (m *Monitor) RecordCacheHit(_ context.Context, cacheType string) {
+	m.sync.recordCache(cacheType, true)
+}
+
+// RecordCacheMiss counts a cache lookup of cacheType that missed.
+func (m *Monitor) RecordCacheMiss(_ context.Context, cacheType string) {
+	m.sync.recordCache(cacheType, false)
+}
+
+// PrometheusMetrics returns the current Prometheus text exposition, or
+// ErrNoPrometheus when metrics go elsewhere.
+func (m *Monitor) PrometheusMetrics(ctx context.Context) (string, error) {
+	if m.prometheus == nil {
+		return "", ErrNoPrometheus
+	}
+	return m.prometheus.Text(ctx)
+}
+
+// MetricsHandler returns the handler serving /metrics, or nil when metrics
+// are not exported through Prometheus.
+func (m *Monitor) MetricsHandler() http.Handler {
+	if m.prometheus == nil {
+		return nil
+	}
+	return m.prometheus.Handler()
+}
+
+// Start begins the Monitor's background work. It is safe to call more than
+// once; it returns ErrShutdown after Shutdown.
+func (m *Monitor) Start(ctx context.Context) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.stopped {
+		return ErrShutdown
+	}
+	if m.started {
+		return nil
+	}
+	m.started = true
+	return nil
+}
+
+// Shutdown stops background work, unregisters the Monitor's instruments
+// from the provider, and, when the Monitor built the provider, flushes and
+// shuts down its exporter. It returns once every goroutine the Monitor
+// started has exited. It is safe before Start and more than once; later
+// calls return the first call's result.
+func (m *Monitor) Shutdown(ctx context.Context) error {
+	m.stopOnce.Do(func() {
+		m.mu.Lock()
+		m.stopped = true
+		m.mu.Unlock()
+		m.stopErr = errors.Join(m.sync.shutdown(), m.shutdownProvider(ctx))
+	})
+	return m.stopErr
+}
+
+func (m *Monitor) shutdownProvider(ctx context.Context) error {
+	if m.ownedMP == nil {
+		return nil
+	}
+	if err := m.ownedMP.Shutdown(ctx); err != nil {
+		return fmt.Errorf("otelmon: shut down meter provider: %w", err)
+	}
+	return nil
+}

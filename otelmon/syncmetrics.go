@@ -1,0 +1,174 @@
+package otelmon
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync/atomic"
+	"time"
+
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/metric"
+
+	"github.com/listsync/otelmon/internal/clock"
+	"github.com/listsync/otelmon/internal/names"
+)
+
+// SyncDurationBuckets are the boundaries, in seconds, of the sync duration
+// histogram: from a quarter second to 30 minutes, with a boundary at 300 s,
+// the slow-sync alert's threshold.
+var SyncDurationBuckets = []float64{0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 900, 1800}
+
+// sourceSeries holds the readings of one source. Counters are cumulative.
+type sourceSeries struct {
+	set    attribute.Set
+	record []metric.RecordOption  // for the duration histogram
+	obs    []metric.ObserveOption // for every observable instrument
+
+	operations, succeeded, failed atomic.Uint64
+	added, updated, found         atomic.Uint64
+	consecutiveFailures           atomic.Int64
+	lastSuccessUnixNano           atomic.Int64 // 0 until the first success
+}
+
+// cacheSeries holds the readings of one cache type.
+type cacheSeries struct {
+	obs          []metric.ObserveOption
+	hits, misses atomic.Uint64
+}
+
+// syncMetrics records sync operations and cache lookups.
+type syncMetrics struct {
+	clock    clock.Clock
+	sources  *labelTable[sourceSeries]
+	caches   *labelTable[cacheSeries]
+	duration metric.Float64Histogram // nil when timing histograms are off
+
+	reg metric.Registration
+}
+
+func newSyncMetrics(meter metric.Meter, prefix names.Prefix, cfg MetricsConfig, clk clock.Clock) (*syncMetrics, error) {
+	m := &syncMetrics{
+		clock: clk,
+		sources: newLabelTable(names.AttrSource, cfg.CardinalityLimit, func(_ string, set attribute.Set) *sourceSeries {
+			return &sourceSeries{
+				set:    set,
+				record: []metric.RecordOption{metric.WithAttributeSet(set)},
+				obs:    []metric.ObserveOption{metric.WithAttributeSet(set)},
+			}
+		}),
+		caches: newLabelTable(names.AttrType, cfg.CardinalityLimit, func(_ string, set attribute.Set) *cacheSeries {
+			return &cacheSeries{obs: []metric.ObserveOption{metric.WithAttributeSet(set)}}
+		}),
+	}
+	var errs []error
+	counter := func(suffix, desc string) metric.Int64ObservableCounter {
+		c, err := meter.Int64ObservableCounter(prefix.Name(suffix), metric.WithDescription(desc))
+		errs = append(errs, err)
+		return c
+	}
+	ops := counter(names.SyncOperationsTotal, "Sync operations started, per source.")
+	okOps := counter(names.SyncOperationsSuccessTotal, "Sync operations that succeeded, per source.")
+	failedOps := counter(names.SyncOperationsFailedTotal, "Sync operations that failed, per source.")
+	added := counter(names.ItemsAddedTotal, "Items added by sync operations, per source.")
+	updated := counter(names.ItemsUpdatedTotal, "Items updated by sync operations, per source.")
+	found := counter(names.ItemsFoundTotal, "Items found in source lists by sync operations, per source.")
+	hits := counter(names.CacheHitsTotal, "Cache lookups that hit, per cache type.")
+	misses := counter(names.CacheMissesTotal, "Cache lookups that missed, per cache type.")
+	consecutive, err := meter.Int64ObservableGauge(prefix.Name(names.ConsecutiveFailures),
+		metric.WithDescription("Failed sync operations since the last successful one, per source."))
+	errs = append(errs, err)
+	lastSuccess, err := meter.Float64ObservableGauge(prefix.Name(names.LastSuccessfulSync),
+		metric.WithDescription("Unix time of the last successful sync operation, per source; absent until one succeeds."),
+		metric.WithUnit("s"))
+	errs = append(errs, err)
+	if cfg.EnableTimingHistograms {
+		m.duration, err = meter.Float64Histogram(prefix.Name(names.SyncDurationSeconds),
+			metric.WithDescription("Duration of sync operations, per source."),
+			metric.WithUnit("s"),
+			metric.WithExplicitBucketBoundaries(SyncDurationBuckets...))
+		errs = append(errs, err)
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, fmt.Errorf("otelmon: sync instruments: %w", err)
+	}
+
+	m.reg, err = meter.RegisterCallback(func(_ context.Context, o metric.Observer) error {
+		m.sources.each(func(s *sourceSeries) {
+			o.ObserveInt64(ops, int64(s.operations.Load()), s.obs...)
+			o.ObserveInt64(okOps, int64(s.succeeded.Load()), s.obs...)
+			o.ObserveInt64(failedOps, int64(s.failed.Load()), s.obs...)
+			o.ObserveInt64(added, int64(s.added.Load()), s.obs...)
+			o.ObserveInt64(updated, int64(s.updated.Load()), s.obs...)
+			o.ObserveInt64(found, int64(s.found.Load()), s.obs...)
+			o.ObserveInt64(consecutive, s.consecutiveFailures.Load(), s.obs...)
+			if ns := s.lastSuccessUnixNano.Load(); ns != 0 {
+				o.ObserveFloat64(lastSuccess, float64(ns)/1e9, s.obs...)
+			}
+		})
+		m.caches.each(func(c *cacheSeries) {
+			o.ObserveInt64(hits, int64(c.hits.Load()), c.obs...)
+			o.ObserveInt64(misses, int64(c.misses.Load()), c.obs...)
+		})
+		return nil
+	}, ops, okOps, failedOps, added, updated, found, hits, misses, consecutive, lastSuccess)
+	if err != nil {
+		return nil, fmt.Errorf("otelmon: register sync callback: %w", err)
+	}
+	return m, nil
+}
+
+// recordSync is the hot path of RecordSyncOperation: a lock-free lookup,
+// atomic adds, and one histogram record with a prebuilt option.
+func (m *syncMetrics) recordSync(ctx context.Context, source string, success bool, d time.Duration, added, updated, found uint64) {
+	s := m.sources.get(source)
+	s.operations.Add(1)
+	if success {
+		s.succeeded.Add(1)
+		if s.consecutiveFailures.Load() != 0 {
+			s.consecutiveFailures.Store(0)
+		}
+		s.lastSuccessUnixNano.Store(m.clock.Now().UnixNano())
+	} else {
+		s.failed.Add(1)
+		s.consecutiveFailures.Add(1)
+	}
+	if added != 0 {
+		s.added.Add(added)
+	}
+	if updated != 0 {
+		s.updated.Add(updated)
+	}
+	if found != 0 {
+		s.found.Add(found)
+	}
+	if m.duration != nil {
+		if d < 0 {
+			d = 0
+		}
+		m.duration.Record(ctx, d.Seconds(), s.record...)
+	}
+}
+
+func (m *syncMetrics) recordCache(cacheType string, hit bool) {
+	c := m.caches.get(cacheType)
+	if hit {
+		c.hits.Add(1)
+	} else {
+		c.misses.Add(1)
+	}
+}
+
+// lastSuccess returns the time of source's last successful sync.
+func (m *syncMetrics) lastSuccesses() map[string]time.Time {
+	out := map[string]time.Time{}
+	m.sources.each(func(s *sourceSeries) {
+		if ns := s.lastSuccessUnixNano.Load(); ns != 0 {
+			v, _ := s.set.Value(names.AttrSource)
+			out[v.AsString()] = time.Unix(0, ns)
+		}
+	})
+	return out
+}
+
+func (m *syncMetrics) shutdown() error { return m.reg.Unregister() }
