@@ -29,4 +29,3 @@ func newTestMonitor(t testing.TB, cfg Config, opts ...Option) (*Monitor, *clock.
 	})
 	return m, clk
 }
-

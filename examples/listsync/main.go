@@ -1,0 +1,262 @@
+// Command listsync is otelmon's demo: a monitored list-sync service.
+//
+// It starts simulated IMDb, TMDb, Trakt and Plex upstreams on loopback,
+// syncs a list from each on an interval through a metadata cache, records
+// every operation through an otelmon Monitor, and serves the metrics on
+// 127.0.0.1:7878. Flags inject faults into the upstreams:
+//
+//	go run ./examples/listsync -fail imdb -fail-for 2m -sync-interval 5s
+//
+// Ctrl-C stops it cleanly.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"slices"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/listsync/otelmon/otelmon"
+)
+
+// services are the simulated upstreams, in the order they are started.
+var services = []string{"imdb", "tmdb", "trakt", "plex"}
+
+type config struct {
+	listen             string
+	apiKey             string
+	syncInterval       time.Duration
+	healthInterval     time.Duration
+	evalInterval       time.Duration
+	fail               []string
+	failFor            time.Duration
+	rateLimit          []string
+	slow               []string
+	breakerOpenTimeout time.Duration
+}
+
+func parseFlags(args []string, stderr io.Writer) (config, error) {
+	var c config
+	var fail, rateLimit, slow string
+	fs := flag.NewFlagSet("listsync", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&c.listen, "listen", "127.0.0.1:7878", "address to serve metrics, API and status page on")
+	fs.StringVar(&c.apiKey, "api-key", "", "API key for /api/v3 (generated and printed when empty)")
+	fs.DurationVar(&c.syncInterval, "sync-interval", 10*time.Second, "interval between syncs of each list")
+	fs.DurationVar(&c.healthInterval, "health-interval", 15*time.Second, "interval between health checks")
+	fs.DurationVar(&c.evalInterval, "eval-interval", 5*time.Second, "interval between alert evaluations")
+	fs.StringVar(&fail, "fail", "", "comma-separated upstreams that answer 500 (imdb,tmdb,trakt,plex)")
+	fs.DurationVar(&c.failFor, "fail-for", 0, "the -fail upstreams heal after this long (0: never)")
+	fs.StringVar(&rateLimit, "rate-limit", "", "comma-separated upstreams that answer 429 with Retry-After")
+	fs.StringVar(&slow, "slow", "", "comma-separated upstreams that answer slowly")
+	fs.DurationVar(&c.breakerOpenTimeout, "breaker-open-timeout", 0, "override every breaker's open timeout (0: per-service defaults)")
+	if err := fs.Parse(args); err != nil {
+		return c, err
+	}
+	if fs.NArg() > 0 {
+		return c, fmt.Errorf("unexpected arguments: %q", fs.Args())
+	}
+	var err error
+	if c.fail, err = serviceList("fail", fail); err != nil {
+		return c, err
+	}
+	if c.rateLimit, err = serviceList("rate-limit", rateLimit); err != nil {
+		return c, err
+	}
+	if c.slow, err = serviceList("slow", slow); err != nil {
+		return c, err
+	}
+	for _, d := range []struct {
+		name string
+		v    time.Duration
+		min  time.Duration
+	}{
+		{"sync-interval", c.syncInterval, 10 * time.Millisecond},
+		{"health-interval", c.healthInterval, 10 * time.Millisecond},
+		{"eval-interval", c.evalInterval, 10 * time.Millisecond},
+		{"fail-for", c.failFor, 0},
+		{"breaker-open-timeout", c.breakerOpenTimeout, 0},
+	} {
+		if d.v < d.min {
+			return c, fmt.Errorf("-%s %v: must be at least %v", d.name, d.v, d.min)
+		}
+	}
+	return c, nil
+}
+
+func serviceList(flagName, v string) ([]string, error) {
+	if v == "" {
+		return nil, nil
+	}
+	var out []string
+	for _, s := range strings.Split(v, ",") {
+		s = strings.ToLower(strings.TrimSpace(s))
+		if !slices.Contains(services, s) {
+			return nil, fmt.Errorf("-%s: unknown service %q (want some of %s)", flagName, s, strings.Join(services, ","))
+		}
+		out = append(out, s)
+	}
+	return out, nil
+}
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr, nil); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			os.Exit(0)
+		}
+		fmt.Fprintln(os.Stderr, "listsync:", err)
+		os.Exit(1)
+	}
+}
+
+// run runs the demo until ctx is done. When ready is not nil it receives
+// the address the demo serves on, once it is listening.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer, ready chan<- string) error {
+	cfg, err := parseFlags(args, stderr)
+	if err != nil {
+		return err
+	}
+	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+
+	upstreams, err := startUpstreams(cfg)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		for _, u := range upstreams {
+			_ = u.close(sctx)
+		}
+	}()
+
+	mcfg := otelmon.DefaultConfig()
+	mcfg.AlertEvaluationInterval = cfg.evalInterval
+	mon, err := otelmon.New(mcfg, otelmon.WithLogger(logger), otelmon.WithServiceName("listsync-demo", otelmon.Version))
+	if err != nil {
+		return err
+	}
+	defer func() {
+		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := mon.Shutdown(sctx); err != nil {
+			logger.Error("monitor shutdown", "err", err)
+		}
+	}()
+	if err := mon.Start(ctx); err != nil {
+		return err
+	}
+
+	mux := http.NewServeMux()
+	if h := mon.MetricsHandler(); h != nil {
+		mux.Handle("GET /metrics", h)
+	}
+	ln, err := net.Listen("tcp", cfg.listen)
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	srvErr := make(chan error, 1)
+	go func() { srvErr <- srv.Serve(ln) }()
+
+	addr := ln.Addr().String()
+	fmt.Fprintf(stdout, "listsync demo: serving on http://%s\n", addr)
+	fmt.Fprintf(stdout, "  metrics:  http://%s/metrics\n", addr)
+	for _, name := range services {
+		fmt.Fprintf(stdout, "  upstream %-6s %s\n", name, upstreams[name].URL())
+	}
+	fmt.Fprintln(stdout, "Ctrl-C to stop.")
+	if ready != nil {
+		ready <- addr
+	}
+
+	cache := newMetadataCache(200)
+	lib := newLibrary()
+	var wg sync.WaitGroup
+	for _, name := range services {
+		s := &syncer{
+			source:  name,
+			baseURL: upstreams[name].URL(),
+			client:  &http.Client{Timeout: 30 * time.Second},
+			monitor: mon,
+			cache:   cache,
+			library: lib,
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			syncLoop(ctx, s, cfg.syncInterval, logger)
+		}()
+	}
+
+	select {
+	case <-ctx.Done():
+	case err = <-srvErr:
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	shutdownErr := srv.Shutdown(sctx)
+	wg.Wait()
+	fmt.Fprintln(stdout, "listsync demo: stopped")
+	if err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return shutdownErr
+}
+
+func startUpstreams(cfg config) (map[string]*upstream, error) {
+	out := map[string]*upstream{}
+	var failUntil time.Time
+	if cfg.failFor > 0 {
+		failUntil = time.Now().Add(cfg.failFor)
+	}
+	for i, name := range services {
+		f := fault{
+			fail:       slices.Contains(cfg.fail, name),
+			failUntil:  failUntil,
+			rateLimit:  slices.Contains(cfg.rateLimit, name),
+			retryAfter: 30 * time.Second,
+		}
+		if slices.Contains(cfg.slow, name) {
+			f.slow = 2 * time.Second
+		}
+		u, err := startUpstream(name, i+1, f)
+		if err != nil {
+			for _, started := range out {
+				_ = started.close(context.Background())
+			}
+			return nil, err
+		}
+		out[name] = u
+	}
+	return out, nil
+}
+
+// syncLoop syncs s at once and then every interval until ctx is done.
+func syncLoop(ctx context.Context, s *syncer, interval time.Duration, logger *slog.Logger) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		if err := s.run(ctx); err != nil && ctx.Err() == nil {
+			logger.Warn("sync failed", "source", s.source, "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}

@@ -1,0 +1,136 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+// demo runs the demo with args on a free port and returns its address; the
+// demo stops when the test ends.
+func demo(t *testing.T, args ...string) string {
+	t.Helper()
+	t.Setenv("OTEL_METRICS_EXPORTER", "")
+	ctx, cancel := context.WithCancel(context.Background())
+	ready := make(chan string, 1)
+	done := make(chan error, 1)
+	var stdout, stderr bytes.Buffer
+	go func() {
+		done <- run(ctx, append([]string{"-listen", "127.0.0.1:0"}, args...), &stdout, &lockedWriter{w: &stderr}, ready)
+	}()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("demo exited with %v", err)
+		}
+	})
+	select {
+	case addr := <-ready:
+		return addr
+	case err := <-done:
+		t.Fatalf("demo failed to start: %v", err)
+	case <-time.After(30 * time.Second):
+		t.Fatal("demo did not start")
+	}
+	return ""
+}
+
+// waitFor polls url until the body contains every want, or fails the test
+// after a deadline. The demo works on real intervals, so the test waits
+// for its effects rather than for a fixed time.
+func waitFor(t *testing.T, url string, want ...string) string {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	var body string
+	for time.Now().Before(deadline) {
+		body = get(t, url)
+		missing := false
+		for _, w := range want {
+			if !strings.Contains(body, w) {
+				missing = true
+				break
+			}
+		}
+		if !missing {
+			return body
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("%s never showed %q; last body:\n%s", url, want, body)
+	return ""
+}
+
+func get(t *testing.T, url string) string {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatalf("GET %s: %v", url, err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+func TestDemoRecordsSyncs(t *testing.T) {
+	addr := demo(t, "-sync-interval", "50ms", "-fail", "imdb")
+	body := waitFor(t, "http://"+addr+"/metrics",
+		`radarr_list_sync_sync_operations_success_total{source="tmdb"}`,
+		`radarr_list_sync_sync_operations_failed_total{source="imdb"}`,
+		`radarr_list_sync_cache_hits_total{type="movie_cache"}`,
+		`radarr_list_sync_cache_misses_total{type="movie_cache"}`,
+		`radarr_list_sync_items_added_total{source="plex"}`,
+		`radarr_list_sync_last_successful_sync_timestamp{source="trakt"}`,
+	)
+	if strings.Contains(body, `radarr_list_sync_last_successful_sync_timestamp{source="imdb"}`) {
+		t.Error("failing imdb has a last successful sync")
+	}
+	promtoolCheckMetrics(t, body)
+}
+
+// promtoolCheckMetrics runs `promtool check metrics` on an exposition.
+func promtoolCheckMetrics(t *testing.T, exposition string) {
+	t.Helper()
+	path, err := exec.LookPath("promtool")
+	if err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatal("promtool not found; .ci/run installs the prometheus package")
+		}
+		t.Skip("promtool not found (Debian package prometheus); skipping the exposition check")
+	}
+	cmd := exec.Command(path, "check", "metrics")
+	cmd.Stdin = strings.NewReader(exposition)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("promtool check metrics: %v\n%s", err, out)
+	}
+}
+
+func TestFlagErrors(t *testing.T) {
+	for _, args := range [][]string{
+		{"-fail", "netflix"},
+		{"-sync-interval", "0s"},
+		{"-fail-for", "-1s"},
+		{"extra"},
+	} {
+		if _, err := parseFlags(args, io.Discard); err == nil {
+			t.Errorf("parseFlags(%q) accepted bad input", args)
+		}
+	}
+	c, err := parseFlags([]string{"-fail", "IMDb, tmdb", "-rate-limit", "trakt"}, io.Discard)
+	if err != nil || strings.Join(c.fail, ",") != "imdb,tmdb" || c.rateLimit[0] != "trakt" {
+		t.Fatalf("parseFlags = %+v, %v", c, err)
+	}
+}
