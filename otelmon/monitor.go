@@ -44,6 +44,7 @@ type Monitor struct {
 	prometheus *exporters.Prometheus    // nil when not exporting to Prometheus
 
 	sync *syncMetrics
+	api  *apiMetrics
 
 	mu       sync.Mutex // guards started and stopped
 	started  bool
@@ -80,6 +81,9 @@ func New(cfg Config, opts ...Option) (*Monitor, error) {
 	if m.sync, err = newSyncMetrics(meter, m.prefix, cfg.Metrics, m.clock); err != nil {
 		return nil, errors.Join(err, m.shutdownProvider(context.Background()))
 	}
+	if m.api, err = newAPIMetrics(meter, m.mp, m.prefix, cfg.Metrics); err != nil {
+		return nil, errors.Join(err, m.sync.shutdown(), m.shutdownProvider(context.Background()))
+	}
 	return m, nil
 }
 
@@ -100,14 +104,6 @@ func (m *Monitor) buildProvider(o options) error {
 	m.ownedMP = sdkmetric.NewMeterProvider(popts...)
 	m.mp = m.ownedMP
 	m.prometheus = exp.Prometheus
-	return nil
-}
-
-// Views returns the sdk/metric Views a MeterProvider needs for otelmon's
-// metrics to carry their documented names and buckets. A Monitor that builds
-// its own provider installs them; a host passing its provider with
-// WithMeterProvider adds them with sdkmetric.WithView.
-func Views(cfg Config) []sdkmetric.View {
 	return nil
 }
 
@@ -179,7 +175,7 @@ func (m *Monitor) Shutdown(ctx context.Context) error {
 		m.mu.Lock()
 		m.stopped = true
 		m.mu.Unlock()
-		m.stopErr = errors.Join(m.sync.shutdown(), m.shutdownProvider(ctx))
+		m.stopErr = errors.Join(m.sync.shutdown(), m.api.reg.Unregister(), m.shutdownProvider(ctx))
 	})
 	return m.stopErr
 }

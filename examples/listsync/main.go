@@ -190,7 +190,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, ready cha
 		s := &syncer{
 			source:  name,
 			baseURL: upstreams[name].URL(),
-			client:  &http.Client{Timeout: 30 * time.Second},
+			client:  mon.HTTPClient(name),
 			monitor: mon,
 			cache:   cache,
 			library: lib,

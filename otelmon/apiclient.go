@@ -1,0 +1,194 @@
+package otelmon
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"sync/atomic"
+
+	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/metric/embedded"
+	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
+	"go.opentelemetry.io/otel/sdk/instrumentation"
+
+	"github.com/listsync/otelmon/internal/names"
+)
+
+// APIDurationBuckets are the boundaries, in seconds, of the API request
+// duration histogram: from 5 ms to 30 s.
+var APIDurationBuckets = []float64{0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30}
+
+// APIClientScope is the instrumentation scope under which otelhttp records
+// the API clients' requests. Views select otelhttp's instruments by this
+// scope, so a host's own otelhttp clients and servers are left alone.
+const APIClientScope = "github.com/listsync/otelmon/apiclient"
+
+// otelhttp's client instruments, renamed or dropped by Views.
+const (
+	otelhttpClientDuration = "http.client.request.duration"
+	otelhttpClientBodySize = "http.client.request.body.size"
+)
+
+// serviceSeries holds the per-service readings and the attributes every
+// per-service instrument shares.
+type serviceSeries struct {
+	name    string
+	obs     []metric.ObserveOption
+	labeler *otelhttp.Labeler // adds service=<name> to otelhttp's duration
+
+	requests, rateLimited atomic.Uint64
+}
+
+func newServiceSeries(label string, set attribute.Set) *serviceSeries {
+	l := &otelhttp.Labeler{}
+	l.Add(set.ToSlice()...)
+	return &serviceSeries{name: label, obs: []metric.ObserveOption{metric.WithAttributeSet(set)}, labeler: l}
+}
+
+// Views returns the sdk/metric Views a MeterProvider needs for otelmon's
+// metrics to carry their documented names and buckets: otelhttp's
+// http.client.request.duration, recorded under APIClientScope, becomes
+// <prefix>api_request_duration_seconds{service} with APIDurationBuckets
+// (or is dropped when timing histograms are off), and its request body size
+// histogram is dropped. A Monitor that builds its own provider installs
+// them; a host passing its provider with WithMeterProvider adds them with
+// sdkmetric.WithView. Invalid configurations give the default names.
+func Views(cfg Config) []sdkmetric.View {
+	if c, err := cfg.withDefaults(); err == nil {
+		cfg = c
+	} else {
+		cfg = DefaultConfig()
+	}
+	prefix := names.New(cfg.Metrics.Namespace, cfg.Metrics.Subsystem)
+	scope := instrumentation.Scope{Name: APIClientScope}
+	duration := sdkmetric.Stream{Aggregation: sdkmetric.AggregationDrop{}}
+	if cfg.Metrics.EnableTimingHistograms {
+		duration = sdkmetric.Stream{
+			Name:            prefix.Name(names.APIRequestDuration),
+			Description:     "Duration of requests to external APIs until response headers arrive, per service.",
+			Unit:            "s",
+			Aggregation:     sdkmetric.AggregationExplicitBucketHistogram{Boundaries: APIDurationBuckets},
+			AttributeFilter: attribute.NewAllowKeysFilter(names.AttrService),
+		}
+	}
+	return []sdkmetric.View{
+		sdkmetric.NewView(sdkmetric.Instrument{Name: otelhttpClientDuration, Scope: scope}, duration),
+		sdkmetric.NewView(sdkmetric.Instrument{Name: otelhttpClientBodySize, Scope: scope},
+			sdkmetric.Stream{Aggregation: sdkmetric.AggregationDrop{}}),
+	}
+}
+
+// scopedMeterProvider hands out meters of one fixed scope, whatever name
+// the instrumentation library asks for. It puts otelhttp's instruments under
+// APIClientScope.
+type scopedMeterProvider struct {
+	embedded.MeterProvider
+	mp    metric.MeterProvider
+	scope string
+}
+
+func (p scopedMeterProvider) Meter(_ string, opts ...metric.MeterOption) metric.Meter {
+	return p.mp.Meter(p.scope, opts...)
+}
+
+// apiMetrics counts API requests and rate-limit hits per service.
+type apiMetrics struct {
+	services *labelTable[serviceSeries]
+	otelhttp []otelhttp.Option
+	reg      metric.Registration
+}
+
+func newAPIMetrics(meter metric.Meter, mp metric.MeterProvider, prefix names.Prefix, cfg MetricsConfig) (*apiMetrics, error) {
+	a := &apiMetrics{
+		services: newLabelTable(names.AttrService, cfg.CardinalityLimit, newServiceSeries),
+		otelhttp: []otelhttp.Option{otelhttp.WithMeterProvider(scopedMeterProvider{mp: mp, scope: APIClientScope})},
+	}
+	requests, err1 := meter.Int64ObservableCounter(prefix.Name(names.APIRequestsTotal),
+		metric.WithDescription("Requests sent to external APIs, per service."))
+	limited, err2 := meter.Int64ObservableCounter(prefix.Name(names.APIRateLimitHitsTotal),
+		metric.WithDescription("Requests answered 429 Too Many Requests, per service."))
+	if err := errors.Join(err1, err2); err != nil {
+		return nil, fmt.Errorf("otelmon: API instruments: %w", err)
+	}
+	a.reg, err1 = meter.RegisterCallback(func(_ context.Context, o metric.Observer) error {
+		a.services.each(func(s *serviceSeries) {
+			o.ObserveInt64(requests, int64(s.requests.Load()), s.obs...)
+			o.ObserveInt64(limited, int64(s.rateLimited.Load()), s.obs...)
+		})
+		return nil
+	}, requests, limited)
+	if err1 != nil {
+		return nil, fmt.Errorf("otelmon: register API callback: %w", err1)
+	}
+	return a, nil
+}
+
+// apiTransport counts a service's requests and labels them for otelhttp,
+// which times them.
+type apiTransport struct {
+	series *serviceSeries
+	next   http.RoundTripper // otelhttp's transport
+}
+
+func (t *apiTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	t.series.requests.Add(1)
+	ctx := otelhttp.ContextWithClientLabeler(req.Context(), t.series.labeler)
+	resp, err := t.next.RoundTrip(req.WithContext(ctx))
+	if err == nil && resp.StatusCode == http.StatusTooManyRequests {
+		t.series.rateLimited.Add(1)
+	}
+	return resp, err
+}
+
+// TransportOption configures Transport.
+type TransportOption interface {
+	applyTransport(*transportOptions)
+}
+
+type transportOptions struct {
+	noBreaker bool
+}
+
+type transportOptionFunc func(*transportOptions)
+
+func (f transportOptionFunc) applyTransport(o *transportOptions) { f(o) }
+
+// WithoutCircuitBreaker makes Transport send every request, whatever the
+// state of the service's circuit breaker. Health checks use it: they must
+// reach a service to see it recover. Default: requests go through the
+// breaker.
+func WithoutCircuitBreaker() TransportOption {
+	return transportOptionFunc(func(o *transportOptions) { o.noBreaker = true })
+}
+
+// Transport returns an http.RoundTripper for requests to service, for hosts
+// that bring their own http.Client. Every request is counted in
+// api_requests_total{service} and timed by otelhttp into
+// api_request_duration_seconds{service}; 429 answers are counted in
+// api_rate_limit_hits_total{service}. The duration is otelhttp's: it stops
+// when the response headers arrive, so it does not include reading the body.
+//
+// base carries the requests; nil means http.DefaultTransport.
+func (m *Monitor) Transport(service string, base http.RoundTripper, opts ...TransportOption) http.RoundTripper {
+	var o transportOptions
+	for _, opt := range opts {
+		opt.applyTransport(&o)
+	}
+	if base == nil {
+		base = http.DefaultTransport
+	}
+	return &apiTransport{
+		series: m.api.services.get(service),
+		next:   otelhttp.NewTransport(base, m.api.otelhttp...),
+	}
+}
+
+// HTTPClient returns an http.Client for requests to service, built on
+// Transport and http.DefaultTransport. Clients share connections; keep the
+// one you get rather than asking for a new one per request.
+func (m *Monitor) HTTPClient(service string) *http.Client {
+	return &http.Client{Transport: m.Transport(service, nil)}
+}
