@@ -46,6 +46,9 @@ type Monitor struct {
 	sync *syncMetrics
 	api  *apiMetrics
 
+	apiKey         string // never logged except once when generated
+	protectMetrics bool
+
 	mu       sync.Mutex // guards started and stopped
 	started  bool
 	stopped  bool
@@ -71,6 +74,15 @@ func New(cfg Config, opts ...Option) (*Monitor, error) {
 		mp:         o.meterProvider,
 		prometheus: o.prometheus,
 		startAt:    o.clock.Now(),
+
+		apiKey:         o.apiKey,
+		protectMetrics: o.protectMetrics,
+	}
+	if m.apiKey == "" {
+		if m.apiKey, err = generateAPIKey(); err != nil {
+			return nil, err
+		}
+		m.logger.Info("otelmon: no API key configured; generated one for /api/v3", "apiKey", m.apiKey)
 	}
 	if m.mp == nil {
 		if err := m.buildProvider(o); err != nil {
@@ -106,6 +118,9 @@ func (m *Monitor) buildProvider(o options) error {
 	m.prometheus = exp.Prometheus
 	return nil
 }
+
+// APIKey returns the key the /api/v3 endpoints require.
+func (m *Monitor) APIKey() string { return m.apiKey }
 
 // Config returns the effective configuration, defaults filled in.
 func (m *Monitor) Config() Config { return m.cfg }

@@ -28,7 +28,11 @@ type sourceSeries struct {
 	operations, succeeded, failed atomic.Uint64
 	added, updated, found         atomic.Uint64
 	consecutiveFailures           atomic.Int64
-	lastSuccessUnixNano           atomic.Int64 // 0 until the first success
+	// Times are nanoseconds since syncMetrics.epoch, plus one; 0 is never.
+	lastSuccessNanos  atomic.Int64
+	lastRunNanos      atomic.Int64
+	lastDurationNanos atomic.Int64
+	label             string
 }
 
 // cacheSeries holds the readings of one cache type.
@@ -39,7 +43,11 @@ type cacheSeries struct {
 
 // syncMetrics records sync operations and cache lookups.
 type syncMetrics struct {
-	clock    clock.Clock
+	clock clock.Clock
+	// epoch anchors the times kept in atomics: they are stored as
+	// nanoseconds since epoch, read through the monotonic clock, which costs
+	// one clock read instead of the two of a wall-clock time.Now.
+	epoch    time.Time
 	sources  *labelTable[sourceSeries]
 	caches   *labelTable[cacheSeries]
 	duration metric.Float64Histogram // nil when timing histograms are off
@@ -50,8 +58,10 @@ type syncMetrics struct {
 func newSyncMetrics(meter metric.Meter, prefix names.Prefix, cfg MetricsConfig, clk clock.Clock) (*syncMetrics, error) {
 	m := &syncMetrics{
 		clock: clk,
-		sources: newLabelTable(names.AttrSource, cfg.CardinalityLimit, func(_ string, set attribute.Set) *sourceSeries {
+		epoch: clk.Now(),
+		sources: newLabelTable(names.AttrSource, cfg.CardinalityLimit, func(label string, set attribute.Set) *sourceSeries {
 			return &sourceSeries{
+				label:  label,
 				set:    set,
 				record: []metric.RecordOption{metric.WithAttributeSet(set)},
 				obs:    []metric.ObserveOption{metric.WithAttributeSet(set)},
@@ -102,8 +112,8 @@ func newSyncMetrics(meter metric.Meter, prefix names.Prefix, cfg MetricsConfig, 
 			o.ObserveInt64(updated, int64(s.updated.Load()), s.obs...)
 			o.ObserveInt64(found, int64(s.found.Load()), s.obs...)
 			o.ObserveInt64(consecutive, s.consecutiveFailures.Load(), s.obs...)
-			if ns := s.lastSuccessUnixNano.Load(); ns != 0 {
-				o.ObserveFloat64(lastSuccess, float64(ns)/1e9, s.obs...)
+			if t := m.wallTime(s.lastSuccessNanos.Load()); !t.IsZero() {
+				o.ObserveFloat64(lastSuccess, float64(t.UnixNano())/1e9, s.obs...)
 			}
 		})
 		m.caches.each(func(c *cacheSeries) {
@@ -122,13 +132,16 @@ func newSyncMetrics(meter metric.Meter, prefix names.Prefix, cfg MetricsConfig, 
 // atomic adds, and one histogram record with a prebuilt option.
 func (m *syncMetrics) recordSync(ctx context.Context, source string, success bool, d time.Duration, added, updated, found uint64) {
 	s := m.sources.get(source)
+	now := int64(m.clock.Since(m.epoch)) + 1 // +1: zero means "never"
 	s.operations.Add(1)
+	s.lastRunNanos.Store(now)
+	s.lastDurationNanos.Store(int64(d))
 	if success {
 		s.succeeded.Add(1)
 		if s.consecutiveFailures.Load() != 0 {
 			s.consecutiveFailures.Store(0)
 		}
-		s.lastSuccessUnixNano.Store(m.clock.Now().UnixNano())
+		s.lastSuccessNanos.Store(now)
 	} else {
 		s.failed.Add(1)
 		s.consecutiveFailures.Add(1)
@@ -159,16 +172,55 @@ func (m *syncMetrics) recordCache(cacheType string, hit bool) {
 	}
 }
 
-// lastSuccess returns the time of source's last successful sync.
-func (m *syncMetrics) lastSuccesses() map[string]time.Time {
-	out := map[string]time.Time{}
+// SyncStatus is the latest state of one source's syncs.
+type SyncStatus struct {
+	Source string `json:"source"`
+	// LastResult is "success" or "failure".
+	LastResult          string    `json:"lastResult"`
+	LastRun             time.Time `json:"lastRun"`
+	LastDurationSeconds float64   `json:"lastDurationSeconds"`
+	// LastSuccess is zero if no sync of the source has succeeded.
+	LastSuccess         time.Time `json:"lastSuccess,omitzero"`
+	ConsecutiveFailures int64     `json:"consecutiveFailures"`
+	Succeeded           uint64    `json:"succeeded"`
+	Failed              uint64    `json:"failed"`
+	ItemsAdded          uint64    `json:"itemsAdded"`
+	ItemsUpdated        uint64    `json:"itemsUpdated"`
+	ItemsFound          uint64    `json:"itemsFound"`
+}
+
+// syncStatuses returns the state of every source seen, in first-seen order.
+func (m *syncMetrics) syncStatuses() []SyncStatus {
+	var out []SyncStatus
 	m.sources.each(func(s *sourceSeries) {
-		if ns := s.lastSuccessUnixNano.Load(); ns != 0 {
-			v, _ := s.set.Value(names.AttrSource)
-			out[v.AsString()] = time.Unix(0, ns)
+		st := SyncStatus{
+			Source:              s.label,
+			LastResult:          "success",
+			LastDurationSeconds: time.Duration(s.lastDurationNanos.Load()).Seconds(),
+			ConsecutiveFailures: s.consecutiveFailures.Load(),
+			Succeeded:           s.succeeded.Load(),
+			Failed:              s.failed.Load(),
+			ItemsAdded:          s.added.Load(),
+			ItemsUpdated:        s.updated.Load(),
+			ItemsFound:          s.found.Load(),
 		}
+		if st.ConsecutiveFailures > 0 {
+			st.LastResult = "failure"
+		}
+		st.LastRun = m.wallTime(s.lastRunNanos.Load())
+		st.LastSuccess = m.wallTime(s.lastSuccessNanos.Load())
+		out = append(out, st)
 	})
 	return out
+}
+
+// wallTime turns a stored time back into UTC wall-clock time; zero stays
+// the zero Time.
+func (m *syncMetrics) wallTime(stored int64) time.Time {
+	if stored == 0 {
+		return time.Time{}
+	}
+	return m.epoch.Add(time.Duration(stored - 1)).Round(0).UTC()
 }
 
 func (m *syncMetrics) shutdown() error { return m.reg.Unregister() }

@@ -165,8 +165,10 @@ radarr_list_sync_consecutive_failures{source="trakt"} 0
 # TYPE radarr_list_sync_last_successful_sync_timestamp gauge
 radarr_list_sync_last_successful_sync_timestamp{source="trakt"} 1.70000009e+09
 `)
-	if got := m.sync.lastSuccesses()["trakt"]; !got.Equal(time.Unix(1_700_000_090, 0)) {
-		t.Fatalf("last success = %v", got)
+	st := m.sync.syncStatuses()
+	if len(st) != 1 || st[0].Source != "trakt" || st[0].LastResult != "success" || st[0].Failed != 3 ||
+		!st[0].LastSuccess.Equal(time.Unix(1_700_000_090, 0)) || st[0].LastDurationSeconds != 1 {
+		t.Fatalf("sync status = %+v", st)
 	}
 }
 
