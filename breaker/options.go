@@ -1,0 +1,145 @@
+package breaker
+
+import (
+	"strconv"
+	"time"
+
+	"github.com/listsync/otelmon/internal/clock"
+)
+
+// DefaultJitter is the randomization factor of the open period when
+// WithJitter is not given: each open period is drawn from ±20 % of its
+// nominal length, so that breakers tripped together do not probe together.
+const DefaultJitter = 0.2
+
+// DefaultMaxBreakers is the number of breakers a Registry holds when
+// WithMaxBreakers is not given.
+const DefaultMaxBreakers = 64
+
+// Option configures a Breaker (New) or every breaker of a Registry
+// (NewRegistry). Options are sealed: only this package defines them.
+type Option interface {
+	apply(options) options
+}
+
+type optionFunc func(options) options
+
+func (f optionFunc) apply(o options) options { return f(o) }
+
+type options struct {
+	clock               clock.Clock
+	classifier          func(error) Outcome
+	listeners           []func(StateChange)
+	mode                Mode
+	jitter              float64
+	openTimeoutOverride time.Duration
+	maxBreakers         int
+}
+
+func newOptions(opts []Option) options {
+	o := options{clock: clock.Real{}, jitter: DefaultJitter, maxBreakers: DefaultMaxBreakers}
+	for _, opt := range opts {
+		if opt != nil {
+			o = opt.apply(o)
+		}
+	}
+	return o
+}
+
+func (o options) validate() []error {
+	var errs []error
+	if !o.mode.valid() {
+		errs = append(errs, &ConfigError{Field: "WithMode", Value: o.mode.String(), Reason: "unknown mode"})
+	}
+	if !(o.jitter >= 0 && o.jitter < 1) {
+		errs = append(errs, &ConfigError{Field: "WithJitter", Value: strconv.FormatFloat(o.jitter, 'g', -1, 64), Reason: "must be at least 0 and less than 1"})
+	}
+	return errs
+}
+
+// WithClock sets the clock that times open periods and Retry-After windows.
+// Default: the wall clock. Tests pass a *clock.Fake. (The request timeout
+// is a context deadline and always runs on the wall clock.)
+func WithClock(c clock.Clock) Option {
+	return optionFunc(func(o options) options {
+		if c != nil {
+			o.clock = c
+		}
+		return o
+	})
+}
+
+// WithClassifier sets the function that decides the Outcome of a call that
+// returned a non-nil error: Success, Failure or Ignored (any other value
+// counts as Failure). It is not consulted for a nil error (always Success),
+// for a call that outlived the request timeout (always Failure), or when the
+// caller's own context is done (always Ignored). It must be safe for
+// concurrent use. Default: nil, under which every non-nil error is a Failure.
+func WithClassifier(f func(err error) Outcome) Option {
+	return optionFunc(func(o options) options {
+		o.classifier = f
+		return o
+	})
+}
+
+// WithStateListener adds a function called after every state change, in the
+// goroutine that caused it, with no lock held: it may call back into the
+// breaker (State, Counts, SetMode, Execute). Listeners run in the order
+// given; transitions caused by different goroutines may be reported
+// concurrently and, rarely, out of order, so a listener must be safe for
+// concurrent use and should trust ev.To rather than the order of events. The
+// option may be given more than once. Default: no listener.
+func WithStateListener(f func(ev StateChange)) Option {
+	return optionFunc(func(o options) options {
+		if f != nil {
+			o.listeners = append(o.listeners[:len(o.listeners):len(o.listeners)], f)
+		}
+		return o
+	})
+}
+
+// WithMode sets the initial operator mode. Default: ModeNormal. A breaker
+// created in ModeForcedOpen starts Open.
+func WithMode(m Mode) Option {
+	return optionFunc(func(o options) options {
+		o.mode = m
+		return o
+	})
+}
+
+// WithJitter sets the randomization factor of the open period, in [0, 1):
+// each period is drawn uniformly from nominal×(1±f), then capped by
+// MaxOpenTimeout. Zero makes open periods exact, as tests need. Default:
+// DefaultJitter (0.2).
+func WithJitter(f float64) Option {
+	return optionFunc(func(o options) options {
+		o.jitter = f
+		return o
+	})
+}
+
+// WithOpenTimeoutOverride replaces OpenTimeout by d, and MaxOpenTimeout by
+// DefaultMaxOpenTimeoutFactor×d, whatever the Config says. Demos pass it to
+// NewRegistry to make every breaker recover within seconds. Default: zero,
+// no override; d ≤ 0 means no override.
+func WithOpenTimeoutOverride(d time.Duration) Option {
+	return optionFunc(func(o options) options {
+		o.openTimeoutOverride = d
+		return o
+	})
+}
+
+// WithMaxBreakers bounds how many breakers a Registry creates, so that a
+// host passing unbounded names (from user input, say) cannot grow memory
+// without limit; Get beyond it returns an error wrapping ErrRegistryFull. It
+// applies to NewRegistry only; New ignores it. Default: DefaultMaxBreakers
+// (64); n ≤ 0 means the default.
+func WithMaxBreakers(n int) Option {
+	return optionFunc(func(o options) options {
+		if n <= 0 {
+			n = DefaultMaxBreakers
+		}
+		o.maxBreakers = n
+		return o
+	})
+}

@@ -1,0 +1,99 @@
+package breaker
+
+import (
+	"context"
+	"sync/atomic"
+)
+
+// Ticket is the admission of one call made with Allow, for callers that
+// cannot wrap the work in a closure: an http.RoundTripper returns the
+// response before the body is read, and must keep the request context alive
+// until the body is closed.
+//
+// Report the outcome once with Done and free the request context with
+// Release. Done and Release are safe to call more than once and from
+// different goroutines; only the first Done (or a Release before any Done)
+// counts. The zero Ticket, returned with a rejection, does nothing. A Ticket
+// is a value: keep it in one place (a field of the body wrapper, say) and do
+// not copy it once in use, or each copy may count.
+type Ticket struct {
+	b      *Breaker
+	parent context.Context    // the caller's context
+	tctx   context.Context    // the request-timeout context, nil if none
+	cancel context.CancelFunc // releases tctx
+	word   uint64             // the state word the call was admitted under
+	kind   admission
+	done   uint32 // atomic: 1 once the outcome is recorded
+}
+
+// Allow admits one call, or rejects it at once with an error wrapping
+// ErrOpen or ErrTooManyRequests (and a zero Ticket and ctx itself). On
+// admission it returns the context to run the call with: ctx with the
+// Config.RequestTimeout deadline when that is set, else ctx itself.
+//
+// The call must end with Done, which records its outcome, classified as by
+// Execute, and frees a half-open slot; and Release, which cancels the
+// request context. Release without Done records nothing but frees the
+// slot, so `defer t.Release()` is always safe. On a closed breaker without a
+// request timeout, Allow, Done and Release allocate nothing.
+//
+// In an http.RoundTripper:
+//
+//	t, ctx, err := b.Allow(req.Context())
+//	if err != nil {
+//		return nil, err
+//	}
+//	resp, err := next.RoundTrip(req.WithContext(ctx))
+//	if err != nil {
+//		t.Done(err)
+//		t.Release()
+//		return nil, err
+//	}
+//	t.Done(statusError(resp)) // nil for 2xx; a RetryAfterError for 429
+//	resp.Body = &releasingBody{ReadCloser: resp.Body, t: t} // Close calls t.Release()
+//	return resp, nil
+func (b *Breaker) Allow(ctx context.Context) (Ticket, context.Context, error) {
+	w := b.word.Load()
+	kind := admitCounted
+	if w&fastMask != 0 {
+		var err error
+		if w, kind, err = b.admit(); err != nil {
+			return Ticket{}, ctx, err
+		}
+	}
+	t := Ticket{b: b, parent: ctx, word: w, kind: kind}
+	if b.reqTimeout > 0 {
+		t.tctx, t.cancel = context.WithTimeoutCause(ctx, b.reqTimeout, b.errTimeout)
+		return t, t.tctx, nil
+	}
+	return t, ctx, nil
+}
+
+// Done records the outcome of the call, classified from err as Execute
+// classifies fn's error (a call that outlived the request timeout is a
+// Failure even when err is nil), and returns it. Only the first call counts;
+// later calls, and calls on a zero Ticket, return Ignored. Done does not
+// cancel the request context: call Release when the call's resources (a
+// response body) are closed.
+func (t *Ticket) Done(err error) Outcome {
+	if t.b == nil || !atomic.CompareAndSwapUint32(&t.done, 0, 1) {
+		return Ignored
+	}
+	o, _ := t.b.outcome(t.parent, t.tctx, err)
+	t.b.record(t.word, t.kind, o, err)
+	return o
+}
+
+// Release cancels the request context. If Done was not called, the call is
+// recorded as Ignored, which frees its half-open slot. Release is idempotent.
+func (t *Ticket) Release() {
+	if t.b == nil {
+		return
+	}
+	if atomic.LoadUint32(&t.done) == 0 && atomic.CompareAndSwapUint32(&t.done, 0, 1) {
+		t.b.record(t.word, t.kind, Ignored, nil)
+	}
+	if t.cancel != nil {
+		t.cancel()
+	}
+}
