@@ -1,0 +1,117 @@
+package alertmanager
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/listsync/otelmon/alerting"
+	"github.com/listsync/otelmon/alerting/internal/notifyhttp"
+	"github.com/listsync/otelmon/internal/redact"
+)
+
+// alertsPath is the v2 API's endpoint for posting alerts.
+const alertsPath = "/api/v2/alerts"
+
+// Notifier posts alerts to one Alertmanager. Create it with New; it is safe
+// for concurrent use.
+type Notifier struct {
+	name         string
+	url          *url.URL    // {base}/api/v2/alerts, credentials removed
+	header       http.Header // Authorization from the base URL's userinfo; a secret
+	client       *http.Client
+	now          func() time.Time
+	generatorURL string
+	resend       time.Duration
+}
+
+var _ alerting.Notifier = (*Notifier)(nil)
+
+// New returns a Notifier that posts to the Alertmanager at baseURL, an
+// absolute http or https URL such as http://alertmanager:9093 or
+// https://user:password@example.com/alertmanager. The path /api/v2/alerts
+// is appended unless baseURL ends with it already. Its errors never contain
+// the URL.
+func New(baseURL string, opts ...Option) (*Notifier, error) {
+	u, err := notifyhttp.ParseURL(baseURL)
+	if err != nil {
+		return nil, fmt.Errorf("alertmanager: %w", err)
+	}
+	cfg, err := newConfig(opts)
+	if err != nil {
+		return nil, err
+	}
+	n := &Notifier{name: cfg.name, header: http.Header{}, client: cfg.client, now: cfg.now, generatorURL: cfg.generatorURL, resend: cfg.resend}
+	if u.User != nil {
+		pass, _ := u.User.Password()
+		n.header.Set("Authorization", "Basic "+base64.StdEncoding.EncodeToString([]byte(u.User.Username()+":"+pass)))
+		u.User = nil
+	}
+	u.Fragment, u.RawFragment = "", ""
+	if !strings.HasSuffix(strings.TrimSuffix(u.Path, "/"), alertsPath) {
+		u = u.JoinPath(alertsPath)
+	}
+	n.url = u
+	return n, nil
+}
+
+// Name returns "alertmanager" or the name set by WithName.
+func (n *Notifier) Name() string { return n.name }
+
+// String returns the notifier's name and the endpoint it posts to, without
+// credentials and with query values masked, e.g.
+// "alertmanager(http://alertmanager:9093/api/v2/alerts)".
+func (n *Notifier) String() string {
+	return n.name + "(" + redact.URL(n.url.String()) + ")"
+}
+
+// GoString is String, so that %#v does not print credentials either.
+func (n *Notifier) GoString() string { return n.String() }
+
+// Notify posts a as a one-element array of postable alerts, once. See the
+// package documentation for the payload and for how its error classifies
+// the failure.
+func (n *Notifier) Notify(ctx context.Context, a alerting.Alert) error {
+	body, err := notifyhttp.MarshalJSON([]postableAlert{newPostable(a, n.generatorURL, n.resend, n.now())})
+	if err != nil {
+		return fmt.Errorf("alertmanager: %w", err)
+	}
+	err = notifyhttp.Post(ctx, n.client, notifyhttp.Request{
+		URL:      n.url,
+		Body:     body,
+		Header:   n.header,
+		Now:      n.now,
+		OnStatus: onStatus,
+	})
+	if err != nil {
+		return fmt.Errorf("alertmanager: %w", err)
+	}
+	return nil
+}
+
+// onStatus adds Alertmanager's reason for a 400 to the error: the v2 API
+// answers with a JSON string, or an object with a message.
+func onStatus(se *alerting.StatusError, body []byte) error {
+	if se.StatusCode != http.StatusBadRequest {
+		return se
+	}
+	var reason string
+	if json.Unmarshal(body, &reason) != nil {
+		var obj struct {
+			Message string `json:"message"`
+		}
+		if json.Unmarshal(body, &obj) != nil {
+			return se
+		}
+		reason = obj.Message
+	}
+	if reason = strings.TrimSpace(reason); reason == "" {
+		return se
+	}
+	return fmt.Errorf("%w (%s)", se, notifyhttp.Truncate(reason, 200))
+}

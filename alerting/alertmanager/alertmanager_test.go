@@ -1,0 +1,279 @@
+package alertmanager
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+
+	"github.com/listsync/otelmon/alerting"
+	"github.com/listsync/otelmon/alerting/internal/notifyhttp/notifytest"
+	"github.com/listsync/otelmon/internal/clock"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+var (
+	start    = time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)
+	resolved = start.Add(10 * time.Minute)
+	now      = start.Add(5 * time.Minute)
+)
+
+func firing(l alerting.Level) alerting.Alert {
+	return alerting.Alert{
+		ID:          "r1-9f2c",
+		Rule:        "service-down",
+		Level:       l,
+		State:       alerting.Firing,
+		Title:       "Service imdb is down",
+		Description: "3 failed checks <in a row> & counting",
+		Labels:      map[string]string{"source": "health", "service": "imdb"},
+		Value:       0,
+		StartsAt:    start,
+		UpdatedAt:   start.Add(time.Minute),
+	}
+}
+
+func resolvedAlert(l alerting.Level) alerting.Alert {
+	a := firing(l)
+	a.State = alerting.Resolved
+	a.Value = 1.5
+	a.UpdatedAt = resolved
+	a.ResolvedAt = &resolved
+	return a
+}
+
+func newNotifier(t testing.TB, raw string, opts ...Option) *Notifier {
+	t.Helper()
+	n, err := New(raw, append([]Option{WithClock(clock.NewFake(now))}, opts...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+func TestPayload(t *testing.T) {
+	const tmpl = `[{"labels":{"alertname":"service-down","service":"imdb","severity":%q,"source":"health"},` +
+		`"annotations":{"description":"3 failed checks <in a row> & counting","summary":"Service imdb is down","value":%q},` +
+		`"startsAt":"2025-03-01T12:00:00Z"%s}]`
+	const gen = "https://status.example.com/alerts"
+	for _, l := range []alerting.Level{alerting.Info, alerting.Warning, alerting.Critical} {
+		for _, tc := range []struct {
+			name  string
+			alert alerting.Alert
+			opts  []Option
+			value string
+			tail  string
+		}{
+			{"firing", firing(l), nil, "0", ""},
+			{"firing with window", firing(l), []Option{WithResendWindow(4 * time.Minute), WithGeneratorURL(gen)}, "0",
+				`,"endsAt":"2025-03-01T12:09:00Z","generatorURL":"` + gen + `"`},
+			{"resolved", resolvedAlert(l), nil, "1.5", `,"endsAt":"2025-03-01T12:10:00Z"`},
+			{"resolved with window", resolvedAlert(l), []Option{WithResendWindow(time.Hour)}, "1.5", `,"endsAt":"2025-03-01T12:10:00Z"`},
+		} {
+			t.Run(l.String()+"/"+tc.name, func(t *testing.T) {
+				rcv := notifytest.NewReceiver(t, nil)
+				if err := newNotifier(t, rcv.URL, tc.opts...).Notify(context.Background(), tc.alert); err != nil {
+					t.Fatalf("Notify = %v", err)
+				}
+				req := rcv.Next(t)
+				if req.Method != http.MethodPost || req.Path != "/api/v2/alerts" {
+					t.Errorf("request = %s %s", req.Method, req.Path)
+				}
+				if req.Header.Get("Content-Type") != "application/json" || req.Header.Get("User-Agent") != "otelmon" {
+					t.Errorf("headers = %v", req.Header)
+				}
+				if got := req.Header.Get("Authorization"); got != "" {
+					t.Errorf("Authorization = %q without credentials", got)
+				}
+				want := fmt.Sprintf(tmpl, l, tc.value, tc.tail)
+				if string(req.Body) != want {
+					t.Errorf("body\n got %s\nwant %s", req.Body, want)
+				}
+			})
+		}
+	}
+}
+
+func TestPayloadEdges(t *testing.T) {
+	// No times, no description: Alertmanager fills startsAt in.
+	a := alerting.Alert{Rule: "r", Level: alerting.Warning, State: alerting.Firing, Title: "t", Value: 2}
+	got, _ := json.Marshal(newPostable(a, "", 0, now))
+	if want := `{"labels":{"alertname":"r","severity":"warning"},"annotations":{"summary":"t","value":"2"}}`; string(got) != want {
+		t.Errorf("got %s\nwant %s", got, want)
+	}
+	// A resolved alert without ResolvedAt ends at UpdatedAt; one that
+	// would end before it starts ends when it starts.
+	a = resolvedAlert(alerting.Info)
+	a.ResolvedAt = nil
+	if p := newPostable(a, "", 0, now); !p.EndsAt.Equal(resolved) {
+		t.Errorf("endsAt = %v, want %v", p.EndsAt, resolved)
+	}
+	a.UpdatedAt = start.Add(-time.Hour)
+	if p := newPostable(a, "", 0, now); !p.EndsAt.Equal(start) {
+		t.Errorf("endsAt = %v, want %v", p.EndsAt, start)
+	}
+	// Times go out in UTC.
+	a = firing(alerting.Info)
+	a.StartsAt = start.In(time.FixedZone("CEST", 2*3600))
+	if p := newPostable(a, "", 0, now); p.StartsAt.Location() != time.UTC || !p.StartsAt.Equal(start) {
+		t.Errorf("startsAt = %v", p.StartsAt)
+	}
+}
+
+func TestLabels(t *testing.T) {
+	a := alerting.Alert{
+		Rule:  "sync-failing",
+		Level: alerting.Critical,
+		Labels: map[string]string{
+			"severity":     "page",  // ours wins
+			"alertname":    "other", // ours wins
+			"http.status":  "500",   // loses to the valid http_status
+			"http_status":  "503",
+			"service-name": "imdb", // collides with service.name; '-' sorts first
+			"service.name": "tmdb",
+			"5xx":          "yes",
+			"über":         "x",
+			"empty":        "",
+			"":             "nameless",
+			"bad_utf8":     "a\xffb",
+		},
+	}
+	want := map[string]string{
+		"alertname":    "sync-failing",
+		"severity":     "critical",
+		"http_status":  "503",
+		"service_name": "imdb",
+		"_5xx":         "yes",
+		"_ber":         "x",
+		"bad_utf8":     "a\uFFFDb",
+	}
+	if got := labels(a); !reflect.DeepEqual(got, want) {
+		t.Errorf("labels = %v\nwant %v", got, want)
+	}
+	for in, want := range map[string]string{"a": "a", "A_1": "A_1", "1a": "_1a", "a.b-c/d": "a_b_c_d", "é": "_", "__x": "__x"} {
+		if got := sanitize(in); got != want {
+			t.Errorf("sanitize(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestBasicAuthAndPath(t *testing.T) {
+	for _, tc := range []struct {
+		name, suffix, path string
+	}{
+		{"root", "", "/api/v2/alerts"},
+		{"prefix", "/alertmanager", "/alertmanager/api/v2/alerts"},
+		{"prefix slash", "/alertmanager/", "/alertmanager/api/v2/alerts"},
+		{"full", "/am/api/v2/alerts", "/am/api/v2/alerts"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rcv := notifytest.NewReceiver(t, nil)
+			base := strings.Replace(rcv.URL, "http://", "http://admin:PASS-SECRET@", 1) + tc.suffix
+			n := newNotifier(t, base)
+			if err := n.Notify(context.Background(), firing(alerting.Info)); err != nil {
+				t.Fatal(err)
+			}
+			req := rcv.Next(t)
+			if req.Path != tc.path {
+				t.Errorf("path = %q, want %q", req.Path, tc.path)
+			}
+			if got, want := req.Header.Get("Authorization"), "Basic "+base64.StdEncoding.EncodeToString([]byte("admin:PASS-SECRET")); got != want {
+				t.Errorf("Authorization = %q, want %q", got, want)
+			}
+			if s := fmt.Sprintf("%v %+v %#v", n, n, n); strings.Contains(s, "PASS-SECRET") || strings.Contains(s, "admin") {
+				t.Errorf("String leaks credentials: %s", s)
+			}
+		})
+	}
+}
+
+func TestBadRequestReason(t *testing.T) {
+	for _, body := range []string{`"[0] start time must be before end time"`, `{"code":400,"message":"[0] start time must be before end time"}`} {
+		rcv := notifytest.NewReceiver(t, func(w http.ResponseWriter, _ *http.Request) {
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusBadRequest)
+			_, _ = io.WriteString(w, body)
+		})
+		err := newNotifier(t, rcv.URL).Notify(context.Background(), firing(alerting.Info))
+		const want = "alertmanager: alerting: receiver answered 400 Bad Request ([0] start time must be before end time)"
+		if err == nil || err.Error() != want {
+			t.Errorf("Notify = %v, want %s", err, want)
+		}
+		if retry, _ := alerting.Retryable(err); retry {
+			t.Errorf("Retryable(%v) = true", err)
+		}
+	}
+}
+
+func TestDelivery(t *testing.T) {
+	basic := base64.StdEncoding.EncodeToString([]byte("admin:PASS-SECRET"))
+	notifytest.RunDelivery(t, notifytest.Suite{
+		New: func(t testing.TB, base string) alerting.Notifier {
+			return newNotifier(t, strings.Replace(base, "http://", "http://admin:PASS-SECRET@", 1)+"/am?token=Q-SECRET")
+		},
+		Secrets: []string{"PASS-SECRET", "Q-SECRET", basic},
+		Alert:   firing(alerting.Critical),
+	})
+}
+
+func TestNewRejects(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		url  string
+		opts []Option
+		want string
+	}{
+		{"empty", "", nil, "alertmanager: URL is empty"},
+		{"unparsable", "http://admin:SECRET@am:9093/%zz", nil, "alertmanager: URL does not parse"},
+		{"scheme", "am:9093", nil, "alertmanager: URL scheme must be http or https"},
+		{"no host", "http://admin:SECRET@/", nil, "alertmanager: URL has no host"},
+		{"generator", "http://am:9093", []Option{WithGeneratorURL("status page SECRET")}, "alertmanager: generator URL scheme must be http or https"},
+		{"window", "http://am:9093", []Option{WithResendWindow(-time.Second)}, "alertmanager: negative resend window -1s"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := New(tc.url, tc.opts...)
+			if err == nil || err.Error() != tc.want {
+				t.Fatalf("New error = %v, want %q", err, tc.want)
+			}
+			notifytest.NoSecrets(t, err, []string{"SECRET"})
+		})
+	}
+}
+
+func TestString(t *testing.T) {
+	n := newNotifier(t, "https://admin:PASS-SECRET@am.example.com/prefix?tenant=Q-SECRET#frag")
+	if n.Name() != "alertmanager" {
+		t.Errorf("Name = %q", n.Name())
+	}
+	if got, want := n.String(), "alertmanager(https://am.example.com/prefix/api/v2/alerts?tenant=xxxxx)"; got != want {
+		t.Errorf("String = %q, want %q", got, want)
+	}
+	js, _ := json.Marshal(n)
+	for _, out := range []string{fmt.Sprintf("%+v", n), fmt.Sprintf("%#v", n), string(js)} {
+		if strings.Contains(out, "SECRET") {
+			t.Errorf("output %q leaks a secret", out)
+		}
+	}
+}
+
+func TestWithName(t *testing.T) {
+	n, err := New("https://x.example/SECRET", WithName("alertmanager-critical"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n.Name() != "alertmanager-critical" || !strings.HasPrefix(n.String(), "alertmanager-critical(") {
+		t.Errorf("Name = %q, String = %q", n.Name(), n.String())
+	}
+	if _, err := New("https://x.example/SECRET", WithName("")); err == nil || err.Error() != "alertmanager: empty name" {
+		t.Errorf("New with an empty name = %v", err)
+	}
+}

@@ -1,0 +1,59 @@
+// Package alertmanager delivers alerts to a Prometheus Alertmanager through
+// its v2 API, so that Alertmanager's routing, grouping, inhibition and
+// silences apply to otelmon's alerts as they do to Prometheus'.
+//
+// # Payload
+//
+// Each Notify call POSTs a JSON array with one postable alert to
+// {base}/api/v2/alerts:
+//
+//	[{"labels":{"alertname":"service-down","service":"imdb","severity":"critical"},
+//	  "annotations":{"description":"imdb failed 3 health checks","summary":"Service imdb is down","value":"0"},
+//	  "startsAt":"2025-03-01T12:00:00Z",
+//	  "endsAt":"2025-03-01T12:10:00Z",
+//	  "generatorURL":"https://status.example.com/alerts"}]
+//
+// Labels are alertname (the rule's name) and severity (info, warning or
+// critical), then the alert's own labels. Alertmanager identifies an alert
+// by its label set, as otelmon identifies it by rule and labels, so the two
+// agree on what is one alert.
+//
+// Label names are made valid Prometheus label names ([a-zA-Z_][a-zA-Z0-9_]*):
+// every other character becomes '_', and a name starting with a digit gets
+// a leading '_' ("http.status" → "http_status", "5xx" → "_5xx"). When two
+// names meet, alertname and severity win over the alert's labels, a label
+// whose name was already valid wins over one that was changed into it, and
+// otherwise the first in byte order wins. Labels with an empty value are left
+// out, as Alertmanager ignores them.
+//
+// Annotations are summary (the title), description (when not empty) and
+// value. startsAt is when the alert started; generatorURL is set by
+// [WithGeneratorURL] and left out by default.
+//
+// # Resolution and endsAt
+//
+// A resolved alert is sent with endsAt set to the time it resolved, which
+// resolves it in Alertmanager at once.
+//
+// Alertmanager resolves a firing alert on its own once its endsAt passes,
+// and gives an alert sent without endsAt one of now + resolve_timeout (5m by
+// default). A firing alert must therefore be re-sent more often than that
+// for as long as it fires, as Prometheus does. By default endsAt is left out
+// of firing alerts, so Alertmanager's resolve_timeout applies;
+// [WithResendWindow] sets it to now + the window instead, which makes the
+// deadline explicit and independent of Alertmanager's configuration.
+//
+// # Credentials
+//
+// The base URL may carry basic-auth credentials
+// (https://user:password@alertmanager.example.com). They are taken out of
+// the URL and sent in an Authorization header, so they never appear in
+// errors or in String; query values are masked there too.
+//
+// # Delivery
+//
+// Notify makes exactly one attempt; retries are the engine's. 429 and 5xx
+// are retryable, 400 (an alert Alertmanager refuses; its reason is added to
+// the error) and other answers are not; transport errors are retryable
+// unless ctx was cancelled. A Notifier is safe for concurrent use.
+package alertmanager

@@ -1,0 +1,55 @@
+package alertmanager_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"time"
+
+	"github.com/listsync/otelmon/alerting"
+	"github.com/listsync/otelmon/alerting/alertmanager"
+	"github.com/listsync/otelmon/internal/clock"
+)
+
+func Example() {
+	// A stand-in for Alertmanager's POST /api/v2/alerts.
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		fmt.Println(r.Method, r.URL.Path)
+		fmt.Println(string(body))
+	}))
+	defer srv.Close()
+
+	now := time.Date(2025, 3, 1, 12, 5, 0, 0, time.UTC)
+	n, err := alertmanager.New(srv.URL,
+		alertmanager.WithGeneratorURL("https://status.example.com/alerts"),
+		alertmanager.WithResendWindow(4*time.Minute),
+		alertmanager.WithClock(clock.NewFake(now)),
+	)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	err = n.Notify(context.Background(), alerting.Alert{
+		Rule:     "service-down",
+		Level:    alerting.Critical,
+		State:    alerting.Firing,
+		Title:    "Service imdb is down",
+		Labels:   map[string]string{"service": "imdb", "k8s.namespace": "media"},
+		StartsAt: time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC),
+	})
+	fmt.Println("error:", err)
+	// Output:
+	// POST /api/v2/alerts
+	// [{"labels":{"alertname":"service-down","k8s_namespace":"media","service":"imdb","severity":"critical"},"annotations":{"summary":"Service imdb is down","value":"0"},"startsAt":"2025-03-01T12:00:00Z","endsAt":"2025-03-01T12:09:00Z","generatorURL":"https://status.example.com/alerts"}]
+	// error: <nil>
+}
+
+func ExampleNotifier_String() {
+	n, _ := alertmanager.New("https://admin:s3cret@alertmanager.example.com")
+	fmt.Println(n)
+	// Output:
+	// alertmanager(https://alertmanager.example.com/api/v2/alerts)
+}

@@ -1,0 +1,117 @@
+package alertmanager
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/listsync/otelmon/alerting/internal/notifyhttp"
+	"github.com/listsync/otelmon/internal/clock"
+)
+
+// Option configures a Notifier. Options are made by the With functions of
+// this package.
+type Option interface {
+	apply(config) config
+}
+
+type optionFunc func(config) config
+
+func (f optionFunc) apply(c config) config { return f(c) }
+
+type config struct {
+	name         string
+	client       *http.Client
+	now          func() time.Time
+	generatorURL string
+	resend       time.Duration
+	errs         []error
+}
+
+func newConfig(opts []Option) (config, error) {
+	var c config
+	for _, o := range opts {
+		if o != nil {
+			c = o.apply(c)
+		}
+	}
+	if c.client == nil {
+		c.client = notifyhttp.NewClient()
+	}
+	if c.now == nil {
+		c.now = time.Now
+	}
+	if c.name == "" {
+		c.name = "alertmanager"
+	}
+	return c, errors.Join(c.errs...)
+}
+
+// WithHTTPClient sets the client that sends notifications, e.g. one with
+// custom TLS or an otelhttp transport. Its Timeout bounds each attempt.
+// Default (and for nil): a client with a 10 s timeout that does not follow
+// redirects.
+func WithHTTPClient(c *http.Client) Option {
+	return optionFunc(func(cfg config) config {
+		cfg.client = c
+		return cfg
+	})
+}
+
+// WithClock sets the clock that tells the current time: for endsAt (see
+// WithResendWindow) and for a Retry-After date. Default: the wall clock. A
+// nil clock is ignored. Tests pass a clock.Fake.
+func WithClock(c clock.Clock) Option {
+	return optionFunc(func(cfg config) config {
+		if c != nil {
+			cfg.now = c.Now
+		}
+		return cfg
+	})
+}
+
+// WithGeneratorURL sets the generatorURL of every alert: the page that
+// Alertmanager's UI and templates link to, e.g. the service's status page.
+// It must be an absolute http or https URL. Default: none (left out).
+func WithGeneratorURL(raw string) Option {
+	return optionFunc(func(cfg config) config {
+		if _, err := notifyhttp.ParseURL(raw); err != nil {
+			cfg.errs = append(cfg.errs, fmt.Errorf("alertmanager: generator %w", err))
+			return cfg
+		}
+		cfg.generatorURL = raw
+		return cfg
+	})
+}
+
+// WithResendWindow sets endsAt of firing alerts to now + d, after which
+// Alertmanager resolves an alert that was not sent again. Choose a few times
+// the interval at which firing alerts are re-sent (Prometheus uses 4×).
+// New fails for a negative d. Default (and for 0): endsAt is left out and
+// Alertmanager's resolve_timeout applies.
+func WithResendWindow(d time.Duration) Option {
+	return optionFunc(func(cfg config) config {
+		if d < 0 {
+			cfg.errs = append(cfg.errs, fmt.Errorf("alertmanager: negative resend window %v", d))
+			return cfg
+		}
+		cfg.resend = d
+		return cfg
+	})
+}
+
+// WithName sets what Name returns, so that several alertmanager notifiers (one per
+// channel, say) can be registered with one engine, which requires unique
+// names. The name shows in metrics and logs: it must not contain secrets.
+// New fails for an empty name. Default: "alertmanager".
+func WithName(name string) Option {
+	return optionFunc(func(cfg config) config {
+		if name == "" {
+			cfg.errs = append(cfg.errs, errors.New("alertmanager: empty name"))
+			return cfg
+		}
+		cfg.name = name
+		return cfg
+	})
+}

@@ -1,0 +1,110 @@
+package discord
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"math"
+	"net/http"
+	"net/url"
+	"time"
+
+	"github.com/listsync/otelmon/alerting"
+	"github.com/listsync/otelmon/alerting/internal/notifyhttp"
+	"github.com/listsync/otelmon/internal/redact"
+)
+
+// maxRetryAfter bounds the wait a 429 body can ask for, as the Retry-After
+// header parser does.
+const maxRetryAfter = 24 * time.Hour
+
+// Notifier posts alerts to one Discord webhook. Create it with New; it is
+// safe for concurrent use.
+type Notifier struct {
+	name      string
+	url       *url.URL // a secret: the token is in the path
+	client    *http.Client
+	now       func() time.Time
+	username  string
+	avatarURL string
+}
+
+var _ alerting.Notifier = (*Notifier)(nil)
+
+// New returns a Notifier that posts to webhookURL, a Discord webhook URL
+// such as https://discord.com/api/webhooks/<id>/<token> (any absolute http
+// or https URL is accepted, so that a proxy or a stand-in can be used). Its
+// errors never contain the URL.
+func New(webhookURL string, opts ...Option) (*Notifier, error) {
+	u, err := notifyhttp.ParseURL(webhookURL)
+	if err != nil {
+		return nil, fmt.Errorf("discord: webhook %w", err)
+	}
+	cfg, err := newConfig(opts)
+	if err != nil {
+		return nil, err
+	}
+	return &Notifier{name: cfg.name, url: u, client: cfg.client, now: cfg.now, username: cfg.username, avatarURL: cfg.avatarURL}, nil
+}
+
+// Name returns "discord" or the name set by WithName.
+func (n *Notifier) Name() string { return n.name }
+
+// String returns the notifier's name and the scheme and host of its
+// webhook, e.g. "discord(https://discord.com)".
+func (n *Notifier) String() string {
+	return n.name + "(" + redact.Endpoint(n.url.String()) + ")"
+}
+
+// GoString is String, so that %#v does not print the webhook either.
+func (n *Notifier) GoString() string { return n.String() }
+
+// Notify posts a as one embed, once. See the package documentation for the
+// payload and for how its error classifies the failure.
+func (n *Notifier) Notify(ctx context.Context, a alerting.Alert) error {
+	body, err := notifyhttp.MarshalJSON(newPayload(a, n.username, n.avatarURL, n.now))
+	if err != nil {
+		return fmt.Errorf("discord: %w", err)
+	}
+	err = notifyhttp.Post(ctx, n.client, notifyhttp.Request{
+		URL:      n.url,
+		Body:     body,
+		HostOnly: true,
+		Now:      n.now,
+		OnStatus: onStatus,
+	})
+	if err != nil {
+		return fmt.Errorf("discord: %w", err)
+	}
+	return nil
+}
+
+// errorBody is the part of Discord's error answers that Notify reads.
+type errorBody struct {
+	Message    string  `json:"message"`
+	RetryAfter float64 `json:"retry_after"` // seconds, on 429
+	Global     bool    `json:"global"`
+}
+
+// onStatus takes the wait from a 429 body when it is longer than the
+// Retry-After header's, and adds Discord's message to the error.
+func onStatus(se *alerting.StatusError, body []byte) error {
+	var eb errorBody
+	if json.Unmarshal(body, &eb) != nil {
+		return se
+	}
+	if se.StatusCode == http.StatusTooManyRequests && eb.RetryAfter > 0 && eb.RetryAfter <= maxRetryAfter.Seconds() {
+		d := time.Duration(math.Ceil(eb.RetryAfter * float64(time.Second)))
+		if d > se.RetryAfter {
+			se.RetryAfter = d
+		}
+	}
+	if eb.Message == "" {
+		return se
+	}
+	msg := notifyhttp.Truncate(eb.Message, 200)
+	if eb.Global {
+		msg += ", global"
+	}
+	return fmt.Errorf("%w (%s)", se, msg)
+}

@@ -1,0 +1,297 @@
+package discord
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+
+	"github.com/listsync/otelmon/alerting"
+	"github.com/listsync/otelmon/alerting/internal/notifyhttp"
+	"github.com/listsync/otelmon/alerting/internal/notifyhttp/notifytest"
+	"github.com/listsync/otelmon/internal/clock"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+var (
+	start    = time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)
+	resolved = start.Add(10 * time.Minute)
+)
+
+const hookPath = "/api/webhooks/123456/T0KEN-SECRET"
+
+func firing(l alerting.Level) alerting.Alert {
+	return alerting.Alert{
+		ID:          "r1-9f2c",
+		Rule:        "service-down",
+		Level:       l,
+		State:       alerting.Firing,
+		Title:       "Service imdb is down",
+		Description: "3 failed checks <in a row> & counting",
+		Labels:      map[string]string{"source": "health", "service": "imdb"},
+		Value:       0,
+		StartsAt:    start,
+		UpdatedAt:   start.Add(time.Minute),
+	}
+}
+
+func resolvedAlert(l alerting.Level) alerting.Alert {
+	a := firing(l)
+	a.State = alerting.Resolved
+	a.Value = 1.5
+	a.UpdatedAt = resolved
+	a.ResolvedAt = &resolved
+	return a
+}
+
+func newNotifier(t testing.TB, raw string, opts ...Option) *Notifier {
+	t.Helper()
+	n, err := New(raw, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+func TestPayload(t *testing.T) {
+	const tmpl = `{"username":"otelmon","allowed_mentions":{"parse":[]},"embeds":[{"title":%q,` +
+		`"description":"3 failed checks <in a row> & counting","color":%d,"fields":[` +
+		`{"name":"service","value":"imdb","inline":true},{"name":"source","value":"health","inline":true},` +
+		`{"name":"value","value":%q,"inline":true}],"timestamp":%q}]}`
+	for _, tc := range []struct {
+		name  string
+		alert alerting.Alert
+		title string
+		color int
+		value string
+		ts    string
+	}{
+		{"info", firing(alerting.Info), "🔵 INFO - Service imdb is down", 3447003, "0", "2025-03-01T12:00:00Z"},
+		{"warning", firing(alerting.Warning), "🟠 WARNING - Service imdb is down", 15965202, "0", "2025-03-01T12:00:00Z"},
+		{"critical", firing(alerting.Critical), "🔴 CRITICAL - Service imdb is down", 15158332, "0", "2025-03-01T12:00:00Z"},
+		{"resolved info", resolvedAlert(alerting.Info), "✅ RESOLVED - Service imdb is down", 3066993, "1.5", "2025-03-01T12:10:00Z"},
+		{"resolved warning", resolvedAlert(alerting.Warning), "✅ RESOLVED - Service imdb is down", 3066993, "1.5", "2025-03-01T12:10:00Z"},
+		{"resolved critical", resolvedAlert(alerting.Critical), "✅ RESOLVED - Service imdb is down", 3066993, "1.5", "2025-03-01T12:10:00Z"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rcv := notifytest.NewReceiver(t, func(w http.ResponseWriter, _ *http.Request) {
+				w.WriteHeader(http.StatusNoContent)
+			})
+			if err := newNotifier(t, rcv.URL+hookPath).Notify(context.Background(), tc.alert); err != nil {
+				t.Fatalf("Notify = %v", err)
+			}
+			req := rcv.Next(t)
+			if req.Method != http.MethodPost || req.Path != hookPath {
+				t.Errorf("request = %s %s", req.Method, req.Path)
+			}
+			if req.Header.Get("Content-Type") != "application/json" || req.Header.Get("User-Agent") != "otelmon" {
+				t.Errorf("headers = %v", req.Header)
+			}
+			want := fmt.Sprintf(tmpl, tc.title, tc.color, tc.value, tc.ts)
+			if string(req.Body) != want {
+				t.Errorf("body\n got %s\nwant %s", req.Body, want)
+			}
+		})
+	}
+}
+
+func TestPayloadOptionsAndFallbacks(t *testing.T) {
+	now := time.Date(2025, 4, 1, 8, 30, 0, 0, time.FixedZone("CEST", 2*3600))
+	rcv := notifytest.NewReceiver(t, nil)
+	n := newNotifier(t, rcv.URL+hookPath,
+		WithUsername("listsync alerts"),
+		WithAvatarURL("https://cdn.example.com/otelmon.png"),
+		WithClock(clock.NewFake(now)))
+	a := alerting.Alert{Rule: "queue-stuck", Level: alerting.Warning, State: alerting.Firing, Labels: map[string]string{"empty": ""}, Value: 2e21}
+	if err := n.Notify(context.Background(), a); err != nil {
+		t.Fatal(err)
+	}
+	const want = `{"username":"listsync alerts","avatar_url":"https://cdn.example.com/otelmon.png","allowed_mentions":{"parse":[]},` +
+		`"embeds":[{"title":"🟠 WARNING - queue-stuck","color":15965202,"fields":[{"name":"empty","value":"-","inline":true},` +
+		`{"name":"value","value":"2e+21","inline":true}],"timestamp":"2025-04-01T06:30:00Z"}]}`
+	if got := string(rcv.Next(t).Body); got != want {
+		t.Errorf("body\n got %s\nwant %s", got, want)
+	}
+}
+
+func TestLimits(t *testing.T) {
+	labels := map[string]string{}
+	for i := range 40 {
+		labels[fmt.Sprintf("l%02d", i)] = "v"
+	}
+	labels["l00"] = strings.Repeat("x", 2000)
+	labels[strings.Repeat("n", 300)] = "v"
+	a := firing(alerting.Critical)
+	a.Title = strings.Repeat("t", 300)
+	a.Description = strings.Repeat("d", 5000)
+	a.Labels = labels
+	p := newPayload(a, DefaultUsername, "", time.Now)
+	e := p.Embeds[0]
+	if got := notifyhttp.Len(e.Title); got != maxTitle || !strings.HasSuffix(e.Title, "…") {
+		t.Errorf("title length %d", got)
+	}
+	if len(e.Fields) > maxFields {
+		t.Errorf("%d fields", len(e.Fields))
+	}
+	if last := e.Fields[len(e.Fields)-1]; last.Name != "value" || last.Value != "0" {
+		t.Errorf("last field = %+v, want the value", last)
+	}
+	for _, f := range e.Fields {
+		if notifyhttp.Len(f.Name) > maxFieldName || notifyhttp.Len(f.Value) > maxFieldValue {
+			t.Errorf("field %q too long: %d/%d", f.Name[:5], notifyhttp.Len(f.Name), notifyhttp.Len(f.Value))
+		}
+	}
+	if got := size(&e); got > maxEmbed {
+		t.Errorf("embed size %d > %d", got, maxEmbed)
+	}
+	if got := notifyhttp.Len(e.Description); got > maxDesc {
+		t.Errorf("description length %d", got)
+	}
+
+	// 30 short labels: the first 24 in order, then the value.
+	labels = map[string]string{}
+	for i := range 30 {
+		labels[fmt.Sprintf("l%02d", i)] = "v"
+	}
+	a = firing(alerting.Info)
+	a.Labels = labels
+	e = newPayload(a, "", "", time.Now).Embeds[0]
+	if len(e.Fields) != 25 || e.Fields[23].Name != "l23" || e.Fields[24].Name != "value" {
+		t.Errorf("fields = %+v", e.Fields)
+	}
+}
+
+func TestTruncateCountsUTF16(t *testing.T) {
+	s := strings.Repeat("🔴", 200) // 400 UTF-16 units
+	got := notifyhttp.Truncate(s, maxTitle)
+	if notifyhttp.Len(got) > maxTitle || !strings.HasSuffix(got, "…") {
+		t.Errorf("Truncate = %d units", notifyhttp.Len(got))
+	}
+}
+
+func TestRateLimitBody(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		header string
+		body   string
+		want   time.Duration
+		msg    string
+	}{
+		{"body only", "", `{"message":"You are being rate limited.","retry_after":64.57,"global":false}`, 64570 * time.Millisecond, "(You are being rate limited.)"},
+		{"body longer than header", "2", `{"message":"You are being rate limited.","retry_after":5.5,"global":true}`, 5500 * time.Millisecond, "rate limited., global)"},
+		{"header longer than body", "10", `{"retry_after":0.25,"global":false}`, 10 * time.Second, ""},
+		{"malformed body", "3", `retry later`, 3 * time.Second, ""},
+		{"absurd body", "", `{"retry_after":1e12}`, 0, ""},
+		{"negative body", "", `{"retry_after":-4}`, 0, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rcv := notifytest.NewReceiver(t, func(w http.ResponseWriter, _ *http.Request) {
+				if tc.header != "" {
+					w.Header().Set("Retry-After", tc.header)
+				}
+				w.Header().Set("Content-Type", "application/json")
+				w.WriteHeader(http.StatusTooManyRequests)
+				_, _ = io.WriteString(w, tc.body)
+			})
+			err := newNotifier(t, rcv.URL+hookPath).Notify(context.Background(), firing(alerting.Warning))
+			var se *alerting.StatusError
+			if !errors.As(err, &se) || se.StatusCode != http.StatusTooManyRequests {
+				t.Fatalf("Notify = %v", err)
+			}
+			retry, after := alerting.Retryable(err)
+			if !retry || after != tc.want {
+				t.Errorf("Retryable(%v) = %v, %v; want true, %v", err, retry, after, tc.want)
+			}
+			if tc.msg != "" && !strings.Contains(err.Error(), tc.msg) {
+				t.Errorf("error %q does not contain %q", err, tc.msg)
+			}
+		})
+	}
+}
+
+func TestBadRequestMessage(t *testing.T) {
+	rcv := notifytest.NewReceiver(t, func(w http.ResponseWriter, _ *http.Request) {
+		w.WriteHeader(http.StatusNotFound)
+		_, _ = io.WriteString(w, `{"message": "Unknown Webhook", "code": 10015}`)
+	})
+	err := newNotifier(t, rcv.URL+hookPath).Notify(context.Background(), firing(alerting.Critical))
+	if retry, _ := alerting.Retryable(err); retry {
+		t.Fatalf("Retryable(%v) = true", err)
+	}
+	if want := "discord: alerting: receiver answered 404 Not Found (Unknown Webhook)"; err == nil || err.Error() != want {
+		t.Fatalf("Notify = %v, want %s", err, want)
+	}
+}
+
+func TestDelivery(t *testing.T) {
+	notifytest.RunDelivery(t, notifytest.Suite{
+		New: func(t testing.TB, base string) alerting.Notifier {
+			return newNotifier(t, base+hookPath+"?thread_id=Q-SECRET")
+		},
+		Secrets: []string{"T0KEN-SECRET", "Q-SECRET", "/api/webhooks", "123456"},
+		Alert:   firing(alerting.Critical),
+	})
+}
+
+func TestNewRejects(t *testing.T) {
+	const good = "https://discord.com/api/webhooks/1/SECRET"
+	for _, tc := range []struct {
+		name string
+		url  string
+		opts []Option
+		want string
+	}{
+		{"empty", "", nil, "discord: webhook URL is empty"},
+		{"unparsable", "https://discord.com/api/webhooks/1/SECRET%zz", nil, "discord: webhook URL does not parse"},
+		{"scheme", "discord.com/api/webhooks/1/SECRET", nil, "discord: webhook URL scheme must be http or https"},
+		{"no host", "https:///api/webhooks/1/SECRET", nil, "discord: webhook URL has no host"},
+		{"username reserved", good, []Option{WithUsername("Discord Bot")}, "discord: username \"Discord Bot\" contains a name Discord refuses"},
+		{"username long", good, []Option{WithUsername(strings.Repeat("u", 81))}, "discord: username is longer than 80 characters"},
+		{"avatar", good, []Option{WithAvatarURL("file:///SECRET.png")}, "discord: avatar URL scheme must be http or https"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := New(tc.url, tc.opts...)
+			if err == nil || err.Error() != tc.want {
+				t.Fatalf("New error = %v, want %q", err, tc.want)
+			}
+			notifytest.NoSecrets(t, err, []string{"SECRET", "webhooks"})
+		})
+	}
+}
+
+func TestStringHidesSecrets(t *testing.T) {
+	n := newNotifier(t, "https://discord.com/api/webhooks/123456/T0KEN-SECRET")
+	if n.Name() != "discord" {
+		t.Errorf("Name = %q", n.Name())
+	}
+	js, _ := json.Marshal(n)
+	for _, out := range []string{n.String(), fmt.Sprintf("%+v", n), fmt.Sprintf("%#v", n), string(js)} {
+		if strings.Contains(out, "SECRET") || strings.Contains(out, "123456") {
+			t.Errorf("output %q leaks the webhook", out)
+		}
+	}
+	if got := n.String(); got != "discord(https://discord.com)" {
+		t.Errorf("String = %q", got)
+	}
+}
+
+func TestWithName(t *testing.T) {
+	n, err := New("https://x.example/SECRET", WithName("discord-critical"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n.Name() != "discord-critical" || !strings.HasPrefix(n.String(), "discord-critical(") {
+		t.Errorf("Name = %q, String = %q", n.Name(), n.String())
+	}
+	if _, err := New("https://x.example/SECRET", WithName("")); err == nil || err.Error() != "discord: empty name" {
+		t.Errorf("New with an empty name = %v", err)
+	}
+}

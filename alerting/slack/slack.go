@@ -1,0 +1,97 @@
+package slack
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/url"
+	"time"
+
+	"github.com/listsync/otelmon/alerting"
+	"github.com/listsync/otelmon/alerting/internal/notifyhttp"
+	"github.com/listsync/otelmon/internal/redact"
+)
+
+// Notifier posts alerts to one Slack incoming webhook. Create it with New;
+// it is safe for concurrent use.
+type Notifier struct {
+	name     string
+	url      *url.URL // a secret: the token is in the path
+	client   *http.Client
+	now      func() time.Time
+	channel  string
+	username string
+}
+
+var _ alerting.Notifier = (*Notifier)(nil)
+
+// New returns a Notifier that posts to webhookURL, a Slack incoming webhook
+// such as https://hooks.slack.com/services/T…/B…/… (any absolute http or
+// https URL is accepted, so that a proxy or a stand-in can be used). Its
+// errors never contain the URL.
+func New(webhookURL string, opts ...Option) (*Notifier, error) {
+	u, err := notifyhttp.ParseURL(webhookURL)
+	if err != nil {
+		return nil, fmt.Errorf("slack: webhook %w", err)
+	}
+	cfg, err := newConfig(opts)
+	if err != nil {
+		return nil, err
+	}
+	return &Notifier{name: cfg.name, url: u, client: cfg.client, now: cfg.now, channel: cfg.channel, username: cfg.username}, nil
+}
+
+// Name returns "slack" or the name set by WithName.
+func (n *Notifier) Name() string { return n.name }
+
+// String returns the notifier's name and the scheme and host of its
+// webhook, e.g. "slack(https://hooks.slack.com)".
+func (n *Notifier) String() string {
+	return n.name + "(" + redact.Endpoint(n.url.String()) + ")"
+}
+
+// GoString is String, so that %#v does not print the webhook either.
+func (n *Notifier) GoString() string { return n.String() }
+
+// Notify posts a as one message, once. See the package documentation for
+// the payload and for how its error classifies the failure.
+func (n *Notifier) Notify(ctx context.Context, a alerting.Alert) error {
+	body, err := notifyhttp.MarshalJSON(newPayload(a, n.channel, n.username, n.now))
+	if err != nil {
+		return fmt.Errorf("slack: %w", err)
+	}
+	err = notifyhttp.Post(ctx, n.client, notifyhttp.Request{
+		URL:      n.url,
+		Body:     body,
+		HostOnly: true,
+		Now:      n.now,
+		OnStatus: onStatus,
+	})
+	if err != nil {
+		return fmt.Errorf("slack: %w", err)
+	}
+	return nil
+}
+
+// onStatus adds Slack's error code (a plain-text body such as
+// "invalid_payload" or "no_service") to the error.
+func onStatus(se *alerting.StatusError, body []byte) error {
+	if code := string(body); isCode(code) {
+		return fmt.Errorf("%w (%s)", se, code)
+	}
+	return se
+}
+
+// isCode reports whether s looks like a Slack error code: 1 to 64 of
+// [a-z_], so that nothing else from the body reaches the error.
+func isCode(s string) bool {
+	if s == "" || len(s) > 64 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if (s[i] < 'a' || s[i] > 'z') && s[i] != '_' {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,41 @@
+// Package webhook delivers alerts to any HTTP endpoint as a versioned JSON
+// document: the generic integration, for receivers that otelmon has no
+// dedicated package for.
+//
+// # Payload
+//
+// Each Notify call POSTs one [Message] with Content-Type application/json
+// and User-Agent otelmon:
+//
+//	{"version":"1","status":"firing","alert":{"id":"...","rule":"service-down",
+//	  "level":"critical","state":"firing","title":"Service imdb is down", ...}}
+//
+// status is "firing" or "resolved"; alert is the alerting.Alert as it
+// encodes to JSON, except that its value is null when the reading is NaN or
+// infinite, which JSON cannot carry. Fields are only ever added within a
+// version; a change a receiver could trip over gets a new version.
+//
+// # Authentication
+//
+// [WithHeader] adds static headers, e.g. Authorization. [WithSigningSecret]
+// signs each body with HMAC-SHA256 and sends the signature as
+//
+//	X-Otelmon-Signature: sha256=<hex of HMAC-SHA256(secret, body)>
+//
+// which a receiver checks with [Verify] (or any HMAC implementation) over
+// the raw body before decoding it.
+//
+// # Secrets
+//
+// The URL (whose path or query often carries a token), header values and the
+// signing secret never appear in errors, in String or in logs: errors show
+// the URL's scheme and host only.
+//
+// # Delivery
+//
+// Notify makes exactly one attempt; retries are the engine's. A non-2xx
+// answer is returned as an *alerting.StatusError (429 and 5xx retryable,
+// with Retry-After), a payload that cannot be encoded wraps
+// alerting.ErrPermanent, and transport errors are retryable unless ctx was
+// cancelled. A Notifier is safe for concurrent use.
+package webhook

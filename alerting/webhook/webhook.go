@@ -1,0 +1,138 @@
+package webhook
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"math"
+	"net/http"
+	"net/url"
+	"time"
+
+	"github.com/listsync/otelmon/alerting"
+	"github.com/listsync/otelmon/alerting/internal/notifyhttp"
+	"github.com/listsync/otelmon/internal/redact"
+)
+
+// Version is the version of the Message format this package sends.
+const Version = "1"
+
+// SignatureHeader carries the body's HMAC-SHA256 signature when a signing
+// secret is set: "sha256=" followed by the lowercase hex digest.
+const SignatureHeader = "X-Otelmon-Signature"
+
+// Message is the JSON body of a notification. Receivers written in Go can
+// decode it directly; a null value decodes as 0.
+type Message struct {
+	// Version is the format version, Version for this package.
+	Version string `json:"version"`
+	// Status is the alert's state: "firing" or "resolved".
+	Status alerting.State `json:"status"`
+	// Alert is the alert as it encodes to JSON.
+	Alert alerting.Alert `json:"alert"`
+}
+
+// wireMessage is Message as sent: its alert's value is null when not finite.
+type wireMessage struct {
+	Version string         `json:"version"`
+	Status  alerting.State `json:"status"`
+	Alert   wireAlert      `json:"alert"`
+}
+
+type wireAlert struct {
+	alerting.Alert
+	// Value shadows Alert.Value, which encoding/json refuses for NaN and
+	// ±Inf.
+	Value *float64 `json:"value"`
+}
+
+// Notifier posts alerts to one webhook URL. Create it with New; it is safe
+// for concurrent use.
+type Notifier struct {
+	name   string
+	url    *url.URL // a secret: never in errors or String
+	client *http.Client
+	now    func() time.Time
+	header http.Header // static headers; values are secrets
+	secret []byte      // signing secret; nil means unsigned
+}
+
+var _ alerting.Notifier = (*Notifier)(nil)
+
+// New returns a Notifier that posts to rawURL, an absolute http or https
+// URL. It fails if the URL does not parse or an option is invalid; its
+// errors never contain the URL or any secret.
+func New(rawURL string, opts ...Option) (*Notifier, error) {
+	u, err := notifyhttp.ParseURL(rawURL)
+	if err != nil {
+		return nil, fmt.Errorf("webhook: %w", err)
+	}
+	cfg, err := newConfig(opts)
+	if err != nil {
+		return nil, err
+	}
+	return &Notifier{name: cfg.name, url: u, client: cfg.client, now: cfg.now, header: cfg.header, secret: cfg.secret}, nil
+}
+
+// Name returns "webhook" or the name set by WithName.
+func (n *Notifier) Name() string { return n.name }
+
+// String returns the notifier's name and the scheme and host of its URL,
+// e.g. "webhook(https://hooks.example.com)"; the rest of the URL is secret.
+func (n *Notifier) String() string {
+	return n.name + "(" + redact.Endpoint(n.url.String()) + ")"
+}
+
+// GoString is String, so that %#v does not print the URL either.
+func (n *Notifier) GoString() string { return n.String() }
+
+// Notify posts a as a Message, once. See the package documentation for how
+// its error classifies the failure.
+func (n *Notifier) Notify(ctx context.Context, a alerting.Alert) error {
+	body, err := encode(a)
+	if err != nil {
+		return fmt.Errorf("webhook: %w", err)
+	}
+	h := n.header.Clone()
+	if n.secret != nil {
+		h.Set(SignatureHeader, Sign(n.secret, body))
+	}
+	err = notifyhttp.Post(ctx, n.client, notifyhttp.Request{
+		URL:      n.url,
+		Body:     body,
+		Header:   h,
+		HostOnly: true,
+		Now:      n.now,
+	})
+	if err != nil {
+		return fmt.Errorf("webhook: %w", err)
+	}
+	return nil
+}
+
+// encode returns the body that Notify sends for a. Its errors wrap
+// alerting.ErrPermanent.
+func encode(a alerting.Alert) ([]byte, error) {
+	w := wireMessage{Version: Version, Status: a.State, Alert: wireAlert{Alert: a}}
+	if !math.IsNaN(a.Value) && !math.IsInf(a.Value, 0) {
+		v := a.Value
+		w.Alert.Value = &v
+	}
+	return notifyhttp.MarshalJSON(w)
+}
+
+// Sign returns the SignatureHeader value for body under secret:
+// "sha256=" and the hex HMAC-SHA256 digest.
+func Sign(secret, body []byte) string {
+	m := hmac.New(sha256.New, secret)
+	m.Write(body)
+	return "sha256=" + hex.EncodeToString(m.Sum(nil))
+}
+
+// Verify reports whether signature, a SignatureHeader value, is the
+// signature of body under secret. It compares in constant time.
+func Verify(secret, body []byte, signature string) bool {
+	return hmac.Equal([]byte(signature), []byte(Sign(secret, body)))
+}

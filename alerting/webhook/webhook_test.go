@@ -1,0 +1,286 @@
+package webhook
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+
+	"github.com/listsync/otelmon/alerting"
+	"github.com/listsync/otelmon/alerting/internal/notifyhttp/notifytest"
+	"github.com/listsync/otelmon/internal/clock"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+var (
+	start    = time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)
+	resolved = start.Add(10 * time.Minute)
+)
+
+func firing(l alerting.Level) alerting.Alert {
+	return alerting.Alert{
+		ID:          "r1-9f2c",
+		Rule:        "service-down",
+		Level:       l,
+		State:       alerting.Firing,
+		Title:       "Service imdb is down",
+		Description: "3 failed checks <in a row> & counting",
+		Labels:      map[string]string{"source": "health", "service": "imdb"},
+		Value:       0,
+		StartsAt:    start,
+		UpdatedAt:   start.Add(time.Minute),
+	}
+}
+
+func resolvedAlert(l alerting.Level) alerting.Alert {
+	a := firing(l)
+	a.State = alerting.Resolved
+	a.Value = 1
+	a.UpdatedAt = resolved
+	a.ResolvedAt = &resolved
+	return a
+}
+
+const secretPath = "/hooks/T0KEN-SECRET"
+
+func TestPayload(t *testing.T) {
+	const firingFmt = `{"version":"1","status":"firing","alert":{"id":"r1-9f2c","rule":"service-down","level":%q,"state":"firing",` +
+		`"title":"Service imdb is down","description":"3 failed checks <in a row> & counting","labels":{"service":"imdb","source":"health"},` +
+		`"startsAt":"2025-03-01T12:00:00Z","updatedAt":"2025-03-01T12:01:00Z","acknowledged":false,"flapping":false,"value":0}}`
+	const resolvedFmt = `{"version":"1","status":"resolved","alert":{"id":"r1-9f2c","rule":"service-down","level":%q,"state":"resolved",` +
+		`"title":"Service imdb is down","description":"3 failed checks <in a row> & counting","labels":{"service":"imdb","source":"health"},` +
+		`"startsAt":"2025-03-01T12:00:00Z","updatedAt":"2025-03-01T12:10:00Z","resolvedAt":"2025-03-01T12:10:00Z","acknowledged":false,"flapping":false,"value":1}}`
+	for _, l := range []alerting.Level{alerting.Info, alerting.Warning, alerting.Critical} {
+		for _, tc := range []struct {
+			name  string
+			alert alerting.Alert
+			want  string
+		}{
+			{"firing", firing(l), fmt.Sprintf(firingFmt, l)},
+			{"resolved", resolvedAlert(l), fmt.Sprintf(resolvedFmt, l)},
+		} {
+			t.Run(l.String()+"/"+tc.name, func(t *testing.T) {
+				rcv := notifytest.NewReceiver(t, nil)
+				n, err := New(rcv.URL + secretPath + "?token=Q-SECRET")
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := n.Notify(context.Background(), tc.alert); err != nil {
+					t.Fatalf("Notify = %v", err)
+				}
+				req := rcv.Next(t)
+				if req.Method != http.MethodPost || req.Path != secretPath || req.RawQuery != "token=Q-SECRET" {
+					t.Errorf("request = %s %s?%s", req.Method, req.Path, req.RawQuery)
+				}
+				if got := req.Header.Get("Content-Type"); got != "application/json" {
+					t.Errorf("Content-Type = %q", got)
+				}
+				if got := req.Header.Get("User-Agent"); got != "otelmon" {
+					t.Errorf("User-Agent = %q", got)
+				}
+				if got := req.Header.Get(SignatureHeader); got != "" {
+					t.Errorf("unsigned notifier sent %s: %q", SignatureHeader, got)
+				}
+				if string(req.Body) != tc.want {
+					t.Errorf("body\n got %s\nwant %s", req.Body, tc.want)
+				}
+				var m Message
+				if err := json.Unmarshal(req.Body, &m); err != nil {
+					t.Fatal(err)
+				}
+				if m.Version != Version || m.Status != tc.alert.State || m.Alert.Level != l || m.Alert.Title != tc.alert.Title {
+					t.Errorf("decoded %+v", m)
+				}
+			})
+		}
+	}
+}
+
+func TestNonFiniteValue(t *testing.T) {
+	for _, v := range []float64{math.NaN(), math.Inf(1), math.Inf(-1)} {
+		a := firing(alerting.Warning)
+		a.Value = v
+		body, err := encode(a)
+		if err != nil {
+			t.Fatalf("encode(value %v) = %v", v, err)
+		}
+		if !bytes.HasSuffix(body, []byte(`"value":null}}`)) {
+			t.Errorf("value %v encoded as %s", v, body)
+		}
+	}
+}
+
+func TestUnencodableIsPermanent(t *testing.T) {
+	rcv := notifytest.NewReceiver(t, nil)
+	n, err := New(rcv.URL + secretPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := firing(alerting.Level(42))
+	err = n.Notify(context.Background(), a)
+	if !errors.Is(err, alerting.ErrPermanent) {
+		t.Fatalf("Notify = %v, want ErrPermanent", err)
+	}
+	if retry, _ := alerting.Retryable(err); retry {
+		t.Fatal("unencodable alert is retryable")
+	}
+}
+
+func TestHeadersAndSignature(t *testing.T) {
+	rcv := notifytest.NewReceiver(t, nil)
+	secret := []byte("SIGNING-SECRET")
+	n, err := New(rcv.URL+secretPath,
+		WithHeader("authorization", "Bearer HEADER-SECRET"),
+		WithHeader("X-Tenant", "listsync"),
+		WithSigningSecret(secret),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := firing(alerting.Critical)
+	if err := n.Notify(context.Background(), a); err != nil {
+		t.Fatal(err)
+	}
+	req := rcv.Next(t)
+	if got := req.Header.Get("Authorization"); got != "Bearer HEADER-SECRET" {
+		t.Errorf("Authorization = %q", got)
+	}
+	if got := req.Header.Get("X-Tenant"); got != "listsync" {
+		t.Errorf("X-Tenant = %q", got)
+	}
+	sig := req.Header.Get(SignatureHeader)
+	if !Verify(secret, req.Body, sig) {
+		t.Errorf("signature %q does not verify", sig)
+	}
+	// Known answer: HMAC-SHA256("key", "The quick brown fox jumps over the lazy dog").
+	const want = "sha256=f7bc83f430538424b13298e6aa6fb143ef4d59a14946175997479dbc2d1a3cd8"
+	if got := Sign([]byte("key"), []byte("The quick brown fox jumps over the lazy dog")); got != want {
+		t.Errorf("Sign = %s, want %s", got, want)
+	}
+	if Verify(secret, append(req.Body, ' '), sig) || Verify([]byte("other"), req.Body, sig) {
+		t.Error("Verify accepted a wrong body or secret")
+	}
+}
+
+func TestDelivery(t *testing.T) {
+	notifytest.RunDelivery(t, notifytest.Suite{
+		New: func(t testing.TB, base string) alerting.Notifier {
+			n, err := New(base+secretPath+"?token=Q-SECRET",
+				WithHeader("Authorization", "Bearer HEADER-SECRET"),
+				WithSigningSecret([]byte("SIGNING-SECRET")))
+			if err != nil {
+				t.Fatal(err)
+			}
+			return n
+		},
+		Secrets: []string{"T0KEN-SECRET", "Q-SECRET", "HEADER-SECRET", "SIGNING-SECRET", "/hooks"},
+		Alert:   firing(alerting.Critical),
+	})
+}
+
+func TestRetryAfterDate(t *testing.T) {
+	now := time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)
+	rcv := notifytest.NewReceiver(t, func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Retry-After", now.Add(90*time.Second).Format(http.TimeFormat))
+		w.WriteHeader(http.StatusServiceUnavailable)
+	})
+	n, err := New(rcv.URL, WithClock(clock.NewFake(now)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = n.Notify(context.Background(), firing(alerting.Info))
+	if retry, after := alerting.Retryable(err); !retry || after != 90*time.Second {
+		t.Fatalf("Retryable(%v) = %v, %v; want true, 1m30s", err, retry, after)
+	}
+}
+
+func TestNewRejects(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		url  string
+		opts []Option
+		want string
+	}{
+		{"empty", "", nil, "URL is empty"},
+		{"unparsable", "https://h\x7fooks.example/SECRET", nil, "does not parse"},
+		{"scheme", "ftp://hooks.example/SECRET", nil, "http or https"},
+		{"relative", "/hooks/SECRET", nil, "http or https"},
+		{"no host", "https:///SECRET", nil, "no host"},
+		{"header name", "https://hooks.example/SECRET", []Option{WithHeader("Bad SECRET", "v")}, "not a valid token"},
+		{"header value", "https://hooks.example/SECRET", []Option{WithHeader("Authorization", "Bearer SECRET\r\nX: y")}, "control characters"},
+		{"reserved", "https://hooks.example/SECRET", []Option{WithHeader("content-type", "text/plain")}, "set by the notifier"},
+		{"signature header", "https://hooks.example/SECRET", []Option{WithHeader(SignatureHeader, "SECRET")}, "set by the notifier"},
+		{"duplicate", "https://hooks.example/SECRET", []Option{WithHeader("Authorization", "a SECRET"), WithHeader("authorization", "b SECRET")}, "given twice"},
+		{"empty secret", "https://hooks.example/SECRET", []Option{WithSigningSecret(nil)}, "signing secret is empty"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			n, err := New(tc.url, tc.opts...)
+			if err == nil {
+				t.Fatalf("New = %v, nil; want an error", n)
+			}
+			if !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("New error %q does not say %q", err, tc.want)
+			}
+			notifytest.NoSecrets(t, err, []string{"SECRET", "hooks.example"})
+		})
+	}
+}
+
+func TestStringHidesSecrets(t *testing.T) {
+	n, err := New("https://user:PASS-SECRET@hooks.example.com/T0KEN-SECRET?k=Q-SECRET",
+		WithHeader("Authorization", "HEADER-SECRET"), WithSigningSecret([]byte("SIGNING-SECRET")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n.Name() != "webhook" {
+		t.Errorf("Name = %q", n.Name())
+	}
+	if got, want := n.String(), "webhook(https://hooks.example.com)"; got != want {
+		t.Errorf("String = %q, want %q", got, want)
+	}
+	js, _ := json.Marshal(n)
+	for _, out := range []string{fmt.Sprint(n), fmt.Sprintf("%+v", n), fmt.Sprintf("%#v", n), fmt.Sprintf("%s", n), string(js)} {
+		for _, s := range []string{"SECRET", "user"} {
+			if strings.Contains(out, s) {
+				t.Errorf("output %q contains %q", out, s)
+			}
+		}
+	}
+}
+
+func TestNilHTTPClientMeansDefault(t *testing.T) {
+	rcv := notifytest.NewReceiver(t, nil)
+	n, err := New(rcv.URL, WithHTTPClient(nil), WithClock(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n.client == nil || n.client.Timeout != 10*time.Second {
+		t.Fatalf("default client = %+v", n.client)
+	}
+	if err := n.Notify(context.Background(), firing(alerting.Info)); err != nil {
+		t.Fatal(err)
+	}
+	rcv.Next(t)
+}
+
+func TestWithName(t *testing.T) {
+	n, err := New("https://x.example/SECRET", WithName("webhook-critical"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n.Name() != "webhook-critical" || !strings.HasPrefix(n.String(), "webhook-critical(") {
+		t.Errorf("Name = %q, String = %q", n.Name(), n.String())
+	}
+	if _, err := New("https://x.example/SECRET", WithName("")); err == nil || err.Error() != "webhook: empty name" {
+		t.Errorf("New with an empty name = %v", err)
+	}
+}
