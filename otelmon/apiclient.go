@@ -36,6 +36,7 @@ const (
 // per-service instrument shares.
 type serviceSeries struct {
 	name    string
+	set     attribute.Set
 	obs     []metric.ObserveOption
 	labeler *otelhttp.Labeler // adds service=<name> to otelhttp's duration
 
@@ -45,7 +46,7 @@ type serviceSeries struct {
 func newServiceSeries(label string, set attribute.Set) *serviceSeries {
 	l := &otelhttp.Labeler{}
 	l.Add(set.ToSlice()...)
-	return &serviceSeries{name: label, obs: []metric.ObserveOption{metric.WithAttributeSet(set)}, labeler: l}
+	return &serviceSeries{name: label, set: set, obs: []metric.ObserveOption{metric.WithAttributeSet(set)}, labeler: l}
 }
 
 // Views returns the sdk/metric Views a MeterProvider needs for otelmon's
@@ -171,6 +172,13 @@ func WithoutCircuitBreaker() TransportOption {
 // api_rate_limit_hits_total{service}. The duration is otelhttp's: it stops
 // when the response headers arrive, so it does not include reading the body.
 //
+// Unless WithoutCircuitBreaker is given, each request first goes through
+// service's circuit breaker: while it is open, RoundTrip fails at once with
+// an error wrapping breaker.ErrOpen; transport errors and 5xx answers count
+// as failures, 429 as a failure whose Retry-After holds the breaker open,
+// other answers as successes (see ClassifyResponse). The breaker's request
+// timeout bounds the request until its body is closed.
+//
 // base carries the requests; nil means http.DefaultTransport.
 func (m *Monitor) Transport(service string, base http.RoundTripper, opts ...TransportOption) http.RoundTripper {
 	var o transportOptions
@@ -180,10 +188,20 @@ func (m *Monitor) Transport(service string, base http.RoundTripper, opts ...Tran
 	if base == nil {
 		base = http.DefaultTransport
 	}
-	return &apiTransport{
+	var rt http.RoundTripper = &apiTransport{
 		series: m.api.services.get(service),
 		next:   otelhttp.NewTransport(base, m.api.otelhttp...),
 	}
+	if o.noBreaker {
+		return rt
+	}
+	b, err := m.breakers.Get(service)
+	if err != nil {
+		// The registry is full or the name empty: requests still flow, unguarded.
+		m.logger.Warn("otelmon: no circuit breaker for HTTP client", "service", service, "err", err)
+		return rt
+	}
+	return &breakerTransport{m: m, b: b, next: rt}
 }
 
 // HTTPClient returns an http.Client for requests to service, built on

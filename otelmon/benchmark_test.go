@@ -2,10 +2,14 @@ package otelmon
 
 import (
 	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"testing"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
@@ -172,4 +176,51 @@ func (r *boundProm) record(success bool, d time.Duration, added, updated, found 
 	r.updated.Add(float64(updated))
 	r.found.Add(float64(found))
 	r.duration.Observe(d.Seconds())
+}
+
+// BenchmarkHTTPClient compares a loopback GET through the Monitor's client
+// (breaker, counting, otelhttp) with the same GET through a bare otelhttp
+// transport on the same provider and through a plain http.Client.
+func BenchmarkHTTPClient(b *testing.B) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		_, _ = io.WriteString(w, "ok")
+	}))
+	defer srv.Close()
+	reader := sdkmetric.NewManualReader()
+	cfg := DefaultConfig()
+	popts := []sdkmetric.Option{sdkmetric.WithReader(reader)}
+	for _, v := range Views(cfg) {
+		popts = append(popts, sdkmetric.WithView(v))
+	}
+	mp := sdkmetric.NewMeterProvider(popts...)
+	defer mp.Shutdown(context.Background())
+	m, err := New(cfg, WithMeterProvider(mp))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer m.Shutdown(context.Background())
+
+	base := http.DefaultTransport.(*http.Transport).Clone()
+	defer base.CloseIdleConnections()
+	clients := []struct {
+		name string
+		c    *http.Client
+	}{
+		{"otelmon", &http.Client{Transport: m.Transport("tmdb", base)}},
+		{"otelhttp-bare", &http.Client{Transport: otelhttp.NewTransport(base, otelhttp.WithMeterProvider(mp))}},
+		{"plain", &http.Client{Transport: base}},
+	}
+	for _, tc := range clients {
+		b.Run(tc.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for i := 0; i < b.N; i++ {
+				resp, err := tc.c.Get(srv.URL)
+				if err != nil {
+					b.Fatal(err)
+				}
+				_, _ = io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+			}
+		})
+	}
 }

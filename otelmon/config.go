@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/listsync/otelmon/breaker"
 	"github.com/listsync/otelmon/internal/names"
 )
 
@@ -27,6 +28,12 @@ type Config struct {
 	AlertEvaluationInterval time.Duration
 	// AlertRetention is how long resolved alerts are kept. Default 30 days.
 	AlertRetention time.Duration
+	// CircuitBreakers overrides breaker settings per service; fields left
+	// zero keep the service's defaults (breaker.DefaultConfigFor: imdb 5
+	// failures / 60 s open / 30 s request timeout, tmdb 3 / 30 s / 10 s,
+	// trakt 3 / 45 s / 15 s, plex 2 / 30 s / 20 s, others 5 / 60 s / 30 s).
+	// Empty means the defaults.
+	CircuitBreakers map[string]breaker.Config
 }
 
 // MetricsConfig names the metrics and chooses which are recorded.
@@ -105,6 +112,11 @@ func (c Config) withDefaults() (Config, error) {
 		return c, &ConfigError{"AlertRetention", "must not be negative"}
 	case c.AlertRetention == 0:
 		c.AlertRetention = DefaultAlertRetention
+	}
+	for name, bc := range c.CircuitBreakers {
+		if err := bc.Validate(); err != nil {
+			return c, &ConfigError{"CircuitBreakers[" + name + "]", err.Error()}
+		}
 	}
 	return c, nil
 }

@@ -12,6 +12,7 @@ import (
 	"go.opentelemetry.io/otel/metric"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 
+	"github.com/listsync/otelmon/breaker"
 	"github.com/listsync/otelmon/exporters"
 	"github.com/listsync/otelmon/internal/clock"
 	"github.com/listsync/otelmon/internal/names"
@@ -45,6 +46,9 @@ type Monitor struct {
 
 	sync *syncMetrics
 	api  *apiMetrics
+
+	breakers       *breaker.Registry
+	breakerMetrics *breakerMetrics
 
 	apiKey         string // never logged except once when generated
 	protectMetrics bool
@@ -96,6 +100,14 @@ func New(cfg Config, opts ...Option) (*Monitor, error) {
 	if m.api, err = newAPIMetrics(meter, m.mp, m.prefix, cfg.Metrics); err != nil {
 		return nil, errors.Join(err, m.sync.shutdown(), m.shutdownProvider(context.Background()))
 	}
+	bopts := append([]breaker.Option{
+		breaker.WithClock(m.clock),
+		breaker.WithStateListener(m.onBreakerChange),
+	}, o.breakerOptions...)
+	m.breakers = breaker.NewRegistry(cfg.CircuitBreakers, bopts...)
+	if m.breakerMetrics, err = newBreakerMetrics(meter, m.prefix, m.breakers, m.api.services); err != nil {
+		return nil, errors.Join(err, m.sync.shutdown(), m.api.reg.Unregister(), m.shutdownProvider(context.Background()))
+	}
 	return m, nil
 }
 
@@ -117,6 +129,12 @@ func (m *Monitor) buildProvider(o options) error {
 	m.mp = m.ownedMP
 	m.prometheus = exp.Prometheus
 	return nil
+}
+
+// onBreakerChange follows every breaker's transitions.
+func (m *Monitor) onBreakerChange(ev breaker.StateChange) {
+	m.logger.Info("otelmon: circuit breaker changed state", "service", ev.Name, "from", ev.From.String(), "to", ev.To.String(),
+		"consecutiveFailures", ev.Counts.ConsecutiveFailures)
 }
 
 // APIKey returns the key the /api/v3 endpoints require.
@@ -190,7 +208,7 @@ func (m *Monitor) Shutdown(ctx context.Context) error {
 		m.mu.Lock()
 		m.stopped = true
 		m.mu.Unlock()
-		m.stopErr = errors.Join(m.sync.shutdown(), m.api.reg.Unregister(), m.shutdownProvider(ctx))
+		m.stopErr = errors.Join(m.sync.shutdown(), m.api.reg.Unregister(), m.breakerMetrics.reg.Unregister(), m.shutdownProvider(ctx))
 	})
 	return m.stopErr
 }

@@ -5,6 +5,7 @@ import (
 
 	"go.opentelemetry.io/otel/metric"
 
+	"github.com/listsync/otelmon/breaker"
 	"github.com/listsync/otelmon/exporters"
 	"github.com/listsync/otelmon/internal/clock"
 )
@@ -23,6 +24,7 @@ type options struct {
 	serviceVersion string
 	apiKey         string
 	protectMetrics bool
+	breakerOptions []breaker.Option
 }
 
 type optionFunc func(*options)
@@ -89,4 +91,12 @@ func WithAPIKey(key string) Option {
 // /metrics is open, as Prometheus scrapes usually are.
 func WithProtectedMetrics() Option {
 	return optionFunc(func(o *options) { o.protectMetrics = true })
+}
+
+// WithBreakerOptions passes options to every circuit breaker the Monitor
+// creates, e.g. breaker.WithOpenTimeoutOverride for quick demos or
+// breaker.WithStateListener to follow transitions. The Monitor's own
+// listener (logging, metrics, alert evaluation) always runs. Default: none.
+func WithBreakerOptions(opts ...breaker.Option) Option {
+	return optionFunc(func(o *options) { o.breakerOptions = append(o.breakerOptions, opts...) })
 }

@@ -27,6 +27,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/listsync/otelmon/breaker"
 	"github.com/listsync/otelmon/otelmon"
 )
 
@@ -145,7 +146,15 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, ready cha
 
 	mcfg := otelmon.DefaultConfig()
 	mcfg.AlertEvaluationInterval = cfg.evalInterval
-	mon, err := otelmon.New(mcfg, otelmon.WithLogger(logger), otelmon.WithServiceName("listsync-demo", otelmon.Version))
+	mopts := []otelmon.Option{
+		otelmon.WithLogger(logger),
+		otelmon.WithServiceName("listsync-demo", otelmon.Version),
+		otelmon.WithAPIKey(cfg.apiKey),
+	}
+	if cfg.breakerOpenTimeout > 0 {
+		mopts = append(mopts, otelmon.WithBreakerOptions(breaker.WithOpenTimeoutOverride(cfg.breakerOpenTimeout)))
+	}
+	mon, err := otelmon.New(mcfg, mopts...)
 	if err != nil {
 		return err
 	}

@@ -94,6 +94,10 @@ func TestDemoRecordsSyncs(t *testing.T) {
 		`radarr_list_sync_items_added_total{source="plex"}`,
 		`radarr_list_sync_last_successful_sync_timestamp{source="trakt"}`,
 	)
+	body = waitFor(t, "http://"+addr+"/metrics",
+		`radarr_list_sync_circuit_breaker_state{service="imdb"} 1`,
+		`radarr_list_sync_circuit_breaker_state{service="tmdb"} 0`,
+	)
 	if strings.Contains(body, `radarr_list_sync_last_successful_sync_timestamp{source="imdb"}`) {
 		t.Error("failing imdb has a last successful sync")
 	}

@@ -1,0 +1,183 @@
+package otelmon
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"time"
+
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/metric"
+
+	"github.com/listsync/otelmon/breaker"
+	"github.com/listsync/otelmon/internal/names"
+	"github.com/listsync/otelmon/internal/retryafter"
+)
+
+// Breaker returns the circuit breaker of service, creating it on first use
+// with the service's defaults (breaker.DefaultConfigFor) overridden by
+// Config.CircuitBreakers. It fails for an empty name or when the registry
+// is full (breaker.ErrRegistryFull).
+func (m *Monitor) Breaker(service string) (*breaker.Breaker, error) {
+	return m.breakers.Get(service)
+}
+
+// ExecuteWithCircuitBreaker runs fn through service's circuit breaker:
+// rejected at once with an error wrapping breaker.ErrOpen while the breaker
+// is open (or breaker.ErrTooManyRequests while it is testing recovery),
+// bounded by the service's request timeout through ctx otherwise. fn's
+// error is returned as is.
+func (m *Monitor) ExecuteWithCircuitBreaker(ctx context.Context, service string, fn func(context.Context) error) error {
+	b, err := m.breakers.Get(service)
+	if err != nil {
+		return err
+	}
+	return b.Execute(ctx, fn)
+}
+
+// Execute is ExecuteWithCircuitBreaker for a function that returns a value.
+func Execute[T any](ctx context.Context, m *Monitor, service string, fn func(context.Context) (T, error)) (T, error) {
+	b, err := m.breakers.Get(service)
+	if err != nil {
+		var zero T
+		return zero, err
+	}
+	return breaker.Do(ctx, b, fn)
+}
+
+// StatusError is the breaker's view of an HTTP response that counts as a
+// failure of the service: a 5xx, or a 429 whose Retry-After (if any) holds
+// the breaker open at least that long. The response itself still reaches
+// the caller; StatusError only feeds the breaker.
+type StatusError struct {
+	StatusCode int
+	// Retry is the delay a 429 asked for; zero when it did not say.
+	Retry time.Duration
+}
+
+func (e *StatusError) Error() string {
+	return fmt.Sprintf("otelmon: service answered %d %s", e.StatusCode, http.StatusText(e.StatusCode))
+}
+
+// RetryAfter implements breaker.RetryAfterError.
+func (e *StatusError) RetryAfter() time.Duration { return e.Retry }
+
+var _ breaker.RetryAfterError = (*StatusError)(nil)
+
+// ClassifyResponse returns the breaker outcome of an HTTP exchange as an
+// error: the transport error itself, a *StatusError for 5xx and 429, nil
+// for everything else (other 4xx say the request was wrong, not that the
+// service is failing).
+func ClassifyResponse(resp *http.Response, err error, now time.Time) error {
+	switch {
+	case err != nil:
+		return err
+	case resp.StatusCode == http.StatusTooManyRequests:
+		return &StatusError{StatusCode: resp.StatusCode, Retry: retryafter.Parse(resp.Header.Get("Retry-After"), now)}
+	case resp.StatusCode >= 500:
+		return &StatusError{StatusCode: resp.StatusCode}
+	}
+	return nil
+}
+
+// breakerTransport admits each request through a breaker and reports its
+// classified outcome when the response headers arrive. When the breaker
+// has a request timeout, the timeout's context lives until the response
+// body is closed, so reading the body is bounded too.
+type breakerTransport struct {
+	m    *Monitor
+	b    *breaker.Breaker
+	next http.RoundTripper
+}
+
+func (t *breakerTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	ticket, ctx, err := t.b.Allow(req.Context())
+	if err != nil {
+		if req.Body != nil {
+			_ = req.Body.Close() // RoundTrippers must close the body, even on error
+		}
+		return nil, err
+	}
+	timed := ctx != req.Context()
+	if timed {
+		req = req.WithContext(ctx)
+	}
+	resp, err := t.next.RoundTrip(req)
+	ticket.Done(ClassifyResponse(resp, err, t.m.clock.Now()))
+	if err != nil || !timed {
+		ticket.Release()
+		return resp, err
+	}
+	resp.Body = &ticketBody{ReadCloser: resp.Body, ticket: ticket}
+	return resp, nil
+}
+
+// ticketBody releases the breaker ticket, and so the request-timeout
+// context, when the caller closes the body.
+type ticketBody struct {
+	io.ReadCloser
+	ticket breaker.Ticket
+}
+
+func (b *ticketBody) Close() error {
+	err := b.ReadCloser.Close()
+	b.ticket.Release()
+	return err
+}
+
+// breakerMetrics exports the registry's breakers from their atomics.
+type breakerMetrics struct {
+	reg metric.Registration
+}
+
+// transitionAttrs are the from/to attributes of every transition, by
+// [from][to] state.
+func transitionAttrs() (out [3][3]attribute.Set) {
+	for from := breaker.Closed; from <= breaker.HalfOpen; from++ {
+		for to := breaker.Closed; to <= breaker.HalfOpen; to++ {
+			out[from][to] = attribute.NewSet(
+				attribute.String(names.AttrFrom, from.String()),
+				attribute.String(names.AttrTo, to.String()))
+		}
+	}
+	return out
+}
+
+func newBreakerMetrics(meter metric.Meter, prefix names.Prefix, reg *breaker.Registry, services *labelTable[serviceSeries]) (*breakerMetrics, error) {
+	failures, err1 := meter.Int64ObservableGauge(prefix.Name(names.CircuitBreakerFailures),
+		metric.WithDescription("Consecutive failures counted toward the circuit breaker's threshold, per service; reset when it opens."))
+	state, err2 := meter.Int64ObservableGauge(prefix.Name(names.CircuitBreakerState),
+		metric.WithDescription("Circuit breaker state per service: 0 closed, 1 open, 2 half-open."))
+	rejected, err3 := meter.Int64ObservableCounter(prefix.Name(names.CircuitBreakerRejected),
+		metric.WithDescription("Calls rejected by the circuit breaker without running, per service."))
+	transitions, err4 := meter.Int64ObservableCounter(prefix.Name(names.CircuitBreakerTransits),
+		metric.WithDescription("Circuit breaker state transitions, per service and from/to state."))
+	if err := errors.Join(err1, err2, err3, err4); err != nil {
+		return nil, fmt.Errorf("otelmon: breaker instruments: %w", err)
+	}
+	pairs := transitionAttrs()
+	r, err := meter.RegisterCallback(func(_ context.Context, o metric.Observer) error {
+		for _, st := range reg.Stats() {
+			s := services.get(st.Name)
+			o.ObserveInt64(failures, int64(st.Counts.ConsecutiveFailures), s.obs...)
+			o.ObserveInt64(state, int64(st.State), s.obs...)
+			o.ObserveInt64(rejected, int64(st.Rejected), s.obs...)
+			for from := range st.Transitions {
+				for to, n := range st.Transitions[from] {
+					if from == to {
+						continue
+					}
+					kvs := append(s.set.ToSlice(), pairs[from][to].ToSlice()...)
+					o.ObserveInt64(transitions, int64(n), metric.WithAttributes(kvs...))
+				}
+			}
+		}
+		return nil
+	}, failures, state, rejected, transitions)
+	if err != nil {
+		return nil, fmt.Errorf("otelmon: register breaker callback: %w", err)
+	}
+	return &breakerMetrics{reg: r}, nil
+}

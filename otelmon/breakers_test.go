@@ -1,0 +1,171 @@
+package otelmon
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/listsync/otelmon/breaker"
+)
+
+var errUpstream = errors.New("upstream failed")
+
+func TestExecuteWithCircuitBreakerOpensAfterThreshold(t *testing.T) {
+	m, clk := newTestMonitor(t, DefaultConfig())
+	ctx := context.Background()
+	fail := func(context.Context) error { return errUpstream }
+	// plex trips on its 2nd consecutive failure (seed default).
+	for i := 0; i < 2; i++ {
+		if err := m.ExecuteWithCircuitBreaker(ctx, "plex", fail); !errors.Is(err, errUpstream) {
+			t.Fatalf("call %d: %v", i, err)
+		}
+	}
+	ran := false
+	err := m.ExecuteWithCircuitBreaker(ctx, "plex", func(context.Context) error { ran = true; return nil })
+	if !errors.Is(err, breaker.ErrOpen) || ran {
+		t.Fatalf("open breaker: err=%v ran=%v", err, ran)
+	}
+	got, err := Execute(ctx, m, "tmdb", func(context.Context) (string, error) { return "ok", nil })
+	if err != nil || got != "ok" {
+		t.Fatalf("Execute = %q, %v", got, err)
+	}
+	if _, err := Execute(ctx, m, "", func(context.Context) (int, error) { return 1, nil }); err == nil {
+		t.Fatal("empty service accepted")
+	}
+
+	err = testutil.GatherAndCompare(m.prometheus.Gatherer(), strings.NewReader(`
+# HELP radarr_list_sync_circuit_breaker_failures Consecutive failures counted toward the circuit breaker's threshold, per service; reset when it opens.
+# TYPE radarr_list_sync_circuit_breaker_failures gauge
+radarr_list_sync_circuit_breaker_failures{service="plex"} 0
+radarr_list_sync_circuit_breaker_failures{service="tmdb"} 0
+# HELP radarr_list_sync_circuit_breaker_rejected_total Calls rejected by the circuit breaker without running, per service.
+# TYPE radarr_list_sync_circuit_breaker_rejected_total counter
+radarr_list_sync_circuit_breaker_rejected_total{service="plex"} 1
+radarr_list_sync_circuit_breaker_rejected_total{service="tmdb"} 0
+# HELP radarr_list_sync_circuit_breaker_state Circuit breaker state per service: 0 closed, 1 open, 2 half-open.
+# TYPE radarr_list_sync_circuit_breaker_state gauge
+radarr_list_sync_circuit_breaker_state{service="plex"} 1
+radarr_list_sync_circuit_breaker_state{service="tmdb"} 0
+`), "radarr_list_sync_circuit_breaker_failures", "radarr_list_sync_circuit_breaker_state", "radarr_list_sync_circuit_breaker_rejected_total")
+	if err != nil {
+		t.Fatal(err)
+	}
+	text, _ := m.PrometheusMetrics(ctx)
+	if !strings.Contains(text, `radarr_list_sync_circuit_breaker_transitions_total{from="closed",service="plex",to="open"} 1`) {
+		t.Fatalf("transition not counted:\n%s", text)
+	}
+
+	// After plex's 30 s open timeout (plus jitter) the breaker half-opens and
+	// a success closes it.
+	clk.Advance(2 * time.Minute)
+	if err := m.ExecuteWithCircuitBreaker(ctx, "plex", func(context.Context) error { return nil }); err != nil {
+		t.Fatalf("trial call: %v", err)
+	}
+	b, _ := m.Breaker("plex")
+	if b.State() != breaker.Closed {
+		t.Fatalf("state after successful trial = %v", b.State())
+	}
+}
+
+func TestBreakerMetricsPresentFromCreation(t *testing.T) {
+	m, _ := newTestMonitor(t, DefaultConfig())
+	if _, err := m.Breaker("imdb"); err != nil {
+		t.Fatal(err)
+	}
+	text, _ := m.PrometheusMetrics(context.Background())
+	for _, want := range []string{
+		`radarr_list_sync_circuit_breaker_state{service="imdb"} 0`,
+		`radarr_list_sync_circuit_breaker_failures{service="imdb"} 0`,
+		`radarr_list_sync_circuit_breaker_transitions_total{from="closed",service="imdb",to="open"} 0`,
+	} {
+		if !strings.Contains(text, want) {
+			t.Errorf("missing %s", want)
+		}
+	}
+}
+
+func TestConfigCircuitBreakersOverride(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.CircuitBreakers = map[string]breaker.Config{"imdb": {FailureThreshold: 1}}
+	m, _ := newTestMonitor(t, cfg)
+	b, err := m.Breaker("imdb")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := b.Config(); got.FailureThreshold != 1 || got.OpenTimeout != 60*time.Second || got.RequestTimeout != 30*time.Second {
+		t.Fatalf("imdb config = %+v", got)
+	}
+	cfg.CircuitBreakers = map[string]breaker.Config{"imdb": {FailureThreshold: -1}}
+	var ce *ConfigError
+	if _, err := New(cfg); !errors.As(err, &ce) {
+		t.Fatalf("negative threshold: %v", err)
+	}
+}
+
+func TestHTTPClientThroughBreaker(t *testing.T) {
+	srv := statusServer(t)
+	m, _ := newTestMonitor(t, DefaultConfig())
+	c := m.HTTPClient("tmdb") // 3 failures open it
+	for i := 0; i < 5; i++ {
+		if code := doGet(t, c, srv.URL+"/404"); code != http.StatusOK {
+			// statusServer answers 200 for unknown paths
+			t.Fatalf("status %d", code)
+		}
+	}
+	doGet(t, c, srv.URL+"/500")
+	doGet(t, c, srv.URL+"/500")
+	if code := doGet(t, c, srv.URL+"/429"); code != http.StatusTooManyRequests {
+		t.Fatalf("429 not passed through: %d", code)
+	}
+	_, err := c.Get(srv.URL + "/200")
+	if !errors.Is(err, breaker.ErrOpen) {
+		t.Fatalf("open breaker: %v", err)
+	}
+	// Rejected requests never reach the API, so they are not counted there.
+	text, _ := m.PrometheusMetrics(context.Background())
+	if !strings.Contains(text, `radarr_list_sync_api_requests_total{service="tmdb"} 8`) {
+		t.Fatalf("request count:\n%s", text)
+	}
+	// Health checks bypass the breaker.
+	hc := &http.Client{Transport: m.Transport("tmdb", nil, WithoutCircuitBreaker())}
+	if code := doGet(t, hc, srv.URL+"/200"); code != http.StatusOK {
+		t.Fatalf("unguarded transport: %d", code)
+	}
+}
+
+func TestClassifyResponse(t *testing.T) {
+	now := time.Unix(0, 0)
+	mk := func(code int, retry string) *http.Response {
+		h := http.Header{}
+		if retry != "" {
+			h.Set("Retry-After", retry)
+		}
+		return &http.Response{StatusCode: code, Header: h}
+	}
+	for _, tc := range []struct {
+		code  int
+		retry string
+		fail  bool
+		wait  time.Duration
+	}{
+		{200, "", false, 0}, {302, "", false, 0}, {404, "", false, 0}, {400, "", false, 0},
+		{500, "", true, 0}, {503, "", true, 0}, {429, "", true, 0}, {429, "45", true, 45 * time.Second},
+	} {
+		err := ClassifyResponse(mk(tc.code, tc.retry), nil, now)
+		if (err != nil) != tc.fail {
+			t.Errorf("%d: err=%v", tc.code, err)
+		}
+		var se *StatusError
+		if tc.fail && (!errors.As(err, &se) || se.RetryAfter() != tc.wait) {
+			t.Errorf("%d: %v", tc.code, err)
+		}
+	}
+	if err := ClassifyResponse(nil, errUpstream, now); !errors.Is(err, errUpstream) {
+		t.Errorf("transport error: %v", err)
+	}
+}
