@@ -1,0 +1,139 @@
+package healthcheck
+
+import (
+	"fmt"
+	"maps"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/listsync/otelmon/internal/redact"
+)
+
+// Names of the reference services, as used by DefaultTargets.
+const (
+	ServiceIMDb  = "imdb"
+	ServiceTMDb  = "tmdb"
+	ServiceTrakt = "trakt"
+	ServicePlex  = "plex"
+)
+
+// Default URLs of the public reference services. They need no credentials.
+// An API root may still answer 401 or 404 without an API key, which counts as
+// a failure with the default accepted statuses: a host that has a key passes
+// a URL it authorizes instead (its query values are redacted everywhere), or
+// sets Target.ExpectedStatus.
+const (
+	DefaultIMDbURL  = "https://www.imdb.com/"
+	DefaultTMDbURL  = "https://api.themoviedb.org/3/"
+	DefaultTraktURL = "https://api.trakt.tv/"
+)
+
+// Target is an HTTP endpoint whose answers tell whether a service is up.
+type Target struct {
+	// Name identifies the service in results, summaries and listeners
+	// ("tmdb"); it must be unique within a Checker. Required.
+	Name string
+	// URL is the absolute http or https URL to request. Required to be
+	// checked: Add skips a target without a URL and returns ErrNoURL.
+	URL string
+	// Method is the HTTP method. Optional; default GET.
+	Method string
+	// ExpectedStatus lists the response status codes that count as success.
+	// Optional; default any 2xx or 3xx. Redirects are followed by the client
+	// first, as its CheckRedirect says.
+	ExpectedStatus []int
+	// Headers are added to every request. Optional. A User-Agent is set when
+	// Headers has none; a "Host" entry sets the request's host.
+	Headers http.Header
+	// Timeout bounds each check of this target. Optional; default
+	// Config.RequestTimeout.
+	Timeout time.Duration
+}
+
+// DefaultTargets returns targets for imdb, tmdb, trakt and plex, in that
+// order, followed by any other key of urls in name order. urls maps a
+// service name to its URL and overrides the defaults (DefaultIMDbURL,
+// DefaultTMDbURL, DefaultTraktURL); plex has no default, as it is a local
+// server (for example "http://plex.local:32400/identity", which answers
+// without a token). An empty URL, given or left by default, yields a target
+// that Add skips with ErrNoURL. urls may be nil.
+func DefaultTargets(urls map[string]string) []Target {
+	defaults := []Target{
+		{Name: ServiceIMDb, URL: DefaultIMDbURL},
+		{Name: ServiceTMDb, URL: DefaultTMDbURL},
+		{Name: ServiceTrakt, URL: DefaultTraktURL},
+		{Name: ServicePlex},
+	}
+	known := make(map[string]bool, len(defaults))
+	for i := range defaults {
+		known[defaults[i].Name] = true
+		if u, ok := urls[defaults[i].Name]; ok {
+			defaults[i].URL = u
+		}
+	}
+	for _, name := range slices.Sorted(maps.Keys(urls)) {
+		if !known[name] {
+			defaults = append(defaults, Target{Name: name, URL: urls[name]})
+		}
+	}
+	return defaults
+}
+
+// clone returns a deep copy of t, so that a caller's later changes to its
+// slices and maps do not reach the Checker, and the other way round.
+func (t Target) clone() Target {
+	t.ExpectedStatus = slices.Clone(t.ExpectedStatus)
+	t.Headers = t.Headers.Clone()
+	return t
+}
+
+// validate checks t and reports the first problem, nil when t can be checked.
+// Its errors never contain the URL's secrets.
+func (t Target) validate() error {
+	if strings.TrimSpace(t.Name) == "" {
+		return &TargetError{Name: t.Name, Err: ErrEmptyName}
+	}
+	if t.URL == "" {
+		return &TargetError{Name: t.Name, Err: ErrNoURL}
+	}
+	u, err := url.Parse(t.URL)
+	if err != nil {
+		return &TargetError{Name: t.Name, Err: fmt.Errorf("%w: %w", ErrInvalidURL, redact.Error(err))}
+	}
+	if u.Scheme != "http" && u.Scheme != "https" {
+		return &TargetError{Name: t.Name, Err: fmt.Errorf("%w: %s: scheme must be http or https", ErrInvalidURL, redact.URL(t.URL))}
+	}
+	if u.Host == "" {
+		return &TargetError{Name: t.Name, Err: fmt.Errorf("%w: %s: no host", ErrInvalidURL, redact.URL(t.URL))}
+	}
+	if t.Timeout < 0 {
+		return &TargetError{Name: t.Name, Err: fmt.Errorf("%w: Timeout %v is negative", ErrInvalidTarget, t.Timeout)}
+	}
+	for _, code := range t.ExpectedStatus {
+		if code < 100 || code > 599 {
+			return &TargetError{Name: t.Name, Err: fmt.Errorf("%w: expected status %d is outside 100-599", ErrInvalidTarget, code)}
+		}
+	}
+	if _, err := http.NewRequest(t.method(), "http://localhost/", nil); err != nil {
+		return &TargetError{Name: t.Name, Err: fmt.Errorf("%w: Method %q: %w", ErrInvalidTarget, t.Method, err)}
+	}
+	return nil
+}
+
+func (t Target) method() string {
+	if t.Method == "" {
+		return http.MethodGet
+	}
+	return t.Method
+}
+
+// accepts reports whether code counts as success for t.
+func (t Target) accepts(code int) bool {
+	if len(t.ExpectedStatus) == 0 {
+		return code >= 200 && code < 400
+	}
+	return slices.Contains(t.ExpectedStatus, code)
+}
