@@ -127,11 +127,6 @@ func (b *ticketBody) Close() error {
 	return err
 }
 
-// breakerMetrics exports the registry's breakers from their atomics.
-type breakerMetrics struct {
-	reg metric.Registration
-}
-
 // transitionAttrs are the from/to attributes of every transition, by
 // [from][to] state.
 func transitionAttrs() (out [3][3]attribute.Set) {
@@ -145,7 +140,8 @@ func transitionAttrs() (out [3][3]attribute.Set) {
 	return out
 }
 
-func newBreakerMetrics(meter metric.Meter, prefix names.Prefix, reg *breaker.Registry, services *labelTable[serviceSeries]) (*breakerMetrics, error) {
+// registerBreakerMetrics exports the registry's breakers from their atomics.
+func registerBreakerMetrics(meter metric.Meter, prefix names.Prefix, reg *breaker.Registry, services *labelTable[serviceSeries]) (metric.Registration, error) {
 	failures, err1 := meter.Int64ObservableGauge(prefix.Name(names.CircuitBreakerFailures),
 		metric.WithDescription("Consecutive failures counted toward the circuit breaker's threshold, per service; reset when it opens."))
 	state, err2 := meter.Int64ObservableGauge(prefix.Name(names.CircuitBreakerState),
@@ -179,5 +175,5 @@ func newBreakerMetrics(meter metric.Meter, prefix names.Prefix, reg *breaker.Reg
 	if err != nil {
 		return nil, fmt.Errorf("otelmon: register breaker callback: %w", err)
 	}
-	return &breakerMetrics{reg: r}, nil
+	return r, nil
 }

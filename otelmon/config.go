@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/listsync/otelmon/breaker"
+	"github.com/listsync/otelmon/healthcheck"
 	"github.com/listsync/otelmon/internal/names"
 )
 
@@ -21,6 +22,10 @@ const (
 // "list_sync".
 type Config struct {
 	Metrics MetricsConfig
+	// HealthChecks configures the periodic health checks. Zero fields mean
+	// the defaults: every 5 min, 30 s timeout, down after 3 consecutive
+	// failures, up again after 2 consecutive successes.
+	HealthChecks healthcheck.Config
 	// EnableDefaultAlerts installs the default alert rules.
 	EnableDefaultAlerts bool
 	// AlertEvaluationInterval is how often alert rules are evaluated.
@@ -62,6 +67,7 @@ func DefaultConfig() Config {
 			EnableTimingHistograms: true,
 			CardinalityLimit:       DefaultCardinalityLimit,
 		},
+		HealthChecks:            healthcheck.DefaultConfig(),
 		EnableDefaultAlerts:     true,
 		AlertEvaluationInterval: DefaultAlertEvaluationInterval,
 		AlertRetention:          DefaultAlertRetention,
@@ -112,6 +118,9 @@ func (c Config) withDefaults() (Config, error) {
 		return c, &ConfigError{"AlertRetention", "must not be negative"}
 	case c.AlertRetention == 0:
 		c.AlertRetention = DefaultAlertRetention
+	}
+	if err := c.HealthChecks.Validate(); err != nil {
+		return c, &ConfigError{"HealthChecks", err.Error()}
 	}
 	for name, bc := range c.CircuitBreakers {
 		if err := bc.Validate(); err != nil {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/listsync/otelmon/breaker"
 	"github.com/listsync/otelmon/exporters"
+	"github.com/listsync/otelmon/healthcheck"
 	"github.com/listsync/otelmon/internal/clock"
 	"github.com/listsync/otelmon/internal/names"
 )
@@ -47,8 +48,12 @@ type Monitor struct {
 	sync *syncMetrics
 	api  *apiMetrics
 
-	breakers       *breaker.Registry
-	breakerMetrics *breakerMetrics
+	breakers *breaker.Registry
+
+	health     *healthcheck.Checker
+	healthURLs map[string]string
+
+	regs []metric.Registration // observable callbacks, removed by Shutdown
 
 	apiKey         string // never logged except once when generated
 	protectMetrics bool
@@ -79,6 +84,7 @@ func New(cfg Config, opts ...Option) (*Monitor, error) {
 		prometheus: o.prometheus,
 		startAt:    o.clock.Now(),
 
+		healthURLs:     o.healthURLs,
 		apiKey:         o.apiKey,
 		protectMetrics: o.protectMetrics,
 	}
@@ -93,22 +99,62 @@ func New(cfg Config, opts ...Option) (*Monitor, error) {
 			return nil, err
 		}
 	}
+	if err := m.build(o); err != nil {
+		return nil, errors.Join(err, m.unregister(), m.shutdownProvider(context.Background()))
+	}
+	return m, nil
+}
+
+// build creates the Monitor's components and instruments. On error, the
+// registrations made so far are in m.regs for unregister.
+func (m *Monitor) build(o options) error {
 	meter := m.mp.Meter(ScopeName, metric.WithInstrumentationVersion(Version))
-	if m.sync, err = newSyncMetrics(meter, m.prefix, cfg.Metrics, m.clock); err != nil {
-		return nil, errors.Join(err, m.shutdownProvider(context.Background()))
+	var err error
+	if m.sync, err = newSyncMetrics(meter, m.prefix, m.cfg.Metrics, m.clock); err != nil {
+		return err
 	}
-	if m.api, err = newAPIMetrics(meter, m.mp, m.prefix, cfg.Metrics); err != nil {
-		return nil, errors.Join(err, m.sync.shutdown(), m.shutdownProvider(context.Background()))
+	m.regs = append(m.regs, m.sync.reg)
+	if m.api, err = newAPIMetrics(meter, m.mp, m.prefix, m.cfg.Metrics); err != nil {
+		return err
 	}
+	m.regs = append(m.regs, m.api.reg)
+
 	bopts := append([]breaker.Option{
 		breaker.WithClock(m.clock),
 		breaker.WithStateListener(m.onBreakerChange),
 	}, o.breakerOptions...)
-	m.breakers = breaker.NewRegistry(cfg.CircuitBreakers, bopts...)
-	if m.breakerMetrics, err = newBreakerMetrics(meter, m.prefix, m.breakers, m.api.services); err != nil {
-		return nil, errors.Join(err, m.sync.shutdown(), m.api.reg.Unregister(), m.shutdownProvider(context.Background()))
+	m.breakers = breaker.NewRegistry(m.cfg.CircuitBreakers, bopts...)
+	reg, err := registerBreakerMetrics(meter, m.prefix, m.breakers, m.api.services)
+	if err != nil {
+		return err
 	}
-	return m, nil
+	m.regs = append(m.regs, reg)
+
+	m.health, err = healthcheck.New(m.cfg.HealthChecks,
+		healthcheck.WithClock(m.clock),
+		healthcheck.WithLogger(m.logger),
+		healthcheck.WithClientFor(func(service string) *http.Client {
+			return &http.Client{Transport: m.Transport(service, nil, WithoutCircuitBreaker())}
+		}),
+		healthcheck.WithListener(m.onHealthChange))
+	if err != nil {
+		return err
+	}
+	if reg, err = registerServiceUp(meter, m.prefix, m.health, m.api.services); err != nil {
+		return err
+	}
+	m.regs = append(m.regs, reg)
+	return nil
+}
+
+// unregister removes the Monitor's callbacks from the provider.
+func (m *Monitor) unregister() error {
+	var errs []error
+	for _, r := range m.regs {
+		errs = append(errs, r.Unregister())
+	}
+	m.regs = nil
+	return errors.Join(errs...)
 }
 
 func (m *Monitor) buildProvider(o options) error {
@@ -194,6 +240,9 @@ func (m *Monitor) Start(ctx context.Context) error {
 	if m.started {
 		return nil
 	}
+	if err := m.health.Start(ctx); err != nil {
+		return err
+	}
 	m.started = true
 	return nil
 }
@@ -208,7 +257,10 @@ func (m *Monitor) Shutdown(ctx context.Context) error {
 		m.mu.Lock()
 		m.stopped = true
 		m.mu.Unlock()
-		m.stopErr = errors.Join(m.sync.shutdown(), m.api.reg.Unregister(), m.breakerMetrics.reg.Unregister(), m.shutdownProvider(ctx))
+		m.stopErr = errors.Join(
+			m.health.Shutdown(ctx),
+			m.unregister(),
+			m.shutdownProvider(ctx))
 	})
 	return m.stopErr
 }

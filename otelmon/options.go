@@ -25,6 +25,7 @@ type options struct {
 	apiKey         string
 	protectMetrics bool
 	breakerOptions []breaker.Option
+	healthURLs     map[string]string
 }
 
 type optionFunc func(*options)
@@ -99,4 +100,12 @@ func WithProtectedMetrics() Option {
 // listener (logging, metrics, alert evaluation) always runs. Default: none.
 func WithBreakerOptions(opts ...breaker.Option) Option {
 	return optionFunc(func(o *options) { o.breakerOptions = append(o.breakerOptions, opts...) })
+}
+
+// WithHealthCheckURLs sets the URLs SetupDefaultHealthCheckers checks, by
+// service ("imdb", "tmdb", "trakt", "plex"; other names add targets). An
+// empty URL disables a service's check. Default: the public endpoints of
+// IMDb, TMDb and Trakt; none for Plex, a local server.
+func WithHealthCheckURLs(urls map[string]string) Option {
+	return optionFunc(func(o *options) { o.healthURLs = urls })
 }

@@ -222,5 +222,3 @@ func (m *syncMetrics) wallTime(stored int64) time.Time {
 	}
 	return m.epoch.Add(time.Duration(stored - 1)).Round(0).UTC()
 }
-
-func (m *syncMetrics) shutdown() error { return m.reg.Unregister() }

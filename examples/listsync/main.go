@@ -146,8 +146,15 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, ready cha
 
 	mcfg := otelmon.DefaultConfig()
 	mcfg.AlertEvaluationInterval = cfg.evalInterval
+	mcfg.HealthChecks.CheckInterval = cfg.healthInterval
+	mcfg.HealthChecks.RequestTimeout = min(cfg.healthInterval, 5*time.Second)
+	healthURLs := map[string]string{}
+	for name, u := range upstreams {
+		healthURLs[name] = u.URL() + "/health"
+	}
 	mopts := []otelmon.Option{
 		otelmon.WithLogger(logger),
+		otelmon.WithHealthCheckURLs(healthURLs),
 		otelmon.WithServiceName("listsync-demo", otelmon.Version),
 		otelmon.WithAPIKey(cfg.apiKey),
 	}
@@ -165,6 +172,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, ready cha
 			logger.Error("monitor shutdown", "err", err)
 		}
 	}()
+	if err := mon.SetupDefaultHealthCheckers(ctx); err != nil {
+		return err
+	}
 	if err := mon.Start(ctx); err != nil {
 		return err
 	}

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -85,9 +86,9 @@ func get(t *testing.T, url string) string {
 }
 
 func TestDemoRecordsSyncs(t *testing.T) {
-	addr := demo(t, "-sync-interval", "50ms", "-fail", "imdb")
+	addr := demo(t, "-sync-interval", "50ms", "-health-interval", "50ms", "-fail", "imdb", "-rate-limit", "tmdb")
 	body := waitFor(t, "http://"+addr+"/metrics",
-		`radarr_list_sync_sync_operations_success_total{source="tmdb"}`,
+		`radarr_list_sync_sync_operations_success_total{source="trakt"}`,
 		`radarr_list_sync_sync_operations_failed_total{source="imdb"}`,
 		`radarr_list_sync_cache_hits_total{type="movie_cache"}`,
 		`radarr_list_sync_cache_misses_total{type="movie_cache"}`,
@@ -96,8 +97,14 @@ func TestDemoRecordsSyncs(t *testing.T) {
 	)
 	body = waitFor(t, "http://"+addr+"/metrics",
 		`radarr_list_sync_circuit_breaker_state{service="imdb"} 1`,
-		`radarr_list_sync_circuit_breaker_state{service="tmdb"} 0`,
+		`radarr_list_sync_circuit_breaker_state{service="plex"} 0`,
+		`radarr_list_sync_service_up{service="imdb"} 0`,
+		`radarr_list_sync_service_up{service="plex"} 1`,
+		`radarr_list_sync_api_request_duration_seconds_count{service="trakt"}`,
 	)
+	if !regexp.MustCompile(`radarr_list_sync_api_rate_limit_hits_total\{service="tmdb"\} [1-9]`).MatchString(body) {
+		t.Error("tmdb's rate-limit hits not counted")
+	}
 	if strings.Contains(body, `radarr_list_sync_last_successful_sync_timestamp{source="imdb"}`) {
 		t.Error("failing imdb has a last successful sync")
 	}
