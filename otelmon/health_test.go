@@ -119,7 +119,7 @@ func TestStartShutdownRunsScheduledChecks(t *testing.T) {
 	<-hits // checked at start
 	clk.BlockUntilTimers(1)
 	clk.Advance(DefaultConfig().HealthChecks.CheckInterval * 2) // past the interval and its jitter
-	<-hits // and again on schedule
+	<-hits                                                      // and again on schedule
 	if err := m.Shutdown(ctx); err != nil {
 		t.Fatal(err)
 	}
