@@ -46,9 +46,13 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(status)
+	_ = jsonEncoder(w).Encode(v)
+}
+
+func jsonEncoder(w io.Writer) *json.Encoder {
 	enc := json.NewEncoder(w)
 	enc.SetEscapeHTML(true)
-	_ = enc.Encode(v)
+	return enc
 }
 
 func writeError(w http.ResponseWriter, status int, code, msg string) {

@@ -179,21 +179,20 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, ready cha
 		return err
 	}
 
-	mux := http.NewServeMux()
-	if h := mon.MetricsHandler(); h != nil {
-		mux.Handle("GET /metrics", h)
-	}
 	ln, err := net.Listen("tcp", cfg.listen)
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	srv := &http.Server{Handler: mon.Handler(), ReadHeaderTimeout: 5 * time.Second}
 	srvErr := make(chan error, 1)
 	go func() { srvErr <- srv.Serve(ln) }()
 
 	addr := ln.Addr().String()
 	fmt.Fprintf(stdout, "listsync demo: serving on http://%s\n", addr)
-	fmt.Fprintf(stdout, "  metrics:  http://%s/metrics\n", addr)
+	fmt.Fprintf(stdout, "  status page: http://%s/\n", addr)
+	fmt.Fprintf(stdout, "  metrics:     http://%s/metrics\n", addr)
+	fmt.Fprintf(stdout, "  API:         http://%s/api/v3/monitoring/status (header X-Api-Key)\n", addr)
+	fmt.Fprintf(stdout, "  API key:     %s\n", mon.APIKey())
 	for _, name := range services {
 		fmt.Fprintf(stdout, "  upstream %-6s %s\n", name, upstreams[name].URL())
 	}

@@ -1,0 +1,230 @@
+package otelmon
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	"github.com/listsync/otelmon/healthcheck"
+)
+
+const testKey = "test-key-0123456789"
+
+// apiMonitor returns a Monitor with imdb and tmdb health checks against
+// servers whose health the test controls, and its API served by httptest.
+func apiMonitor(t *testing.T, opts ...Option) (*Monitor, *httptest.Server, *atomic.Bool, *atomic.Bool) {
+	t.Helper()
+	var imdbOK, tmdbOK atomic.Bool
+	imdbOK.Store(true)
+	tmdbOK.Store(true)
+	imdb, tmdb := flakyServer(t, &imdbOK), flakyServer(t, &tmdbOK)
+	opts = append([]Option{WithAPIKey(testKey), WithHealthCheckURLs(map[string]string{
+		"imdb": imdb.URL + "/health?api_key=SECRET", "tmdb": tmdb.URL, "trakt": "",
+	})}, opts...)
+	m, _ := newTestMonitor(t, DefaultConfig(), opts...)
+	if err := m.SetupDefaultHealthCheckers(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(m.Handler())
+	t.Cleanup(srv.Close)
+	return m, srv, &imdbOK, &tmdbOK
+}
+
+type apiResp struct {
+	code int
+	hdr  http.Header
+	body string
+}
+
+func call(t *testing.T, method, url, key, body string, hdr ...string) apiResp {
+	t.Helper()
+	req, err := http.NewRequest(method, url, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if key != "" {
+		req.Header.Set("X-Api-Key", key)
+	}
+	for i := 0; i+1 < len(hdr); i += 2 {
+		req.Header.Set(hdr[i], hdr[i+1])
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return apiResp{resp.StatusCode, resp.Header, string(b)}
+}
+
+// errCode decodes a JSON error body and returns its code.
+func errCode(t *testing.T, r apiResp) string {
+	t.Helper()
+	var e apiError
+	if err := json.Unmarshal([]byte(r.body), &e); err != nil || e.Error == "" {
+		t.Fatalf("not a JSON error (%d): %q", r.code, r.body)
+	}
+	return e.Code
+}
+
+func TestAPIAuth(t *testing.T) {
+	_, srv, _, _ := apiMonitor(t)
+	url := srv.URL + "/api/v3/monitoring/status"
+	for _, tc := range []struct {
+		name, url, key string
+		want           int
+	}{
+		{"missing", url, "", 401},
+		{"wrong", url, "nope", 401},
+		{"prefix of key", url, testKey[:5], 401},
+		{"header", url, testKey, 200},
+		{"query", url + "?apikey=" + testKey, "", 200},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := call(t, "GET", tc.url, tc.key, "")
+			if r.code != tc.want {
+				t.Fatalf("status %d, want %d: %s", r.code, tc.want, r.body)
+			}
+			if tc.want == 401 && errCode(t, r) != CodeUnauthorized {
+				t.Fatal("wrong code")
+			}
+			if strings.Contains(r.body, testKey) {
+				t.Fatal("API key echoed")
+			}
+		})
+	}
+	// /metrics and the status page are open by default.
+	if r := call(t, "GET", srv.URL+"/metrics", "", ""); r.code != 200 || !strings.Contains(r.body, "radarr_list_sync_service_up") {
+		t.Fatalf("/metrics: %d", r.code)
+	}
+	if r := call(t, "GET", srv.URL+"/", "", ""); r.code != 200 || !strings.Contains(r.body, "<title>otelmon status</title>") || strings.Contains(r.body, testKey) {
+		t.Fatalf("status page: %d", r.code)
+	}
+}
+
+func TestProtectedMetrics(t *testing.T) {
+	_, srv, _, _ := apiMonitor(t, WithProtectedMetrics())
+	if r := call(t, "GET", srv.URL+"/metrics", "", ""); r.code != 401 {
+		t.Fatalf("unauthenticated /metrics: %d", r.code)
+	}
+	if r := call(t, "GET", srv.URL+"/metrics?apikey="+testKey, "", ""); r.code != 200 {
+		t.Fatalf("authenticated /metrics: %d", r.code)
+	}
+}
+
+func TestAPIStatus(t *testing.T) {
+	m, srv, _, _ := apiMonitor(t)
+	ctx := context.Background()
+	m.RecordSyncOperation(ctx, "imdb", true, 0, 1, 0, 1)
+	if _, err := m.Breaker("tmdb"); err != nil {
+		t.Fatal(err)
+	}
+	r := call(t, "GET", srv.URL+"/api/v3/monitoring/status", testKey, "")
+	if r.code != 200 || !strings.HasPrefix(r.hdr.Get("Content-Type"), "application/json") {
+		t.Fatalf("status: %d %s", r.code, r.body)
+	}
+	var got map[string]any
+	if err := json.Unmarshal([]byte(r.body), &got); err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []string{"activeCriticalAlerts", "activeWarningAlerts", "healthSummary", "circuitBreakers", "lastSuccessfulSync", "syncs", "uptimeSeconds"} {
+		if _, ok := got[k]; !ok {
+			t.Errorf("status lacks %q", k)
+		}
+	}
+	hs := got["healthSummary"].(map[string]any)
+	if hs["totalServices"].(float64) != 2 || hs["unknownServices"].(float64) != 2 {
+		t.Errorf("healthSummary = %v", hs)
+	}
+	if !strings.Contains(r.body, `"service":"tmdb","state":"closed"`) || !strings.Contains(r.body, `"lastSuccessfulSync":{"imdb":`) {
+		t.Errorf("status body: %s", r.body)
+	}
+}
+
+func TestAPIHealth(t *testing.T) {
+	m, srv, imdbOK, tmdbOK := apiMonitor(t)
+	ctx := context.Background()
+	url := srv.URL + "/api/v3/monitoring/health"
+	check := func(name string, n int) {
+		for i := 0; i < n; i++ {
+			if _, err := m.CheckHealthNow(ctx, name); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	// Unknown services: warn, still 200.
+	r := call(t, "GET", url, testKey, "")
+	if r.code != 200 || !strings.Contains(r.body, `"status":"warn"`) || !strings.Contains(r.body, `"unknownServices":2`) {
+		t.Fatalf("unknown: %d %s", r.code, r.body)
+	}
+	check("imdb", 1)
+	check("tmdb", 1)
+	r = call(t, "GET", url, testKey, "", "Accept", "application/health+json")
+	if r.code != 200 || r.hdr.Get("Content-Type") != healthcheck.ContentTypeHealthJSON || !strings.Contains(r.body, `"status":"pass"`) ||
+		!strings.Contains(r.body, `"imdb:responseTime"`) {
+		t.Fatalf("pass: %d %s %s", r.code, r.hdr.Get("Content-Type"), r.body)
+	}
+	imdbOK.Store(false)
+	check("imdb", 3)
+	if r = call(t, "GET", url, testKey, ""); r.code != 200 || !strings.Contains(r.body, `"status":"warn"`) {
+		t.Fatalf("one down: %d %s", r.code, r.body)
+	}
+	if strings.Contains(r.body, "SECRET") {
+		t.Fatal("health output leaks a URL secret")
+	}
+	tmdbOK.Store(false)
+	check("tmdb", 3)
+	if r = call(t, "GET", url, testKey, "", "Accept", "application/health+json"); r.code != 503 || !strings.Contains(r.body, `"status":"fail"`) {
+		t.Fatalf("all down: %d %s", r.code, r.body)
+	}
+}
+
+func TestAPIHealthCheckNow(t *testing.T) {
+	_, srv, imdbOK, _ := apiMonitor(t)
+	imdbOK.Store(false)
+	r := call(t, "POST", srv.URL+"/api/v3/monitoring/health/imdb/check", testKey, "")
+	if r.code != 200 || !strings.Contains(r.body, `"service":"imdb"`) || !strings.Contains(r.body, `"ok":false`) || !strings.Contains(r.body, `"statusCode":500`) {
+		t.Fatalf("check: %d %s", r.code, r.body)
+	}
+	if strings.Contains(r.body, "SECRET") {
+		t.Fatal("check result leaks a URL secret")
+	}
+	if r := call(t, "POST", srv.URL+"/api/v3/monitoring/health/netflix/check", testKey, ""); r.code != 404 || errCode(t, r) != CodeNotFound {
+		t.Fatalf("unknown service: %d %s", r.code, r.body)
+	}
+}
+
+func TestAPIErrors(t *testing.T) {
+	_, srv, _, _ := apiMonitor(t)
+	for _, tc := range []struct {
+		name, method, path, body string
+		want                     int
+		code                     string
+	}{
+		{"unknown path", "GET", "/nope", "", 404, CodeNotFound},
+		{"unknown api path", "GET", "/api/v3/monitoring/nope", "", 404, CodeNotFound},
+		{"wrong method", "DELETE", "/api/v3/monitoring/status", "", 405, CodeMethodNotAllowed},
+		{"wrong method on action", "GET", "/api/v3/monitoring/health/imdb/check", "", 405, CodeMethodNotAllowed},
+		{"metrics wrong method", "POST", "/metrics", "", 405, CodeMethodNotAllowed},
+		{"traversal", "POST", "/api/v3/monitoring/health/..%2F..%2Fetc/check", "", 400, CodeBadRequest},
+		{"dot segment", "POST", "/api/v3/monitoring/health/%2E%2E/check", "", 400, CodeBadRequest},
+		{"NUL byte", "POST", "/api/v3/monitoring/health/im%00db/check", "", 400, CodeBadRequest},
+		{"invalid UTF-8", "POST", "/api/v3/monitoring/health/%ff%fe/check", "", 400, CodeBadRequest},
+		{"long segment", "POST", "/api/v3/monitoring/health/" + strings.Repeat("a", 300) + "/check", "", 400, CodeBadRequest},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := call(t, tc.method, srv.URL+tc.path, testKey, tc.body)
+			if r.code != tc.want || errCode(t, r) != tc.code {
+				t.Fatalf("%s %s = %d %s, want %d %s", tc.method, tc.path, r.code, r.body, tc.want, tc.code)
+			}
+			if tc.want == 405 && r.hdr.Get("Allow") == "" {
+				t.Fatal("405 without Allow")
+			}
+		})
+	}
+}
