@@ -93,6 +93,9 @@ type breakerTransport struct {
 }
 
 func (t *breakerTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	if heldBreaker(req.Context()) == t.b {
+		return t.next.RoundTrip(req) // inside a monitored sync of this service
+	}
 	ticket, ctx, err := t.b.Allow(req.Context())
 	if err != nil {
 		if req.Body != nil {

@@ -213,10 +213,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, ready cha
 			cache:   cache,
 			library: lib,
 		}
+		job := otelmon.SyncJob{Source: name}
+		h := mon.MonitoredSyncHandler(s) // breaker + metrics in one line
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			syncLoop(ctx, s, cfg.syncInterval, logger)
+			syncLoop(ctx, h, job, cfg.syncInterval, logger)
 		}()
 	}
 
@@ -263,13 +265,13 @@ func startUpstreams(cfg config) (map[string]*upstream, error) {
 	return out, nil
 }
 
-// syncLoop syncs s at once and then every interval until ctx is done.
-func syncLoop(ctx context.Context, s *syncer, interval time.Duration, logger *slog.Logger) {
+// syncLoop runs job at once and then every interval until ctx is done.
+func syncLoop(ctx context.Context, h otelmon.SyncHandler, job otelmon.SyncJob, interval time.Duration, logger *slog.Logger) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
-		if err := s.run(ctx); err != nil && ctx.Err() == nil {
-			logger.Warn("sync failed", "source", s.source, "err", err)
+		if _, err := h.ExecuteSync(ctx, job); err != nil && ctx.Err() == nil {
+			logger.Warn("sync failed", "source", job.Source, "err", err)
 		}
 		select {
 		case <-ctx.Done():

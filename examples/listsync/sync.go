@@ -7,13 +7,14 @@ import (
 	"io"
 	"net/http"
 	"sync"
-	"time"
 
 	"github.com/listsync/otelmon/otelmon"
 )
 
 // syncer pulls one source's list into the library, looking each item up
-// through a metadata cache so that cache hits and misses are real.
+// through a metadata cache so that cache hits and misses are real. It is an
+// otelmon.SyncHandler; the Monitor's decorator adds the breaker and the
+// metrics.
 type syncer struct {
 	source  string
 	baseURL string
@@ -23,12 +24,12 @@ type syncer struct {
 	library *library
 }
 
-// run performs one sync and records it. It returns the sync's error.
-func (s *syncer) run(ctx context.Context) error {
-	start := time.Now()
+var _ otelmon.SyncHandler = (*syncer)(nil)
+
+// ExecuteSync performs one sync of the source's list.
+func (s *syncer) ExecuteSync(ctx context.Context, _ otelmon.SyncJob) (otelmon.SyncResult, error) {
 	added, updated, found, err := s.sync(ctx)
-	s.monitor.RecordSyncOperation(ctx, s.source, err == nil, time.Since(start), added, updated, found)
-	return err
+	return otelmon.SyncResult{ItemsFound: found, ItemsAdded: added, ItemsUpdated: updated}, err
 }
 
 func (s *syncer) sync(ctx context.Context) (added, updated, found uint64, err error) {
