@@ -37,6 +37,7 @@ type StatusError struct {
 	RetryAfter time.Duration
 }
 
+// Error returns the status code and text, never the receiver's URL.
 func (e *StatusError) Error() string {
 	return fmt.Sprintf("alerting: receiver answered %d %s", e.StatusCode, http.StatusText(e.StatusCode))
 }

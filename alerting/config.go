@@ -1,0 +1,190 @@
+package alerting
+
+import (
+	"log/slog"
+	"time"
+
+	"github.com/listsync/otelmon/internal/clock"
+	"github.com/listsync/otelmon/internal/names"
+)
+
+// Defaults applied to the zero values of Config and DeliveryConfig.
+const (
+	DefaultEvaluationInterval = 60 * time.Second
+	DefaultRetention          = 30 * 24 * time.Hour
+	DefaultMaxResolved        = 1000
+	DefaultRestoreGrace       = 10 * time.Minute
+
+	DefaultQueueSize      = 64
+	DefaultNotifyTimeout  = 10 * time.Second
+	DefaultMaxAttempts    = 5
+	DefaultInitialBackoff = time.Second
+	DefaultMaxBackoff     = time.Minute
+	DefaultMaxElapsed     = 5 * time.Minute
+)
+
+// Config holds the engine's settings. The zero value is valid: every field
+// that is zero (or negative) takes its documented default.
+type Config struct {
+	// EvaluationInterval is how often the goroutine started by Start
+	// evaluates the rules. Optional; default 60 s.
+	EvaluationInterval time.Duration
+	// Retention is how long resolved alerts are kept for the API before they
+	// are dropped. Optional; default 30 days.
+	Retention time.Duration
+	// MaxResolved caps how many resolved alerts are kept; past it the oldest
+	// are dropped first, whatever their age. Optional; default 1000.
+	MaxResolved int
+	// StatePath, when set, is the file in which alert state
+	// (acknowledgements and notification bookkeeping) is kept across
+	// restarts. It is written atomically (temporary file and rename) after
+	// every change and read by New. Optional; empty means memory only.
+	StatePath string
+	// RestoreGrace is how long, from the first evaluation after New, an
+	// alert restored from StatePath stays as it was while its series has not
+	// been reported yet: after a restart the host's gauges and counters take
+	// a while to be recorded again, and their absence is no evidence that
+	// the problem went away. A reading that clears the condition still
+	// resolves the alert at once. Optional; default 10 min.
+	RestoreGrace time.Duration
+	// Delivery configures notification queues and retries.
+	Delivery DeliveryConfig
+}
+
+// DeliveryConfig configures how notifications reach notifiers. The zero
+// value is valid; zero (or negative) fields take their defaults.
+type DeliveryConfig struct {
+	// QueueSize bounds each notifier's queue. When a queue is full new
+	// notifications for that notifier are dropped and counted. Default 64.
+	QueueSize int
+	// Timeout bounds one call to Notify. Default 10 s.
+	Timeout time.Duration
+	// MaxAttempts bounds the calls made for one notification, first try
+	// included. Default 5.
+	MaxAttempts int
+	// InitialBackoff is the first retry delay; delays then double (with
+	// jitter) up to MaxBackoff. Defaults 1 s and 1 min. A longer delay asked
+	// by the receiver (Retry-After) is honoured.
+	InitialBackoff time.Duration
+	MaxBackoff     time.Duration
+	// MaxElapsed bounds the time spent on one notification, waits
+	// included; a retry that would end past it is not made. Default 5 min.
+	MaxElapsed time.Duration
+}
+
+func (c Config) withDefaults() Config {
+	if c.EvaluationInterval <= 0 {
+		c.EvaluationInterval = DefaultEvaluationInterval
+	}
+	if c.Retention <= 0 {
+		c.Retention = DefaultRetention
+	}
+	if c.MaxResolved <= 0 {
+		c.MaxResolved = DefaultMaxResolved
+	}
+	if c.RestoreGrace <= 0 {
+		c.RestoreGrace = DefaultRestoreGrace
+	}
+	d := &c.Delivery
+	if d.QueueSize <= 0 {
+		d.QueueSize = DefaultQueueSize
+	}
+	if d.Timeout <= 0 {
+		d.Timeout = DefaultNotifyTimeout
+	}
+	if d.MaxAttempts <= 0 {
+		d.MaxAttempts = DefaultMaxAttempts
+	}
+	if d.InitialBackoff <= 0 {
+		d.InitialBackoff = DefaultInitialBackoff
+	}
+	if d.MaxBackoff <= 0 {
+		d.MaxBackoff = DefaultMaxBackoff
+	}
+	if d.MaxBackoff < d.InitialBackoff {
+		d.MaxBackoff = d.InitialBackoff
+	}
+	if d.MaxElapsed <= 0 {
+		d.MaxElapsed = DefaultMaxElapsed
+	}
+	return c
+}
+
+// options holds what the sealed Options set.
+type options struct {
+	clock     clock.Clock
+	logger    *slog.Logger
+	prefix    names.Prefix
+	notifiers []Notifier
+}
+
+func newOptions(opts []Option) options {
+	o := options{
+		clock:  clock.Real{},
+		logger: slog.New(slog.DiscardHandler),
+		prefix: names.Default,
+	}
+	for _, opt := range opts {
+		if opt != nil {
+			o = opt.apply(o)
+		}
+	}
+	return o
+}
+
+// Option configures an Engine at construction. Options are sealed: only
+// this package's With* functions make them.
+type Option interface {
+	apply(options) options
+}
+
+type optionFunc func(options) options
+
+func (f optionFunc) apply(o options) options { return f(o) }
+
+// WithClock sets the clock used for evaluation times, tickers and retry
+// waits. Default: the wall clock. A nil clock is ignored. Tests pass a
+// clock.Fake.
+func WithClock(c clock.Clock) Option {
+	return optionFunc(func(o options) options {
+		if c != nil {
+			o.clock = c
+		}
+		return o
+	})
+}
+
+// WithLogger sets the logger for evaluation errors, delivery failures and
+// state file problems. Default: a logger that discards everything. A nil
+// logger is ignored.
+func WithLogger(l *slog.Logger) Option {
+	return optionFunc(func(o options) options {
+		if l != nil {
+			o.logger = l
+		}
+		return o
+	})
+}
+
+// WithNamespace sets the namespace and subsystem that prefix the metric
+// names the built-in conditions read and the engine's own instruments, as
+// the Monitor's metrics configuration does. Default: "radarr", "list_sync"
+// (prefix "radarr_list_sync_"). Empty parts are left out of the prefix.
+func WithNamespace(namespace, subsystem string) Option {
+	return optionFunc(func(o options) options {
+		o.prefix = names.New(namespace, subsystem)
+		return o
+	})
+}
+
+// WithNotifier registers a notifier. It may be given several times; names
+// must be unique (New returns ErrDuplicateNotifier otherwise). A nil
+// notifier is ignored. Notifiers can also be added later with AddNotifier.
+func WithNotifier(n Notifier) Option {
+	return optionFunc(func(o options) options {
+		if n != nil {
+			o.notifiers = append(o.notifiers, n)
+		}
+		return o
+	})
+}

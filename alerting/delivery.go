@@ -1,0 +1,275 @@
+package alerting
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/cenkalti/backoff/v4"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/metric"
+
+	"github.com/listsync/otelmon/internal/clock"
+	"github.com/listsync/otelmon/internal/names"
+)
+
+// Delivery, as in Alertmanager's notify package but inside one process:
+// every notifier has its own bounded queue and goroutine, so a slow,
+// failing or panicking notifier delays only itself. Notifications reach a
+// notifier in the order they were decided (one FIFO per notifier), so a
+// resolved notification never overtakes its firing one. When a firing
+// notification is dropped (queue full) or fails for good, the resolved
+// notification of that alert is not sent to that notifier either: the
+// receiver never heard of the alert.
+
+// maxLost bounds the per-notifier set of alerts whose firing notification
+// was lost; past it the set is cleared (and a stray resolved notification
+// may be sent).
+const maxLost = 4096
+
+type deliverer struct {
+	e     *Engine
+	n     Notifier
+	name  string
+	attrs []metric.AddOption
+	queue chan Alert
+
+	mu      sync.Mutex // guards closed and lost
+	closed  bool
+	lost    map[string]struct{}
+	started bool // guarded by Engine.mu
+}
+
+// AddNotifier registers a notifier at run time; it receives the
+// notifications decided from then on. It returns ErrDuplicateNotifier if a
+// notifier of that Name is registered, and ErrShutdown after Shutdown.
+func (e *Engine) AddNotifier(n Notifier) error {
+	if n == nil {
+		return fmt.Errorf("alerting: nil notifier")
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.stopped {
+		return ErrShutdown
+	}
+	if err := e.addNotifierLocked(n); err != nil {
+		return err
+	}
+	if e.started {
+		e.startWorkerLocked(e.deliverers[len(e.deliverers)-1])
+	}
+	return nil
+}
+
+func (e *Engine) addNotifierLocked(n Notifier) error {
+	name := n.Name()
+	for _, d := range e.deliverers {
+		if d.name == name {
+			return fmt.Errorf("%w: %q", ErrDuplicateNotifier, name)
+		}
+	}
+	d := &deliverer{
+		e:     e,
+		n:     n,
+		name:  name,
+		attrs: []metric.AddOption{metric.WithAttributeSet(attribute.NewSet(attribute.String(names.AttrNotifier, name)))},
+		queue: make(chan Alert, e.cfg.Delivery.QueueSize),
+		lost:  map[string]struct{}{},
+	}
+	e.deliverers = append(e.deliverers, d)
+	return nil
+}
+
+// Notifiers returns the names of the registered notifiers in registration
+// order.
+func (e *Engine) Notifiers() []string {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	out := make([]string, len(e.deliverers))
+	for i, d := range e.deliverers {
+		out[i] = d.name
+	}
+	return out
+}
+
+func (e *Engine) startWorkerLocked(d *deliverer) {
+	if d.started {
+		return
+	}
+	d.started = true
+	e.wg.Add(1)
+	go d.run(e.runCtx)
+}
+
+// enqueue queues a notification without blocking; it drops it (and counts
+// the drop) when the queue is full or closed.
+func (d *deliverer) enqueue(a Alert) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if a.State == Resolved {
+		if _, ok := d.lost[a.ID]; ok {
+			delete(d.lost, a.ID)
+			d.e.log.Debug("alerting: resolved notification not sent: its firing notification was lost",
+				slog.String("notifier", d.name), slog.String("alert", a.ID))
+			return
+		}
+	}
+	if d.closed {
+		d.dropLocked(a, "engine shut down")
+		return
+	}
+	select {
+	case d.queue <- a:
+	default:
+		d.dropLocked(a, "queue full")
+	}
+}
+
+func (d *deliverer) dropLocked(a Alert, why string) {
+	if inst := d.e.inst.Load(); inst != nil {
+		inst.dropped.Add(context.Background(), 1, d.attrs...)
+	}
+	if a.State != Resolved {
+		d.markLostLocked(a.ID)
+	}
+	d.e.log.Warn("alerting: notification dropped", slog.String("notifier", d.name),
+		slog.String("alert", a.ID), slog.String("state", a.State.String()), slog.String("reason", why))
+}
+
+func (d *deliverer) markLostLocked(id string) {
+	if len(d.lost) >= maxLost {
+		clear(d.lost)
+	}
+	d.lost[id] = struct{}{}
+}
+
+// takeLost reports whether id's firing notification was lost, forgetting
+// it.
+func (d *deliverer) takeLost(id string) bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	_, ok := d.lost[id]
+	delete(d.lost, id)
+	return ok
+}
+
+func (d *deliverer) setLost(id string, lost bool) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if lost {
+		d.markLostLocked(id)
+	} else {
+		delete(d.lost, id)
+	}
+}
+
+// close stops accepting notifications. A started worker delivers what is
+// queued and exits; otherwise what is queued is dropped.
+func (d *deliverer) close(started bool) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.closed {
+		return
+	}
+	d.closed = true
+	close(d.queue)
+	if !started {
+		for a := range d.queue {
+			d.dropLocked(a, "engine shut down before start")
+		}
+	}
+}
+
+func (d *deliverer) run(ctx context.Context) {
+	defer d.e.wg.Done()
+	for a := range d.queue {
+		if a.State == Resolved && d.takeLost(a.ID) {
+			continue // its firing notification failed after this was queued
+		}
+		if ctx.Err() != nil {
+			d.mu.Lock()
+			d.dropLocked(a, "shutdown deadline passed")
+			d.mu.Unlock()
+			continue
+		}
+		d.deliver(ctx, a)
+	}
+}
+
+// deliver calls the notifier until it succeeds, fails for good, or runs out
+// of attempts or time, waiting between attempts with capped exponential
+// backoff or the receiver's Retry-After, whichever is longer.
+func (d *deliverer) deliver(ctx context.Context, a Alert) {
+	cfg := d.e.cfg.Delivery
+	clk := d.e.clock
+	b := backoff.NewExponentialBackOff(
+		backoff.WithInitialInterval(cfg.InitialBackoff),
+		backoff.WithMaxInterval(cfg.MaxBackoff),
+		backoff.WithMaxElapsedTime(0),
+		backoff.WithClockProvider(clk),
+	)
+	start := clk.Now()
+	for attempt := 1; ; attempt++ {
+		err := d.call(ctx, a)
+		if err == nil {
+			d.count(func(i *instruments) metric.Int64Counter { return i.sent })
+			if a.State != Resolved {
+				d.setLost(a.ID, false)
+			}
+			return
+		}
+		retry, after := Retryable(err)
+		wait := b.NextBackOff()
+		wait = max(wait, after)
+		if !retry || ctx.Err() != nil || attempt >= cfg.MaxAttempts || clk.Since(start)+wait > cfg.MaxElapsed {
+			d.fail(a, attempt, err)
+			return
+		}
+		d.e.log.Debug("alerting: notification failed; retrying", slog.String("notifier", d.name),
+			slog.String("alert", a.ID), slog.Int("attempt", attempt), slog.Duration("wait", wait), slog.Any("error", err))
+		if !sleep(ctx, clk, wait) {
+			d.fail(a, attempt, ctx.Err())
+			return
+		}
+	}
+}
+
+func sleep(ctx context.Context, clk clock.Clock, d time.Duration) bool {
+	t := clk.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C():
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
+func (d *deliverer) fail(a Alert, attempts int, err error) {
+	d.count(func(i *instruments) metric.Int64Counter { return i.failed })
+	if a.State != Resolved {
+		d.setLost(a.ID, true)
+	}
+	d.e.log.Warn("alerting: notification failed", slog.String("notifier", d.name), slog.String("alert", a.ID),
+		slog.String("state", a.State.String()), slog.Int("attempts", attempts), slog.Any("error", err))
+}
+
+func (d *deliverer) count(pick func(*instruments) metric.Int64Counter) {
+	if inst := d.e.inst.Load(); inst != nil {
+		pick(inst).Add(context.Background(), 1, d.attrs...)
+	}
+}
+
+// call makes one bounded attempt, turning a panic into a permanent failure.
+func (d *deliverer) call(ctx context.Context, a Alert) (err error) {
+	ctx, cancel := context.WithTimeout(ctx, d.e.cfg.Delivery.Timeout)
+	defer cancel()
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("alerting: notifier %s panicked: %v: %w", d.name, r, ErrPermanent)
+		}
+	}()
+	return d.n.Notify(ctx, cloneAlert(a))
+}

@@ -1,0 +1,239 @@
+package alerting
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"maps"
+	"math"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/listsync/otelmon/internal/names"
+)
+
+// ErrNotExpressible is returned (wrapped in a *RuleError) by
+// PrometheusRules for a rule that a Prometheus rule file cannot express.
+var ErrNotExpressible = errors.New("alerting: rule not expressible as a Prometheus alerting rule")
+
+// PrometheusRules returns a Prometheus rule file (YAML, one group) with the
+// twin of each enabled rule, for when one process is no longer the whole
+// picture. Metric names use the default namespace and subsystem; see
+// PrometheusRulesWithNamespace for others.
+//
+// Each rule becomes an alerting rule named after it, whose expression holds
+// on the same series as the in-process condition, with label severity (the
+// level, unless the rule's labels set it) and the rule's labels, and
+// annotations summary and description. For becomes "for", AutoResolveAfter
+// becomes "keep_firing_for" (Prometheus 2.42 or later).
+//
+// What belongs to notification routing rather than rules is left out:
+// RateLimit is Alertmanager's repeat_interval, acknowledgement its
+// silences. Rules that a rule file cannot express make PrometheusRules fail
+// with ErrNotExpressible: ResolveAfterClear above 1 and flap detection.
+// Disabled rules are skipped.
+//
+// Differences to know: Prometheus' increase() extrapolates to the window's
+// ends, so RateAbove twins may fire a little earlier or later than the
+// in-process rule; windowed Threshold conditions are written with
+// increase(), which suits counters (use a recording rule with delta() for
+// gauges); Threshold instruments are assumed to be exposed under their own
+// name (not histograms); attribute keys are written as legacy Prometheus
+// label names (invalid characters become "_"). SlowOperation twins match
+// both bucket label spellings, le="300" and Prometheus 3's le="300.0".
+func PrometheusRules(rules []Rule) ([]byte, error) {
+	return PrometheusRulesWithNamespace(names.DefaultNamespace, names.DefaultSubsystem, rules)
+}
+
+// PrometheusRulesWithNamespace is PrometheusRules for metrics named with
+// the given namespace and subsystem, as WithNamespace.
+func PrometheusRulesWithNamespace(namespace, subsystem string, rules []Rule) ([]byte, error) {
+	prefix := names.New(namespace, subsystem)
+	group := string(prefix) + "alerts"
+	if prefix == "" {
+		group = "otelmon_alerts"
+	}
+	var b bytes.Buffer
+	b.WriteString("# Prometheus twins of otelmon's in-process alert rules.\n")
+	b.WriteString("groups:\n")
+	fmt.Fprintf(&b, "  - name: %s\n", yamlString(group))
+	b.WriteString("    rules:\n")
+	n := 0
+	var errs []error
+	for i := range rules {
+		r := rules[i].clone()
+		if !r.Enabled {
+			continue
+		}
+		if err := writePromRule(&b, &r, prefix); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		n++
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	if n == 0 {
+		b.Truncate(b.Len() - len("\n"))
+		b.WriteString(" []\n")
+	}
+	return b.Bytes(), nil
+}
+
+func writePromRule(b *bytes.Buffer, r *Rule, prefix names.Prefix) error {
+	c, err := r.validate(prefix)
+	if err != nil {
+		return err
+	}
+	switch {
+	case r.ResolveAfterClear > 1:
+		return &RuleError{Rule: r.Name, Field: "ResolveAfterClear", Reason: "a rule file cannot wait for several clear evaluations", Err: ErrNotExpressible}
+	case r.Flap.Changes > 0:
+		return &RuleError{Rule: r.Name, Field: "Flap", Reason: "a rule file has no flap detection", Err: ErrNotExpressible}
+	}
+	for _, s := range append([]string{r.Name, r.Description}, slices.Collect(maps.Values(r.Labels))...) {
+		if !utf8.ValidString(s) {
+			return &RuleError{Rule: r.Name, Reason: "text is not valid UTF-8", Err: ErrNotExpressible}
+		}
+	}
+	expr, summary := promExpr(r, &c)
+
+	fmt.Fprintf(b, "      - alert: %s\n", yamlString(r.Name))
+	fmt.Fprintf(b, "        expr: %s\n", yamlString(expr))
+	if r.For > 0 {
+		fmt.Fprintf(b, "        for: %s\n", promDuration(r.For))
+	}
+	if r.AutoResolve && r.AutoResolveAfter > 0 {
+		fmt.Fprintf(b, "        keep_firing_for: %s\n", promDuration(r.AutoResolveAfter))
+	}
+	labels := map[string]string{"severity": r.Level.String()}
+	for k, v := range r.Labels {
+		labels[promLabelName(k)] = v
+	}
+	b.WriteString("        labels:\n")
+	for _, k := range slices.Sorted(maps.Keys(labels)) {
+		fmt.Fprintf(b, "          %s: %s\n", k, yamlString(labels[k]))
+	}
+	b.WriteString("        annotations:\n")
+	fmt.Fprintf(b, "          summary: %s\n", yamlString(summary))
+	fmt.Fprintf(b, "          description: %s\n", yamlString(escapeTemplate(r.Description)))
+	return nil
+}
+
+// promExpr returns the PromQL expression of a compiled condition and a
+// templated summary.
+func promExpr(r *Rule, c *compiled) (expr, summary string) {
+	cond, _ := conditionValue(r.Condition)
+	sel := promSelector(c.metric, c.matchers, "")
+	thr := promNumber(c.threshold)
+	switch v := cond.(type) {
+	case ConsecutiveFailures:
+		return sel + " >= " + thr, "{{ $value }} consecutive sync failures for {{ $labels.source }}"
+	case SlowOperation:
+		w := promDuration(c.window)
+		le := regexp.QuoteMeta(promNumber(c.bound))
+		if c.bound == math.Trunc(c.bound) {
+			le += `(\.0)?`
+		}
+		count := promSelector(c.metric+"_count", c.matchers, "")
+		bucket := promSelector(c.metric+"_bucket", c.matchers, "le=~`"+le+"`")
+		return fmt.Sprintf("increase(%s[%s]) - ignoring(le) increase(%s[%s]) > 0", count, w, bucket, w),
+			fmt.Sprintf("Sync of {{ $labels.source }} slower than %s", promDuration(v.Threshold))
+	case RateAbove:
+		return fmt.Sprintf("increase(%s[%s]) > %s", sel, promDuration(c.window), thr),
+			fmt.Sprintf("%s increased by {{ $value | humanize }} in %s (threshold %s)", c.metric, promDuration(c.window), thr)
+	case ServiceDown:
+		return sel + " == 0", "Service {{ $labels.service }} is down"
+	case CircuitOpen:
+		ignoring := []string{"alertname", "alertstate", "severity"}
+		for k := range r.Labels {
+			ignoring = append(ignoring, promLabelName(k))
+		}
+		slices.Sort(ignoring)
+		ignoring = slices.Compact(ignoring)
+		alerts := fmt.Sprintf("ALERTS{alertname=%s, alertstate=\"firing\"}", strconv.Quote(r.Name))
+		return fmt.Sprintf("%s == 1 or (%s == 2 and ignoring(%s) %s)", sel, sel, strings.Join(ignoring, ", "), alerts),
+			"Circuit breaker for {{ $labels.service }} is open"
+	case Threshold:
+		reading := sel
+		if c.kind == kindIncrease {
+			reading = fmt.Sprintf("increase(%s[%s])", sel, promDuration(c.window))
+		}
+		return fmt.Sprintf("%s %s %s", reading, c.op, thr),
+			fmt.Sprintf("%s is {{ $value }} (%s %s)", promMetricName(c.metric), c.op, thr)
+	}
+	return "", ""
+}
+
+func promSelector(metric string, ms []matcher, extra string) string {
+	parts := make([]string, 0, len(ms)+1)
+	for _, m := range ms {
+		parts = append(parts, promLabelName(string(m.key))+"="+strconv.Quote(m.value))
+	}
+	if extra != "" {
+		parts = append(parts, extra)
+	}
+	s := promMetricName(metric)
+	if len(parts) > 0 {
+		s += "{" + strings.Join(parts, ", ") + "}"
+	}
+	return s
+}
+
+var invalidLabelChars = regexp.MustCompile(`[^a-zA-Z0-9_]`)
+var invalidMetricChars = regexp.MustCompile(`[^a-zA-Z0-9_:]`)
+
+func promLabelName(k string) string {
+	k = invalidLabelChars.ReplaceAllString(k, "_")
+	if k == "" || (k[0] >= '0' && k[0] <= '9') {
+		k = "_" + k
+	}
+	return k
+}
+
+func promMetricName(n string) string {
+	n = invalidMetricChars.ReplaceAllString(n, "_")
+	if n == "" || (n[0] >= '0' && n[0] <= '9') {
+		n = "_" + n
+	}
+	return n
+}
+
+func promNumber(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64) }
+
+// promDuration formats d as Prometheus durations are written ("1h30m",
+// "5m", "250ms"), rounding up to the millisecond.
+func promDuration(d time.Duration) string {
+	ms := int64((d + time.Millisecond - 1) / time.Millisecond)
+	if ms <= 0 {
+		return "0s"
+	}
+	var b strings.Builder
+	for _, u := range []struct {
+		suffix string
+		ms     int64
+	}{{"h", 3600000}, {"m", 60000}, {"s", 1000}, {"ms", 1}} {
+		if n := ms / u.ms; n > 0 {
+			b.WriteString(strconv.FormatInt(n, 10))
+			b.WriteString(u.suffix)
+			ms -= n * u.ms
+		}
+	}
+	return b.String()
+}
+
+// yamlString quotes s as a YAML double-quoted scalar: Go's escapes (\",
+// \\, \n, \t, \xXX for control bytes, \uXXXX) are YAML's too, for valid
+// UTF-8.
+func yamlString(s string) string { return strconv.Quote(s) }
+
+// escapeTemplate keeps Prometheus from reading "{{" in a description as a
+// template action.
+func escapeTemplate(s string) string {
+	return strings.ReplaceAll(s, "{{", `{{ "{{" }}`)
+}
