@@ -49,6 +49,9 @@ func (m *Monitor) onHealthChange(tr healthcheck.Transition) {
 		attrs = append(attrs, "err", tr.Result.Err.Error()) // redacted by healthcheck
 	}
 	m.logger.Info("otelmon: service health changed", attrs...)
+	if tr.To == healthcheck.Down {
+		m.requestEvaluation()
+	}
 }
 
 // registerServiceUp exports <prefix>service_up{service} for every

@@ -12,6 +12,7 @@ import (
 	"go.opentelemetry.io/otel/metric"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 
+	"github.com/listsync/otelmon/alerting"
 	"github.com/listsync/otelmon/breaker"
 	"github.com/listsync/otelmon/exporters"
 	"github.com/listsync/otelmon/healthcheck"
@@ -53,6 +54,11 @@ type Monitor struct {
 	health     *healthcheck.Checker
 	healthURLs map[string]string
 
+	alerts  *alerting.Engine // nil when alerting is disabled
+	evalNow chan struct{}    // requests for an evaluation, buffer 1
+	stopBg  context.CancelFunc
+	bgDone  chan struct{} // closed when the background goroutine exits
+
 	regs []metric.Registration // observable callbacks, removed by Shutdown
 
 	apiKey         string // never logged except once when generated
@@ -85,6 +91,8 @@ func New(cfg Config, opts ...Option) (*Monitor, error) {
 		startAt:    o.clock.Now(),
 
 		healthURLs:     o.healthURLs,
+		alerts:         o.alertEngine,
+		evalNow:        make(chan struct{}, 1),
 		apiKey:         o.apiKey,
 		protectMetrics: o.protectMetrics,
 	}
@@ -95,9 +103,17 @@ func New(cfg Config, opts ...Option) (*Monitor, error) {
 		m.logger.Info("otelmon: no API key configured; generated one for /api/v3", "apiKey", m.apiKey)
 	}
 	if m.mp == nil {
+		if m.alerts == nil {
+			if m.alerts, err = newAlertEngine(cfg, o.alertStatePath,
+				alerting.WithClock(m.clock), alerting.WithLogger(m.logger)); err != nil {
+				return nil, err
+			}
+		}
 		if err := m.buildProvider(o); err != nil {
 			return nil, err
 		}
+	} else if m.alerts == nil {
+		m.logger.Warn("otelmon: alerting disabled: a host MeterProvider was given without WithAlertEngine")
 	}
 	if err := m.build(o); err != nil {
 		return nil, errors.Join(err, m.unregister(), m.shutdownProvider(context.Background()))
@@ -144,6 +160,9 @@ func (m *Monitor) build(o options) error {
 		return err
 	}
 	m.regs = append(m.regs, reg)
+	if m.alerts != nil {
+		return m.setupAlerts(o)
+	}
 	return nil
 }
 
@@ -167,7 +186,7 @@ func (m *Monitor) buildProvider(o options) error {
 	if err != nil {
 		return errors.Join(err, exp.Reader.Shutdown(ctx))
 	}
-	popts := []sdkmetric.Option{sdkmetric.WithResource(res), sdkmetric.WithReader(exp.Reader)}
+	popts := []sdkmetric.Option{sdkmetric.WithResource(res), sdkmetric.WithReader(exp.Reader), sdkmetric.WithReader(m.alerts.Reader())}
 	for _, v := range Views(m.cfg) {
 		popts = append(popts, sdkmetric.WithView(v))
 	}
@@ -181,6 +200,9 @@ func (m *Monitor) buildProvider(o options) error {
 func (m *Monitor) onBreakerChange(ev breaker.StateChange) {
 	m.logger.Info("otelmon: circuit breaker changed state", "service", ev.Name, "from", ev.From.String(), "to", ev.To.String(),
 		"consecutiveFailures", ev.Counts.ConsecutiveFailures)
+	if ev.To == breaker.Open {
+		m.requestEvaluation()
+	}
 }
 
 // APIKey returns the key the /api/v3 endpoints require.
@@ -243,6 +265,17 @@ func (m *Monitor) Start(ctx context.Context) error {
 	if err := m.health.Start(ctx); err != nil {
 		return err
 	}
+	if m.alerts != nil {
+		if err := m.alerts.Start(ctx); err != nil {
+			return errors.Join(err, m.health.Shutdown(ctx))
+		}
+		bg, stop := context.WithCancel(context.WithoutCancel(ctx))
+		m.stopBg, m.bgDone = stop, make(chan struct{})
+		go func() {
+			defer close(m.bgDone)
+			m.evaluateOnRequest(bg)
+		}()
+	}
 	m.started = true
 	return nil
 }
@@ -256,9 +289,22 @@ func (m *Monitor) Shutdown(ctx context.Context) error {
 	m.stopOnce.Do(func() {
 		m.mu.Lock()
 		m.stopped = true
+		started := m.started
 		m.mu.Unlock()
+		var alertErr error
+		if started && m.stopBg != nil {
+			m.stopBg()
+			<-m.bgDone
+		}
+		if m.alerts != nil {
+			// Before the provider: the engine's reader belongs to it.
+			if alertErr = m.alerts.Shutdown(ctx); errors.Is(alertErr, alerting.ErrShutdown) {
+				alertErr = nil
+			}
+		}
 		m.stopErr = errors.Join(
 			m.health.Shutdown(ctx),
+			alertErr,
 			m.unregister(),
 			m.shutdownProvider(ctx))
 	})

@@ -5,6 +5,7 @@ import (
 
 	"go.opentelemetry.io/otel/metric"
 
+	"github.com/listsync/otelmon/alerting"
 	"github.com/listsync/otelmon/breaker"
 	"github.com/listsync/otelmon/exporters"
 	"github.com/listsync/otelmon/internal/clock"
@@ -26,6 +27,9 @@ type options struct {
 	protectMetrics bool
 	breakerOptions []breaker.Option
 	healthURLs     map[string]string
+	alertEngine    *alerting.Engine
+	notifiers      []alerting.Notifier
+	alertStatePath string
 }
 
 type optionFunc func(*options)
@@ -108,4 +112,29 @@ func WithBreakerOptions(opts ...breaker.Option) Option {
 // IMDb, TMDb and Trakt; none for Plex, a local server.
 func WithHealthCheckURLs(urls map[string]string) Option {
 	return optionFunc(func(o *options) { o.healthURLs = urls })
+}
+
+// WithNotifiers adds notifiers that receive every alert (webhook, Discord,
+// Slack, Alertmanager, or your own alerting.Notifier). Delivery is
+// asynchronous and retried; a slow notifier never delays evaluation.
+// Default: none.
+func WithNotifiers(n ...alerting.Notifier) Option {
+	return optionFunc(func(o *options) { o.notifiers = append(o.notifiers, n...) })
+}
+
+// WithAlertStatePath keeps alert state (acknowledgements, what was
+// notified) in the file at path, so that a restart loses no acknowledgement
+// and sends no notification twice. Default: in memory only.
+func WithAlertStatePath(path string) Option {
+	return optionFunc(func(o *options) { o.alertStatePath = path })
+}
+
+// WithAlertEngine makes the Monitor use an alert engine the host built,
+// for a host that passes its own MeterProvider: the host builds the engine
+// first (see NewAlertEngine), registers eng.Reader() on its provider, then
+// passes both. The Monitor adds its default rules and notifiers to it and
+// starts and stops it. Without it, a Monitor on a host's provider evaluates
+// no alerts. Default: the Monitor builds its own engine.
+func WithAlertEngine(eng *alerting.Engine) Option {
+	return optionFunc(func(o *options) { o.alertEngine = eng })
 }

@@ -27,6 +27,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/listsync/otelmon/alerting"
 	"github.com/listsync/otelmon/breaker"
 	"github.com/listsync/otelmon/otelmon"
 )
@@ -157,6 +158,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, ready cha
 		otelmon.WithHealthCheckURLs(healthURLs),
 		otelmon.WithServiceName("listsync-demo", otelmon.Version),
 		otelmon.WithAPIKey(cfg.apiKey),
+		otelmon.WithNotifiers(alerting.NewLogNotifier(logger)),
 	}
 	if cfg.breakerOpenTimeout > 0 {
 		mopts = append(mopts, otelmon.WithBreakerOptions(breaker.WithOpenTimeoutOverride(cfg.breakerOpenTimeout)))

@@ -145,3 +145,27 @@ func TestFlagErrors(t *testing.T) {
 		t.Fatalf("parseFlags = %+v, %v", c, err)
 	}
 }
+
+// TestDemoAlertsFireAndResolve runs the demo with imdb failing for a while
+// and follows its alerts through the API: the three imdb alerts fire, then
+// resolve once imdb heals and its breaker closes.
+func TestDemoAlertsFireAndResolve(t *testing.T) {
+	const key = "demo-test-key"
+	addr := demo(t, "-api-key", key, "-sync-interval", "50ms", "-health-interval", "50ms", "-eval-interval", "50ms",
+		"-fail", "imdb", "-fail-for", "3s", "-breaker-open-timeout", "200ms")
+	alerts := "http://" + addr + "/api/v3/monitoring/alerts?apikey=" + key
+	waitFor(t, alerts,
+		`"rule":"consecutive_sync_failures"`, `"rule":"service_down"`, `"rule":"circuit_breaker_open"`,
+		`"source":"imdb"`, `"service":"imdb"`, `"state":"firing"`)
+	// After the heal, nothing stays active; the history shows them resolved.
+	waitFor(t, alerts+"&state=firing,pending", "[]")
+	body := get(t, alerts+"&all=true")
+	for _, rule := range []string{"consecutive_sync_failures", "service_down", "circuit_breaker_open"} {
+		if !strings.Contains(body, `"rule":"`+rule+`"`) {
+			t.Errorf("%s missing from the history", rule)
+		}
+	}
+	if strings.Contains(body, `"state":"firing"`) {
+		t.Errorf("alerts still firing after the heal: %s", body)
+	}
+}

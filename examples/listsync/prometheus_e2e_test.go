@@ -1,0 +1,415 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+const (
+	// exampleConfig is the Prometheus configuration shipped with the
+	// examples, relative to this package.
+	exampleConfig = "../prometheus/prometheus.yml"
+	// exampleDashboard is the Grafana dashboard shipped with the examples.
+	exampleDashboard = "../grafana/dashboard.json"
+	// exampleJob is the scrape job prometheus.yml defines.
+	exampleJob = "radarr-list-sync"
+	// exampleTarget is the target prometheus.yml scrapes, the demo's
+	// default address.
+	exampleTarget = "localhost:7878"
+)
+
+// integrationQueries are the queries the integration guide recommends for
+// Grafana; the dashboard must carry each of them.
+var integrationQueries = []struct{ name, expr string }{
+	{"sync success rate", `rate(radarr_list_sync_sync_operations_success_total[5m]) / rate(radarr_list_sync_sync_operations_total[5m])`},
+	{"average sync duration", `rate(radarr_list_sync_sync_duration_seconds_sum[5m]) / rate(radarr_list_sync_sync_duration_seconds_count[5m])`},
+	{"cache hit rate", `rate(radarr_list_sync_cache_hits_total[5m]) / (rate(radarr_list_sync_cache_hits_total[5m]) + rate(radarr_list_sync_cache_misses_total[5m]))`},
+	{"service health", `radarr_list_sync_service_up`},
+}
+
+// TestPrometheusEndToEnd runs a real Prometheus with the example
+// configuration against the demo and requires every recommended query and
+// every query of the example dashboard to return data.
+func TestPrometheusEndToEnd(t *testing.T) {
+	promtool := prometheusBinary(t, "promtool")
+	prometheus := prometheusBinary(t, "prometheus")
+
+	promtoolCheckConfig(t, promtool, exampleConfig)
+	panels := dashboardQueries(t, exampleDashboard)
+	for _, q := range integrationQueries {
+		found := false
+		for _, p := range panels {
+			found = found || normalizeExpr(p.expr) == normalizeExpr(q.expr)
+		}
+		if !found {
+			t.Errorf("%s: no panel queries %s (%s)", exampleDashboard, q.expr, q.name)
+		}
+	}
+
+	addr := demo(t, "-sync-interval", "100ms", "-health-interval", "200ms")
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "prometheus.yml")
+	if err := os.WriteFile(cfg, []byte(testConfig(t, exampleConfig, addr)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	promtoolCheckConfig(t, promtool, cfg)
+
+	p := startPrometheus(t, prometheus, cfg, filepath.Join(dir, "data"))
+	p.waitReady(t)
+	p.waitTargetUp(t, exampleJob, addr)
+
+	for _, q := range integrationQueries {
+		t.Run("guide/"+q.name, func(t *testing.T) { p.waitForData(t, q.expr) })
+	}
+	for _, q := range panels {
+		t.Run("dashboard/"+q.name, func(t *testing.T) { p.waitForData(t, q.expr) })
+	}
+}
+
+// prometheusBinary returns the path of a program from the Debian package
+// prometheus; it skips the test when the program is missing, unless on CI.
+func prometheusBinary(t *testing.T, name string) string {
+	t.Helper()
+	path, err := exec.LookPath(name)
+	if err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("%s not found; .ci/run installs the prometheus package", name)
+		}
+		t.Skipf("%s not found (Debian package prometheus); skipping the Prometheus end-to-end test", name)
+	}
+	return path
+}
+
+func promtoolCheckConfig(t *testing.T, promtool, path string) {
+	t.Helper()
+	out, err := exec.Command(promtool, "check", "config", path).CombinedOutput()
+	if err != nil {
+		t.Fatalf("promtool check config %s: %v\n%s", path, err, out)
+	}
+}
+
+// testConfig derives the test's configuration from the example: the same
+// job, scraping the demo at addr every second.
+func testConfig(t *testing.T, path, addr string) string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Rewrite configuration lines only, never comments.
+	interval := regexp.MustCompile(`^(\s*(?:scrape|evaluation)_interval:).*$`)
+	lines := strings.Split(string(b), "\n")
+	var targets, intervals int
+	hasEval, hasJob := false, false
+	for i, l := range lines {
+		if strings.HasPrefix(strings.TrimSpace(l), "#") {
+			continue
+		}
+		hasJob = hasJob || strings.Contains(l, "job_name") && strings.Contains(l, exampleJob)
+		if strings.Contains(l, exampleTarget) {
+			lines[i] = strings.Replace(l, exampleTarget, addr, 1)
+			targets++
+		}
+		if interval.MatchString(l) {
+			hasEval = hasEval || strings.Contains(l, "evaluation_interval")
+			lines[i] = interval.ReplaceAllString(l, "${1} 1s")
+			intervals++
+		}
+	}
+	if !hasJob || targets != 1 || intervals == 0 {
+		t.Fatalf("%s: want job %s with one target %s and a scrape_interval; found job %v, %d targets, %d intervals",
+			path, exampleJob, exampleTarget, hasJob, targets, intervals)
+	}
+	cfg := strings.Join(lines, "\n")
+	if !hasEval {
+		cfg = "global:\n  evaluation_interval: 1s\n" + cfg
+	}
+	return cfg
+}
+
+type panelQuery struct{ name, expr string }
+
+// dashboardQueries returns the expr of every target of every panel (rows'
+// nested panels included) of a Grafana dashboard.
+func dashboardQueries(t *testing.T, path string) []panelQuery {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	type panel struct {
+		Title   string `json:"title"`
+		Targets []struct {
+			RefID string `json:"refId"`
+			Expr  string `json:"expr"`
+		} `json:"targets"`
+		Panels []json.RawMessage `json:"panels"`
+	}
+	var d struct {
+		UID    string            `json:"uid"`
+		Title  string            `json:"title"`
+		Panels []json.RawMessage `json:"panels"`
+	}
+	if err := json.Unmarshal(b, &d); err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	if d.UID == "" || d.Title == "" {
+		t.Errorf("%s: uid %q, title %q: both are required", path, d.UID, d.Title)
+	}
+	var out []panelQuery
+	var walk func([]json.RawMessage)
+	walk = func(raw []json.RawMessage) {
+		for _, r := range raw {
+			var p panel
+			if err := json.Unmarshal(r, &p); err != nil {
+				t.Fatalf("%s: %v", path, err)
+			}
+			for _, tg := range p.Targets {
+				if strings.TrimSpace(tg.Expr) == "" {
+					t.Errorf("%s: panel %q target %s has no expr", path, p.Title, tg.RefID)
+					continue
+				}
+				name := p.Title
+				if len(p.Targets) > 1 {
+					name += " " + tg.RefID
+				}
+				out = append(out, panelQuery{name, grafanaVars.Replace(tg.Expr)})
+			}
+			walk(p.Panels)
+		}
+	}
+	walk(d.Panels)
+	if len(out) == 0 {
+		t.Fatalf("%s: no panel queries", path)
+	}
+	return out
+}
+
+// grafanaVars replaces the interval variables Grafana fills in with a
+// window Prometheus accepts.
+var grafanaVars = strings.NewReplacer(
+	"$__rate_interval", "5m",
+	"${__rate_interval}", "5m",
+	"$__interval", "5m",
+	"${__interval}", "5m",
+	"$__range", "5m",
+	"${__range}", "5m",
+)
+
+func normalizeExpr(s string) string { return strings.Join(strings.Fields(s), " ") }
+
+// promServer is a prometheus process started by a test.
+type promServer struct {
+	base   string        // http://host:port
+	client *http.Client  // for the HTTP API
+	out    *bytes.Buffer // its output, through outMu
+	outMu  *lockedWriter
+	exited chan struct{} // closed when the process has exited
+	err    error         // Wait's result, set before exited is closed
+}
+
+// startPrometheus starts prometheus with cfg on a free loopback port,
+// storing its data under dataDir, and stops it when the test ends. Its
+// output is logged when the test fails.
+func startPrometheus(t *testing.T, bin, cfg, dataDir string) *promServer {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	listen := ln.Addr().String()
+	ln.Close()
+
+	out := new(bytes.Buffer)
+	p := &promServer{
+		base:   "http://" + listen,
+		client: &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{}},
+		out:    out,
+		outMu:  &lockedWriter{w: out},
+		exited: make(chan struct{}),
+	}
+	cmd := exec.Command(bin,
+		"--config.file="+cfg,
+		"--storage.tsdb.path="+dataDir,
+		"--web.listen-address="+listen,
+		"--storage.tsdb.retention.time=1h",
+		"--log.level=warn",
+	)
+	cmd.Stdout = p.outMu
+	cmd.Stderr = p.outMu
+	cmd.WaitDelay = 5 * time.Second
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("start prometheus: %v", err)
+	}
+	go func() {
+		p.err = cmd.Wait()
+		close(p.exited)
+	}()
+	t.Cleanup(func() {
+		p.client.CloseIdleConnections()
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-p.exited:
+		case <-time.After(10 * time.Second):
+			t.Errorf("prometheus did not stop on SIGTERM; killing it")
+			_ = cmd.Process.Kill()
+			<-p.exited
+		}
+		if t.Failed() {
+			t.Logf("prometheus output:\n%s", p.output())
+		}
+	})
+	return p
+}
+
+func (p *promServer) output() string {
+	p.outMu.mu.Lock()
+	defer p.outMu.mu.Unlock()
+	return p.out.String()
+}
+
+// poll calls f every 100 ms until it returns nil or timeout passes, then
+// fails the test with f's last error. It stops early when prometheus exits.
+func (p *promServer) poll(t *testing.T, timeout time.Duration, what string, f func() error) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		err := f()
+		if err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: not after %v: %v", what, timeout, err)
+		}
+		select {
+		case <-p.exited:
+			t.Fatalf("%s: prometheus exited (%v); last error: %v", what, p.err, err)
+		case <-tick.C:
+		}
+	}
+}
+
+// get fetches path from prometheus' HTTP API.
+func (p *promServer) get(path string) (int, []byte, error) {
+	resp, err := p.client.Get(p.base + path)
+	if err != nil {
+		return 0, nil, err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	return resp.StatusCode, b, err
+}
+
+// api fetches path and decodes a successful API response's data into v.
+func (p *promServer) api(path string, v any) ([]byte, error) {
+	code, body, err := p.get(path)
+	if err != nil {
+		return nil, err
+	}
+	var r struct {
+		Status string          `json:"status"`
+		Error  string          `json:"error"`
+		Data   json.RawMessage `json:"data"`
+	}
+	if err := json.Unmarshal(body, &r); err != nil {
+		return body, fmt.Errorf("GET %s: %d: %w: %s", path, code, err, body)
+	}
+	if code != http.StatusOK || r.Status != "success" {
+		return body, fmt.Errorf("GET %s: %d %s: %s", path, code, r.Status, r.Error)
+	}
+	return body, json.Unmarshal(r.Data, v)
+}
+
+func (p *promServer) waitReady(t *testing.T) {
+	t.Helper()
+	p.poll(t, 30*time.Second, "prometheus ready", func() error {
+		code, body, err := p.get("/-/ready")
+		if err != nil {
+			return err
+		}
+		if code != http.StatusOK {
+			return fmt.Errorf("/-/ready: %d %s", code, bytes.TrimSpace(body))
+		}
+		return nil
+	})
+}
+
+// waitTargetUp waits until job's target at addr has been scraped
+// successfully.
+func (p *promServer) waitTargetUp(t *testing.T, job, addr string) {
+	t.Helper()
+	p.poll(t, 30*time.Second, "target "+addr+" up", func() error {
+		var data struct {
+			ActiveTargets []struct {
+				Labels    map[string]string `json:"labels"`
+				ScrapeURL string            `json:"scrapeUrl"`
+				Health    string            `json:"health"`
+				LastError string            `json:"lastError"`
+			} `json:"activeTargets"`
+		}
+		body, err := p.api("/api/v1/targets?state=active", &data)
+		if err != nil {
+			return err
+		}
+		for _, tg := range data.ActiveTargets {
+			if tg.Labels["job"] != job || tg.Labels["instance"] != addr {
+				continue
+			}
+			if want := "http://" + addr + "/metrics"; tg.ScrapeURL != want {
+				return fmt.Errorf("scrape URL %s, want %s", tg.ScrapeURL, want)
+			}
+			if tg.Health != "up" {
+				return fmt.Errorf("health %q, last error %q", tg.Health, tg.LastError)
+			}
+			return nil
+		}
+		return fmt.Errorf("no target job=%q instance=%q in %s", job, addr, body)
+	})
+}
+
+// waitForData waits until an instant query of expr returns at least one
+// series with a finite value.
+func (p *promServer) waitForData(t *testing.T, expr string) {
+	t.Helper()
+	p.poll(t, 60*time.Second, "query "+expr, func() error {
+		var data struct {
+			ResultType string `json:"resultType"`
+			Result     []struct {
+				Metric map[string]string `json:"metric"`
+				Value  [2]any            `json:"value"`
+			} `json:"result"`
+		}
+		body, err := p.api("/api/v1/query?query="+url.QueryEscape(expr), &data)
+		if err != nil {
+			return err
+		}
+		if data.ResultType != "vector" {
+			return fmt.Errorf("result type %q, want vector", data.ResultType)
+		}
+		for _, r := range data.Result {
+			s, _ := r.Value[1].(string)
+			if v, err := strconv.ParseFloat(s, 64); err == nil && !math.IsNaN(v) && !math.IsInf(v, 0) {
+				return nil
+			}
+		}
+		return errors.New("no series with a finite value; last response: " + string(body))
+	})
+}

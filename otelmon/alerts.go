@@ -1,0 +1,91 @@
+package otelmon
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/listsync/otelmon/alerting"
+)
+
+// NewAlertEngine returns an alert engine configured from cfg (evaluation
+// interval, retention, metric names), for a host that embeds the Monitor in
+// its own MeterProvider: register eng.Reader() on the provider and pass the
+// engine with WithAlertEngine. opts are passed on (notifiers, logger, ...).
+func NewAlertEngine(cfg Config, opts ...alerting.Option) (*alerting.Engine, error) {
+	return newAlertEngine(cfg, "", opts...)
+}
+
+func newAlertEngine(cfg Config, statePath string, opts ...alerting.Option) (*alerting.Engine, error) {
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	opts = append([]alerting.Option{alerting.WithNamespace(cfg.Metrics.Namespace, cfg.Metrics.Subsystem)}, opts...)
+	return alerting.New(alerting.Config{
+		EvaluationInterval: cfg.AlertEvaluationInterval,
+		Retention:          cfg.AlertRetention,
+		StatePath:          statePath,
+	}, opts...)
+}
+
+// setupAlerts instruments the engine on the Monitor's provider and adds the
+// default rules (when enabled) and the notifiers.
+func (m *Monitor) setupAlerts(o options) error {
+	if err := m.alerts.Instrument(m.mp); err != nil && !errors.Is(err, alerting.ErrAlreadyInstrumented) {
+		return fmt.Errorf("otelmon: alert instruments: %w", err)
+	}
+	if m.cfg.EnableDefaultAlerts {
+		for _, r := range alerting.DefaultRules() {
+			if err := m.alerts.AddRule(r); err != nil && !errors.Is(err, alerting.ErrDuplicateRule) {
+				return fmt.Errorf("otelmon: default alert rule: %w", err)
+			}
+		}
+	}
+	for _, n := range o.notifiers {
+		if err := m.alerts.AddNotifier(n); err != nil {
+			return fmt.Errorf("otelmon: notifier: %w", err)
+		}
+	}
+	return nil
+}
+
+// Alerts returns the alert engine, or nil when alerting is disabled (a
+// host's MeterProvider without WithAlertEngine). Use it to add rules
+// (AddRule), notifiers, or to query and acknowledge alerts.
+func (m *Monitor) Alerts() *alerting.Engine { return m.alerts }
+
+// requestEvaluation asks for an alert evaluation soon, without waiting:
+// breakers opening and services going down call it so their alerts do not
+// wait for the next tick. Requests made while one is pending coalesce.
+func (m *Monitor) requestEvaluation() {
+	if m.alerts == nil {
+		return
+	}
+	select {
+	case m.evalNow <- struct{}{}:
+	default:
+	}
+}
+
+// evaluateOnRequest runs requested evaluations until ctx ends.
+func (m *Monitor) evaluateOnRequest(ctx context.Context) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-m.evalNow:
+			if err := m.alerts.Evaluate(ctx); err != nil && ctx.Err() == nil {
+				m.logger.Warn("otelmon: alert evaluation", "err", err)
+			}
+		}
+	}
+}
+
+func (m *Monitor) activeAlertCounts() (critical, warning int) {
+	if m.alerts == nil {
+		return 0, 0
+	}
+	c := m.alerts.CountsByLevel()
+	return c[alerting.Critical], c[alerting.Warning]
+}

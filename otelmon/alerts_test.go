@@ -1,0 +1,223 @@
+package otelmon
+
+import (
+	"context"
+	"encoding/json"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
+
+	"github.com/listsync/otelmon/alerting"
+)
+
+// chanNotifier hands every notification to a channel.
+type chanNotifier struct{ ch chan alerting.Alert }
+
+func (n chanNotifier) Name() string { return "test" }
+func (n chanNotifier) Notify(_ context.Context, a alerting.Alert) error {
+	n.ch <- a
+	return nil
+}
+
+// A breaker opening triggers an evaluation at once: the alert is notified
+// without any evaluation tick.
+func TestBreakerOpenTriggersEvaluation(t *testing.T) {
+	n := chanNotifier{ch: make(chan alerting.Alert, 10)}
+	m, _ := newTestMonitor(t, DefaultConfig(), WithNotifiers(n))
+	ctx := context.Background()
+	if err := m.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 2; i++ { // plex opens on its 2nd failure
+		_ = m.ExecuteWithCircuitBreaker(ctx, "plex", func(context.Context) error { return errUpstream })
+	}
+	a := <-n.ch
+	if a.Rule != alerting.RuleCircuitBreakerOpen || a.State != alerting.Firing || a.Labels["service"] != "plex" || a.Level != alerting.Warning {
+		t.Fatalf("notified %+v", a)
+	}
+	st, _ := m.Status(ctx)
+	if st.ActiveWarningAlerts != 1 || st.ActiveCriticalAlerts != 0 {
+		t.Fatalf("status counts: %+v", st)
+	}
+}
+
+func TestDefaultAlertsFireAndResolve(t *testing.T) {
+	var ok atomic.Bool
+	srv := flakyServer(t, &ok)
+	m, _ := newTestMonitor(t, DefaultConfig(), WithHealthCheckURLs(map[string]string{"imdb": srv.URL, "tmdb": "", "trakt": ""}))
+	ctx := context.Background()
+	if err := m.SetupDefaultHealthCheckers(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 3; i++ {
+		m.RecordSyncOperation(ctx, "imdb", false, time.Second, 0, 0, 0)
+		if _, err := m.CheckHealthNow(ctx, "imdb"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := m.Alerts().Evaluate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	firing := map[string]bool{}
+	for _, a := range m.Alerts().Active() {
+		firing[a.Rule] = a.State == alerting.Firing
+	}
+	if !firing[alerting.RuleConsecutiveSyncFailures] || !firing[alerting.RuleServiceDown] {
+		t.Fatalf("firing: %v", firing)
+	}
+	ok.Store(true)
+	m.RecordSyncOperation(ctx, "imdb", true, time.Second, 1, 0, 1)
+	for i := 0; i < 2; i++ {
+		if _, err := m.CheckHealthNow(ctx, "imdb"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := m.Alerts().Evaluate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if act := m.Alerts().Active(); len(act) != 0 {
+		t.Fatalf("still active after recovery: %+v", act)
+	}
+}
+
+func TestAPIAlerts(t *testing.T) {
+	m, srv, imdbOK, _ := apiMonitor(t)
+	ctx := context.Background()
+	imdbOK.Store(false)
+	for i := 0; i < 3; i++ {
+		if _, err := m.CheckHealthNow(ctx, "imdb"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := 0; i < 3; i++ {
+		m.RecordSyncOperation(ctx, "tmdb", false, time.Second, 0, 0, 0)
+	}
+	if err := m.Alerts().Evaluate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	base := srv.URL + "/api/v3/monitoring/alerts"
+	var list []alerting.Alert
+	r := call(t, "GET", base, testKey, "")
+	if r.code != 200 || json.Unmarshal([]byte(r.body), &list) != nil || len(list) != 2 {
+		t.Fatalf("alerts: %d %s", r.code, r.body)
+	}
+	for _, k := range []string{`"id":`, `"rule":`, `"level":"critical"`, `"state":"firing"`, `"title":`, `"startsAt":`, `"acknowledged":false`} {
+		if !strings.Contains(r.body, k) {
+			t.Errorf("alert JSON lacks %s", k)
+		}
+	}
+	r = call(t, "GET", base+"?level=critical", testKey, "")
+	if json.Unmarshal([]byte(r.body), &list) != nil || len(list) != 1 || list[0].Rule != alerting.RuleServiceDown {
+		t.Fatalf("level filter: %s", r.body)
+	}
+	for _, bad := range []string{"?level=loud", "?state=sleeping", "?all=maybe"} {
+		if r := call(t, "GET", base+bad, testKey, ""); r.code != 400 || errCode(t, r) != CodeBadRequest {
+			t.Errorf("%s: %d", bad, r.code)
+		}
+	}
+
+	id := list[0].ID
+	ack := base + "/" + id + "/acknowledge"
+	r = call(t, "POST", ack, testKey, `{"by":"alice","comment":"looking"}`)
+	if r.code != 200 || !strings.Contains(r.body, `"acknowledged":true`) || !strings.Contains(r.body, `"acknowledgedBy":"alice"`) {
+		t.Fatalf("acknowledge: %d %s", r.code, r.body)
+	}
+	if r := call(t, "POST", base+"/"+id+"/acknowledge", testKey, ""); r.code != 200 {
+		t.Fatalf("acknowledge without body: %d %s", r.code, r.body)
+	}
+	for _, tc := range []struct {
+		name, url, body string
+		want            int
+		code            string
+	}{
+		{"unknown id", base + "/doesnotexist/acknowledge", "", 404, CodeNotFound},
+		{"malformed body", ack, `{"by":`, 400, CodeBadRequest},
+		{"unknown field", ack, `{"user":"x"}`, 400, CodeBadRequest},
+		{"two values", ack, `{} {}`, 400, CodeBadRequest},
+		{"too large", ack, `{"comment":"` + strings.Repeat("x", maxBodyBytes) + `"}`, 413, CodeTooLarge},
+		{"long by", ack, `{"by":"` + strings.Repeat("x", 200) + `"}`, 400, CodeBadRequest},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := call(t, "POST", tc.url, testKey, tc.body)
+			if r.code != tc.want || errCode(t, r) != tc.code {
+				t.Fatalf("%d %s", r.code, r.body)
+			}
+		})
+	}
+
+	// Resolve it, then acknowledging conflicts.
+	imdbOK.Store(true)
+	for i := 0; i < 2; i++ {
+		if _, err := m.CheckHealthNow(ctx, "imdb"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := m.Alerts().Evaluate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if r := call(t, "POST", ack, testKey, ""); r.code != 409 || errCode(t, r) != CodeConflict {
+		t.Fatalf("resolved: %d %s", r.code, r.body)
+	}
+	r = call(t, "GET", base+"?all=true", testKey, "")
+	if json.Unmarshal([]byte(r.body), &list) != nil || len(list) != 2 || !strings.Contains(r.body, `"state":"resolved"`) {
+		t.Fatalf("all=true: %s", r.body)
+	}
+}
+
+func TestHostProviderAlerting(t *testing.T) {
+	ctx := context.Background()
+	// Without an engine, alerting is off and the API says so.
+	bare := sdkmetric.NewMeterProvider()
+	t.Cleanup(func() { _ = bare.Shutdown(ctx) })
+	m, err := New(DefaultConfig(), WithMeterProvider(bare), WithAPIKey(testKey))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = m.Shutdown(ctx) })
+	if m.Alerts() != nil {
+		t.Fatal("alerting on without an engine")
+	}
+	srv := httptest.NewServer(m.Handler())
+	t.Cleanup(srv.Close)
+	if r := call(t, "GET", srv.URL+"/api/v3/monitoring/alerts", testKey, ""); r.code != 503 || errCode(t, r) != CodeUnavailable {
+		t.Fatalf("alerts without engine: %d %s", r.code, r.body)
+	}
+
+	// With one, a rule on the host's own instrument fires.
+	eng, err := NewAlertEngine(DefaultConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(eng.Reader()))
+	t.Cleanup(func() { _ = mp.Shutdown(ctx) })
+	hm, err := New(DefaultConfig(), WithMeterProvider(mp), WithAlertEngine(eng))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = hm.Shutdown(ctx) })
+	queue, err := mp.Meter("host").Int64UpDownCounter("host_queue_depth")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := eng.AddRule(alerting.Rule{
+		Name: "deep_queue", Level: alerting.Critical, Enabled: true, Threshold: 100,
+		Condition: alerting.Threshold{Instrument: "host_queue_depth", Op: alerting.OpGreater},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	queue.Add(ctx, 150)
+	if err := eng.Evaluate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	act := eng.Active()
+	if len(act) != 1 || act[0].Rule != "deep_queue" || act[0].Value != 150 {
+		t.Fatalf("host rule: %+v", act)
+	}
+	if len(eng.Rules()) != len(alerting.DefaultRules())+1 {
+		t.Fatalf("default rules not added to the host's engine: %d", len(eng.Rules()))
+	}
+}
