@@ -36,10 +36,14 @@ type deliverer struct {
 	attrs []metric.AddOption
 	queue chan Alert
 
-	mu      sync.Mutex // guards closed and lost
+	// resend is the notifier's ResendInterval (0: not a Resender).
+	resend time.Duration
+
+	mu      sync.Mutex // guards closed, lost and sent
 	closed  bool
 	lost    map[string]struct{}
-	started bool // guarded by Engine.mu
+	sent    map[string]time.Time // firing alerts queued for a Resender, by ID: when last queued
+	started bool                 // guarded by Engine.mu
 }
 
 // AddNotifier registers a notifier at run time; it receives the
@@ -77,6 +81,10 @@ func (e *Engine) addNotifierLocked(n Notifier) error {
 		attrs: []metric.AddOption{metric.WithAttributeSet(attribute.NewSet(attribute.String(names.AttrNotifier, name)))},
 		queue: make(chan Alert, e.cfg.Delivery.QueueSize),
 		lost:  map[string]struct{}{},
+	}
+	if r, ok := n.(Resender); ok && r.ResendInterval() > 0 {
+		d.resend = r.ResendInterval()
+		d.sent = map[string]time.Time{}
 	}
 	e.deliverers = append(e.deliverers, d)
 	return nil
@@ -120,10 +128,36 @@ func (d *deliverer) enqueue(a Alert) {
 		d.dropLocked(a, "engine shut down")
 		return
 	}
+	if d.sent != nil {
+		if a.State == Resolved {
+			delete(d.sent, a.ID)
+		} else {
+			d.sent[a.ID] = d.e.clock.Now()
+		}
+	}
 	select {
 	case d.queue <- a:
 	default:
 		d.dropLocked(a, "queue full")
+	}
+}
+
+// resendDue queues again, for a Resender, the firing alerts among active
+// that it was last sent more than its ResendInterval before now.
+func (d *deliverer) resendDue(active []Alert, now time.Time) {
+	if d.resend <= 0 {
+		return
+	}
+	var due []Alert
+	d.mu.Lock()
+	for _, a := range active {
+		if last, ok := d.sent[a.ID]; ok && now.Sub(last) >= d.resend {
+			due = append(due, a)
+		}
+	}
+	d.mu.Unlock()
+	for _, a := range due {
+		d.enqueue(a) // records the new send time
 	}
 }
 

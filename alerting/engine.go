@@ -485,6 +485,13 @@ func (e *Engine) finishLocked(ev *evalState) {
 	e.updateFiringLocked()
 	job := e.saveJobLocked(ev.dirty)
 	ds := slices.Clone(e.deliverers)
+	var firing []Alert // for Resenders
+	for _, d := range ds {
+		if d.resend > 0 {
+			firing = e.notifiedFiringLocked()
+			break
+		}
+	}
 	e.mu.Unlock()
 
 	e.persist(job)
@@ -499,6 +506,22 @@ func (e *Engine) finishLocked(ev *evalState) {
 			d.enqueue(n.a)
 		}
 	}
+	for _, d := range ds {
+		d.resendDue(firing, ev.now)
+	}
+}
+
+// notifiedFiringLocked returns copies of the firing alerts whose firing
+// was notified, in ID order.
+func (e *Engine) notifiedFiringLocked() []Alert {
+	var out []Alert
+	for _, st := range e.active {
+		if st.a.State == Firing && st.notified {
+			out = append(out, cloneAlert(st.a))
+		}
+	}
+	slices.SortFunc(out, func(a, b Alert) int { return compareStrings(a.ID, b.ID) })
+	return out
 }
 
 // ruleErrorsLocked records the rules' evaluation errors, logs the ones that

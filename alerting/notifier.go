@@ -26,6 +26,17 @@ type Notifier interface {
 	Name() string
 }
 
+// Resender is implemented by notifiers whose receiver forgets a firing
+// alert unless it is sent again: Alertmanager resolves an alert on its own
+// once its endsAt passes or, without one, after its resolve_timeout. The
+// engine sends such a notifier every firing alert it was told about again
+// each ResendInterval, whatever the rule's rate limit and even when the
+// alert is acknowledged, until the alert resolves. Other notifiers are not
+// affected.
+type Resender interface {
+	ResendInterval() time.Duration
+}
+
 // StatusError is returned by HTTP notifiers when the receiver answers with a
 // status other than 2xx. Its message holds the status only: never the URL,
 // which for webhooks is a secret.

@@ -28,6 +28,7 @@ type Notifier struct {
 	now          func() time.Time
 	generatorURL string
 	resend       time.Duration
+	resendEvery  time.Duration
 }
 
 var _ alerting.Notifier = (*Notifier)(nil)
@@ -46,7 +47,7 @@ func New(baseURL string, opts ...Option) (*Notifier, error) {
 	if err != nil {
 		return nil, err
 	}
-	n := &Notifier{name: cfg.name, header: http.Header{}, client: cfg.client, now: cfg.now, generatorURL: cfg.generatorURL, resend: cfg.resend}
+	n := &Notifier{name: cfg.name, header: http.Header{}, client: cfg.client, now: cfg.now, generatorURL: cfg.generatorURL, resend: cfg.resend, resendEvery: cfg.resendEvery}
 	if u.User != nil {
 		pass, _ := u.User.Password()
 		n.header.Set("Authorization", "Basic "+base64.StdEncoding.EncodeToString([]byte(u.User.Username()+":"+pass)))
@@ -115,3 +116,14 @@ func onStatus(se *alerting.StatusError, body []byte) error {
 	}
 	return fmt.Errorf("%w (%s)", se, notifyhttp.Truncate(reason, 200))
 }
+
+// DefaultResendInterval is how often a firing alert is sent again by
+// default, as Prometheus' default resend delay.
+const DefaultResendInterval = time.Minute
+
+// ResendInterval implements alerting.Resender: the engine sends each
+// firing alert again this often, so Alertmanager does not resolve it on its
+// own. Zero (WithResendInterval(0)) turns resending off.
+func (n *Notifier) ResendInterval() time.Duration { return n.resendEvery }
+
+var _ alerting.Resender = (*Notifier)(nil)

@@ -277,3 +277,20 @@ func TestWithName(t *testing.T) {
 		t.Errorf("New with an empty name = %v", err)
 	}
 }
+
+func TestResendInterval(t *testing.T) {
+	n, err := New("http://am:9093")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n.ResendInterval() != DefaultResendInterval {
+		t.Fatalf("default resend interval %v", n.ResendInterval())
+	}
+	n, err = New("http://am:9093", WithResendInterval(0))
+	if err != nil || n.ResendInterval() != 0 {
+		t.Fatalf("resend off: %v %v", n, err)
+	}
+	if _, err := New("http://am:9093", WithResendInterval(-time.Second)); err == nil {
+		t.Fatal("negative interval accepted")
+	}
+}

@@ -26,11 +26,12 @@ type config struct {
 	now          func() time.Time
 	generatorURL string
 	resend       time.Duration
+	resendEvery  time.Duration
 	errs         []error
 }
 
 func newConfig(opts []Option) (config, error) {
-	var c config
+	c := config{resendEvery: DefaultResendInterval}
 	for _, o := range opts {
 		if o != nil {
 			c = o.apply(c)
@@ -97,6 +98,23 @@ func WithResendWindow(d time.Duration) Option {
 			return cfg
 		}
 		cfg.resend = d
+		return cfg
+	})
+}
+
+// WithResendInterval sets how often the engine sends each firing alert
+// again (see alerting.Resender), so that Alertmanager keeps it firing:
+// keep it well below Alertmanager's resolve_timeout (5m by default) or the
+// window of WithResendWindow. Resends happen at alert evaluations, so the
+// effective interval is rounded up to the evaluation interval. New fails
+// for a negative d; 0 turns resending off. Default: DefaultResendInterval.
+func WithResendInterval(d time.Duration) Option {
+	return optionFunc(func(cfg config) config {
+		if d < 0 {
+			cfg.errs = append(cfg.errs, fmt.Errorf("alertmanager: negative resend interval %v", d))
+			return cfg
+		}
+		cfg.resendEvery = d
 		return cfg
 	})
 }
