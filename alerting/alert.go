@@ -1,7 +1,9 @@
 package alerting
 
 import (
+	"encoding/json"
 	"fmt"
+	"math"
 	"strings"
 	"time"
 )
@@ -144,4 +146,17 @@ type Alert struct {
 	// being notified since the previous notification. It is set on the
 	// notification that follows them.
 	HeldBack int `json:"heldBack,omitempty"`
+}
+
+// MarshalJSON encodes the alert with its JSON tags; a Value that JSON
+// cannot hold (NaN, ±Inf) is written as null.
+func (a Alert) MarshalJSON() ([]byte, error) {
+	type plain Alert // without this method
+	if !math.IsNaN(a.Value) && !math.IsInf(a.Value, 0) {
+		return json.Marshal(plain(a))
+	}
+	return json.Marshal(struct {
+		plain
+		Value *float64 `json:"value"`
+	}{plain: plain(a)})
 }
