@@ -1,6 +1,7 @@
 package alerting
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -152,11 +153,20 @@ type Alert struct {
 // cannot hold (NaN, ±Inf) is written as null.
 func (a Alert) MarshalJSON() ([]byte, error) {
 	type plain Alert // without this method
-	if !math.IsNaN(a.Value) && !math.IsInf(a.Value, 0) {
-		return json.Marshal(plain(a))
+	var v any = plain(a)
+	if math.IsNaN(a.Value) || math.IsInf(a.Value, 0) {
+		v = struct {
+			plain
+			Value *float64 `json:"value"`
+		}{plain: plain(a)}
 	}
-	return json.Marshal(struct {
-		plain
-		Value *float64 `json:"value"`
-	}{plain: plain(a)})
+	// No HTML escaping here: an encoder that wants it applies it to this
+	// output too, and one that does not (SetEscapeHTML(false)) keeps "<".
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return bytes.TrimRight(buf.Bytes(), "\n"), nil
 }

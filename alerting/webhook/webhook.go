@@ -6,7 +6,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
-	"math"
 	"net/http"
 	"net/url"
 	"time"
@@ -32,20 +31,6 @@ type Message struct {
 	Status alerting.State `json:"status"`
 	// Alert is the alert as it encodes to JSON.
 	Alert alerting.Alert `json:"alert"`
-}
-
-// wireMessage is Message as sent: its alert's value is null when not finite.
-type wireMessage struct {
-	Version string         `json:"version"`
-	Status  alerting.State `json:"status"`
-	Alert   wireAlert      `json:"alert"`
-}
-
-type wireAlert struct {
-	alerting.Alert
-	// Value shadows Alert.Value, which encoding/json refuses for NaN and
-	// ±Inf.
-	Value *float64 `json:"value"`
 }
 
 // Notifier posts alerts to one webhook URL. Create it with New; it is safe
@@ -115,12 +100,7 @@ func (n *Notifier) Notify(ctx context.Context, a alerting.Alert) error {
 // encode returns the body that Notify sends for a. Its errors wrap
 // alerting.ErrPermanent.
 func encode(a alerting.Alert) ([]byte, error) {
-	w := wireMessage{Version: Version, Status: a.State, Alert: wireAlert{Alert: a}}
-	if !math.IsNaN(a.Value) && !math.IsInf(a.Value, 0) {
-		v := a.Value
-		w.Alert.Value = &v
-	}
-	return notifyhttp.MarshalJSON(w)
+	return notifyhttp.MarshalJSON(Message{Version: Version, Status: a.State, Alert: a})
 }
 
 // Sign returns the SignatureHeader value for body under secret:

@@ -54,11 +54,11 @@ const secretPath = "/hooks/T0KEN-SECRET"
 
 func TestPayload(t *testing.T) {
 	const firingFmt = `{"version":"1","status":"firing","alert":{"id":"r1-9f2c","rule":"service-down","level":%q,"state":"firing",` +
-		`"title":"Service imdb is down","description":"3 failed checks <in a row> & counting","labels":{"service":"imdb","source":"health"},` +
-		`"startsAt":"2025-03-01T12:00:00Z","updatedAt":"2025-03-01T12:01:00Z","acknowledged":false,"flapping":false,"value":0}}`
+		`"title":"Service imdb is down","description":"3 failed checks <in a row> & counting","labels":{"service":"imdb","source":"health"},"value":0,` +
+		`"startsAt":"2025-03-01T12:00:00Z","updatedAt":"2025-03-01T12:01:00Z","acknowledged":false,"flapping":false}}`
 	const resolvedFmt = `{"version":"1","status":"resolved","alert":{"id":"r1-9f2c","rule":"service-down","level":%q,"state":"resolved",` +
-		`"title":"Service imdb is down","description":"3 failed checks <in a row> & counting","labels":{"service":"imdb","source":"health"},` +
-		`"startsAt":"2025-03-01T12:00:00Z","updatedAt":"2025-03-01T12:10:00Z","resolvedAt":"2025-03-01T12:10:00Z","acknowledged":false,"flapping":false,"value":1}}`
+		`"title":"Service imdb is down","description":"3 failed checks <in a row> & counting","labels":{"service":"imdb","source":"health"},"value":1,` +
+		`"startsAt":"2025-03-01T12:00:00Z","updatedAt":"2025-03-01T12:10:00Z","resolvedAt":"2025-03-01T12:10:00Z","acknowledged":false,"flapping":false}}`
 	for _, l := range []alerting.Level{alerting.Info, alerting.Warning, alerting.Critical} {
 		for _, tc := range []struct {
 			name  string
@@ -113,7 +113,7 @@ func TestNonFiniteValue(t *testing.T) {
 		if err != nil {
 			t.Fatalf("encode(value %v) = %v", v, err)
 		}
-		if !bytes.HasSuffix(body, []byte(`"value":null}}`)) {
+		if !bytes.Contains(body, []byte(`"value":null`)) || bytes.Count(body, []byte(`"value"`)) != 1 {
 			t.Errorf("value %v encoded as %s", v, body)
 		}
 	}
