@@ -42,10 +42,16 @@ type Metrics struct {
 }
 
 // New selects an exporter from OTEL_METRICS_EXPORTER, Prometheus by default.
-// See the package documentation for the variables each one reads. Only the
-// first of a comma-separated list is used.
+// See the package documentation for the variables each one reads. One
+// exporter at a time: a comma-separated list gives an error wrapping
+// ErrUnknownExporter (a host that wants several builds its own provider and
+// passes it to the Monitor).
 func New(ctx context.Context) (*Metrics, error) {
-	kind := strings.TrimSpace(strings.Split(os.Getenv(EnvMetricsExporter), ",")[0])
+	raw := os.Getenv(EnvMetricsExporter)
+	if strings.Contains(raw, ",") {
+		return nil, fmt.Errorf("%w: %s=%q: one exporter at a time", ErrUnknownExporter, EnvMetricsExporter, raw)
+	}
+	kind := strings.TrimSpace(raw)
 	switch kind {
 	case "", KindPrometheus:
 		p, err := NewPrometheus()

@@ -302,11 +302,11 @@ func (m *Monitor) Shutdown(ctx context.Context) error {
 				alertErr = nil
 			}
 		}
-		m.stopErr = errors.Join(
-			m.health.Shutdown(ctx),
-			alertErr,
-			m.unregister(),
-			m.shutdownProvider(ctx))
+		healthErr := m.health.Shutdown(ctx)
+		// The provider flushes push exporters on shutdown: the callbacks must
+		// still be registered then, or the last export lacks their series.
+		providerErr := m.shutdownProvider(ctx)
+		m.stopErr = errors.Join(healthErr, alertErr, providerErr, m.unregister())
 	})
 	return m.stopErr
 }

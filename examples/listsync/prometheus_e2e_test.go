@@ -249,8 +249,9 @@ func startPrometheus(t *testing.T, bin, cfg, dataDir string) *promServer {
 		"--storage.tsdb.path="+dataDir,
 		"--web.listen-address="+listen,
 		"--storage.tsdb.retention.time=1h",
-		"--log.level=warn",
 	)
+	// Output goes to a buffer, logged only when the test fails: keep the
+	// info level, whose startup and scrape lines explain most failures.
 	cmd.Stdout = p.outMu
 	cmd.Stderr = p.outMu
 	cmd.WaitDelay = 5 * time.Second
