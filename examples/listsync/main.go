@@ -28,6 +28,7 @@ import (
 	"time"
 
 	"github.com/listsync/otelmon/alerting"
+	"github.com/listsync/otelmon/alerting/alertmanager"
 	"github.com/listsync/otelmon/breaker"
 	"github.com/listsync/otelmon/otelmon"
 )
@@ -46,6 +47,7 @@ type config struct {
 	rateLimit          []string
 	slow               []string
 	breakerOpenTimeout time.Duration
+	alertmanagerURL    string
 }
 
 func parseFlags(args []string, stderr io.Writer) (config, error) {
@@ -63,6 +65,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.StringVar(&rateLimit, "rate-limit", "", "comma-separated upstreams that answer 429 with Retry-After")
 	fs.StringVar(&slow, "slow", "", "comma-separated upstreams that answer slowly")
 	fs.DurationVar(&c.breakerOpenTimeout, "breaker-open-timeout", 0, "override every breaker's open timeout (0: per-service defaults)")
+	fs.StringVar(&c.alertmanagerURL, "alertmanager", "", "also send alerts to the Alertmanager at this base URL (e.g. http://127.0.0.1:9093)")
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
@@ -159,6 +162,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, ready cha
 		otelmon.WithServiceName("listsync-demo", otelmon.Version),
 		otelmon.WithAPIKey(cfg.apiKey),
 		otelmon.WithNotifiers(alerting.NewLogNotifier(logger)),
+	}
+	if cfg.alertmanagerURL != "" {
+		am, err := alertmanager.New(cfg.alertmanagerURL, alertmanager.WithGeneratorURL("http://"+cfg.listen+"/"))
+		if err != nil {
+			return err
+		}
+		mopts = append(mopts, otelmon.WithNotifiers(am))
 	}
 	if cfg.breakerOpenTimeout > 0 {
 		mopts = append(mopts, otelmon.WithBreakerOptions(breaker.WithOpenTimeoutOverride(cfg.breakerOpenTimeout)))
