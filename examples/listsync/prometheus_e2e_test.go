@@ -62,10 +62,18 @@ func TestPrometheusEndToEnd(t *testing.T) {
 		}
 	}
 
-	addr := demo(t, "-sync-interval", "100ms", "-health-interval", "200ms")
+	// imdb fails throughout, so the service_down twin must fire.
+	addr := demo(t, "-sync-interval", "100ms", "-health-interval", "200ms", "-fail", "imdb")
 	dir := t.TempDir()
 	cfg := filepath.Join(dir, "prometheus.yml")
 	if err := os.WriteFile(cfg, []byte(testConfig(t, exampleConfig, addr)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	rules, err := os.ReadFile(exampleRules)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "alerts.yml"), rules, 0o600); err != nil {
 		t.Fatal(err)
 	}
 	promtoolCheckConfig(t, promtool, cfg)
@@ -80,6 +88,11 @@ func TestPrometheusEndToEnd(t *testing.T) {
 	for _, q := range panels {
 		t.Run("dashboard/"+q.name, func(t *testing.T) { p.waitForData(t, q.expr) })
 	}
+	// The rule twins load and evaluate: service_down fires for imdb as the
+	// in-process rule does.
+	t.Run("rules/service_down", func(t *testing.T) {
+		p.waitForData(t, `ALERTS{alertname="service_down",service="imdb",alertstate="firing"}`)
+	})
 }
 
 // prometheusBinary returns the path of a program from the Debian package
