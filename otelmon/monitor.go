@@ -251,8 +251,12 @@ func (m *Monitor) MetricsHandler() http.Handler {
 	return m.prometheus.Handler()
 }
 
-// Start begins the Monitor's background work. It is safe to call more than
-// once; it returns ErrShutdown after Shutdown.
+// Start begins the Monitor's background work (the reference service's
+// start_monitoring): scheduled health checks of the registered targets and
+// periodic alert evaluation, plus evaluations requested when a breaker
+// opens or a service goes down. ctx is used for starting only: Shutdown
+// stops what Start starts. It is safe to call more than once; it returns
+// ErrShutdown after Shutdown.
 func (m *Monitor) Start(ctx context.Context) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
