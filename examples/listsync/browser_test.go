@@ -1,0 +1,164 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"syscall"
+	"testing"
+	"time"
+)
+
+const (
+	// chromiumPath is Debian's Chromium, which the browser test drives.
+	chromiumPath = "/usr/bin/chromium"
+	// browserDir is the Node project that drives the status page; .ci/run
+	// installs its node_modules with npm ci.
+	browserDir = "testdata/browser"
+	// browserScript is the script in browserDir that drives the page.
+	browserScript = "status-page.mjs"
+)
+
+// statusPageSummary is what the browser script reports on success.
+type statusPageSummary struct {
+	Services map[string]struct {
+		Health  string `json:"health"`
+		Breaker string `json:"breaker"`
+	} `json:"services"`
+	Syncs        map[string]string `json:"syncs"`
+	Alerts       []string          `json:"alerts"`
+	Acknowledged struct {
+		ID    string `json:"id"`
+		Title string `json:"title"`
+	} `json:"acknowledged"`
+}
+
+// TestStatusPageInBrowser opens the status page in headless Chromium
+// against the demo with imdb failing, and uses it as a person would: the
+// page asks for the API key, then shows the services, syncs and alerts,
+// and acknowledges an alert. The script in testdata/browser drives the
+// page; the test then checks the acknowledgement through the API.
+func TestStatusPageInBrowser(t *testing.T) {
+	node := browserTools(t)
+	const key = "status-page-test-key"
+	addr := demo(t, "-api-key", key, "-sync-interval", "100ms", "-health-interval", "100ms", "-eval-interval", "100ms",
+		"-fail", "imdb", "-breaker-open-timeout", "1h")
+	base := "http://" + addr
+	alertsURL := base + "/api/v3/monitoring/alerts?apikey=" + key
+	// The page refreshes every 5 s; once imdb's alerts fire, its first
+	// load already shows what the script looks for.
+	waitFor(t, alertsURL, `"rule":"service_down"`, `"rule":"circuit_breaker_open"`, `"state":"firing"`)
+
+	shots, err := os.MkdirTemp("", "otelmon-status-page-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("screenshot of the page kept in %s", shots)
+			return
+		}
+		_ = os.RemoveAll(shots)
+	})
+
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, node, browserScript)
+	cmd.Dir = browserDir
+	cmd.Env = append(os.Environ(),
+		"STATUS_PAGE_URL="+base+"/",
+		"STATUS_PAGE_API_KEY="+key,
+		"STATUS_PAGE_CHROMIUM="+chromiumPath,
+		"STATUS_PAGE_SCREENSHOT="+filepath.Join(shots, "status-page.png"),
+		"PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1",
+	)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	// SIGTERM lets Playwright close Chromium; SIGKILL follows if it hangs.
+	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
+	cmd.WaitDelay = 10 * time.Second
+	start := time.Now()
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("%s failed after %v: %v\nstderr:\n%s\nstdout:\n%s", browserScript, time.Since(start).Round(time.Millisecond),
+			err, stderr.Bytes(), stdout.Bytes())
+	}
+	t.Logf("%s passed in %v", browserScript, time.Since(start).Round(time.Millisecond))
+
+	var sum statusPageSummary
+	if err := json.Unmarshal(bytes.TrimSpace(stdout.Bytes()), &sum); err != nil {
+		t.Fatalf("%s printed no summary: %v\n%s", browserScript, err, stdout.Bytes())
+	}
+	for _, s := range services {
+		want := [2]string{"up", "closed"}
+		if s == "imdb" {
+			want = [2]string{"down", "open"}
+		}
+		if got := sum.Services[s]; [2]string{got.Health, got.Breaker} != want {
+			t.Errorf("page showed %s as %s/%s, want %s/%s", s, got.Health, got.Breaker, want[0], want[1])
+		}
+	}
+	if sum.Acknowledged.ID == "" {
+		t.Fatalf("the page acknowledged no alert: %s", stdout.Bytes())
+	}
+
+	// The click reached the server: exactly that alert is acknowledged, by
+	// the status page.
+	var alerts []struct {
+		ID             string `json:"id"`
+		Title          string `json:"title"`
+		State          string `json:"state"`
+		Acknowledged   bool   `json:"acknowledged"`
+		AcknowledgedBy string `json:"acknowledgedBy"`
+	}
+	body := get(t, alertsURL)
+	if err := json.Unmarshal([]byte(body), &alerts); err != nil {
+		t.Fatalf("alerts: %v\n%s", err, body)
+	}
+	acked := 0
+	for _, a := range alerts {
+		if !a.Acknowledged {
+			continue
+		}
+		acked++
+		if a.ID != sum.Acknowledged.ID || a.Title != sum.Acknowledged.Title || a.AcknowledgedBy != "status page" || a.State != "firing" {
+			t.Errorf("acknowledged alert %+v, want %q (%s) acknowledged by %q and still firing",
+				a, sum.Acknowledged.ID, sum.Acknowledged.Title, "status page")
+		}
+	}
+	if acked != 1 {
+		t.Errorf("%d alerts acknowledged, want 1:\n%s", acked, body)
+	}
+}
+
+// browserTools returns the path of node once Chromium, node and the
+// browser project's node_modules are all there. Without them the test is
+// skipped, except on CI (CI set), where .ci/run installs them and their
+// absence fails the test.
+func browserTools(t *testing.T) string {
+	t.Helper()
+	missing := func(what string) {
+		t.Helper()
+		if os.Getenv("CI") != "" {
+			t.Fatalf("%s; .ci/run installs it", what)
+		}
+		t.Skipf("%s; skipping the browser test", what)
+	}
+	if _, err := os.Stat(chromiumPath); err != nil {
+		missing(chromiumPath + " not found (Debian package chromium)")
+	}
+	node, err := exec.LookPath("node")
+	if err != nil {
+		missing("node not found (Debian package nodejs)")
+	}
+	if _, err := os.Stat(filepath.Join(browserDir, "node_modules", "playwright-core", "package.json")); errors.Is(err, fs.ErrNotExist) {
+		missing(browserDir + "/node_modules not installed (npm ci --prefix examples/listsync/" + browserDir + ")")
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	return node
+}

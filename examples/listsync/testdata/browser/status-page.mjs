@@ -1,0 +1,205 @@
+// status-page.mjs drives otelmon's status page in headless Chromium, as a
+// person would use it, against a running listsync demo started with
+// "-fail imdb". browser_test.go runs it; it can also be run by hand:
+//
+//	STATUS_PAGE_URL=http://127.0.0.1:7878/ STATUS_PAGE_API_KEY=... node status-page.mjs
+//
+// Environment:
+//
+//	STATUS_PAGE_URL         the page's URL (required)
+//	STATUS_PAGE_API_KEY     the demo's API key (required)
+//	STATUS_PAGE_CHROMIUM    the browser to drive (default /usr/bin/chromium)
+//	STATUS_PAGE_SCREENSHOT  where to save a screenshot of the page (optional)
+//
+// It prints a JSON summary on stdout and exits 0, or prints what failed on
+// stderr and exits 1.
+
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { chromium } from "playwright-core";
+
+const SERVICES = ["imdb", "tmdb", "trakt", "plex"];
+const WAIT_MS = 15_000; // one wait; longer than the page's 5 s refresh
+const TOTAL_MS = 60_000; // the whole run
+const REFRESH_MS = 5_000; // the page's refresh interval
+
+const url = process.env.STATUS_PAGE_URL;
+const key = process.env.STATUS_PAGE_API_KEY;
+const executablePath = process.env.STATUS_PAGE_CHROMIUM || "/usr/bin/chromium";
+const screenshot = process.env.STATUS_PAGE_SCREENSHOT || "";
+
+class CheckError extends Error {}
+function check(ok, msg) {
+  if (!ok) throw new CheckError(msg);
+}
+
+async function main() {
+  check(url && key, "STATUS_PAGE_URL and STATUS_PAGE_API_KEY are required");
+  const userDataDir = await mkdtemp(join(tmpdir(), "otelmon-chromium-"));
+  const context = await chromium.launchPersistentContext(userDataDir, {
+    executablePath,
+    headless: true,
+    args: [
+      "--headless",
+      "--no-sandbox",
+      "--disable-gpu",
+      "--no-first-run",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+    ],
+    timeout: WAIT_MS,
+  });
+  const page = context.pages()[0] || (await context.newPage());
+  page.setDefaultTimeout(WAIT_MS);
+  try {
+    return await drive(page);
+  } catch (err) {
+    if (screenshot) await page.screenshot({ path: screenshot, fullPage: true }).catch(() => {});
+    throw err;
+  } finally {
+    await context.close().catch(() => {});
+    await rm(userDataDir, { recursive: true, force: true }).catch(() => {});
+  }
+}
+
+async function drive(page) {
+  const problems = []; // script errors and console errors, reported at the end
+  page.on("pageerror", (err) => problems.push("page error: " + err.message));
+  page.on("console", (msg) => {
+    // A rejected key is answered 401 on purpose, and Chromium logs it.
+    if (msg.type() === "error" && !/status of 401/.test(msg.text())) problems.push("console error: " + msg.text());
+  });
+  const apiCalls = []; // every API request the page makes: method, path, key
+  page.on("request", (req) => {
+    const u = new URL(req.url());
+    if (u.pathname.startsWith("/api/")) {
+      apiCalls.push({ method: req.method(), path: u.pathname, query: u.search, key: req.headers()["x-api-key"] });
+    }
+  });
+  // A controllable clock: the 5 s refresh can then be run at once.
+  await page.clock.install();
+
+  // 1. Without a key, the page shows the key form and nothing else.
+  await page.goto(url);
+  const login = page.locator("#login");
+  const dashboard = page.locator("#dashboard");
+  await login.waitFor({ state: "visible" });
+  check(await dashboard.isHidden(), "the dashboard shows before an API key was entered");
+  const blank = await page.locator("body").innerText();
+  for (const s of SERVICES) check(!blank.toLowerCase().includes(s), `service ${s} visible before an API key was entered`);
+  check(apiCalls.length === 0, `the page called the API without a key: ${JSON.stringify(apiCalls)}`);
+
+  // 2. A wrong key is refused and forgotten; the form comes back.
+  const keyInput = page.getByLabel("API key");
+  const submit = page.getByRole("button", { name: "Show status" });
+  await keyInput.fill("not-the-key");
+  await submit.click();
+  await page.locator("#login-error").filter({ hasText: "not accepted" }).waitFor();
+  await login.waitFor({ state: "visible" });
+  check(await dashboard.isHidden(), "the dashboard stayed up after a wrong key");
+  check((await page.evaluate(() => localStorage.getItem("otelmon.apiKey"))) === null, "a wrong key stayed in localStorage");
+  check(!(await page.locator("body").innerText()).toLowerCase().includes("imdb"), "data shown for a wrong key");
+
+  // 3. The right key shows the dashboard and is kept in localStorage.
+  const before = apiCalls.length;
+  await keyInput.fill(key);
+  await submit.click();
+  await dashboard.waitFor({ state: "visible" });
+  check(await login.isHidden(), "the key form still shows after the key was accepted");
+  check((await page.evaluate(() => localStorage.getItem("otelmon.apiKey"))) === key, "the key is not kept in localStorage");
+  check((await keyInput.inputValue()) === "", "the key stays in the form's input");
+
+  // 4. Services: all four, imdb down with its breaker open, the rest up.
+  const services = {};
+  for (const s of SERVICES) {
+    const row = page.locator(`#services tr[data-service="${s}"]`);
+    const [health, breaker] = s === "imdb" ? ["down", "open"] : ["up", "closed"];
+    await row.locator("td").nth(1).filter({ hasText: new RegExp(`^${health}$`) }).waitFor();
+    await row.locator("td").nth(2).filter({ hasText: new RegExp(`^${breaker}$`) }).waitFor();
+    services[s] = { health, breaker };
+  }
+  const imdbError = (await page.locator('#services tr[data-service="imdb"] td').nth(5).innerText()).trim();
+  check(imdbError !== "", "imdb's last error is not shown");
+  services.imdb.lastError = imdbError;
+
+  // 5. Recent syncs: a row per source, imdb failing and the rest succeeding.
+  const syncs = {};
+  for (const s of SERVICES) {
+    const result = s === "imdb" ? "failure" : "success";
+    await page.locator("#syncs tr").filter({ has: page.locator("td:first-child", { hasText: new RegExp(`^${s}$`) }) })
+      .locator("td").nth(1).filter({ hasText: new RegExp(`^${result}$`) }).waitFor();
+    syncs[s] = result;
+  }
+
+  // Every state pill must be readable: white text needs a coloured background.
+  const unreadable = await page.locator(".pill").evaluateAll((pills) =>
+    pills.filter((p) => getComputedStyle(p).backgroundColor === "rgba(0, 0, 0, 0)").map((p) => p.textContent));
+  check(unreadable.length === 0, `pills without a background (white on white): ${JSON.stringify([...new Set(unreadable)])}`);
+
+  // 6. Alerts: wait for an active, unacknowledged one and acknowledge it.
+  const firstAlert = page.locator("#alerts tr[data-alert-row]")
+    .filter({ has: page.getByRole("button", { name: "Acknowledge", exact: true }) }).first();
+  await firstAlert.waitFor();
+  const alerts = await page.locator("#alerts tr[data-alert-row] strong").allInnerTexts();
+  check(alerts.some((t) => t.includes("imdb")), `no imdb alert among ${JSON.stringify(alerts)}`);
+  const id = await firstAlert.getAttribute("data-alert-row");
+  const title = await firstAlert.locator("strong").innerText();
+  const button = page.locator(`#alerts button[data-alert="${id}"]`);
+  const clicked = await button.elementHandle();
+  const acked = page.waitForResponse((r) => r.request().method() === "POST" && r.url().endsWith(`/alerts/${id}/acknowledge`));
+  await button.click();
+  const ackResponse = await acked;
+  check(ackResponse.status() === 200, `acknowledge answered ${ackResponse.status()}: ${await ackResponse.text()}`);
+  await button.filter({ hasText: /^acknowledged$/ }).waitFor();
+  // The page reloads the alerts after acknowledging: the redrawn button,
+  // drawn from the server's answer, must still say so and stay disabled.
+  await page.waitForFunction(([old, id]) => {
+    const b = document.querySelector(`#alerts button[data-alert="${CSS.escape(id)}"]`);
+    return b !== null && b !== old && b.textContent === "acknowledged" && b.disabled;
+  }, [clicked, id]);
+
+  // 7. The page refreshes on its own every 5 s.
+  const statusCalls = () => apiCalls.filter((c) => c.path === "/api/v3/monitoring/status").length;
+  const n = statusCalls();
+  const refreshed = page.waitForResponse((r) => r.url().includes("/api/v3/monitoring/alerts") && r.request().method() === "GET");
+  await page.clock.fastForward(REFRESH_MS);
+  await refreshed;
+  check(statusCalls() > n, "the page did not refresh after 5 s");
+  await page.locator('#services tr[data-service="imdb"] td').nth(1).filter({ hasText: /^down$/ }).waitFor();
+  await button.filter({ hasText: /^acknowledged$/ }).waitFor();
+
+  // Every API call after login carried the key in the header, never in the URL.
+  for (const c of apiCalls.slice(before)) {
+    check(c.key === key, `${c.method} ${c.path} sent X-Api-Key ${JSON.stringify(c.key)}`);
+    check(!c.query.includes(key), `${c.method} ${c.path} put the key in the URL`);
+  }
+
+  if (screenshot) await page.screenshot({ path: screenshot, fullPage: true });
+
+  // 8. A reload keeps the key; "Forget API key" drops it.
+  await page.reload();
+  await page.locator('#services tr[data-service="imdb"]').waitFor();
+  check(await login.isHidden(), "the key form shows again after a reload");
+  await page.getByRole("button", { name: "Forget API key" }).click();
+  await login.waitFor({ state: "visible" });
+  check(await dashboard.isHidden(), "the dashboard still shows after forgetting the key");
+  check((await page.evaluate(() => localStorage.getItem("otelmon.apiKey"))) === null, "the key stays in localStorage after forgetting it");
+
+  check(problems.length === 0, problems.join("\n"));
+  return { services, syncs, alerts, acknowledged: { id, title }, apiCalls: apiCalls.length };
+}
+
+const timer = setTimeout(() => {
+  console.error(`status page check: gave up after ${TOTAL_MS / 1000} s`);
+  process.exit(1);
+}, TOTAL_MS);
+try {
+  const summary = await main();
+  console.log(JSON.stringify(summary));
+  clearTimeout(timer);
+} catch (err) {
+  console.error("status page check failed: " + (err instanceof CheckError ? err.message : err.stack || err));
+  process.exit(1);
+}
