@@ -22,6 +22,7 @@ import (
 	"os"
 	"os/signal"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -148,6 +149,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, ready cha
 		}
 	}()
 
+	// Listen first: the alerts' links point at the address actually served.
+	ln, err := net.Listen("tcp", cfg.listen)
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	defer ln.Close() // after Serve, a no-op
+	baseURL := "http://" + reachable(ln.Addr()) + "/"
+
 	mcfg := otelmon.DefaultConfig()
 	mcfg.AlertEvaluationInterval = cfg.evalInterval
 	mcfg.HealthChecks.CheckInterval = cfg.healthInterval
@@ -164,7 +173,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, ready cha
 		otelmon.WithNotifiers(alerting.NewLogNotifier(logger)),
 	}
 	if cfg.alertmanagerURL != "" {
-		am, err := alertmanager.New(cfg.alertmanagerURL, alertmanager.WithGeneratorURL("http://"+cfg.listen+"/"))
+		am, err := alertmanager.New(cfg.alertmanagerURL, alertmanager.WithGeneratorURL(baseURL))
 		if err != nil {
 			return err
 		}
@@ -191,15 +200,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, ready cha
 		return err
 	}
 
-	ln, err := net.Listen("tcp", cfg.listen)
-	if err != nil {
-		return fmt.Errorf("listen: %w", err)
-	}
 	srv := &http.Server{Handler: mon.Handler(), ReadHeaderTimeout: 5 * time.Second}
 	srvErr := make(chan error, 1)
 	go func() { srvErr <- srv.Serve(ln) }()
 
-	addr := ln.Addr().String()
+	addr := reachable(ln.Addr())
 	fmt.Fprintf(stdout, "listsync demo: serving on http://%s\n", addr)
 	fmt.Fprintf(stdout, "  status page: http://%s/\n", addr)
 	fmt.Fprintf(stdout, "  metrics:     http://%s/metrics\n", addr)
@@ -275,6 +280,16 @@ func startUpstreams(cfg config) (map[string]*upstream, error) {
 		out[name] = u
 	}
 	return out, nil
+}
+
+// reachable returns addr as a host:port that a browser can open: an
+// unspecified listen address (":7878", "0.0.0.0:7878") becomes loopback.
+func reachable(addr net.Addr) string {
+	tcp, ok := addr.(*net.TCPAddr)
+	if !ok || !tcp.IP.IsUnspecified() {
+		return addr.String()
+	}
+	return net.JoinHostPort("127.0.0.1", strconv.Itoa(tcp.Port))
 }
 
 // syncLoop runs job at once and then every interval until ctx is done.

@@ -1,13 +1,10 @@
 package main
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"math"
-	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -16,7 +13,6 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 )
@@ -47,8 +43,8 @@ var integrationQueries = []struct{ name, expr string }{
 // configuration against the demo and requires every recommended query and
 // every query of the example dashboard to return data.
 func TestPrometheusEndToEnd(t *testing.T) {
-	promtool := prometheusBinary(t, "promtool")
-	prometheus := prometheusBinary(t, "prometheus")
+	promtool := requireProgram(t, "promtool", "prometheus")
+	prometheus := requireProgram(t, "prometheus", "prometheus")
 
 	promtoolCheckConfig(t, promtool, exampleConfig)
 	panels := dashboardQueries(t, exampleDashboard)
@@ -93,20 +89,6 @@ func TestPrometheusEndToEnd(t *testing.T) {
 	t.Run("rules/service_down", func(t *testing.T) {
 		p.waitForData(t, `ALERTS{alertname="service_down",service="imdb",alertstate="firing"}`)
 	})
-}
-
-// prometheusBinary returns the path of a program from the Debian package
-// prometheus; it skips the test when the program is missing, unless on CI.
-func prometheusBinary(t *testing.T, name string) string {
-	t.Helper()
-	path, err := exec.LookPath(name)
-	if err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("%s not found; .ci/run installs the prometheus package", name)
-		}
-		t.Skipf("%s not found (Debian package prometheus); skipping the Prometheus end-to-end test", name)
-	}
-	return path
 }
 
 func promtoolCheckConfig(t *testing.T, promtool, path string) {
@@ -228,108 +210,22 @@ var grafanaVars = strings.NewReplacer(
 func normalizeExpr(s string) string { return strings.Join(strings.Fields(s), " ") }
 
 // promServer is a prometheus process started by a test.
-type promServer struct {
-	base   string        // http://host:port
-	client *http.Client  // for the HTTP API
-	out    *bytes.Buffer // its output, through outMu
-	outMu  *lockedWriter
-	exited chan struct{} // closed when the process has exited
-	err    error         // Wait's result, set before exited is closed
-}
+type promServer struct{ *server }
 
 // startPrometheus starts prometheus with cfg on a free loopback port,
 // storing its data under dataDir, and stops it when the test ends. Its
-// output is logged when the test fails.
+// output (info level: startup and scrape lines explain most failures) is
+// logged when the test fails.
 func startPrometheus(t *testing.T, bin, cfg, dataDir string) *promServer {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	listen := ln.Addr().String()
-	ln.Close()
-
-	out := new(bytes.Buffer)
-	p := &promServer{
-		base:   "http://" + listen,
-		client: &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{}},
-		out:    out,
-		outMu:  &lockedWriter{w: out},
-		exited: make(chan struct{}),
-	}
-	cmd := exec.Command(bin,
-		"--config.file="+cfg,
-		"--storage.tsdb.path="+dataDir,
-		"--web.listen-address="+listen,
-		"--storage.tsdb.retention.time=1h",
-	)
-	// Output goes to a buffer, logged only when the test fails: keep the
-	// info level, whose startup and scrape lines explain most failures.
-	cmd.Stdout = p.outMu
-	cmd.Stderr = p.outMu
-	cmd.WaitDelay = 5 * time.Second
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("start prometheus: %v", err)
-	}
-	go func() {
-		p.err = cmd.Wait()
-		close(p.exited)
-	}()
-	t.Cleanup(func() {
-		p.client.CloseIdleConnections()
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-p.exited:
-		case <-time.After(10 * time.Second):
-			t.Errorf("prometheus did not stop on SIGTERM; killing it")
-			_ = cmd.Process.Kill()
-			<-p.exited
+	return &promServer{startServer(t, "prometheus", bin, func(listen string) []string {
+		return []string{
+			"--config.file=" + cfg,
+			"--storage.tsdb.path=" + dataDir,
+			"--web.listen-address=" + listen,
+			"--storage.tsdb.retention.time=1h",
 		}
-		if t.Failed() {
-			t.Logf("prometheus output:\n%s", p.output())
-		}
-	})
-	return p
-}
-
-func (p *promServer) output() string {
-	p.outMu.mu.Lock()
-	defer p.outMu.mu.Unlock()
-	return p.out.String()
-}
-
-// poll calls f every 100 ms until it returns nil or timeout passes, then
-// fails the test with f's last error. It stops early when prometheus exits.
-func (p *promServer) poll(t *testing.T, timeout time.Duration, what string, f func() error) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	tick := time.NewTicker(100 * time.Millisecond)
-	defer tick.Stop()
-	for {
-		err := f()
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not after %v: %v", what, timeout, err)
-		}
-		select {
-		case <-p.exited:
-			t.Fatalf("%s: prometheus exited (%v); last error: %v", what, p.err, err)
-		case <-tick.C:
-		}
-	}
-}
-
-// get fetches path from prometheus' HTTP API.
-func (p *promServer) get(path string) (int, []byte, error) {
-	resp, err := p.client.Get(p.base + path)
-	if err != nil {
-		return 0, nil, err
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	return resp.StatusCode, b, err
+	})}
 }
 
 // api fetches path and decodes a successful API response's data into v.
@@ -350,20 +246,6 @@ func (p *promServer) api(path string, v any) ([]byte, error) {
 		return body, fmt.Errorf("GET %s: %d %s: %s", path, code, r.Status, r.Error)
 	}
 	return body, json.Unmarshal(r.Data, v)
-}
-
-func (p *promServer) waitReady(t *testing.T) {
-	t.Helper()
-	p.poll(t, 30*time.Second, "prometheus ready", func() error {
-		code, body, err := p.get("/-/ready")
-		if err != nil {
-			return err
-		}
-		if code != http.StatusOK {
-			return fmt.Errorf("/-/ready: %d %s", code, bytes.TrimSpace(body))
-		}
-		return nil
-	})
 }
 
 // waitTargetUp waits until job's target at addr has been scraped
