@@ -1,0 +1,356 @@
+// Command embed shows an existing OpenTelemetry-instrumented service that
+// embeds an otelmon Monitor in its own MeterProvider.
+//
+// The host, a small list-import service, owns everything OpenTelemetry:
+// the MeterProvider, its own instruments (an HTTP server instrumented with
+// otelhttp, a host_imports_total counter and a host_import_queue_depth
+// up-down counter) and the Prometheus exporter that serves /metrics. It
+// hands the Monitor its provider, its exporter and an alert engine whose
+// reader it registered on the provider, then adds one alert rule of its own,
+// on its own queue depth, next to otelmon's default rules.
+//
+// At start-up the program records a round of list syncs through the Monitor,
+// submits import batches to its own HTTP API until the queue is deeper than
+// -queue-threshold, evaluates the rules and prints the alert that fires. It
+// then serves until Ctrl-C or -duration:
+//
+//	GET  /metrics          the host's and otelmon's series, one exposition
+//	POST /imports?items=N  queue N more items for import
+//	     /api/v3/...       the Monitor's API (X-Api-Key: -api-key)
+//
+// On the way out it shuts the Monitor down, shows that the provider, which
+// the host owns, still runs, and shuts the provider down itself.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"os/signal"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/metric"
+	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
+	"go.opentelemetry.io/otel/sdk/resource"
+
+	"github.com/listsync/otelmon/alerting"
+	"github.com/listsync/otelmon/exporters"
+	"github.com/listsync/otelmon/otelmon"
+)
+
+// Names of the host's own instruments. The alert rule names its instrument
+// exactly as registered: the engine reads the provider, not the exposition.
+const (
+	hostScope         = "example.com/importer"
+	importsTotal      = "host_imports_total"
+	importQueueDepth  = "host_import_queue_depth"
+	customRuleName    = "custom_rule"
+	defaultListenAddr = "127.0.0.1:8080"
+)
+
+// sources are the lists the host syncs through the Monitor.
+var sources = []string{"imdb", "tmdb", "trakt", "plex"}
+
+type config struct {
+	listen         string
+	duration       time.Duration
+	apiKey         string
+	queueThreshold int64
+	batchSize      int64
+	evalInterval   time.Duration
+	syncInterval   time.Duration
+}
+
+func parseFlags(args []string, stderr io.Writer) (config, error) {
+	var c config
+	fs := flag.NewFlagSet("embed", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&c.listen, "listen", defaultListenAddr, "address serving /metrics, /imports and /api/v3")
+	fs.DurationVar(&c.duration, "duration", 0, "stop after this long (0: only on Ctrl-C)")
+	fs.StringVar(&c.apiKey, "api-key", "", "API key for /api/v3 (generated and logged when empty)")
+	fs.Int64Var(&c.queueThreshold, "queue-threshold", 100, "custom_rule fires when host_import_queue_depth is above this")
+	fs.Int64Var(&c.batchSize, "batch-size", 50, "items in each import batch submitted at start-up")
+	fs.DurationVar(&c.evalInterval, "eval-interval", 15*time.Second, "interval between alert evaluations")
+	fs.DurationVar(&c.syncInterval, "sync-interval", 10*time.Second, "interval between rounds of list syncs")
+	if err := fs.Parse(args); err != nil {
+		return c, err
+	}
+	switch {
+	case fs.NArg() > 0:
+		return c, fmt.Errorf("unexpected arguments: %q", fs.Args())
+	case c.duration < 0:
+		return c, fmt.Errorf("-duration %v: must not be negative", c.duration)
+	case c.queueThreshold < 0:
+		return c, fmt.Errorf("-queue-threshold %d: must not be negative", c.queueThreshold)
+	case c.batchSize < 1:
+		return c, fmt.Errorf("-batch-size %d: must be at least 1", c.batchSize)
+	case c.evalInterval < 10*time.Millisecond:
+		return c, fmt.Errorf("-eval-interval %v: must be at least 10ms", c.evalInterval)
+	case c.syncInterval < 10*time.Millisecond:
+		return c, fmt.Errorf("-sync-interval %v: must be at least 10ms", c.syncInterval)
+	}
+	return c, nil
+}
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr, nil); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			os.Exit(0)
+		}
+		fmt.Fprintln(os.Stderr, "embed:", err)
+		os.Exit(1)
+	}
+}
+
+// host is the service that embeds the Monitor. It owns mp and prom; the
+// Monitor only records on them.
+type host struct {
+	mp   *sdkmetric.MeterProvider
+	prom *exporters.Prometheus
+	mon  *otelmon.Monitor
+
+	imports metric.Int64Counter
+	queue   metric.Int64UpDownCounter
+}
+
+// newHost builds the host's metric pipeline with the alert engine's reader
+// in it, the host's instruments, and a Monitor recording on the same
+// provider. Nothing is started.
+func newHost(c config, logger *slog.Logger) (*host, error) {
+	cfg := otelmon.DefaultConfig()
+	cfg.AlertEvaluationInterval = c.evalInterval
+
+	prom, err := exporters.NewPrometheus()
+	if err != nil {
+		return nil, err
+	}
+	// The engine reads metrics through a reader of its own, which must be
+	// on the provider before the provider is built.
+	eng, err := otelmon.NewAlertEngine(cfg, alerting.WithLogger(logger))
+	if err != nil {
+		return nil, err
+	}
+	opts := []sdkmetric.Option{
+		sdkmetric.WithResource(resource.NewSchemaless(attribute.String("service.name", "importer"))),
+		sdkmetric.WithReader(prom.Reader()),
+		sdkmetric.WithReader(eng.Reader()),
+	}
+	for _, v := range otelmon.Views(cfg) {
+		opts = append(opts, sdkmetric.WithView(v))
+	}
+	mp := sdkmetric.NewMeterProvider(opts...)
+
+	h := &host{mp: mp, prom: prom}
+	meter := mp.Meter(hostScope)
+	if h.imports, err = meter.Int64Counter(importsTotal,
+		metric.WithDescription("Import batches accepted by the host.")); err != nil {
+		return nil, errors.Join(err, mp.Shutdown(context.Background()))
+	}
+	if h.queue, err = meter.Int64UpDownCounter(importQueueDepth,
+		metric.WithDescription("Items waiting in the host's import queue.")); err != nil {
+		return nil, errors.Join(err, mp.Shutdown(context.Background()))
+	}
+
+	h.mon, err = otelmon.New(cfg,
+		otelmon.WithMeterProvider(mp),
+		otelmon.WithPrometheus(prom),
+		otelmon.WithAlertEngine(eng),
+		otelmon.WithAPIKey(c.apiKey),
+		otelmon.WithLogger(logger))
+	if err != nil {
+		return nil, errors.Join(err, mp.Shutdown(context.Background()))
+	}
+	// The Monitor has added its default rules to the engine; this one
+	// watches the host's own instrument.
+	if err := h.mon.Alerts().AddRule(queueRule(c.queueThreshold)); err != nil {
+		return nil, errors.Join(err, h.mon.Shutdown(context.Background()), mp.Shutdown(context.Background()))
+	}
+	return h, nil
+}
+
+// queueRule is the host's custom rule: its import queue is deeper than
+// threshold.
+func queueRule(threshold int64) alerting.Rule {
+	return alerting.Rule{
+		Name:        customRuleName,
+		Level:       alerting.Warning,
+		Description: "The import queue is backing up: imports arrive faster than the host processes them.",
+		Labels:      map[string]string{"component": "custom"},
+		Condition:   alerting.Threshold{Instrument: importQueueDepth, Op: alerting.OpGreater},
+		Threshold:   float64(threshold),
+		RateLimit:   30 * time.Minute,
+		Enabled:     true,
+	}
+}
+
+// handler is the host's HTTP API, instrumented by the host with otelhttp on
+// its own provider. The Monitor's API is mounted under /api/v3/.
+func (h *host) handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", h.prom.Handler())
+	mux.HandleFunc("POST /imports", h.serveImports)
+	mux.Handle("/api/v3/", h.mon.Handler())
+	return otelhttp.NewHandler(mux, "importer", otelhttp.WithMeterProvider(h.mp))
+}
+
+// serveImports queues ?items=N items.
+func (h *host) serveImports(w http.ResponseWriter, r *http.Request) {
+	n, err := strconv.ParseInt(r.URL.Query().Get("items"), 10, 64)
+	if err != nil || n < 1 || n > 1_000_000 {
+		http.Error(w, "items: want a number from 1 to 1000000", http.StatusBadRequest)
+		return
+	}
+	h.imports.Add(r.Context(), 1)
+	h.queue.Add(r.Context(), n)
+	w.WriteHeader(http.StatusAccepted)
+}
+
+// syncRound records one sync of every source through the Monitor, as the
+// host's sync jobs would after talking to each list's API.
+func (h *host) syncRound(ctx context.Context) {
+	for i, src := range sources {
+		d := time.Duration(400+150*i) * time.Millisecond
+		h.mon.RecordSyncOperation(ctx, src, true, d, uint64(i), 1, uint64(20+5*i))
+		h.mon.RecordCacheHit(ctx, "movie_cache")
+	}
+}
+
+// run runs the host until ctx is done or -duration has passed. When ready
+// is not nil it receives the address served on, once the start-up scenario
+// has run.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer, ready chan<- string) (err error) {
+	c, err := parseFlags(args, stderr)
+	if err != nil {
+		return err
+	}
+	if c.duration > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, c.duration)
+		defer cancel()
+	}
+	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+
+	h, err := newHost(c, logger)
+	if err != nil {
+		return err
+	}
+	// Deferred calls run last first: the server stops taking requests
+	// before the Monitor and the provider go.
+	defer func() { err = errors.Join(err, h.shutdown(stdout)) }()
+	if err := h.mon.Start(ctx); err != nil {
+		return err
+	}
+
+	ln, err := net.Listen("tcp", c.listen)
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	srv := &http.Server{Handler: h.handler(), ReadHeaderTimeout: 5 * time.Second}
+	var serveErr error
+	served := make(chan struct{})
+	go func() {
+		defer close(served)
+		serveErr = srv.Serve(ln)
+	}()
+	defer func() {
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		err = errors.Join(err, srv.Shutdown(sctx))
+		<-served
+		if !errors.Is(serveErr, http.ErrServerClosed) {
+			err = errors.Join(err, fmt.Errorf("serve: %w", serveErr))
+		}
+	}()
+	base := "http://" + ln.Addr().String()
+	fmt.Fprintf(stdout, "serving %s/metrics and %s/api/v3/monitoring/alerts\n", base, base)
+
+	// Start-up scenario: syncs recorded through the Monitor, and clients
+	// filling the host's queue past the threshold through its own API.
+	h.syncRound(ctx)
+	if err := submitImports(ctx, base, c.batchSize, c.queueThreshold/c.batchSize+1); err != nil {
+		return err
+	}
+	// Start evaluates every -eval-interval; evaluate now rather than wait.
+	if err := h.mon.Alerts().Evaluate(ctx); err != nil {
+		return fmt.Errorf("evaluate alerts: %w", err)
+	}
+	for _, a := range h.mon.Alerts().Alerts(alerting.Filter{Rule: customRuleName}) {
+		fmt.Fprintf(stdout, "alert %s %s %s: %s\n", a.Rule, a.Level, a.State, a.Title)
+	}
+	if ready != nil {
+		ready <- ln.Addr().String()
+	}
+
+	ticker := time.NewTicker(c.syncInterval)
+	defer ticker.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-served:
+			return nil // the deferred call reports why
+		case <-ticker.C:
+			h.syncRound(ctx)
+		}
+	}
+}
+
+// shutdown shuts the Monitor down, which unregisters its instruments and
+// leaves the provider alone, shows that the host's provider still records
+// and exports, then shuts the provider down: the host owns it.
+func (h *host) shutdown(stdout io.Writer) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	monErr := h.mon.Shutdown(ctx)
+
+	h.imports.Add(ctx, 1)
+	text, err := h.prom.Text(ctx)
+	if err == nil && !strings.Contains(text, importsTotal+" ") {
+		err = fmt.Errorf("%s missing from the exposition after Monitor.Shutdown", importsTotal)
+	}
+	if err == nil {
+		fmt.Fprintln(stdout, "monitor shut down; the host's provider still exports", importsTotal)
+	}
+	mpErr := h.mp.Shutdown(ctx)
+	if mpErr == nil {
+		fmt.Fprintln(stdout, "host provider shut down")
+	}
+	return errors.Join(monErr, err, mpErr)
+}
+
+// submitImports posts batches import batches of size items each to the
+// host's own API, as its clients would.
+func submitImports(ctx context.Context, base string, size, batches int64) error {
+	client := &http.Client{Timeout: 5 * time.Second}
+	u := base + "/imports?" + url.Values{"items": {strconv.FormatInt(size, 10)}}.Encode()
+	for range batches {
+		req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, nil)
+		if err != nil {
+			return err
+		}
+		resp, err := client.Do(req)
+		if err != nil {
+			return fmt.Errorf("submit imports: %w", err)
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		_ = resp.Body.Close()
+		if resp.StatusCode != http.StatusAccepted {
+			return fmt.Errorf("submit imports: %s", resp.Status)
+		}
+	}
+	return nil
+}
