@@ -1,8 +1,11 @@
 package alerting
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
 	"math"
+	"net/url"
 	"strings"
 	"testing"
 )
@@ -23,5 +26,15 @@ func TestAlertJSON(t *testing.T) {
 		if err := json.Unmarshal(b, &back); err != nil || back.ID != "x" || back.State != Firing {
 			t.Fatalf("round trip: %+v %v", back, err)
 		}
+	}
+}
+
+func TestRedactError(t *testing.T) {
+	err := RedactError(&url.Error{Op: "Post", URL: "https://discord.example/api/webhooks/1/TOKEN?wait=1", Err: context.Canceled})
+	if strings.Contains(err.Error(), "TOKEN") || !strings.Contains(err.Error(), "https://discord.example") {
+		t.Fatalf("RedactError = %v", err)
+	}
+	if !errors.Is(err, context.Canceled) {
+		t.Fatal("cause lost")
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/listsync/otelmon/internal/redact"
 	"github.com/listsync/otelmon/internal/retryafter"
 )
 
@@ -85,3 +86,10 @@ func CheckResponse(resp *http.Response, now time.Time) error {
 	}
 	return &StatusError{StatusCode: resp.StatusCode, RetryAfter: retryafter.Parse(resp.Header.Get("Retry-After"), now)}
 }
+
+// RedactError returns err with the URL of the *url.Error that http.Client
+// wraps every error in reduced to its scheme and host, since a webhook URL
+// is a secret (the token sits in its path or query). The cause stays in the
+// chain: errors.Is still finds context.Canceled and the like. Custom
+// notifiers call it on the errors of their requests.
+func RedactError(err error) error { return redact.ErrorEndpoint(err) }

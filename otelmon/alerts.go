@@ -13,10 +13,10 @@ import (
 // its own MeterProvider: register eng.Reader() on the provider and pass the
 // engine with WithAlertEngine. opts are passed on (notifiers, logger, ...).
 func NewAlertEngine(cfg Config, opts ...alerting.Option) (*alerting.Engine, error) {
-	return newAlertEngine(cfg, "", opts...)
+	return newAlertEngine(cfg, "", alerting.DeliveryConfig{}, opts...)
 }
 
-func newAlertEngine(cfg Config, statePath string, opts ...alerting.Option) (*alerting.Engine, error) {
+func newAlertEngine(cfg Config, statePath string, delivery alerting.DeliveryConfig, opts ...alerting.Option) (*alerting.Engine, error) {
 	cfg, err := cfg.withDefaults()
 	if err != nil {
 		return nil, err
@@ -26,6 +26,7 @@ func newAlertEngine(cfg Config, statePath string, opts ...alerting.Option) (*ale
 		EvaluationInterval: cfg.AlertEvaluationInterval,
 		Retention:          cfg.AlertRetention,
 		StatePath:          statePath,
+		Delivery:           delivery,
 	}, opts...)
 }
 

@@ -104,7 +104,7 @@ func New(cfg Config, opts ...Option) (*Monitor, error) {
 	}
 	if m.mp == nil {
 		if m.alerts == nil {
-			if m.alerts, err = newAlertEngine(cfg, o.alertStatePath,
+			if m.alerts, err = newAlertEngine(cfg, o.alertStatePath, o.alertDelivery,
 				alerting.WithClock(m.clock), alerting.WithLogger(m.logger)); err != nil {
 				return nil, err
 			}
@@ -295,18 +295,20 @@ func (m *Monitor) Shutdown(ctx context.Context) error {
 		m.stopped = true
 		started := m.started
 		m.mu.Unlock()
-		var alertErr error
 		if started && m.stopBg != nil {
 			m.stopBg()
 			<-m.bgDone
 		}
+		// Health checks first: stopping them is quick, while the engine may
+		// spend ctx's time delivering what is queued.
+		healthErr := m.health.Shutdown(ctx)
+		var alertErr error
 		if m.alerts != nil {
 			// Before the provider: the engine's reader belongs to it.
 			if alertErr = m.alerts.Shutdown(ctx); errors.Is(alertErr, alerting.ErrShutdown) {
 				alertErr = nil
 			}
 		}
-		healthErr := m.health.Shutdown(ctx)
 		// The provider flushes push exporters on shutdown: the callbacks must
 		// still be registered then, or the last export lacks their series.
 		providerErr := m.shutdownProvider(ctx)

@@ -30,6 +30,7 @@ type options struct {
 	alertEngine    *alerting.Engine
 	notifiers      []alerting.Notifier
 	alertStatePath string
+	alertDelivery  alerting.DeliveryConfig
 }
 
 type optionFunc func(*options)
@@ -137,4 +138,11 @@ func WithAlertStatePath(path string) Option {
 // no alerts. Default: the Monitor builds its own engine.
 func WithAlertEngine(eng *alerting.Engine) Option {
 	return optionFunc(func(o *options) { o.alertEngine = eng })
+}
+
+// WithAlertDelivery sets the notification queues, timeouts and retries of
+// the alert engine the Monitor builds (see alerting.DeliveryConfig; zero
+// fields keep their defaults). Default: alerting's defaults.
+func WithAlertDelivery(d alerting.DeliveryConfig) Option {
+	return optionFunc(func(o *options) { o.alertDelivery = d })
 }

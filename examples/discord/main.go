@@ -134,7 +134,7 @@ func (h *DiscordNotificationHandler) Notify(ctx context.Context, a alerting.Aler
 	req.Header.Set("Content-Type", "application/json")
 	resp, err := h.client.Do(req)
 	if err != nil {
-		return fmt.Errorf("discord: post to %s://%s: %w", h.webhook.Scheme, h.webhook.Host, withoutURL(err))
+		return fmt.Errorf("discord: %w", alerting.RedactError(err))
 	}
 	defer func() {
 		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, maxDrain))
@@ -145,17 +145,6 @@ func (h *DiscordNotificationHandler) Notify(ctx context.Context, a alerting.Aler
 	}
 	h.delivered.Add(1)
 	return nil
-}
-
-// withoutURL strips the *url.Error that http.Client wraps every error in,
-// whose text is "Post \"<the whole URL>\": ...", and keeps its cause, so
-// that errors.Is still finds context.Canceled and friends.
-func withoutURL(err error) error {
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		return ue.Err
-	}
-	return err
 }
 
 // message is the text posted for a: "<emoji> **LEVEL** - title", then the
