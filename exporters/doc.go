@@ -16,6 +16,14 @@
 //     "grpc"), OTEL_EXPORTER_OTLP_ENDPOINT, OTEL_EXPORTER_OTLP_HEADERS and the
 //     rest of the OTLP variables.
 //
+// The translation strategy applies to the whole registry: a host's own
+// instruments read through the same exporter keep their names without
+// unit or _total suffixes too (otelhttp's http.server.request.duration
+// shows as http_server_request_duration). A host that wants the standard
+// suffixes for its own metrics reads them through a Prometheus exporter of
+// its own; otelmon's names must not go through a suffixing exporter, which
+// would append _seconds to last_successful_sync_timestamp, say.
+//
 // # Embedding
 //
 // Nothing here touches OpenTelemetry globals. A host with its own
