@@ -6,13 +6,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"net/url"
 	"strings"
 	"time"
 
 	"github.com/listsync/otelmon/alerting"
 	"github.com/listsync/otelmon/alerting/internal/notifyhttp"
-	"github.com/listsync/otelmon/internal/redact"
 )
 
 // alertsPath is the v2 API's endpoint for posting alerts.
@@ -21,11 +19,8 @@ const alertsPath = "/api/v2/alerts"
 // Notifier posts alerts to one Alertmanager. Create it with New; it is safe
 // for concurrent use.
 type Notifier struct {
-	name         string
-	url          *url.URL    // {base}/api/v2/alerts, credentials removed
-	header       http.Header // Authorization from the base URL's userinfo; a secret
-	client       *http.Client
-	now          func() time.Time
+	endpoint     notifyhttp.Endpoint // posts to {base}/api/v2/alerts, credentials removed
+	header       http.Header         // Authorization from the base URL's userinfo; a secret
 	generatorURL string
 	resend       time.Duration
 	resendEvery  time.Duration
@@ -47,29 +42,32 @@ func New(baseURL string, opts ...Option) (*Notifier, error) {
 	if err != nil {
 		return nil, err
 	}
-	n := &Notifier{name: cfg.name, header: http.Header{}, client: cfg.client, now: cfg.now, generatorURL: cfg.generatorURL, resend: cfg.resend, resendEvery: cfg.resendEvery}
+	header := http.Header{}
 	if u.User != nil {
 		pass, _ := u.User.Password()
-		n.header.Set("Authorization", "Basic "+base64.StdEncoding.EncodeToString([]byte(u.User.Username()+":"+pass)))
+		header.Set("Authorization", "Basic "+base64.StdEncoding.EncodeToString([]byte(u.User.Username()+":"+pass)))
 		u.User = nil
 	}
 	u.Fragment, u.RawFragment = "", ""
 	if !strings.HasSuffix(strings.TrimSuffix(u.Path, "/"), alertsPath) {
 		u = u.JoinPath(alertsPath)
 	}
-	n.url = u
-	return n, nil
+	return &Notifier{
+		endpoint:     cfg.Endpoint(notifyhttp.Target{URL: u, OnStatus: onStatus}),
+		header:       header,
+		generatorURL: cfg.generatorURL,
+		resend:       cfg.resend,
+		resendEvery:  cfg.resendEvery,
+	}, nil
 }
 
 // Name returns "alertmanager" or the name set by WithName.
-func (n *Notifier) Name() string { return n.name }
+func (n *Notifier) Name() string { return n.endpoint.Name() }
 
 // String returns the notifier's name and the endpoint it posts to, without
 // credentials and with query values masked, e.g.
 // "alertmanager(http://alertmanager:9093/api/v2/alerts)".
-func (n *Notifier) String() string {
-	return n.name + "(" + redact.URL(n.url.String()) + ")"
-}
+func (n *Notifier) String() string { return n.endpoint.String() }
 
 // GoString is String, so that %#v does not print credentials either.
 func (n *Notifier) GoString() string { return n.String() }
@@ -78,21 +76,8 @@ func (n *Notifier) GoString() string { return n.String() }
 // package documentation for the payload and for how its error classifies
 // the failure.
 func (n *Notifier) Notify(ctx context.Context, a alerting.Alert) error {
-	body, err := notifyhttp.MarshalJSON([]postableAlert{newPostable(a, n.generatorURL, n.resend, n.now())})
-	if err != nil {
-		return fmt.Errorf("alertmanager: %w", err)
-	}
-	err = notifyhttp.Post(ctx, n.client, notifyhttp.Request{
-		URL:      n.url,
-		Body:     body,
-		Header:   n.header,
-		Now:      n.now,
-		OnStatus: onStatus,
-	})
-	if err != nil {
-		return fmt.Errorf("alertmanager: %w", err)
-	}
-	return nil
+	p := newPostable(a, n.generatorURL, n.resend, n.endpoint.Now())
+	return n.endpoint.PostJSON(ctx, []postableAlert{p}, n.header)
 }
 
 // onStatus adds Alertmanager's reason for a 400 to the error: the v2 API

@@ -21,43 +21,13 @@ import (
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
-var (
-	start    = time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)
-	resolved = start.Add(10 * time.Minute)
-	now      = start.Add(5 * time.Minute)
-)
+// now is when the tests send: five minutes after the alerts started.
+var now = notifytest.StartsAt.Add(5 * time.Minute)
 
-func firing(l alerting.Level) alerting.Alert {
-	return alerting.Alert{
-		ID:          "r1-9f2c",
-		Rule:        "service-down",
-		Level:       l,
-		State:       alerting.Firing,
-		Title:       "Service imdb is down",
-		Description: "3 failed checks <in a row> & counting",
-		Labels:      map[string]string{"source": "health", "service": "imdb"},
-		Value:       0,
-		StartsAt:    start,
-		UpdatedAt:   start.Add(time.Minute),
-	}
-}
-
-func resolvedAlert(l alerting.Level) alerting.Alert {
-	a := firing(l)
-	a.State = alerting.Resolved
-	a.Value = 1.5
-	a.UpdatedAt = resolved
-	a.ResolvedAt = &resolved
-	return a
-}
-
+// newNotifier returns a Notifier whose clock stands at now.
 func newNotifier(t testing.TB, raw string, opts ...Option) *Notifier {
 	t.Helper()
-	n, err := New(raw, append([]Option{WithClock(clock.NewFake(now))}, opts...)...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return n
+	return notifytest.MustNew(t, New, raw, append([]Option{WithClock(clock.NewFake(now))}, opts...)...)
 }
 
 func TestPayload(t *testing.T) {
@@ -73,11 +43,11 @@ func TestPayload(t *testing.T) {
 			value string
 			tail  string
 		}{
-			{"firing", firing(l), nil, "0", ""},
-			{"firing with window", firing(l), []Option{WithResendWindow(4 * time.Minute), WithGeneratorURL(gen)}, "0",
+			{"firing", notifytest.Firing(l), nil, "0", ""},
+			{"firing with window", notifytest.Firing(l), []Option{WithResendWindow(4 * time.Minute), WithGeneratorURL(gen)}, "0",
 				`,"endsAt":"2025-03-01T12:09:00Z","generatorURL":"` + gen + `"`},
-			{"resolved", resolvedAlert(l), nil, "1.5", `,"endsAt":"2025-03-01T12:10:00Z"`},
-			{"resolved with window", resolvedAlert(l), []Option{WithResendWindow(time.Hour)}, "1.5", `,"endsAt":"2025-03-01T12:10:00Z"`},
+			{"resolved", notifytest.Resolved(l), nil, "1.5", `,"endsAt":"2025-03-01T12:10:00Z"`},
+			{"resolved with window", notifytest.Resolved(l), []Option{WithResendWindow(time.Hour)}, "1.5", `,"endsAt":"2025-03-01T12:10:00Z"`},
 		} {
 			t.Run(l.String()+"/"+tc.name, func(t *testing.T) {
 				rcv := notifytest.NewReceiver(t, nil)
@@ -85,12 +55,7 @@ func TestPayload(t *testing.T) {
 					t.Fatalf("Notify = %v", err)
 				}
 				req := rcv.Next(t)
-				if req.Method != http.MethodPost || req.Path != "/api/v2/alerts" {
-					t.Errorf("request = %s %s", req.Method, req.Path)
-				}
-				if req.Header.Get("Content-Type") != "application/json" || req.Header.Get("User-Agent") != "otelmon" {
-					t.Errorf("headers = %v", req.Header)
-				}
+				req.CheckPost(t, "/api/v2/alerts")
 				if got := req.Header.Get("Authorization"); got != "" {
 					t.Errorf("Authorization = %q without credentials", got)
 				}
@@ -112,19 +77,19 @@ func TestPayloadEdges(t *testing.T) {
 	}
 	// A resolved alert without ResolvedAt ends at UpdatedAt; one that
 	// would end before it starts ends when it starts.
-	a = resolvedAlert(alerting.Info)
+	a = notifytest.Resolved(alerting.Info)
 	a.ResolvedAt = nil
-	if p := newPostable(a, "", 0, now); !p.EndsAt.Equal(resolved) {
-		t.Errorf("endsAt = %v, want %v", p.EndsAt, resolved)
+	if p := newPostable(a, "", 0, now); !p.EndsAt.Equal(notifytest.ResolvedAt) {
+		t.Errorf("endsAt = %v, want %v", p.EndsAt, notifytest.ResolvedAt)
 	}
-	a.UpdatedAt = start.Add(-time.Hour)
-	if p := newPostable(a, "", 0, now); !p.EndsAt.Equal(start) {
-		t.Errorf("endsAt = %v, want %v", p.EndsAt, start)
+	a.UpdatedAt = notifytest.StartsAt.Add(-time.Hour)
+	if p := newPostable(a, "", 0, now); !p.EndsAt.Equal(notifytest.StartsAt) {
+		t.Errorf("endsAt = %v, want %v", p.EndsAt, notifytest.StartsAt)
 	}
 	// Times go out in UTC.
-	a = firing(alerting.Info)
-	a.StartsAt = start.In(time.FixedZone("CEST", 2*3600))
-	if p := newPostable(a, "", 0, now); p.StartsAt.Location() != time.UTC || !p.StartsAt.Equal(start) {
+	a = notifytest.Firing(alerting.Info)
+	a.StartsAt = notifytest.StartsAt.In(time.FixedZone("CEST", 2*3600))
+	if p := newPostable(a, "", 0, now); p.StartsAt.Location() != time.UTC || !p.StartsAt.Equal(notifytest.StartsAt) {
 		t.Errorf("startsAt = %v", p.StartsAt)
 	}
 }
@@ -179,7 +144,7 @@ func TestBasicAuthAndPath(t *testing.T) {
 			rcv := notifytest.NewReceiver(t, nil)
 			base := strings.Replace(rcv.URL, "http://", "http://admin:PASS-SECRET@", 1) + tc.suffix
 			n := newNotifier(t, base)
-			if err := n.Notify(context.Background(), firing(alerting.Info)); err != nil {
+			if err := n.Notify(context.Background(), notifytest.Firing(alerting.Info)); err != nil {
 				t.Fatal(err)
 			}
 			req := rcv.Next(t)
@@ -203,7 +168,7 @@ func TestBadRequestReason(t *testing.T) {
 			w.WriteHeader(http.StatusBadRequest)
 			_, _ = io.WriteString(w, body)
 		})
-		err := newNotifier(t, rcv.URL).Notify(context.Background(), firing(alerting.Info))
+		err := newNotifier(t, rcv.URL).Notify(context.Background(), notifytest.Firing(alerting.Info))
 		const want = "alertmanager: alerting: receiver answered 400 Bad Request ([0] start time must be before end time)"
 		if err == nil || err.Error() != want {
 			t.Errorf("Notify = %v, want %s", err, want)
@@ -221,7 +186,7 @@ func TestDelivery(t *testing.T) {
 			return newNotifier(t, strings.Replace(base, "http://", "http://admin:PASS-SECRET@", 1)+"/am?token=Q-SECRET")
 		},
 		Secrets: []string{"PASS-SECRET", "Q-SECRET", basic},
-		Alert:   firing(alerting.Critical),
+		Alert:   notifytest.Firing(alerting.Critical),
 	})
 }
 
@@ -251,31 +216,13 @@ func TestNewRejects(t *testing.T) {
 
 func TestString(t *testing.T) {
 	n := newNotifier(t, "https://admin:PASS-SECRET@am.example.com/prefix?tenant=Q-SECRET#frag")
-	if n.Name() != "alertmanager" {
-		t.Errorf("Name = %q", n.Name())
-	}
-	if got, want := n.String(), "alertmanager(https://am.example.com/prefix/api/v2/alerts?tenant=xxxxx)"; got != want {
-		t.Errorf("String = %q, want %q", got, want)
-	}
-	js, _ := json.Marshal(n)
-	for _, out := range []string{fmt.Sprintf("%+v", n), fmt.Sprintf("%#v", n), string(js)} {
-		if strings.Contains(out, "SECRET") {
-			t.Errorf("output %q leaks a secret", out)
-		}
-	}
+	notifytest.CheckString(t, n, "alertmanager", "alertmanager(https://am.example.com/prefix/api/v2/alerts?tenant=xxxxx)", "SECRET")
 }
 
 func TestWithName(t *testing.T) {
-	n, err := New("https://x.example/SECRET", WithName("alertmanager-critical"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if n.Name() != "alertmanager-critical" || !strings.HasPrefix(n.String(), "alertmanager-critical(") {
-		t.Errorf("Name = %q, String = %q", n.Name(), n.String())
-	}
-	if _, err := New("https://x.example/SECRET", WithName("")); err == nil || err.Error() != "alertmanager: empty name" {
-		t.Errorf("New with an empty name = %v", err)
-	}
+	notifytest.RunName(t, "alertmanager", func(name string) (notifytest.Notifier, error) {
+		return New("https://x.example/SECRET", WithName(name))
+	})
 }
 
 func TestResendInterval(t *testing.T) {

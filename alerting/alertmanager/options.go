@@ -1,8 +1,6 @@
 package alertmanager
 
 import (
-	"errors"
-	"fmt"
 	"net/http"
 	"time"
 
@@ -16,37 +14,28 @@ type Option interface {
 	apply(config) config
 }
 
-type optionFunc func(config) config
+type optionFunc func(*config)
 
-func (f optionFunc) apply(c config) config { return f(c) }
+func (f optionFunc) apply(c config) config {
+	f(&c)
+	return c
+}
 
 type config struct {
-	name         string
-	client       *http.Client
-	now          func() time.Time
+	notifyhttp.Common
 	generatorURL string
 	resend       time.Duration
 	resendEvery  time.Duration
-	errs         []error
 }
 
 func newConfig(opts []Option) (config, error) {
-	c := config{resendEvery: DefaultResendInterval}
+	c := config{Common: notifyhttp.NewCommon("alertmanager"), resendEvery: DefaultResendInterval}
 	for _, o := range opts {
 		if o != nil {
 			c = o.apply(c)
 		}
 	}
-	if c.client == nil {
-		c.client = notifyhttp.NewClient()
-	}
-	if c.now == nil {
-		c.now = time.Now
-	}
-	if c.name == "" {
-		c.name = "alertmanager"
-	}
-	return c, errors.Join(c.errs...)
+	return c, c.Err()
 }
 
 // WithHTTPClient sets the client that sends notifications, e.g. one with
@@ -54,35 +43,26 @@ func newConfig(opts []Option) (config, error) {
 // Default (and for nil): a client with a 10 s timeout that does not follow
 // redirects.
 func WithHTTPClient(c *http.Client) Option {
-	return optionFunc(func(cfg config) config {
-		cfg.client = c
-		return cfg
-	})
+	return optionFunc(func(cfg *config) { cfg.SetHTTPClient(c) })
 }
 
 // WithClock sets the clock that tells the current time: for endsAt (see
 // WithResendWindow) and for a Retry-After date. Default: the wall clock. A
 // nil clock is ignored. Tests pass a clock.Fake.
 func WithClock(c clock.Clock) Option {
-	return optionFunc(func(cfg config) config {
-		if c != nil {
-			cfg.now = c.Now
-		}
-		return cfg
-	})
+	return optionFunc(func(cfg *config) { cfg.SetClock(c) })
 }
 
 // WithGeneratorURL sets the generatorURL of every alert: the page that
 // Alertmanager's UI and templates link to, e.g. the service's status page.
 // It must be an absolute http or https URL. Default: none (left out).
 func WithGeneratorURL(raw string) Option {
-	return optionFunc(func(cfg config) config {
+	return optionFunc(func(cfg *config) {
 		if _, err := notifyhttp.ParseURL(raw); err != nil {
-			cfg.errs = append(cfg.errs, fmt.Errorf("alertmanager: generator %w", err))
-			return cfg
+			cfg.Errorf("generator %w", err)
+			return
 		}
 		cfg.generatorURL = raw
-		return cfg
 	})
 }
 
@@ -92,13 +72,12 @@ func WithGeneratorURL(raw string) Option {
 // New fails for a negative d. Default (and for 0): endsAt is left out and
 // Alertmanager's resolve_timeout applies.
 func WithResendWindow(d time.Duration) Option {
-	return optionFunc(func(cfg config) config {
+	return optionFunc(func(cfg *config) {
 		if d < 0 {
-			cfg.errs = append(cfg.errs, fmt.Errorf("alertmanager: negative resend window %v", d))
-			return cfg
+			cfg.Errorf("negative resend window %v", d)
+			return
 		}
 		cfg.resend = d
-		return cfg
 	})
 }
 
@@ -109,13 +88,12 @@ func WithResendWindow(d time.Duration) Option {
 // effective interval is rounded up to the evaluation interval. New fails
 // for a negative d; 0 turns resending off. Default: DefaultResendInterval.
 func WithResendInterval(d time.Duration) Option {
-	return optionFunc(func(cfg config) config {
+	return optionFunc(func(cfg *config) {
 		if d < 0 {
-			cfg.errs = append(cfg.errs, fmt.Errorf("alertmanager: negative resend interval %v", d))
-			return cfg
+			cfg.Errorf("negative resend interval %v", d)
+			return
 		}
 		cfg.resendEvery = d
-		return cfg
 	})
 }
 
@@ -124,12 +102,5 @@ func WithResendInterval(d time.Duration) Option {
 // names. The name shows in metrics and logs: it must not contain secrets.
 // New fails for an empty name. Default: "alertmanager".
 func WithName(name string) Option {
-	return optionFunc(func(cfg config) config {
-		if name == "" {
-			cfg.errs = append(cfg.errs, errors.New("alertmanager: empty name"))
-			return cfg
-		}
-		cfg.name = name
-		return cfg
-	})
+	return optionFunc(func(cfg *config) { cfg.SetName(name) })
 }

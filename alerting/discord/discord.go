@@ -6,12 +6,10 @@ import (
 	"fmt"
 	"math"
 	"net/http"
-	"net/url"
 	"time"
 
 	"github.com/listsync/otelmon/alerting"
 	"github.com/listsync/otelmon/alerting/internal/notifyhttp"
-	"github.com/listsync/otelmon/internal/redact"
 )
 
 // maxRetryAfter bounds the wait a 429 body can ask for, as the Retry-After
@@ -21,10 +19,7 @@ const maxRetryAfter = 24 * time.Hour
 // Notifier posts alerts to one Discord webhook. Create it with New; it is
 // safe for concurrent use.
 type Notifier struct {
-	name      string
-	url       *url.URL // a secret: the token is in the path
-	client    *http.Client
-	now       func() time.Time
+	endpoint  notifyhttp.Endpoint // its URL is a secret: the token is in the path
 	username  string
 	avatarURL string
 }
@@ -44,17 +39,19 @@ func New(webhookURL string, opts ...Option) (*Notifier, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Notifier{name: cfg.name, url: u, client: cfg.client, now: cfg.now, username: cfg.username, avatarURL: cfg.avatarURL}, nil
+	return &Notifier{
+		endpoint:  cfg.Endpoint(notifyhttp.Target{URL: u, HostOnly: true, OnStatus: onStatus}),
+		username:  cfg.username,
+		avatarURL: cfg.avatarURL,
+	}, nil
 }
 
 // Name returns "discord" or the name set by WithName.
-func (n *Notifier) Name() string { return n.name }
+func (n *Notifier) Name() string { return n.endpoint.Name() }
 
 // String returns the notifier's name and the scheme and host of its
 // webhook, e.g. "discord(https://discord.com)".
-func (n *Notifier) String() string {
-	return n.name + "(" + redact.Endpoint(n.url.String()) + ")"
-}
+func (n *Notifier) String() string { return n.endpoint.String() }
 
 // GoString is String, so that %#v does not print the webhook either.
 func (n *Notifier) GoString() string { return n.String() }
@@ -62,21 +59,7 @@ func (n *Notifier) GoString() string { return n.String() }
 // Notify posts a as one embed, once. See the package documentation for the
 // payload and for how its error classifies the failure.
 func (n *Notifier) Notify(ctx context.Context, a alerting.Alert) error {
-	body, err := notifyhttp.MarshalJSON(newPayload(a, n.username, n.avatarURL, n.now))
-	if err != nil {
-		return fmt.Errorf("discord: %w", err)
-	}
-	err = notifyhttp.Post(ctx, n.client, notifyhttp.Request{
-		URL:      n.url,
-		Body:     body,
-		HostOnly: true,
-		Now:      n.now,
-		OnStatus: onStatus,
-	})
-	if err != nil {
-		return fmt.Errorf("discord: %w", err)
-	}
-	return nil
+	return n.endpoint.PostJSON(ctx, newPayload(a, n.username, n.avatarURL, n.endpoint.Now), nil)
 }
 
 // errorBody is the part of Discord's error answers that Notify reads.

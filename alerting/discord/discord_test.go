@@ -2,7 +2,6 @@ package discord
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -21,45 +20,7 @@ import (
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
-var (
-	start    = time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)
-	resolved = start.Add(10 * time.Minute)
-)
-
 const hookPath = "/api/webhooks/123456/T0KEN-SECRET"
-
-func firing(l alerting.Level) alerting.Alert {
-	return alerting.Alert{
-		ID:          "r1-9f2c",
-		Rule:        "service-down",
-		Level:       l,
-		State:       alerting.Firing,
-		Title:       "Service imdb is down",
-		Description: "3 failed checks <in a row> & counting",
-		Labels:      map[string]string{"source": "health", "service": "imdb"},
-		Value:       0,
-		StartsAt:    start,
-		UpdatedAt:   start.Add(time.Minute),
-	}
-}
-
-func resolvedAlert(l alerting.Level) alerting.Alert {
-	a := firing(l)
-	a.State = alerting.Resolved
-	a.Value = 1.5
-	a.UpdatedAt = resolved
-	a.ResolvedAt = &resolved
-	return a
-}
-
-func newNotifier(t testing.TB, raw string, opts ...Option) *Notifier {
-	t.Helper()
-	n, err := New(raw, opts...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return n
-}
 
 func TestPayload(t *testing.T) {
 	const tmpl = `{"username":"otelmon","allowed_mentions":{"parse":[]},"embeds":[{"title":%q,` +
@@ -74,27 +35,22 @@ func TestPayload(t *testing.T) {
 		value string
 		ts    string
 	}{
-		{"info", firing(alerting.Info), "🔵 INFO - Service imdb is down", 3447003, "0", "2025-03-01T12:00:00Z"},
-		{"warning", firing(alerting.Warning), "🟠 WARNING - Service imdb is down", 15965202, "0", "2025-03-01T12:00:00Z"},
-		{"critical", firing(alerting.Critical), "🔴 CRITICAL - Service imdb is down", 15158332, "0", "2025-03-01T12:00:00Z"},
-		{"resolved info", resolvedAlert(alerting.Info), "✅ RESOLVED - Service imdb is down", 3066993, "1.5", "2025-03-01T12:10:00Z"},
-		{"resolved warning", resolvedAlert(alerting.Warning), "✅ RESOLVED - Service imdb is down", 3066993, "1.5", "2025-03-01T12:10:00Z"},
-		{"resolved critical", resolvedAlert(alerting.Critical), "✅ RESOLVED - Service imdb is down", 3066993, "1.5", "2025-03-01T12:10:00Z"},
+		{"info", notifytest.Firing(alerting.Info), "🔵 INFO - Service imdb is down", 3447003, "0", "2025-03-01T12:00:00Z"},
+		{"warning", notifytest.Firing(alerting.Warning), "🟠 WARNING - Service imdb is down", 15965202, "0", "2025-03-01T12:00:00Z"},
+		{"critical", notifytest.Firing(alerting.Critical), "🔴 CRITICAL - Service imdb is down", 15158332, "0", "2025-03-01T12:00:00Z"},
+		{"resolved info", notifytest.Resolved(alerting.Info), "✅ RESOLVED - Service imdb is down", 3066993, "1.5", "2025-03-01T12:10:00Z"},
+		{"resolved warning", notifytest.Resolved(alerting.Warning), "✅ RESOLVED - Service imdb is down", 3066993, "1.5", "2025-03-01T12:10:00Z"},
+		{"resolved critical", notifytest.Resolved(alerting.Critical), "✅ RESOLVED - Service imdb is down", 3066993, "1.5", "2025-03-01T12:10:00Z"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			rcv := notifytest.NewReceiver(t, func(w http.ResponseWriter, _ *http.Request) {
 				w.WriteHeader(http.StatusNoContent)
 			})
-			if err := newNotifier(t, rcv.URL+hookPath).Notify(context.Background(), tc.alert); err != nil {
+			if err := notifytest.MustNew(t, New, rcv.URL+hookPath).Notify(context.Background(), tc.alert); err != nil {
 				t.Fatalf("Notify = %v", err)
 			}
 			req := rcv.Next(t)
-			if req.Method != http.MethodPost || req.Path != hookPath {
-				t.Errorf("request = %s %s", req.Method, req.Path)
-			}
-			if req.Header.Get("Content-Type") != "application/json" || req.Header.Get("User-Agent") != "otelmon" {
-				t.Errorf("headers = %v", req.Header)
-			}
+			req.CheckPost(t, hookPath)
 			want := fmt.Sprintf(tmpl, tc.title, tc.color, tc.value, tc.ts)
 			if string(req.Body) != want {
 				t.Errorf("body\n got %s\nwant %s", req.Body, want)
@@ -106,7 +62,7 @@ func TestPayload(t *testing.T) {
 func TestPayloadOptionsAndFallbacks(t *testing.T) {
 	now := time.Date(2025, 4, 1, 8, 30, 0, 0, time.FixedZone("CEST", 2*3600))
 	rcv := notifytest.NewReceiver(t, nil)
-	n := newNotifier(t, rcv.URL+hookPath,
+	n := notifytest.MustNew(t, New, rcv.URL+hookPath,
 		WithUsername("listsync alerts"),
 		WithAvatarURL("https://cdn.example.com/otelmon.png"),
 		WithClock(clock.NewFake(now)))
@@ -129,7 +85,7 @@ func TestLimits(t *testing.T) {
 	}
 	labels["l00"] = strings.Repeat("x", 2000)
 	labels[strings.Repeat("n", 300)] = "v"
-	a := firing(alerting.Critical)
+	a := notifytest.Firing(alerting.Critical)
 	a.Title = strings.Repeat("t", 300)
 	a.Description = strings.Repeat("d", 5000)
 	a.Labels = labels
@@ -161,7 +117,7 @@ func TestLimits(t *testing.T) {
 	for i := range 30 {
 		labels[fmt.Sprintf("l%02d", i)] = "v"
 	}
-	a = firing(alerting.Info)
+	a = notifytest.Firing(alerting.Info)
 	a.Labels = labels
 	e = newPayload(a, "", "", time.Now).Embeds[0]
 	if len(e.Fields) != 25 || e.Fields[23].Name != "l23" || e.Fields[24].Name != "value" {
@@ -201,7 +157,7 @@ func TestRateLimitBody(t *testing.T) {
 				w.WriteHeader(http.StatusTooManyRequests)
 				_, _ = io.WriteString(w, tc.body)
 			})
-			err := newNotifier(t, rcv.URL+hookPath).Notify(context.Background(), firing(alerting.Warning))
+			err := notifytest.MustNew(t, New, rcv.URL+hookPath).Notify(context.Background(), notifytest.Firing(alerting.Warning))
 			var se *alerting.StatusError
 			if !errors.As(err, &se) || se.StatusCode != http.StatusTooManyRequests {
 				t.Fatalf("Notify = %v", err)
@@ -222,7 +178,7 @@ func TestBadRequestMessage(t *testing.T) {
 		w.WriteHeader(http.StatusNotFound)
 		_, _ = io.WriteString(w, `{"message": "Unknown Webhook", "code": 10015}`)
 	})
-	err := newNotifier(t, rcv.URL+hookPath).Notify(context.Background(), firing(alerting.Critical))
+	err := notifytest.MustNew(t, New, rcv.URL+hookPath).Notify(context.Background(), notifytest.Firing(alerting.Critical))
 	if retry, _ := alerting.Retryable(err); retry {
 		t.Fatalf("Retryable(%v) = true", err)
 	}
@@ -234,10 +190,10 @@ func TestBadRequestMessage(t *testing.T) {
 func TestDelivery(t *testing.T) {
 	notifytest.RunDelivery(t, notifytest.Suite{
 		New: func(t testing.TB, base string) alerting.Notifier {
-			return newNotifier(t, base+hookPath+"?thread_id=Q-SECRET")
+			return notifytest.MustNew(t, New, base+hookPath+"?thread_id=Q-SECRET")
 		},
 		Secrets: []string{"T0KEN-SECRET", "Q-SECRET", "/api/webhooks", "123456"},
-		Alert:   firing(alerting.Critical),
+		Alert:   notifytest.Firing(alerting.Critical),
 	})
 }
 
@@ -268,30 +224,12 @@ func TestNewRejects(t *testing.T) {
 }
 
 func TestStringHidesSecrets(t *testing.T) {
-	n := newNotifier(t, "https://discord.com/api/webhooks/123456/T0KEN-SECRET")
-	if n.Name() != "discord" {
-		t.Errorf("Name = %q", n.Name())
-	}
-	js, _ := json.Marshal(n)
-	for _, out := range []string{n.String(), fmt.Sprintf("%+v", n), fmt.Sprintf("%#v", n), string(js)} {
-		if strings.Contains(out, "SECRET") || strings.Contains(out, "123456") {
-			t.Errorf("output %q leaks the webhook", out)
-		}
-	}
-	if got := n.String(); got != "discord(https://discord.com)" {
-		t.Errorf("String = %q", got)
-	}
+	n := notifytest.MustNew(t, New, "https://discord.com/api/webhooks/123456/T0KEN-SECRET")
+	notifytest.CheckString(t, n, "discord", "discord(https://discord.com)", "SECRET", "123456")
 }
 
 func TestWithName(t *testing.T) {
-	n, err := New("https://x.example/SECRET", WithName("discord-critical"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if n.Name() != "discord-critical" || !strings.HasPrefix(n.String(), "discord-critical(") {
-		t.Errorf("Name = %q, String = %q", n.Name(), n.String())
-	}
-	if _, err := New("https://x.example/SECRET", WithName("")); err == nil || err.Error() != "discord: empty name" {
-		t.Errorf("New with an empty name = %v", err)
-	}
+	notifytest.RunName(t, "discord", func(name string) (notifytest.Notifier, error) {
+		return New("https://x.example/SECRET", WithName(name))
+	})
 }

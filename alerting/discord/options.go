@@ -1,11 +1,8 @@
 package discord
 
 import (
-	"errors"
-	"fmt"
 	"net/http"
 	"strings"
-	"time"
 	"unicode/utf8"
 
 	"github.com/listsync/otelmon/alerting/internal/notifyhttp"
@@ -22,36 +19,27 @@ type Option interface {
 	apply(config) config
 }
 
-type optionFunc func(config) config
+type optionFunc func(*config)
 
-func (f optionFunc) apply(c config) config { return f(c) }
+func (f optionFunc) apply(c config) config {
+	f(&c)
+	return c
+}
 
 type config struct {
-	name      string
-	client    *http.Client
-	now       func() time.Time
+	notifyhttp.Common
 	username  string
 	avatarURL string
-	errs      []error
 }
 
 func newConfig(opts []Option) (config, error) {
-	c := config{username: DefaultUsername}
+	c := config{Common: notifyhttp.NewCommon("discord"), username: DefaultUsername}
 	for _, o := range opts {
 		if o != nil {
 			c = o.apply(c)
 		}
 	}
-	if c.client == nil {
-		c.client = notifyhttp.NewClient()
-	}
-	if c.now == nil {
-		c.now = time.Now
-	}
-	if c.name == "" {
-		c.name = "discord"
-	}
-	return c, errors.Join(c.errs...)
+	return c, c.Err()
 }
 
 // WithHTTPClient sets the client that sends notifications, e.g. one with a
@@ -59,10 +47,7 @@ func newConfig(opts []Option) (config, error) {
 // (and for nil): a client with a 10 s timeout that does not follow
 // redirects.
 func WithHTTPClient(c *http.Client) Option {
-	return optionFunc(func(cfg config) config {
-		cfg.client = c
-		return cfg
-	})
+	return optionFunc(func(cfg *config) { cfg.SetHTTPClient(c) })
 }
 
 // WithClock sets the clock that tells the current time: for a
@@ -70,12 +55,7 @@ func WithHTTPClient(c *http.Client) Option {
 // time. Default: the wall clock. A nil clock is ignored. Tests pass a
 // clock.Fake.
 func WithClock(c clock.Clock) Option {
-	return optionFunc(func(cfg config) config {
-		if c != nil {
-			cfg.now = c.Now
-		}
-		return cfg
-	})
+	return optionFunc(func(cfg *config) { cfg.SetClock(c) })
 }
 
 // WithUsername sets the name messages are posted under. Discord allows 1 to
@@ -83,30 +63,28 @@ func WithClock(c clock.Clock) Option {
 // fails for those. The empty string leaves the webhook's own name. Default:
 // DefaultUsername.
 func WithUsername(name string) Option {
-	return optionFunc(func(cfg config) config {
+	return optionFunc(func(cfg *config) {
 		lower := strings.ToLower(name)
 		switch {
 		case utf8.RuneCountInString(name) > 80:
-			cfg.errs = append(cfg.errs, errors.New("discord: username is longer than 80 characters"))
+			cfg.Errorf("username is longer than 80 characters")
 		case strings.Contains(lower, "discord"), strings.Contains(lower, "clyde"):
-			cfg.errs = append(cfg.errs, fmt.Errorf("discord: username %q contains a name Discord refuses", name))
+			cfg.Errorf("username %q contains a name Discord refuses", name)
 		default:
 			cfg.username = name
 		}
-		return cfg
 	})
 }
 
 // WithAvatarURL sets the image shown next to messages; it must be an http
 // or https URL. Default: the webhook's own avatar.
 func WithAvatarURL(raw string) Option {
-	return optionFunc(func(cfg config) config {
+	return optionFunc(func(cfg *config) {
 		if _, err := notifyhttp.ParseURL(raw); err != nil {
-			cfg.errs = append(cfg.errs, fmt.Errorf("discord: avatar %w", err))
-			return cfg
+			cfg.Errorf("avatar %w", err)
+			return
 		}
 		cfg.avatarURL = raw
-		return cfg
 	})
 }
 
@@ -115,12 +93,5 @@ func WithAvatarURL(raw string) Option {
 // names. The name shows in metrics and logs: it must not contain secrets.
 // New fails for an empty name. Default: "discord".
 func WithName(name string) Option {
-	return optionFunc(func(cfg config) config {
-		if name == "" {
-			cfg.errs = append(cfg.errs, errors.New("discord: empty name"))
-			return cfg
-		}
-		cfg.name = name
-		return cfg
-	})
+	return optionFunc(func(cfg *config) { cfg.SetName(name) })
 }

@@ -17,14 +17,6 @@ const (
 	maxEmbed      = 6000
 )
 
-// Embed colours.
-const (
-	colorInfo     = 0x3498DB // blue
-	colorWarning  = 0xF39C12 // amber
-	colorCritical = 0xE74C3C // red
-	colorResolved = 0x2ECC71 // green
-)
-
 type payload struct {
 	Username        string          `json:"username,omitempty"`
 	AvatarURL       string          `json:"avatar_url,omitempty"`
@@ -52,23 +44,8 @@ type field struct {
 	Inline bool   `json:"inline"`
 }
 
-// heading returns the emoji, the word and the colour for a.
-func heading(a alerting.Alert) (emoji, word string, color int) {
-	if a.State == alerting.Resolved {
-		return "✅", "RESOLVED", colorResolved
-	}
-	switch a.Level {
-	case alerting.Critical:
-		return "🔴", "CRITICAL", colorCritical
-	case alerting.Warning:
-		return "🟠", "WARNING", colorWarning
-	default:
-		return "🔵", "INFO", colorInfo
-	}
-}
-
 func newPayload(a alerting.Alert, username, avatarURL string, now func() time.Time) payload {
-	emoji, word, color := heading(a)
+	emoji, word, color := notifyhttp.Heading(a)
 	title := a.Title
 	if title == "" {
 		title = a.Rule

@@ -1,19 +1,12 @@
 package slack
 
 import (
+	"fmt"
 	"strings"
 	"time"
 
 	"github.com/listsync/otelmon/alerting"
 	"github.com/listsync/otelmon/alerting/internal/notifyhttp"
-)
-
-// Attachment colours.
-const (
-	colorInfo     = "#3498DB" // blue
-	colorWarning  = "#F39C12" // amber
-	colorCritical = "#E74C3C" // red
-	colorResolved = "#2ECC71" // green
 )
 
 type payload struct {
@@ -41,22 +34,8 @@ type field struct {
 // escaper escapes the three characters Slack reserves for its markup.
 var escaper = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;")
 
-func heading(a alerting.Alert) (emoji, word, color string) {
-	if a.State == alerting.Resolved {
-		return "✅", "RESOLVED", colorResolved
-	}
-	switch a.Level {
-	case alerting.Critical:
-		return "🔴", "CRITICAL", colorCritical
-	case alerting.Warning:
-		return "🟠", "WARNING", colorWarning
-	default:
-		return "🔵", "INFO", colorInfo
-	}
-}
-
 func newPayload(a alerting.Alert, channel, username string, now func() time.Time) payload {
-	emoji, word, color := heading(a)
+	emoji, word, color := notifyhttp.Heading(a)
 	title := a.Title
 	if title == "" {
 		title = a.Rule
@@ -65,7 +44,7 @@ func newPayload(a alerting.Alert, channel, username string, now func() time.Time
 	text := emoji + " " + word + " - " + title
 	att := attachment{
 		Fallback: text,
-		Color:    color,
+		Color:    fmt.Sprintf("#%06X", color),
 		Title:    title,
 		Text:     escaper.Replace(strings.ToValidUTF8(a.Description, "\uFFFD")),
 		TS:       notifyhttp.EventTime(a, now).Unix(),

@@ -3,22 +3,15 @@ package slack
 import (
 	"context"
 	"fmt"
-	"net/http"
-	"net/url"
-	"time"
 
 	"github.com/listsync/otelmon/alerting"
 	"github.com/listsync/otelmon/alerting/internal/notifyhttp"
-	"github.com/listsync/otelmon/internal/redact"
 )
 
 // Notifier posts alerts to one Slack incoming webhook. Create it with New;
 // it is safe for concurrent use.
 type Notifier struct {
-	name     string
-	url      *url.URL // a secret: the token is in the path
-	client   *http.Client
-	now      func() time.Time
+	endpoint notifyhttp.Endpoint // its URL is a secret: the token is in the path
 	channel  string
 	username string
 }
@@ -38,17 +31,19 @@ func New(webhookURL string, opts ...Option) (*Notifier, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Notifier{name: cfg.name, url: u, client: cfg.client, now: cfg.now, channel: cfg.channel, username: cfg.username}, nil
+	return &Notifier{
+		endpoint: cfg.Endpoint(notifyhttp.Target{URL: u, HostOnly: true, OnStatus: onStatus}),
+		channel:  cfg.channel,
+		username: cfg.username,
+	}, nil
 }
 
 // Name returns "slack" or the name set by WithName.
-func (n *Notifier) Name() string { return n.name }
+func (n *Notifier) Name() string { return n.endpoint.Name() }
 
 // String returns the notifier's name and the scheme and host of its
 // webhook, e.g. "slack(https://hooks.slack.com)".
-func (n *Notifier) String() string {
-	return n.name + "(" + redact.Endpoint(n.url.String()) + ")"
-}
+func (n *Notifier) String() string { return n.endpoint.String() }
 
 // GoString is String, so that %#v does not print the webhook either.
 func (n *Notifier) GoString() string { return n.String() }
@@ -56,21 +51,7 @@ func (n *Notifier) GoString() string { return n.String() }
 // Notify posts a as one message, once. See the package documentation for
 // the payload and for how its error classifies the failure.
 func (n *Notifier) Notify(ctx context.Context, a alerting.Alert) error {
-	body, err := notifyhttp.MarshalJSON(newPayload(a, n.channel, n.username, n.now))
-	if err != nil {
-		return fmt.Errorf("slack: %w", err)
-	}
-	err = notifyhttp.Post(ctx, n.client, notifyhttp.Request{
-		URL:      n.url,
-		Body:     body,
-		HostOnly: true,
-		Now:      n.now,
-		OnStatus: onStatus,
-	})
-	if err != nil {
-		return fmt.Errorf("slack: %w", err)
-	}
-	return nil
+	return n.endpoint.PostJSON(ctx, newPayload(a, n.channel, n.username, n.endpoint.Now), nil)
 }
 
 // onStatus adds Slack's error code (a plain-text body such as

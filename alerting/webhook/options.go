@@ -1,11 +1,8 @@
 package webhook
 
 import (
-	"errors"
-	"fmt"
 	"net/http"
 	"strings"
-	"time"
 
 	"github.com/listsync/otelmon/alerting/internal/notifyhttp"
 	"github.com/listsync/otelmon/internal/clock"
@@ -17,36 +14,27 @@ type Option interface {
 	apply(config) config
 }
 
-type optionFunc func(config) config
+type optionFunc func(*config)
 
-func (f optionFunc) apply(c config) config { return f(c) }
+func (f optionFunc) apply(c config) config {
+	f(&c)
+	return c
+}
 
 type config struct {
-	name   string
-	client *http.Client
-	now    func() time.Time
+	notifyhttp.Common
 	header http.Header
 	secret []byte
-	errs   []error
 }
 
 func newConfig(opts []Option) (config, error) {
-	c := config{header: http.Header{}}
+	c := config{Common: notifyhttp.NewCommon("webhook"), header: http.Header{}}
 	for _, o := range opts {
 		if o != nil {
 			c = o.apply(c)
 		}
 	}
-	if c.client == nil {
-		c.client = notifyhttp.NewClient()
-	}
-	if c.now == nil {
-		c.now = time.Now
-	}
-	if c.name == "" {
-		c.name = "webhook"
-	}
-	return c, errors.Join(c.errs...)
+	return c, c.Err()
 }
 
 // WithHTTPClient sets the client that sends notifications, e.g. one with a
@@ -54,22 +42,14 @@ func newConfig(opts []Option) (config, error) {
 // attempt. Default (and for nil): a client with a 10 s timeout that does not
 // follow redirects.
 func WithHTTPClient(c *http.Client) Option {
-	return optionFunc(func(cfg config) config {
-		cfg.client = c
-		return cfg
-	})
+	return optionFunc(func(cfg *config) { cfg.SetHTTPClient(c) })
 }
 
 // WithClock sets the clock that tells the current time, used to read a
 // Retry-After date. Default: the wall clock. A nil clock is ignored. Tests
 // pass a clock.Fake.
 func WithClock(c clock.Clock) Option {
-	return optionFunc(func(cfg config) config {
-		if c != nil {
-			cfg.now = c.Now
-		}
-		return cfg
-	})
+	return optionFunc(func(cfg *config) { cfg.SetClock(c) })
 }
 
 // reserved are the headers that the notifier owns.
@@ -89,23 +69,22 @@ var reserved = map[string]bool{
 // itself (Content-Type, Content-Length, Host, Transfer-Encoding, Connection,
 // X-Otelmon-Signature). Default: no extra headers.
 func WithHeader(name, value string) Option {
-	return optionFunc(func(cfg config) config {
+	return optionFunc(func(cfg *config) {
 		key := http.CanonicalHeaderKey(name)
 		switch {
 		case !validHeaderName(name):
-			cfg.errs = append(cfg.errs, errors.New("webhook: header name is not a valid token"))
+			cfg.Errorf("header name is not a valid token")
 		case reserved[key]:
-			cfg.errs = append(cfg.errs, fmt.Errorf("webhook: header %q is set by the notifier", key))
+			cfg.Errorf("header %q is set by the notifier", key)
 		case strings.ContainsAny(value, "\r\n\x00"):
-			cfg.errs = append(cfg.errs, fmt.Errorf("webhook: header %q: value contains control characters", key))
+			cfg.Errorf("header %q: value contains control characters", key)
 		case len(cfg.header.Values(key)) > 0:
-			cfg.errs = append(cfg.errs, fmt.Errorf("webhook: header %q given twice", key))
+			cfg.Errorf("header %q given twice", key)
 		default:
 			h := cfg.header.Clone()
 			h.Set(key, value)
 			cfg.header = h
 		}
-		return cfg
 	})
 }
 
@@ -115,13 +94,12 @@ func WithHeader(name, value string) Option {
 // appears in errors; New fails for an empty one. Default: bodies are not
 // signed.
 func WithSigningSecret(secret []byte) Option {
-	return optionFunc(func(cfg config) config {
+	return optionFunc(func(cfg *config) {
 		if len(secret) == 0 {
-			cfg.errs = append(cfg.errs, errors.New("webhook: signing secret is empty"))
-			return cfg
+			cfg.Errorf("signing secret is empty")
+			return
 		}
 		cfg.secret = append([]byte(nil), secret...)
-		return cfg
 	})
 }
 
@@ -147,12 +125,5 @@ func validHeaderName(s string) bool {
 // names. The name shows in metrics and logs: it must not contain secrets.
 // New fails for an empty name. Default: "webhook".
 func WithName(name string) Option {
-	return optionFunc(func(cfg config) config {
-		if name == "" {
-			cfg.errs = append(cfg.errs, errors.New("webhook: empty name"))
-			return cfg
-		}
-		cfg.name = name
-		return cfg
-	})
+	return optionFunc(func(cfg *config) { cfg.SetName(name) })
 }

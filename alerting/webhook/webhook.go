@@ -7,12 +7,9 @@ import (
 	"encoding/hex"
 	"fmt"
 	"net/http"
-	"net/url"
-	"time"
 
 	"github.com/listsync/otelmon/alerting"
 	"github.com/listsync/otelmon/alerting/internal/notifyhttp"
-	"github.com/listsync/otelmon/internal/redact"
 )
 
 // Version is the version of the Message format this package sends.
@@ -36,12 +33,9 @@ type Message struct {
 // Notifier posts alerts to one webhook URL. Create it with New; it is safe
 // for concurrent use.
 type Notifier struct {
-	name   string
-	url    *url.URL // a secret: never in errors or String
-	client *http.Client
-	now    func() time.Time
-	header http.Header // static headers; values are secrets
-	secret []byte      // signing secret; nil means unsigned
+	endpoint notifyhttp.Endpoint // its URL is a secret: never in errors or String
+	header   http.Header         // static headers; values are secrets
+	secret   []byte              // signing secret; nil means unsigned
 }
 
 var _ alerting.Notifier = (*Notifier)(nil)
@@ -58,17 +52,19 @@ func New(rawURL string, opts ...Option) (*Notifier, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Notifier{name: cfg.name, url: u, client: cfg.client, now: cfg.now, header: cfg.header, secret: cfg.secret}, nil
+	return &Notifier{
+		endpoint: cfg.Endpoint(notifyhttp.Target{URL: u, HostOnly: true}),
+		header:   cfg.header,
+		secret:   cfg.secret,
+	}, nil
 }
 
 // Name returns "webhook" or the name set by WithName.
-func (n *Notifier) Name() string { return n.name }
+func (n *Notifier) Name() string { return n.endpoint.Name() }
 
 // String returns the notifier's name and the scheme and host of its URL,
 // e.g. "webhook(https://hooks.example.com)"; the rest of the URL is secret.
-func (n *Notifier) String() string {
-	return n.name + "(" + redact.Endpoint(n.url.String()) + ")"
-}
+func (n *Notifier) String() string { return n.endpoint.String() }
 
 // GoString is String, so that %#v does not print the URL either.
 func (n *Notifier) GoString() string { return n.String() }
@@ -84,17 +80,7 @@ func (n *Notifier) Notify(ctx context.Context, a alerting.Alert) error {
 	if n.secret != nil {
 		h.Set(SignatureHeader, Sign(n.secret, body))
 	}
-	err = notifyhttp.Post(ctx, n.client, notifyhttp.Request{
-		URL:      n.url,
-		Body:     body,
-		Header:   h,
-		HostOnly: true,
-		Now:      n.now,
-	})
-	if err != nil {
-		return fmt.Errorf("webhook: %w", err)
-	}
-	return nil
+	return n.endpoint.Post(ctx, body, h)
 }
 
 // encode returns the body that Notify sends for a. Its errors wrap

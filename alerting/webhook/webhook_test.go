@@ -21,32 +21,11 @@ import (
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
-var (
-	start    = time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)
-	resolved = start.Add(10 * time.Minute)
-)
-
-func firing(l alerting.Level) alerting.Alert {
-	return alerting.Alert{
-		ID:          "r1-9f2c",
-		Rule:        "service-down",
-		Level:       l,
-		State:       alerting.Firing,
-		Title:       "Service imdb is down",
-		Description: "3 failed checks <in a row> & counting",
-		Labels:      map[string]string{"source": "health", "service": "imdb"},
-		Value:       0,
-		StartsAt:    start,
-		UpdatedAt:   start.Add(time.Minute),
-	}
-}
-
+// resolvedAlert is notifytest.Resolved with the value the golden payloads
+// show.
 func resolvedAlert(l alerting.Level) alerting.Alert {
-	a := firing(l)
-	a.State = alerting.Resolved
+	a := notifytest.Resolved(l)
 	a.Value = 1
-	a.UpdatedAt = resolved
-	a.ResolvedAt = &resolved
 	return a
 }
 
@@ -65,27 +44,19 @@ func TestPayload(t *testing.T) {
 			alert alerting.Alert
 			want  string
 		}{
-			{"firing", firing(l), fmt.Sprintf(firingFmt, l)},
+			{"firing", notifytest.Firing(l), fmt.Sprintf(firingFmt, l)},
 			{"resolved", resolvedAlert(l), fmt.Sprintf(resolvedFmt, l)},
 		} {
 			t.Run(l.String()+"/"+tc.name, func(t *testing.T) {
 				rcv := notifytest.NewReceiver(t, nil)
-				n, err := New(rcv.URL + secretPath + "?token=Q-SECRET")
-				if err != nil {
-					t.Fatal(err)
-				}
+				n := notifytest.MustNew(t, New, rcv.URL+secretPath+"?token=Q-SECRET")
 				if err := n.Notify(context.Background(), tc.alert); err != nil {
 					t.Fatalf("Notify = %v", err)
 				}
 				req := rcv.Next(t)
-				if req.Method != http.MethodPost || req.Path != secretPath || req.RawQuery != "token=Q-SECRET" {
-					t.Errorf("request = %s %s?%s", req.Method, req.Path, req.RawQuery)
-				}
-				if got := req.Header.Get("Content-Type"); got != "application/json" {
-					t.Errorf("Content-Type = %q", got)
-				}
-				if got := req.Header.Get("User-Agent"); got != "otelmon" {
-					t.Errorf("User-Agent = %q", got)
+				req.CheckPost(t, secretPath)
+				if req.RawQuery != "token=Q-SECRET" {
+					t.Errorf("query = %q", req.RawQuery)
 				}
 				if got := req.Header.Get(SignatureHeader); got != "" {
 					t.Errorf("unsigned notifier sent %s: %q", SignatureHeader, got)
@@ -107,7 +78,7 @@ func TestPayload(t *testing.T) {
 
 func TestNonFiniteValue(t *testing.T) {
 	for _, v := range []float64{math.NaN(), math.Inf(1), math.Inf(-1)} {
-		a := firing(alerting.Warning)
+		a := notifytest.Firing(alerting.Warning)
 		a.Value = v
 		body, err := encode(a)
 		if err != nil {
@@ -121,12 +92,8 @@ func TestNonFiniteValue(t *testing.T) {
 
 func TestUnencodableIsPermanent(t *testing.T) {
 	rcv := notifytest.NewReceiver(t, nil)
-	n, err := New(rcv.URL + secretPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	a := firing(alerting.Level(42))
-	err = n.Notify(context.Background(), a)
+	n := notifytest.MustNew(t, New, rcv.URL+secretPath)
+	err := n.Notify(context.Background(), notifytest.Firing(alerting.Level(42)))
 	if !errors.Is(err, alerting.ErrPermanent) {
 		t.Fatalf("Notify = %v, want ErrPermanent", err)
 	}
@@ -138,16 +105,12 @@ func TestUnencodableIsPermanent(t *testing.T) {
 func TestHeadersAndSignature(t *testing.T) {
 	rcv := notifytest.NewReceiver(t, nil)
 	secret := []byte("SIGNING-SECRET")
-	n, err := New(rcv.URL+secretPath,
+	n := notifytest.MustNew(t, New, rcv.URL+secretPath,
 		WithHeader("authorization", "Bearer HEADER-SECRET"),
 		WithHeader("X-Tenant", "listsync"),
 		WithSigningSecret(secret),
 	)
-	if err != nil {
-		t.Fatal(err)
-	}
-	a := firing(alerting.Critical)
-	if err := n.Notify(context.Background(), a); err != nil {
+	if err := n.Notify(context.Background(), notifytest.Firing(alerting.Critical)); err != nil {
 		t.Fatal(err)
 	}
 	req := rcv.Next(t)
@@ -174,16 +137,12 @@ func TestHeadersAndSignature(t *testing.T) {
 func TestDelivery(t *testing.T) {
 	notifytest.RunDelivery(t, notifytest.Suite{
 		New: func(t testing.TB, base string) alerting.Notifier {
-			n, err := New(base+secretPath+"?token=Q-SECRET",
+			return notifytest.MustNew(t, New, base+secretPath+"?token=Q-SECRET",
 				WithHeader("Authorization", "Bearer HEADER-SECRET"),
 				WithSigningSecret([]byte("SIGNING-SECRET")))
-			if err != nil {
-				t.Fatal(err)
-			}
-			return n
 		},
 		Secrets: []string{"T0KEN-SECRET", "Q-SECRET", "HEADER-SECRET", "SIGNING-SECRET", "/hooks"},
-		Alert:   firing(alerting.Critical),
+		Alert:   notifytest.Firing(alerting.Critical),
 	})
 }
 
@@ -193,11 +152,8 @@ func TestRetryAfterDate(t *testing.T) {
 		w.Header().Set("Retry-After", now.Add(90*time.Second).Format(http.TimeFormat))
 		w.WriteHeader(http.StatusServiceUnavailable)
 	})
-	n, err := New(rcv.URL, WithClock(clock.NewFake(now)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	err = n.Notify(context.Background(), firing(alerting.Info))
+	n := notifytest.MustNew(t, New, rcv.URL, WithClock(clock.NewFake(now)))
+	err := n.Notify(context.Background(), notifytest.Firing(alerting.Info))
 	if retry, after := alerting.Retryable(err); !retry || after != 90*time.Second {
 		t.Fatalf("Retryable(%v) = %v, %v; want true, 1m30s", err, retry, after)
 	}
@@ -236,51 +192,22 @@ func TestNewRejects(t *testing.T) {
 }
 
 func TestStringHidesSecrets(t *testing.T) {
-	n, err := New("https://user:PASS-SECRET@hooks.example.com/T0KEN-SECRET?k=Q-SECRET",
+	n := notifytest.MustNew(t, New, "https://user:PASS-SECRET@hooks.example.com/T0KEN-SECRET?k=Q-SECRET",
 		WithHeader("Authorization", "HEADER-SECRET"), WithSigningSecret([]byte("SIGNING-SECRET")))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if n.Name() != "webhook" {
-		t.Errorf("Name = %q", n.Name())
-	}
-	if got, want := n.String(), "webhook(https://hooks.example.com)"; got != want {
-		t.Errorf("String = %q, want %q", got, want)
-	}
-	js, _ := json.Marshal(n)
-	for _, out := range []string{fmt.Sprint(n), fmt.Sprintf("%+v", n), fmt.Sprintf("%#v", n), fmt.Sprintf("%s", n), string(js)} {
-		for _, s := range []string{"SECRET", "user"} {
-			if strings.Contains(out, s) {
-				t.Errorf("output %q contains %q", out, s)
-			}
-		}
-	}
+	notifytest.CheckString(t, n, "webhook", "webhook(https://hooks.example.com)", "SECRET", "user")
 }
 
 func TestNilHTTPClientMeansDefault(t *testing.T) {
 	rcv := notifytest.NewReceiver(t, nil)
-	n, err := New(rcv.URL, WithHTTPClient(nil), WithClock(nil))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if n.client == nil || n.client.Timeout != 10*time.Second {
-		t.Fatalf("default client = %+v", n.client)
-	}
-	if err := n.Notify(context.Background(), firing(alerting.Info)); err != nil {
+	n := notifytest.MustNew(t, New, rcv.URL, WithHTTPClient(nil), WithClock(nil))
+	if err := n.Notify(context.Background(), notifytest.Firing(alerting.Info)); err != nil {
 		t.Fatal(err)
 	}
 	rcv.Next(t)
 }
 
 func TestWithName(t *testing.T) {
-	n, err := New("https://x.example/SECRET", WithName("webhook-critical"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if n.Name() != "webhook-critical" || !strings.HasPrefix(n.String(), "webhook-critical(") {
-		t.Errorf("Name = %q, String = %q", n.Name(), n.String())
-	}
-	if _, err := New("https://x.example/SECRET", WithName("")); err == nil || err.Error() != "webhook: empty name" {
-		t.Errorf("New with an empty name = %v", err)
-	}
+	notifytest.RunName(t, "webhook", func(name string) (notifytest.Notifier, error) {
+		return New("https://x.example/SECRET", WithName(name))
+	})
 }

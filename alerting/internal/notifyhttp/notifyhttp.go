@@ -1,6 +1,9 @@
 // Package notifyhttp holds what the HTTP notifiers of alerting share: one
 // JSON POST per Notify call, its outcome classified for the engine's
-// retrier, and the receiver's URL (a secret) kept out of every error.
+// retrier, and the receiver's URL (a secret) kept out of every error. Each
+// notifier package's config embeds [Common] (name, client, clock) and its
+// Notifier holds the [Endpoint] that Common makes, which names, prints and
+// posts.
 //
 // It plays the part of util.go in Alertmanager's notify package.
 package notifyhttp

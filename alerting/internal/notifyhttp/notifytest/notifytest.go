@@ -1,6 +1,8 @@
 // Package notifytest holds the httptest stand-in and the delivery tests that
 // every HTTP notifier of alerting must pass: status classification,
-// Retry-After, transport errors without secrets, and cancellation.
+// Retry-After, transport errors without secrets, and cancellation. It also
+// holds what their own tests share: the alerts they send (Firing,
+// Resolved), MustNew, and checks of requests, String and WithName.
 package notifytest
 
 import (
