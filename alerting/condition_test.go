@@ -319,7 +319,7 @@ func TestSlowOperationBucketBoundary(t *testing.T) {
 	if got := h.firing("down"); !slices.Equal(got, []string{"service=plex"}) {
 		t.Fatalf("other rules must still be evaluated; down fires on %q", got)
 	}
-	if !h.logs.contains("rule cannot be evaluated") {
+	if !h.logs.Contains("rule cannot be evaluated") {
 		t.Fatalf("error not logged: %s", h.logs.String())
 	}
 	// Now that the histogram has been read, AddRule checks at once.

@@ -126,7 +126,7 @@ func TestFailingAndPanickingNotifiersAreIsolated(t *testing.T) {
 			t.Errorf("sent{%s} = %d", n.name, got)
 		}
 	}
-	if !h.logs.contains("panicked: boom") {
+	if !h.logs.Contains("panicked: boom") {
 		t.Error("panic not logged as a failure")
 	}
 }

@@ -1,12 +1,10 @@
 package alerting
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"log/slog"
 	"slices"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -18,6 +16,7 @@ import (
 
 	"github.com/listsync/otelmon/internal/clock"
 	"github.com/listsync/otelmon/internal/names"
+	"github.com/listsync/otelmon/internal/syncbuf"
 )
 
 var t0 = time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)
@@ -36,7 +35,7 @@ type harness struct {
 	mp    *sdkmetric.MeterProvider
 	other *sdkmetric.ManualReader // a second reader, to read the engine's own metrics
 	rec   *recorder
-	logs  *syncBuffer
+	logs  *syncbuf.Buffer
 
 	failures metric.Int64Gauge
 	up       metric.Int64Gauge
@@ -48,7 +47,7 @@ type harness struct {
 
 func newHarness(t *testing.T, cfg Config, opts ...Option) *harness {
 	t.Helper()
-	h := &harness{t: t, clk: clock.NewFake(t0), rec: newRecorder("rec"), logs: &syncBuffer{}}
+	h := &harness{t: t, clk: clock.NewFake(t0), rec: newRecorder("rec"), logs: &syncbuf.Buffer{}}
 	logger := slog.New(slog.NewTextHandler(h.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	all := append([]Option{WithClock(h.clk), WithLogger(logger), WithNotifier(h.rec)}, opts...)
 	eng, err := New(cfg, all...)
@@ -257,25 +256,6 @@ func (r *recorder) next(t *testing.T) Alert {
 		return Alert{}
 	}
 }
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
-func (s *syncBuffer) contains(sub string) bool { return strings.Contains(s.String(), sub) }
 
 func summary(as []Alert) []string {
 	out := make([]string, len(as))

@@ -124,7 +124,7 @@ func TestCorruptStateFile(t *testing.T) {
 				t.Fatal(err)
 			}
 			h := newHarness(t, Config{StatePath: path})
-			if !h.logs.contains("corrupt alert state file moved aside") {
+			if !h.logs.Contains("corrupt alert state file moved aside") {
 				t.Fatalf("not reported: %s", h.logs.String())
 			}
 			if b, err := os.ReadFile(path + ".corrupt"); err != nil || string(b) != content {
@@ -150,7 +150,7 @@ func TestStateFileWriteFailureIsLogged(t *testing.T) {
 	h.addRules(DefaultRules()...)
 	h.up.Record(context.Background(), 0, svc("plex"))
 	h.eval()
-	if !h.logs.contains("cannot save alert state") {
+	if !h.logs.Contains("cannot save alert state") {
 		t.Fatalf("write failure not logged: %s", h.logs.String())
 	}
 	if len(h.eng.Active()) != 1 {

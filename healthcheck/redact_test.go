@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/listsync/otelmon/healthcheck"
+	"github.com/listsync/otelmon/internal/syncbuf"
 )
 
 // TestSecretsNeverLeak fails checks of URLs that carry a password and an API
@@ -63,7 +64,7 @@ func TestSecretsNeverLeak(t *testing.T) {
 		{name: "panic", url: withSecrets(srv.URL, "/panic"), client: panicky},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			var logs syncBuffer
+			var logs syncbuf.Buffer
 			c, _ := newChecker(t, healthcheck.Config{FailureThreshold: 1, RequestTimeout: 100 * time.Millisecond},
 				healthcheck.WithLogger(debugLogger(&logs)),
 				healthcheck.WithClientFor(func(string) *http.Client { return tc.client }))

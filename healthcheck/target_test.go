@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/listsync/otelmon/healthcheck"
+	"github.com/listsync/otelmon/internal/syncbuf"
 )
 
 func TestDefaultTargets(t *testing.T) {
@@ -87,7 +88,7 @@ func TestAddRejects(t *testing.T) {
 		{name: "bad method", target: healthcheck.Target{Name: "x", URL: "http://a.example/", Method: "GET /"}, want: healthcheck.ErrInvalidTarget},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			var logs syncBuffer
+			var logs syncbuf.Buffer
 			c, _ := newChecker(t, healthcheck.Config{}, healthcheck.WithLogger(debugLogger(&logs)))
 			err := c.Add(tc.target)
 			if !errors.Is(err, tc.want) {

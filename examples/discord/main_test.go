@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -20,6 +19,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/listsync/otelmon/alerting"
+	"github.com/listsync/otelmon/internal/syncbuf"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -124,31 +124,10 @@ func (d *discordStandIn) next(t *testing.T) received {
 	return received{}
 }
 
-// syncBuffer is a bytes.Buffer safe for the engine's goroutines (logs)
-// and the test's.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
-// start runs the program in the background; the returned channel gives
-// run's error.
-func start(t *testing.T, args ...string) (stdout, stderr *syncBuffer, done <-chan error) {
+func start(t *testing.T, args ...string) (stdout, stderr *syncbuf.Buffer, done <-chan error) {
 	t.Helper()
 	t.Setenv("OTEL_METRICS_EXPORTER", "")
-	stdout, stderr = &syncBuffer{}, &syncBuffer{}
+	stdout, stderr = &syncbuf.Buffer{}, &syncbuf.Buffer{}
 	ch := make(chan error, 1)
 	go func() { ch <- run(context.Background(), args, stdout, stderr) }()
 	return stdout, stderr, ch

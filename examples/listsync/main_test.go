@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"go.uber.org/goleak"
+
+	"github.com/listsync/otelmon/internal/syncbuf"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -25,9 +27,10 @@ func demo(t *testing.T, args ...string) string {
 	ctx, cancel := context.WithCancel(context.Background())
 	ready := make(chan string, 1)
 	done := make(chan error, 1)
-	var stdout, stderr bytes.Buffer
+	var stdout bytes.Buffer
+	var stderr syncbuf.Buffer
 	go func() {
-		done <- run(ctx, append([]string{"-listen", "127.0.0.1:0"}, args...), &stdout, &lockedWriter{w: &stderr}, ready)
+		done <- run(ctx, append([]string{"-listen", "127.0.0.1:0"}, args...), &stdout, &stderr, ready)
 	}()
 	t.Cleanup(func() {
 		cancel()

@@ -11,6 +11,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/listsync/otelmon/internal/syncbuf"
 )
 
 // requireProgram returns the path of a program from a Debian package that
@@ -34,10 +36,9 @@ type server struct {
 	name   string
 	base   string // http://host:port
 	client *http.Client
-	out    *bytes.Buffer // its output, through outMu
-	outMu  *lockedWriter
-	exited chan struct{} // closed when the process has exited
-	err    error         // Wait's result, set before exited is closed
+	out    *syncbuf.Buffer // its output
+	exited chan struct{}   // closed when the process has exited
+	err    error           // Wait's result, set before exited is closed
 }
 
 // startServer runs bin with the arguments args returns for its listen
@@ -53,18 +54,16 @@ func startServer(t *testing.T, name, bin string, args func(listen string) []stri
 	listen := ln.Addr().String()
 	ln.Close()
 
-	out := new(bytes.Buffer)
 	s := &server{
 		name:   name,
 		base:   "http://" + listen,
 		client: &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{}},
-		out:    out,
-		outMu:  &lockedWriter{w: out},
+		out:    &syncbuf.Buffer{},
 		exited: make(chan struct{}),
 	}
 	cmd := exec.Command(bin, args(listen)...)
-	cmd.Stdout = s.outMu
-	cmd.Stderr = s.outMu
+	cmd.Stdout = s.out
+	cmd.Stderr = s.out
 	cmd.WaitDelay = 5 * time.Second
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("start %s: %v", name, err)
@@ -84,16 +83,10 @@ func startServer(t *testing.T, name, bin string, args func(listen string) []stri
 			<-s.exited
 		}
 		if t.Failed() {
-			t.Logf("%s output:\n%s", name, s.output())
+			t.Logf("%s output:\n%s", name, s.out)
 		}
 	})
 	return s
-}
-
-func (s *server) output() string {
-	s.outMu.mu.Lock()
-	defer s.outMu.mu.Unlock()
-	return s.out.String()
 }
 
 // poll calls f every 100 ms until it returns nil or timeout passes, then
