@@ -29,6 +29,11 @@ import (
 // may be sent).
 const maxLost = 4096
 
+// maxKnown bounds the per-notifier set of alerts it was told are firing;
+// past it, new firings are not remembered, and their resolved notices are
+// not sent to that notifier.
+const maxKnown = 4096
+
 type deliverer struct {
 	e     *Engine
 	n     Notifier
@@ -39,11 +44,15 @@ type deliverer struct {
 	// resend is the notifier's ResendInterval (0: not a Resender).
 	resend time.Duration
 
-	mu      sync.Mutex // guards closed, lost and sent
-	closed  bool
-	lost    map[string]struct{}
-	sent    map[string]time.Time // firing alerts queued for a Resender, by ID: when last queued
-	started bool                 // guarded by Engine.mu
+	mu     sync.Mutex // guards closed, lost and known
+	closed bool
+	lost   map[string]struct{}
+	// known holds the alerts whose firing notification was queued for this
+	// notifier (or that it knew of before a restart), by ID, with when it was
+	// last queued (zero for those restored). Only these get a resolved
+	// notice; a Resender gets them again every resend interval.
+	known   map[string]time.Time
+	started bool // guarded by Engine.mu
 }
 
 // AddNotifier registers a notifier at run time; it receives the
@@ -81,10 +90,15 @@ func (e *Engine) addNotifierLocked(n Notifier) error {
 		attrs: []metric.AddOption{metric.WithAttributeSet(attribute.NewSet(attribute.String(names.AttrNotifier, name)))},
 		queue: make(chan Alert, e.cfg.Delivery.QueueSize),
 		lost:  map[string]struct{}{},
+		known: map[string]time.Time{},
 	}
 	if r, ok := n.(Resender); ok && r.ResendInterval() > 0 {
 		d.resend = r.ResendInterval()
-		d.sent = map[string]time.Time{}
+	}
+	if e.seq == 0 {
+		// Before the first evaluation, the active alerts are those restored
+		// from the state file: notifiers configured at start knew of them.
+		e.seedKnownLocked(d)
 	}
 	e.deliverers = append(e.deliverers, d)
 	return nil
@@ -113,27 +127,28 @@ func (e *Engine) startWorkerLocked(d *deliverer) {
 
 // enqueue queues a notification without blocking; it drops it (and counts
 // the drop) when the queue is full or closed.
+//
+// A resolved notification goes only to a notifier that was told the alert
+// fired; whether that firing notification was then delivered is checked
+// when the resolved one comes out of the queue (see run), since a later
+// firing notification still in the queue may succeed where an earlier one
+// failed.
 func (d *deliverer) enqueue(a Alert) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if a.State == Resolved {
-		if _, ok := d.lost[a.ID]; ok {
-			delete(d.lost, a.ID)
-			d.e.log.Debug("alerting: resolved notification not sent: its firing notification was lost",
+		if _, ok := d.known[a.ID]; !ok {
+			d.e.log.Debug("alerting: resolved notification not sent: the notifier was never told the alert fired",
 				slog.String("notifier", d.name), slog.String("alert", a.ID))
 			return
 		}
+		delete(d.known, a.ID)
+	} else if _, ok := d.known[a.ID]; ok || len(d.known) < maxKnown {
+		d.known[a.ID] = d.e.clock.Now()
 	}
 	if d.closed {
 		d.dropLocked(a, "engine shut down")
 		return
-	}
-	if d.sent != nil {
-		if a.State == Resolved {
-			delete(d.sent, a.ID)
-		} else {
-			d.sent[a.ID] = d.e.clock.Now()
-		}
 	}
 	select {
 	case d.queue <- a:
@@ -142,16 +157,17 @@ func (d *deliverer) enqueue(a Alert) {
 	}
 }
 
-// resendDue queues again, for a Resender, the firing alerts among active
-// that it was last sent more than its ResendInterval before now.
-func (d *deliverer) resendDue(active []Alert, now time.Time) {
+// resendDue queues again, for a Resender, the notified firing alerts that
+// it was last sent more than its ResendInterval before now, or never (it
+// was added after they fired, or the process restarted).
+func (d *deliverer) resendDue(firing []Alert, now time.Time) {
 	if d.resend <= 0 {
 		return
 	}
 	var due []Alert
 	d.mu.Lock()
-	for _, a := range active {
-		if last, ok := d.sent[a.ID]; ok && now.Sub(last) >= d.resend {
+	for _, a := range firing {
+		if last, ok := d.known[a.ID]; !ok || now.Sub(last) >= d.resend {
 			due = append(due, a)
 		}
 	}

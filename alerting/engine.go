@@ -134,8 +134,22 @@ func New(cfg Config, opts ...Option) (*Engine, error) {
 		}
 	}
 	e.load()
+	for _, d := range e.deliverers {
+		e.seedKnownLocked(d)
+	}
 	e.updateFiringLocked()
 	return e, nil
+}
+
+// seedKnownLocked tells d of the notified firing alerts restored from the
+// state file, so that it gets their resolved notices (and, a Resender,
+// their resends at once).
+func (e *Engine) seedKnownLocked(d *deliverer) {
+	for _, st := range e.active {
+		if st.a.State == Firing && st.notified {
+			d.known[st.a.ID] = time.Time{}
+		}
+	}
 }
 
 // Reader returns the engine's ManualReader. Register it on the

@@ -129,7 +129,8 @@ func (e *Engine) clear(st *alertState, re *ruleEntry, v float64, hasValue bool, 
 // subject to the rate limit.
 func (e *Engine) fire(st *alertState, re *ruleEntry, ev *evalState) {
 	r := &re.rule
-	if st.a.State != Pending {
+	wasPending := st.a.State == Pending
+	if !wasPending {
 		e.activate(st, re)
 	}
 	st.a.State = Firing
@@ -137,7 +138,11 @@ func (e *Engine) fire(st *alertState, re *ruleEntry, ev *evalState) {
 	st.a.UpdatedAt = ev.now
 	st.a.ResolvedAt = nil
 	st.a.Title = title(re, st.a.Labels, st.a.Value)
-	clearAck(&st.a)
+	if !wasPending {
+		// A new occurrence; an acknowledgement given while it was pending
+		// carries over into firing.
+		clearAck(&st.a)
+	}
 	st.prev = nil
 	st.notified = false
 	st.clearCount = 0

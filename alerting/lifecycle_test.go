@@ -473,3 +473,23 @@ func TestPeriodicEvaluation(t *testing.T) {
 		t.Fatalf("%d timers armed after Shutdown", n)
 	}
 }
+
+// An acknowledgement given while an alert is pending lasts into firing.
+func TestAckWhilePendingCarriesIntoFiring(t *testing.T) {
+	h := newHarness(t, Config{})
+	h.addRules(Rule{Name: "r", Condition: ServiceDown{}, For: 2 * time.Minute, Enabled: true})
+	h.up.Record(t.Context(), 0, svc("imdb"))
+	h.eval()
+	act := h.eng.Active()
+	if len(act) != 1 || act[0].State != Pending {
+		t.Fatalf("active %+v", act)
+	}
+	if _, err := h.eng.Acknowledge(act[0].ID, "ops", "expected"); err != nil {
+		t.Fatal(err)
+	}
+	h.step(3 * time.Minute)
+	a, _ := h.eng.Alert(act[0].ID)
+	if a.State != Firing || !a.Acknowledged || a.AcknowledgedBy != "ops" {
+		t.Fatalf("after firing: %+v", a)
+	}
+}

@@ -295,8 +295,11 @@ func urlSecrets(raw string) []string {
 	if p, ok := u.User.Password(); ok && p != "" {
 		s = append(s, p, url.PathEscape(p), url.QueryEscape(p))
 	}
-	for _, vs := range u.Query() {
+	for k, vs := range u.Query() {
 		for _, v := range vs {
+			if v == "" {
+				v = k // "?<token>": the key is the secret
+			}
 			if len(v) >= minSecretLen {
 				s = append(s, v, url.QueryEscape(v), url.PathEscape(v))
 			}

@@ -6,12 +6,14 @@ package redact
 import (
 	"errors"
 	"net/url"
+	"strings"
 )
 
 // Mask replaces each secret part of a URL.
 const Mask = "xxxxx"
 
-// URL returns raw with its password and every query value masked. A URL that
+// URL returns raw with its password and every query value masked (the
+// whole query when it holds a bare token, as in "?s3cr3t"). A URL that
 // does not parse is replaced by Mask as a whole, since it cannot be told
 // apart from a secret.
 func URL(raw string) string {
@@ -40,11 +42,16 @@ func redactURL(u *url.URL, dropPath bool) string {
 		}
 	}
 	if c.RawQuery != "" {
-		q := c.Query()
-		for k := range q {
-			q[k] = []string{Mask}
+		if bareToken(c.RawQuery) {
+			// "?<token>": the key itself is the secret.
+			c.RawQuery = Mask
+		} else {
+			q := c.Query()
+			for k := range q {
+				q[k] = []string{Mask}
+			}
+			c.RawQuery = q.Encode()
 		}
-		c.RawQuery = q.Encode()
 	}
 	c.Fragment, c.RawFragment = "", ""
 	if dropPath {
@@ -52,6 +59,17 @@ func redactURL(u *url.URL, dropPath bool) string {
 		c.Path, c.RawPath, c.RawQuery = "", "", ""
 	}
 	return c.String()
+}
+
+// bareToken reports whether a raw query has a part without "=": a bare
+// token, which masking values alone would leave in the clear.
+func bareToken(rawQuery string) bool {
+	for _, part := range strings.Split(rawQuery, "&") {
+		if part != "" && !strings.Contains(part, "=") {
+			return true
+		}
+	}
+	return false
 }
 
 // Error returns the first *url.Error in err's chain with its URL redacted by

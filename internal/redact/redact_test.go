@@ -16,6 +16,8 @@ func TestURL(t *testing.T) {
 		{"https://example.com/a#SECRET", "https://example.com/a"},
 		{"http://127.0.0.1:1/health", "http://127.0.0.1:1/health"},
 		{"::not a url SECRET", Mask},
+		{"https://x.example/h?SECRET", "https://x.example/h?xxxxx"},
+		{"https://x.example/h?page=2&SECRET", "https://x.example/h?xxxxx"},
 	} {
 		if got := URL(tc.in); got != tc.want {
 			t.Errorf("URL(%q) = %q, want %q", tc.in, got, tc.want)
