@@ -42,8 +42,9 @@ type Config struct {
 	StatePath string
 	// RestoreGrace is how long, from the first evaluation after New, an
 	// alert restored from StatePath stays as it was while its series has not
-	// been reported yet: after a restart the host's gauges and counters take
-	// a while to be recorded again, and their absence is no evidence that
+	// been reported yet, or its rule not added again: after a restart the
+	// host's gauges and counters take a while to be recorded again, and a
+	// host may add its rules after Start; neither absence is evidence that
 	// the problem went away. A reading that clears the condition still
 	// resolves the alert at once. Optional; default 10 min.
 	RestoreGrace time.Duration

@@ -487,15 +487,17 @@ func (e *Engine) sweepLocked(ev *evalState) {
 		if st.touched == ev.seq {
 			continue
 		}
+		// A restored alert waits out the grace period, both for its series
+		// to reappear and for its rule, which a host may add after Start.
+		if st.restored && ev.now.Before(e.graceUntil) {
+			continue
+		}
 		re := e.rules[st.a.Rule]
 		if re == nil || !re.rule.Enabled {
 			e.retire(st, re, ev)
 			continue
 		}
 		if _, failed := ev.errs[re]; failed {
-			continue
-		}
-		if st.restored && ev.now.Before(e.graceUntil) {
 			continue
 		}
 		e.clear(st, re, 0, false, ev)

@@ -77,6 +77,7 @@ type Breaker struct {
 	mu          sync.Mutex
 	inflight    int                         // trial calls admitted in this half-open generation; guarded by mu
 	bo          *backoff.ExponentialBackOff // open-period growth; guarded by mu
+	trips       int                         // opens since the breaker last closed; guarded by mu
 	transitions [3][3]atomic.Uint64         // written under mu
 
 	// Immutable after New.
@@ -169,6 +170,18 @@ func (b *Breaker) State() State {
 	return stateOf(w)
 }
 
+// peekState is State without the transition: an open breaker whose open
+// period has ended reads HalfOpen, but listeners are not called. Stats uses
+// it, since it runs inside metric collection, where a listener that
+// collects metrics itself would deadlock.
+func (b *Breaker) peekState() State {
+	w := b.word.Load()
+	if stateOf(w) == Open && modeOf(w) != ModeForcedOpen && b.now() >= b.openUntil.Load() {
+		return HalfOpen
+	}
+	return stateOf(w)
+}
+
 // Mode returns the current operator mode.
 func (b *Breaker) Mode() Mode { return modeOf(b.word.Load()) }
 
@@ -192,12 +205,14 @@ func (b *Breaker) Transitions() [3][3]uint64 {
 	return t
 }
 
-// Stats returns a snapshot of everything an observer exports. It reads
-// State as State does.
+// Stats returns a snapshot of everything an observer exports. Unlike
+// State, it never makes a transition (an expired open period reads
+// HalfOpen without moving the breaker), so it is safe inside metric
+// collection: no listener runs there.
 func (b *Breaker) Stats() Stats {
 	return Stats{
 		Name:        b.name,
-		State:       b.State(),
+		State:       b.peekState(),
 		Mode:        b.Mode(),
 		Counts:      b.Counts(),
 		Failures:    b.failures.Load(),
@@ -516,6 +531,7 @@ func (b *Breaker) transitionLocked(to State, mode Mode, counts Counts) StateChan
 	switch to {
 	case Closed:
 		b.bo.Reset()
+		b.trips = 0
 	case Open:
 		if mode != ModeForcedOpen {
 			now := b.now()
@@ -540,11 +556,16 @@ func (b *Breaker) transitionLocked(to State, mode Mode, counts Counts) StateChan
 }
 
 // openPeriodLocked returns the length of the open period that starts now:
-// the next backoff step, at least to the end of a pending Retry-After
-// window, at most MaxOpenTimeout.
+// exactly OpenTimeout on the first trip since the breaker closed, then the
+// next (jittered, growing) backoff step; at least to the end of a pending
+// Retry-After window, at most MaxOpenTimeout.
 func (b *Breaker) openPeriodLocked(now int64) time.Duration {
 	limit := b.cfg.MaxOpenTimeout
-	d := b.bo.NextBackOff()
+	d := b.bo.NextBackOff() // advanced on every trip, so growth starts from the second
+	if b.trips == 0 {
+		d = b.cfg.OpenTimeout
+	}
+	b.trips++
 	if d < 0 || d > limit {
 		d = limit
 	}

@@ -624,3 +624,40 @@ func TestModeText(t *testing.T) {
 		t.Fatal("MarshalText accepted an unknown state")
 	}
 }
+
+// The first open period is exactly OpenTimeout, jitter or not: only the
+// growth of later ones is jittered.
+func TestFirstOpenPeriodIsExact(t *testing.T) {
+	const open = 60 * time.Second
+	for range 20 {
+		b, fc := newTest(t, Config{FailureThreshold: 1, OpenTimeout: open}, WithJitter(0.5))
+		run(b, 1, fail)
+		if got := openPeriod(t, b); got != open {
+			t.Fatalf("first open period %v, want %v", got, open)
+		}
+		fc.Advance(open)
+		run(b, 1, fail) // the half-open trial fails: the second period grows
+		if got := openPeriod(t, b); got == open {
+			t.Fatalf("second open period did not grow: %v", got)
+		}
+	}
+}
+
+// Stats never moves the breaker: no listener runs inside collection.
+func TestStatsMakesNoTransition(t *testing.T) {
+	var events int
+	b, fc := newTest(t, Config{FailureThreshold: 1, OpenTimeout: time.Second},
+		WithStateListener(func(StateChange) { events++ }))
+	run(b, 1, fail)
+	events = 0
+	fc.Advance(2 * time.Second)
+	if st := b.Stats(); st.State != HalfOpen {
+		t.Fatalf("Stats().State = %v, want half-open", st.State)
+	}
+	if events != 0 {
+		t.Fatalf("Stats ran %d listeners", events)
+	}
+	if b.State() != HalfOpen || events != 1 {
+		t.Fatalf("State: %v, %d events", b.State(), events)
+	}
+}
