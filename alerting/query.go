@@ -14,7 +14,8 @@ type Filter struct {
 	// ones (and resolved ones if IncludeResolved is set).
 	States []State
 	// IncludeResolved adds resolved alerts (still within their retention)
-	// to the selection.
+	// to the selection when States is empty; with States set, States
+	// decides alone.
 	IncludeResolved bool
 	// Rule keeps the alerts of the named rule; empty keeps every rule.
 	Rule string
@@ -27,13 +28,10 @@ func (f *Filter) match(a *Alert) bool {
 	if f.Rule != "" && a.Rule != f.Rule {
 		return false
 	}
-	if a.State == Resolved && f.IncludeResolved {
-		return true
-	}
 	if len(f.States) > 0 {
 		return slices.Contains(f.States, a.State)
 	}
-	return a.State != Resolved
+	return a.State != Resolved || f.IncludeResolved
 }
 
 // Alerts returns copies of the alerts f selects: active ones before

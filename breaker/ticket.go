@@ -53,20 +53,32 @@ type Ticket struct {
 //	resp.Body = &releasingBody{ReadCloser: resp.Body, t: t} // Close calls t.Release()
 //	return resp, nil
 func (b *Breaker) Allow(ctx context.Context) (Ticket, context.Context, error) {
-	w := b.word.Load()
-	kind := admitCounted
-	if w&fastMask != 0 {
-		var err error
-		if w, kind, err = b.admit(); err != nil {
-			return Ticket{}, ctx, err
-		}
+	t, err := b.Admit(ctx)
+	if err != nil {
+		return Ticket{}, ctx, err
 	}
-	t := Ticket{b: b, parent: ctx, word: w, kind: kind}
 	if b.reqTimeout > 0 {
 		t.tctx, t.cancel = context.WithTimeoutCause(ctx, b.reqTimeout, b.errTimeout)
 		return t, t.tctx, nil
 	}
 	return t, ctx, nil
+}
+
+// Admit is Allow without the request timeout, for work that spans many
+// requests, each bounded on its own (a sync job that fetches a list, then
+// every item). It admits or rejects exactly as Allow does and returns a
+// Ticket whose Done and Release work the same; the caller's ctx alone
+// bounds the work.
+func (b *Breaker) Admit(ctx context.Context) (Ticket, error) {
+	w := b.word.Load()
+	kind := admitCounted
+	if w&fastMask != 0 {
+		var err error
+		if w, kind, err = b.admit(); err != nil {
+			return Ticket{}, err
+		}
+	}
+	return Ticket{b: b, parent: ctx, word: w, kind: kind}, nil
 }
 
 // Done records the outcome of the call, classified from err as Execute

@@ -124,3 +124,24 @@ func TestTicketConcurrentDoneAndRelease(t *testing.T) {
 		t.Fatalf("inflight = %d, want 0", b.inflight)
 	}
 }
+
+// Admit admits like Allow but sets no deadline: a long job that succeeds
+// is a success, however long it took.
+func TestAdmitHasNoRequestTimeout(t *testing.T) {
+	b, fc := newTest(t, Config{FailureThreshold: 1, RequestTimeout: time.Second})
+	tk, err := b.Admit(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	fc.Advance(time.Minute)
+	if o := tk.Done(nil); o != Success {
+		t.Fatalf("outcome %v", o)
+	}
+	tk.Release()
+	tk, _ = b.Admit(context.Background())
+	tk.Done(errors.New("boom"))
+	tk.Release()
+	if _, err := b.Admit(context.Background()); !errors.Is(err, ErrOpen) {
+		t.Fatalf("Admit on an open breaker: %v", err)
+	}
+}

@@ -71,10 +71,13 @@ type HealthCheck struct {
 
 // Health returns the current statuses as a health+json document.
 func (c *Checker) Health() HealthDocument {
-	return healthDocument(c.Summary())
+	return c.Summary().Health()
 }
 
-func healthDocument(s Summary) HealthDocument {
+// Health renders the summary as a health+json document, as Checker.Health
+// does; a caller that needs both forms of one snapshot takes the Summary
+// once and calls this.
+func (s Summary) Health() HealthDocument {
 	doc := HealthDocument{Status: HealthPass}
 	switch {
 	case s.TotalServices > 0 && s.UnhealthyServices == s.TotalServices:

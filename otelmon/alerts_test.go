@@ -35,7 +35,12 @@ func TestBreakerOpenTriggersEvaluation(t *testing.T) {
 	for i := 0; i < 2; i++ { // plex opens on its 2nd failure
 		_ = m.ExecuteWithCircuitBreaker(ctx, "plex", func(context.Context) error { return errUpstream })
 	}
-	a := <-n.ch
+	var a alerting.Alert
+	select {
+	case a = <-n.ch:
+	case <-time.After(30 * time.Second):
+		t.Fatal("no notification after the breaker opened")
+	}
 	if a.Rule != alerting.RuleCircuitBreakerOpen || a.State != alerting.Firing || a.Labels["service"] != "plex" || a.Level != alerting.Warning {
 		t.Fatalf("notified %+v", a)
 	}
@@ -138,6 +143,8 @@ func TestAPIAlerts(t *testing.T) {
 		{"malformed body", ack, `{"by":`, 400, CodeBadRequest},
 		{"unknown field", ack, `{"user":"x"}`, 400, CodeBadRequest},
 		{"two values", ack, `{} {}`, 400, CodeBadRequest},
+		{"trailing brace", ack, `{}}`, 400, CodeBadRequest},
+		{"whitespace flood", ack, `{}` + strings.Repeat(" ", maxBodyBytes), 413, CodeTooLarge},
 		{"too large", ack, `{"comment":"` + strings.Repeat("x", maxBodyBytes) + `"}`, 413, CodeTooLarge},
 		{"long by", ack, `{"by":"` + strings.Repeat("x", 200) + `"}`, 400, CodeBadRequest},
 	} {
@@ -161,6 +168,10 @@ func TestAPIAlerts(t *testing.T) {
 	}
 	if r := call(t, "POST", ack, testKey, ""); r.code != 409 || errCode(t, r) != CodeConflict {
 		t.Fatalf("resolved: %d %s", r.code, r.body)
+	}
+	r = call(t, "GET", base+"?state=firing&all=true", testKey, "")
+	if json.Unmarshal([]byte(r.body), &list) != nil || len(list) != 1 || list[0].State != alerting.Firing {
+		t.Fatalf("state=firing&all=true: %s", r.body)
 	}
 	r = call(t, "GET", base+"?all=true", testKey, "")
 	if json.Unmarshal([]byte(r.body), &list) != nil || len(list) != 2 || !strings.Contains(r.body, `"state":"resolved"`) {

@@ -197,14 +197,15 @@ func decodeBody(w http.ResponseWriter, r *http.Request, v any) bool {
 	dec.DisallowUnknownFields()
 	err := dec.Decode(v)
 	if err == nil {
-		if dec.More() {
-			writeError(w, http.StatusBadRequest, CodeBadRequest, "body holds more than one JSON value")
-			return false
+		// Nothing but whitespace may follow the value.
+		if _, err = dec.Token(); errors.Is(err, io.EOF) {
+			return true
 		}
-		return true
-	}
-	if errors.Is(err, io.EOF) {
-		return true
+		if err == nil {
+			err = errors.New("body holds more than one JSON value")
+		}
+	} else if errors.Is(err, io.EOF) {
+		return true // no body
 	}
 	var tooBig *http.MaxBytesError
 	if errors.As(err, &tooBig) {

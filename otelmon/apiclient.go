@@ -15,6 +15,7 @@ import (
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 
 	"github.com/listsync/otelmon/internal/names"
+	"github.com/listsync/otelmon/internal/redact"
 )
 
 // APIDurationBuckets are the boundaries, in seconds, of the API request
@@ -207,6 +208,15 @@ func (m *Monitor) Transport(service string, base http.RoundTripper, opts ...Tran
 // HTTPClient returns an http.Client for requests to service, built on
 // Transport and http.DefaultTransport. Clients share connections; keep the
 // one you get rather than asking for a new one per request.
+//
+// Like any http.Client, it returns errors that quote the request URL, API
+// key in the query and all: pass them through RedactError before logging.
 func (m *Monitor) HTTPClient(service string) *http.Client {
 	return &http.Client{Transport: m.Transport(service, nil)}
 }
+
+// RedactError returns err with the URL quoted by an http.Client error
+// (*url.Error) stripped of its secrets: user information and query values
+// are masked, the cause stays in the chain for errors.Is and errors.As.
+// Other errors are returned unchanged.
+func RedactError(err error) error { return redact.Error(err) }

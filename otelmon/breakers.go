@@ -93,8 +93,8 @@ type breakerTransport struct {
 }
 
 func (t *breakerTransport) RoundTrip(req *http.Request) (*http.Response, error) {
-	if heldBreaker(req.Context()) == t.b {
-		return t.next.RoundTrip(req) // inside a monitored sync of this service
+	if job := heldJobOf(req.Context(), t.b); job != nil {
+		return t.roundTripInJob(req, job)
 	}
 	ticket, ctx, err := t.b.Allow(req.Context())
 	if err != nil {
@@ -117,6 +117,28 @@ func (t *breakerTransport) RoundTrip(req *http.Request) (*http.Response, error) 
 	return resp, nil
 }
 
+// roundTripInJob sends a request of a monitored sync job that holds the
+// breaker: not counted by it, but bounded by the request timeout (until
+// the body is closed), and with a 429's Retry-After kept for the job.
+func (t *breakerTransport) roundTripInJob(req *http.Request, job *heldJob) (*http.Response, error) {
+	d := t.b.Config().RequestTimeout
+	if d <= 0 {
+		return t.next.RoundTrip(req)
+	}
+	ctx, cancel := context.WithTimeout(req.Context(), d)
+	resp, err := t.next.RoundTrip(req.WithContext(ctx))
+	var se *StatusError
+	if errors.As(ClassifyResponse(resp, err, t.m.clock.Now()), &se) && se.Retry > 0 {
+		job.noteRetryAfter(se.Retry)
+	}
+	if err != nil {
+		cancel()
+		return resp, err
+	}
+	resp.Body = &cancelBody{ReadCloser: resp.Body, cancel: cancel}
+	return resp, nil
+}
+
 // ticketBody releases the breaker ticket, and so the request-timeout
 // context, when the caller closes the body.
 type ticketBody struct {
@@ -127,6 +149,19 @@ type ticketBody struct {
 func (b *ticketBody) Close() error {
 	err := b.ReadCloser.Close()
 	b.ticket.Release()
+	return err
+}
+
+// cancelBody ends a request's timeout context when the caller closes the
+// body.
+type cancelBody struct {
+	io.ReadCloser
+	cancel context.CancelFunc
+}
+
+func (b *cancelBody) Close() error {
+	err := b.ReadCloser.Close()
+	b.cancel()
 	return err
 }
 

@@ -130,7 +130,8 @@ type healthResponse struct {
 }
 
 func (m *Monitor) serveHealth(w http.ResponseWriter, r *http.Request, _ map[string]string) {
-	doc := m.health.Health()
+	sum := m.health.Summary() // one snapshot for status and body
+	doc := sum.Health()
 	code := doc.Status.HTTPStatusCode()
 	if acceptsHealthJSON(r.Header.Get("Accept")) {
 		w.Header().Set("Content-Type", healthcheck.ContentTypeHealthJSON)
@@ -139,7 +140,7 @@ func (m *Monitor) serveHealth(w http.ResponseWriter, r *http.Request, _ map[stri
 		_ = jsonEncoder(w).Encode(doc)
 		return
 	}
-	writeJSON(w, code, healthResponse{Status: doc.Status, Summary: m.health.Summary()})
+	writeJSON(w, code, healthResponse{Status: doc.Status, Summary: sum})
 }
 
 func acceptsHealthJSON(accept string) bool {

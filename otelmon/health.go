@@ -42,13 +42,9 @@ func (m *Monitor) CheckHealthNow(ctx context.Context, service string) (healthche
 // HealthSummary returns the health of every checked service.
 func (m *Monitor) HealthSummary() healthcheck.Summary { return m.health.Summary() }
 
-// onHealthChange follows every service's health transitions.
+// onHealthChange asks for an alert evaluation when a service goes down.
+// (The checker logs the transitions itself.)
 func (m *Monitor) onHealthChange(tr healthcheck.Transition) {
-	attrs := []any{"service", tr.Target, "from", tr.From.String(), "to", tr.To.String()}
-	if tr.Result.Err != nil {
-		attrs = append(attrs, "err", tr.Result.Err.Error()) // redacted by healthcheck
-	}
-	m.logger.Info("otelmon: service health changed", attrs...)
 	if tr.To == healthcheck.Down {
 		m.requestEvaluation()
 	}

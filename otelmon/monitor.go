@@ -100,7 +100,11 @@ func New(cfg Config, opts ...Option) (*Monitor, error) {
 		if m.apiKey, err = generateAPIKey(); err != nil {
 			return nil, err
 		}
-		m.logger.Info("otelmon: no API key configured; generated one for /api/v3", "apiKey", m.apiKey)
+		l := m.logger
+		if !o.loggerSet {
+			l = slog.Default() // the key must reach someone
+		}
+		l.Info("otelmon: no API key configured; generated one for /api/v3", "apiKey", m.apiKey)
 	}
 	if m.mp == nil {
 		if m.alerts == nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -78,4 +79,126 @@ func TestMonitoredSyncHandler(t *testing.T) {
 			t.Fatalf("canceled sync recorded: %+v", s)
 		}
 	}
+}
+
+func TestMonitoredSyncJobs(t *testing.T) {
+	ctx := context.Background()
+	cfg := DefaultConfig()
+	cfg.CircuitBreakers = map[string]breaker.Config{"trakt": {RequestTimeout: 50 * time.Millisecond}}
+	m, clk := newTestMonitor(t, cfg)
+	hang := make(chan struct{})
+	t.Cleanup(func() { close(hang) })
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/hang":
+			select {
+			case <-hang:
+			case <-r.Context().Done():
+			}
+		case "/429":
+			w.Header().Set("Retry-After", "120")
+			w.WriteHeader(http.StatusTooManyRequests)
+		}
+	}))
+	t.Cleanup(srv.Close)
+	get := func(ctx context.Context, c *http.Client, path string) error {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, srv.URL+path, nil)
+		resp, err := c.Do(req)
+		if err != nil {
+			return err
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			return errors.New(resp.Status)
+		}
+		return nil
+	}
+	status := func(source string) SyncStatus {
+		for _, s := range m.sync.syncStatuses() {
+			if s.Source == source {
+				return s
+			}
+		}
+		return SyncStatus{}
+	}
+
+	t.Run("a long job is not cut at the request timeout", func(t *testing.T) {
+		h := m.MonitoredSyncHandler(SyncHandlerFunc(func(ctx context.Context, _ SyncJob) (SyncResult, error) {
+			clk.Advance(time.Minute) // tmdb's request timeout is 10 s
+			return SyncResult{ItemsFound: 1}, ctx.Err()
+		}))
+		if _, err := h.ExecuteSync(ctx, SyncJob{Source: "tmdb"}); err != nil {
+			t.Fatal(err)
+		}
+		if s := status("tmdb"); s.Succeeded != 1 || s.LastDurationSeconds != 60 {
+			t.Fatalf("recorded %+v", s)
+		}
+	})
+
+	t.Run("each request in a job is bounded by the request timeout", func(t *testing.T) {
+		c := m.HTTPClient("trakt")
+		h := m.MonitoredSyncHandler(SyncHandlerFunc(func(ctx context.Context, _ SyncJob) (SyncResult, error) {
+			return SyncResult{}, get(ctx, c, "/hang")
+		}))
+		_, err := h.ExecuteSync(ctx, SyncJob{Source: "trakt"})
+		if !errors.Is(err, context.DeadlineExceeded) {
+			t.Fatalf("hanging request: %v", err)
+		}
+	})
+
+	t.Run("a 429's Retry-After holds the breaker open", func(t *testing.T) {
+		c := m.HTTPClient("plex") // opens on the 2nd failure, 30 s by default
+		h := m.MonitoredSyncHandler(SyncHandlerFunc(func(ctx context.Context, _ SyncJob) (SyncResult, error) {
+			return SyncResult{}, get(ctx, c, "/429")
+		}))
+		for range 2 {
+			_, _ = h.ExecuteSync(ctx, SyncJob{Source: "plex"})
+		}
+		clk.Advance(time.Minute)
+		if _, err := h.ExecuteSync(ctx, SyncJob{Source: "plex"}); !errors.Is(err, breaker.ErrOpen) {
+			t.Fatalf("after 60 s of a 120 s Retry-After: %v", err)
+		}
+	})
+
+	t.Run("partial items of a failed job are recorded", func(t *testing.T) {
+		h := m.MonitoredSyncHandler(SyncHandlerFunc(func(context.Context, SyncJob) (SyncResult, error) {
+			return SyncResult{ItemsFound: 20, ItemsAdded: 4}, errUpstream
+		}))
+		_, _ = h.ExecuteSync(ctx, SyncJob{Source: "imdb"})
+		if s := status("imdb"); s.Failed != 1 || s.ItemsAdded != 4 || s.ItemsFound != 20 {
+			t.Fatalf("recorded %+v", s)
+		}
+	})
+
+	t.Run("a source without a breaker still runs", func(t *testing.T) {
+		ran := false
+		h := m.MonitoredSyncHandler(SyncHandlerFunc(func(context.Context, SyncJob) (SyncResult, error) {
+			ran = true
+			return SyncResult{}, nil
+		}))
+		if _, err := h.ExecuteSync(ctx, SyncJob{Source: ""}); err != nil || !ran {
+			t.Fatalf("empty source: ran=%v err=%v", ran, err)
+		}
+		if s := status(UnknownLabel); s.Succeeded != 1 {
+			t.Fatalf("recorded %+v", s)
+		}
+	})
+
+	t.Run("a panic is a failure and goes on", func(t *testing.T) {
+		h := m.MonitoredSyncHandler(SyncHandlerFunc(func(context.Context, SyncJob) (SyncResult, error) {
+			panic("boom")
+		}))
+		func() {
+			defer func() {
+				if r := recover(); r != "boom" {
+					t.Fatalf("recovered %v", r)
+				}
+			}()
+			_, _ = h.ExecuteSync(ctx, SyncJob{Source: "custom"})
+		}()
+		b, _ := m.Breaker("custom")
+		if s := status("custom"); s.Failed != 1 || b.Counts().ConsecutiveFailures != 1 {
+			t.Fatalf("recorded %+v, breaker %+v", s, b.Counts())
+		}
+	})
 }

@@ -218,6 +218,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, ready cha
 		ready <- addr
 	}
 
+	syncCtx, stopSyncs := context.WithCancel(ctx)
+	defer stopSyncs()
 	cache := newMetadataCache(200)
 	lib := newLibrary()
 	var wg sync.WaitGroup
@@ -235,7 +237,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, ready cha
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			syncLoop(ctx, h, job, cfg.syncInterval, logger)
+			syncLoop(syncCtx, h, job, cfg.syncInterval, logger)
 		}()
 	}
 
@@ -243,6 +245,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, ready cha
 	case <-ctx.Done():
 	case err = <-srvErr:
 	}
+	stopSyncs() // the server may have failed while ctx still runs
 	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	shutdownErr := srv.Shutdown(sctx)
@@ -298,7 +301,7 @@ func syncLoop(ctx context.Context, h otelmon.SyncHandler, job otelmon.SyncJob, i
 	defer t.Stop()
 	for {
 		if _, err := h.ExecuteSync(ctx, job); err != nil && ctx.Err() == nil {
-			logger.Warn("sync failed", "source", job.Source, "err", err)
+			logger.Warn("sync failed", "source", job.Source, "err", otelmon.RedactError(err))
 		}
 		select {
 		case <-ctx.Done():

@@ -12,7 +12,7 @@ import (
 // Mask replaces each secret part of a URL.
 const Mask = "xxxxx"
 
-// URL returns raw with its password and every query value masked (the
+// URL returns raw with its user information and every query value masked (the
 // whole query when it holds a bare token, as in "?s3cr3t"). A URL that
 // does not parse is replaced by Mask as a whole, since it cannot be told
 // apart from a secret.
@@ -37,8 +37,11 @@ func Endpoint(raw string) string {
 func redactURL(u *url.URL, dropPath bool) string {
 	c := *u
 	if c.User != nil {
+		// Some APIs take their key as the user name: mask both parts.
 		if _, ok := c.User.Password(); ok {
-			c.User = url.UserPassword(c.User.Username(), Mask)
+			c.User = url.UserPassword(Mask, Mask)
+		} else {
+			c.User = url.User(Mask)
 		}
 	}
 	if c.RawQuery != "" {

@@ -12,7 +12,8 @@ import (
 func TestURL(t *testing.T) {
 	for _, tc := range []struct{ in, want string }{
 		{"https://api.example.com/3/movie?api_key=SECRET&page=2", "https://api.example.com/3/movie?api_key=xxxxx&page=xxxxx"},
-		{"https://user:SECRET@plex.local:32400/identity", "https://user:xxxxx@plex.local:32400/identity"},
+		{"https://user:SECRET@plex.local:32400/identity", "https://xxxxx:xxxxx@plex.local:32400/identity"},
+		{"https://SECRET@api.example/v1", "https://xxxxx@api.example/v1"},
 		{"https://example.com/a#SECRET", "https://example.com/a"},
 		{"http://127.0.0.1:1/health", "http://127.0.0.1:1/health"},
 		{"::not a url SECRET", Mask},

@@ -68,7 +68,7 @@ func TestEndpointString(t *testing.T) {
 		want     string
 	}{
 		{true, "webhook(https://hooks.example.com)"},
-		{false, "webhook(https://user:xxxxx@hooks.example.com/T0KEN?k=xxxxx)"},
+		{false, "webhook(https://xxxxx:xxxxx@hooks.example.com/T0KEN?k=xxxxx)"},
 	} {
 		e := c.Endpoint(Target{URL: u, HostOnly: tc.hostOnly})
 		if got := e.String(); got != tc.want {
