@@ -2,6 +2,7 @@ package otelmon
 
 import (
 	"context"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -91,31 +92,27 @@ type naiveOTel struct {
 }
 
 func newNaiveOTel(b *testing.B, meter metric.Meter) *naiveOTel {
-	var r naiveOTel
-	var err error
-	must := func(e error) {
-		if e != nil {
-			b.Fatal(e)
-		}
+	var errs []error
+	counter := func(name string) metric.Int64Counter {
+		c, err := meter.Int64Counter(name)
+		errs = append(errs, err)
+		return c
 	}
-	r.ops, err = meter.Int64Counter("sync_operations_total")
-	must(err)
-	r.okOps, err = meter.Int64Counter("sync_operations_success_total")
-	must(err)
-	r.failedOps, err = meter.Int64Counter("sync_operations_failed_total")
-	must(err)
-	r.added, err = meter.Int64Counter("items_added_total")
-	must(err)
-	r.updated, err = meter.Int64Counter("items_updated_total")
-	must(err)
-	r.found, err = meter.Int64Counter("items_found_total")
-	must(err)
+	r := naiveOTel{
+		ops: counter("sync_operations_total"), okOps: counter("sync_operations_success_total"),
+		failedOps: counter("sync_operations_failed_total"), added: counter("items_added_total"),
+		updated: counter("items_updated_total"), found: counter("items_found_total"),
+	}
+	var err error
 	r.consecutive, err = meter.Int64Gauge("consecutive_failures")
-	must(err)
+	errs = append(errs, err)
 	r.lastSuccess, err = meter.Float64Gauge("last_successful_sync_timestamp")
-	must(err)
+	errs = append(errs, err)
 	r.duration, err = meter.Float64Histogram("sync_duration_seconds", metric.WithExplicitBucketBoundaries(SyncDurationBuckets...))
-	must(err)
+	errs = append(errs, err)
+	if err := errors.Join(errs...); err != nil {
+		b.Fatal(err)
+	}
 	return &r
 }
 
