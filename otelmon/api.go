@@ -133,6 +133,9 @@ func (h *apiHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			continue
 		}
 		fn, ok := rt.methods[r.Method]
+		if !ok && r.Method == http.MethodHead {
+			fn, ok = rt.methods[http.MethodGet] // net/http drops the body
+		}
 		if !ok {
 			allow := make([]string, 0, len(rt.methods))
 			for m := range rt.methods {

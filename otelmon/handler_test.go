@@ -98,6 +98,9 @@ func TestAPIAuth(t *testing.T) {
 			}
 		})
 	}
+	if r := call(t, "HEAD", url, testKey, ""); r.code != 200 || r.body != "" {
+		t.Fatalf("HEAD: %d %q", r.code, r.body)
+	}
 	// /metrics and the status page are open by default.
 	if r := call(t, "GET", srv.URL+"/metrics", "", ""); r.code != 200 || !strings.Contains(r.body, "radarr_list_sync_service_up") {
 		t.Fatalf("/metrics: %d", r.code)
