@@ -20,6 +20,7 @@ type alertState struct {
 	touched  uint64 // evaluation that last confirmed or cleared it
 
 	lastSeen     time.Time // last time the condition held
+	savedSeen    time.Time // lastSeen as last saved
 	clearCount   int       // consecutive clear evaluations
 	lastNotified time.Time // last firing notification
 	notified     bool      // a firing notification was sent for the current firing
@@ -47,8 +48,11 @@ func (e *Engine) hold(st *alertState, re *ruleEntry, s *seriesEntry, v float64, 
 	st.clearCount = 0
 	st.lastSeen = ev.now
 	st.a.Value = v
-	if r.AutoResolve && r.AutoResolveAfter > 0 && st.a.State == Firing {
-		ev.dirty = true // keep the saved lastSeen current for the hold-down
+	if r.AutoResolve && r.AutoResolveAfter > 0 && st.a.State == Firing &&
+		ev.now.Sub(st.savedSeen) >= r.AutoResolveAfter/10 {
+		// Keep the saved lastSeen current enough for the hold-down: within a
+		// tenth of it, without rewriting the state file at every evaluation.
+		ev.dirty = true
 	}
 	switch st.a.State {
 	case Resolved:

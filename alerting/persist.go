@@ -53,6 +53,7 @@ func (e *Engine) saveJobLocked(changed bool) *saveJob {
 	e.version++
 	job := &saveJob{version: e.version, state: stateFile{Version: stateVersion, Alerts: make([]savedAlert, 0, len(e.alerts))}}
 	for _, st := range e.alerts {
+		st.savedSeen = st.lastSeen
 		sa := savedAlert{
 			Alert: cloneAlert(st.a), LastSeen: st.lastSeen, ClearCount: st.clearCount,
 			LastNotified: st.lastNotified, Notified: st.notified, HeldBack: st.heldBack,
@@ -142,7 +143,7 @@ func (e *Engine) load() {
 	for _, sa := range sf.Alerts {
 		st := &alertState{
 			restored: true,
-			a:        sa.Alert, prev: sa.Prev, lastSeen: sa.LastSeen, clearCount: sa.ClearCount,
+			a:        sa.Alert, prev: sa.Prev, lastSeen: sa.LastSeen, savedSeen: sa.LastSeen, clearCount: sa.ClearCount,
 			lastNotified: sa.LastNotified, notified: sa.Notified, heldBack: sa.HeldBack,
 			transitions: sa.Transitions, flapping: sa.Flapping, flapNotified: sa.FlapNotified, heldFiring: sa.HeldFiring,
 		}

@@ -2,6 +2,7 @@ package alerting
 
 import (
 	"context"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"slices"
@@ -189,5 +190,37 @@ func TestRestoreGrace(t *testing.T) {
 	h2.step(2 * time.Minute) // grace (from the first evaluation) over, imdb still not reported
 	if got := summary(h2.drain()); !slices.Equal(got, []string{"consecutive_sync_failures:resolved:source=imdb"}) {
 		t.Fatalf("after the grace period: %q", got)
+	}
+}
+
+// While an auto-resolving alert fires, its last-seen time is saved at
+// most every tenth of AutoResolveAfter, not at every evaluation.
+func TestAutoResolveSavesLastSeenSparingly(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "alerts.json")
+	h := newHarness(t, Config{StatePath: path})
+	h.addRules(Rule{Name: "r", Condition: ServiceDown{}, AutoResolve: true, AutoResolveAfter: 30 * time.Minute, Enabled: true})
+	savedSeen := func() time.Time {
+		t.Helper()
+		b, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var st stateFile
+		if err := json.Unmarshal(b, &st); err != nil || len(st.Alerts) != 1 {
+			t.Fatalf("state %s: %v", b, err)
+		}
+		return st.Alerts[0].LastSeen
+	}
+	h.up.Record(t.Context(), 0, svc("imdb"))
+	h.eval()
+	first := savedSeen()
+	h.step(time.Minute)
+	h.step(time.Minute)
+	if got := savedSeen(); !got.Equal(first) {
+		t.Fatalf("last seen saved after 2 min: %v (first %v)", got, first)
+	}
+	h.step(time.Minute) // 3 min: a tenth of 30
+	if got := savedSeen(); !got.Equal(first.Add(3 * time.Minute)) {
+		t.Fatalf("last seen not saved after 3 min: %v (first %v)", got, first)
 	}
 }
