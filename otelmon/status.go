@@ -21,9 +21,11 @@ type Status struct {
 	// sources that never succeeded are absent.
 	LastSuccessfulSync map[string]time.Time `json:"lastSuccessfulSync"`
 	// Syncs is the latest state of each source's syncs.
-	Syncs         []SyncStatus `json:"syncs"`
-	StartedAt     time.Time    `json:"startedAt"`
-	UptimeSeconds float64      `json:"uptimeSeconds"`
+	Syncs []SyncStatus `json:"syncs"`
+	// StartedAt is when the Monitor was created (New); UptimeSeconds counts
+	// from then.
+	StartedAt     time.Time `json:"startedAt"`
+	UptimeSeconds float64   `json:"uptimeSeconds"`
 }
 
 // BreakerStatus is one circuit breaker's state.
