@@ -469,8 +469,11 @@ func (b *Breaker) closedFailure(adm uint64, err error) {
 			locked = true
 			continue // look again: the generation is stable under mu
 		}
+		ev, ok := b.tripLocked(w, Counts{ConsecutiveFailures: n})
+		if !ok {
+			continue // a lock-free success or failure changed the count: look again
+		}
 		b.failures.Add(1)
-		ev := b.transitionLocked(Open, modeOf(w), Counts{ConsecutiveFailures: n})
 		b.mu.Unlock()
 		b.notify(ev)
 		return
@@ -478,6 +481,26 @@ func (b *Breaker) closedFailure(adm uint64, err error) {
 	if locked {
 		b.mu.Unlock()
 	}
+}
+
+// tripLocked opens a closed breaker from exactly the word w, which holds
+// the failure that reached the threshold. Successes and failures below the
+// threshold update the word without mu, so the trip must not overwrite one
+// that landed after w was read: when w is no longer current it changes
+// nothing (the open period's backoff step is taken back) and reports false.
+func (b *Breaker) tripLocked(w uint64, counts Counts) (StateChange, bool) {
+	savedBackoff, savedTrips := *b.bo, b.trips
+	now := b.now()
+	b.openUntil.Store(now + int64(b.openPeriodLocked(now))) // read only once the word says Open
+	nw := (w&^(stateMask|failMask) + genOne) | uint64(Open)
+	if !b.word.CompareAndSwap(w, nw) {
+		*b.bo, b.trips = savedBackoff, savedTrips
+		return StateChange{}, false
+	}
+	b.inflight = 0
+	b.consecSucc.Store(0)
+	b.transitions[Closed][Open].Add(1)
+	return StateChange{Name: b.name, From: Closed, To: Open, Counts: counts}, true
 }
 
 // trialDone counts the outcome of a half-open trial admitted under word adm
