@@ -45,7 +45,7 @@ func TestTripDoesNotOverwriteConcurrentResults(t *testing.T) {
 	pc.armed.Store(true)
 	done := make(chan struct{})
 	go func() { defer close(done); _ = b.Execute(ctx, fail) }() // the 4th failure
-	<-pc.reached // it holds the lock and is computing the open period
+	<-pc.reached                                                // it holds the lock and is computing the open period
 	_ = b.Execute(ctx, succeed)
 	_ = b.Execute(ctx, fail)
 	close(pc.resume)
