@@ -74,41 +74,28 @@ type DeliveryConfig struct {
 }
 
 func (c Config) withDefaults() Config {
-	if c.EvaluationInterval <= 0 {
-		c.EvaluationInterval = DefaultEvaluationInterval
-	}
-	if c.Retention <= 0 {
-		c.Retention = DefaultRetention
-	}
-	if c.MaxResolved <= 0 {
-		c.MaxResolved = DefaultMaxResolved
-	}
-	if c.RestoreGrace <= 0 {
-		c.RestoreGrace = DefaultRestoreGrace
-	}
+	orDefault(&c.EvaluationInterval, DefaultEvaluationInterval)
+	orDefault(&c.Retention, DefaultRetention)
+	orDefault(&c.MaxResolved, DefaultMaxResolved)
+	orDefault(&c.RestoreGrace, DefaultRestoreGrace)
 	d := &c.Delivery
-	if d.QueueSize <= 0 {
-		d.QueueSize = DefaultQueueSize
-	}
-	if d.Timeout <= 0 {
-		d.Timeout = DefaultNotifyTimeout
-	}
-	if d.MaxAttempts <= 0 {
-		d.MaxAttempts = DefaultMaxAttempts
-	}
-	if d.InitialBackoff <= 0 {
-		d.InitialBackoff = DefaultInitialBackoff
-	}
-	if d.MaxBackoff <= 0 {
-		d.MaxBackoff = DefaultMaxBackoff
-	}
+	orDefault(&d.QueueSize, DefaultQueueSize)
+	orDefault(&d.Timeout, DefaultNotifyTimeout)
+	orDefault(&d.MaxAttempts, DefaultMaxAttempts)
+	orDefault(&d.InitialBackoff, DefaultInitialBackoff)
+	orDefault(&d.MaxBackoff, DefaultMaxBackoff)
 	if d.MaxBackoff < d.InitialBackoff {
 		d.MaxBackoff = d.InitialBackoff
 	}
-	if d.MaxElapsed <= 0 {
-		d.MaxElapsed = DefaultMaxElapsed
-	}
+	orDefault(&d.MaxElapsed, DefaultMaxElapsed)
 	return c
+}
+
+// orDefault replaces a zero or negative *v by def.
+func orDefault[T int | time.Duration](v *T, def T) {
+	if *v <= 0 {
+		*v = def
+	}
 }
 
 // options holds what the sealed Options set.
