@@ -101,23 +101,14 @@ func (c Config) withDefaults() (Config, error) {
 			return c, &ConfigError{f.name, fmt.Sprintf("%q must match [a-zA-Z_][a-zA-Z0-9_]*", f.v)}
 		}
 	}
-	switch {
-	case c.Metrics.CardinalityLimit < 0:
-		return c, &ConfigError{"Metrics.CardinalityLimit", "must not be negative"}
-	case c.Metrics.CardinalityLimit == 0:
-		c.Metrics.CardinalityLimit = DefaultCardinalityLimit
+	if err := orDefault("Metrics.CardinalityLimit", &c.Metrics.CardinalityLimit, DefaultCardinalityLimit); err != nil {
+		return c, err
 	}
-	switch {
-	case c.AlertEvaluationInterval < 0:
-		return c, &ConfigError{"AlertEvaluationInterval", "must not be negative"}
-	case c.AlertEvaluationInterval == 0:
-		c.AlertEvaluationInterval = DefaultAlertEvaluationInterval
+	if err := orDefault("AlertEvaluationInterval", &c.AlertEvaluationInterval, DefaultAlertEvaluationInterval); err != nil {
+		return c, err
 	}
-	switch {
-	case c.AlertRetention < 0:
-		return c, &ConfigError{"AlertRetention", "must not be negative"}
-	case c.AlertRetention == 0:
-		c.AlertRetention = DefaultAlertRetention
+	if err := orDefault("AlertRetention", &c.AlertRetention, DefaultAlertRetention); err != nil {
+		return c, err
 	}
 	if err := c.HealthChecks.Validate(); err != nil {
 		return c, &ConfigError{"HealthChecks", err.Error()}
@@ -128,6 +119,17 @@ func (c Config) withDefaults() (Config, error) {
 		}
 	}
 	return c, nil
+}
+
+// orDefault replaces a zero *v by def and rejects a negative one.
+func orDefault[T int | time.Duration](field string, v *T, def T) error {
+	switch {
+	case *v < 0:
+		return &ConfigError{field, "must not be negative"}
+	case *v == 0:
+		*v = def
+	}
+	return nil
 }
 
 func validNamePart(s string) bool {
