@@ -2,7 +2,8 @@ package healthcheck
 
 import (
 	"time"
-	"unicode/utf8"
+
+	"github.com/listsync/otelmon/internal/strutil"
 )
 
 // maxErrorLen bounds ServiceHealth.LastError and health+json output.
@@ -67,7 +68,7 @@ func (c *Checker) Summary() Summary {
 			h.Latency = e.last.Latency
 			h.LatencyMs = millis(e.last.Latency)
 			if e.last.Err != nil {
-				h.LastError = truncate(e.last.Err.Error(), maxErrorLen)
+				h.LastError = strutil.Truncate(e.last.Err.Error(), maxErrorLen)
 			}
 		}
 		switch e.status {
@@ -115,14 +116,3 @@ func (c *Checker) Statuses(f func(name string, s Status)) {
 }
 
 func millis(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
-
-// truncate cuts s to at most n bytes on a rune boundary.
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && !utf8.RuneStart(s[n]) {
-		n--
-	}
-	return s[:n]
-}

@@ -7,6 +7,8 @@ import (
 	"unicode/utf8"
 
 	"go.opentelemetry.io/otel/attribute"
+
+	"github.com/listsync/otelmon/internal/strutil"
 )
 
 // Label values with a special meaning.
@@ -107,12 +109,5 @@ func sanitizeLabel(s string) string {
 	if !utf8.ValidString(s) {
 		s = strings.ToValidUTF8(s, "\uFFFD")
 	}
-	if len(s) > maxLabelLen {
-		cut := maxLabelLen
-		for cut > 0 && !utf8.RuneStart(s[cut]) {
-			cut--
-		}
-		s = s[:cut]
-	}
-	return s
+	return strutil.Truncate(s, maxLabelLen)
 }
