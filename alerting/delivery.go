@@ -273,27 +273,16 @@ func (d *deliverer) deliver(ctx context.Context, a Alert) {
 		retry, after := Retryable(err)
 		wait := b.NextBackOff()
 		wait = max(wait, after)
-		if !retry || ctx.Err() != nil || attempt >= cfg.MaxAttempts || clk.Since(start)+wait > cfg.MaxElapsed {
+		if !retry || ctx.Err() != nil || attempt >= cfg.MaxAttempts || clk.Now().Sub(start)+wait > cfg.MaxElapsed {
 			d.fail(a, attempt, err)
 			return
 		}
 		d.e.log.Debug("alerting: notification failed; retrying", slog.String("notifier", d.name),
 			slog.String("alert", a.ID), slog.Int("attempt", attempt), slog.Duration("wait", wait), slog.Any("error", err))
-		if !sleep(ctx, clk, wait) {
+		if !clock.Sleep(ctx, clk, wait) {
 			d.fail(a, attempt, ctx.Err())
 			return
 		}
-	}
-}
-
-func sleep(ctx context.Context, clk clock.Clock, d time.Duration) bool {
-	t := clk.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C():
-		return true
-	case <-ctx.Done():
-		return false
 	}
 }
 

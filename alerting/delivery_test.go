@@ -135,7 +135,7 @@ func TestRetryHonoursRetryAfter(t *testing.T) {
 	h := deliveryHarness(t, DeliveryConfig{})
 	h.rec.setReply(func(call int, _ Alert) error {
 		if call == 1 {
-			return &StatusError{StatusCode: http.StatusTooManyRequests, RetryAfter: 30 * time.Second}
+			return &StatusError{StatusCode: http.StatusTooManyRequests, Delay: 30 * time.Second}
 		}
 		return nil
 	})
@@ -222,7 +222,7 @@ func TestResolvedNeverOvertakesFiring(t *testing.T) {
 	// Every third call fails and is retried after a second.
 	h.rec.setReply(func(call int, _ Alert) error {
 		if call%3 == 0 {
-			return &StatusError{StatusCode: http.StatusServiceUnavailable, RetryAfter: time.Second}
+			return &StatusError{StatusCode: http.StatusServiceUnavailable, Delay: time.Second}
 		}
 		return nil
 	})

@@ -179,24 +179,24 @@ func (e *Engine) Start(ctx context.Context) error {
 		return nil
 	}
 	e.started = true
-	ticker := e.clock.NewTicker(e.cfg.EvaluationInterval)
 	e.wg.Add(1)
-	go e.loop(ticker)
+	go e.loop()
 	for _, d := range e.deliverers {
 		e.startWorkerLocked(d)
 	}
 	return nil
 }
 
-func (e *Engine) loop(t clock.Ticker) {
+func (e *Engine) loop() {
 	defer e.wg.Done()
 	defer close(e.loopDone)
-	defer t.Stop()
 	for {
+		tick, stop := e.clock.NewTimer(e.cfg.EvaluationInterval)
 		select {
 		case <-e.stop:
+			stop()
 			return
-		case <-t.C():
+		case <-tick:
 			if err := e.evaluate(e.runCtx); err != nil {
 				e.log.Warn("alerting: evaluation failed", slog.Any("error", err))
 			}

@@ -3,12 +3,11 @@ package alerting
 import (
 	"context"
 	"errors"
-	"fmt"
 	"net/http"
 	"time"
 
+	"github.com/listsync/otelmon/internal/httperr"
 	"github.com/listsync/otelmon/internal/redact"
-	"github.com/listsync/otelmon/internal/retryafter"
 )
 
 // Notifier delivers alerts somewhere: a webhook, a chat, Alertmanager, a log.
@@ -40,19 +39,12 @@ type Resender interface {
 
 // StatusError is returned by HTTP notifiers when the receiver answers with a
 // status other than 2xx. Its message holds the status only: never the URL,
-// which for webhooks is a secret.
-type StatusError struct {
-	StatusCode int
-	// RetryAfter is how long the receiver asked the sender to wait (from the
-	// Retry-After header or a body field such as Discord's retry_after); zero
-	// if it did not say.
-	RetryAfter time.Duration
-}
-
-// Error returns the status code and text, never the receiver's URL.
-func (e *StatusError) Error() string {
-	return fmt.Sprintf("alerting: receiver answered %d %s", e.StatusCode, http.StatusText(e.StatusCode))
-}
+// which for webhooks is a secret. Its Delay is how long the receiver asked
+// the sender to wait (the Retry-After header, or a body field such as
+// Discord's retry_after). It is the same type as otelmon.StatusError and
+// healthcheck.StatusError: one type for every HTTP answer otelmon counts as
+// a failure.
+type StatusError = httperr.StatusError
 
 // ErrPermanent marks a delivery error that retrying cannot fix (a bad
 // payload, a missing webhook). Wrap it: fmt.Errorf("...: %w", ErrPermanent).
@@ -70,7 +62,7 @@ func Retryable(err error) (retry bool, after time.Duration) {
 	var se *StatusError
 	if errors.As(err, &se) {
 		if se.StatusCode == http.StatusTooManyRequests || se.StatusCode >= 500 {
-			return true, se.RetryAfter
+			return true, se.Delay
 		}
 		return false, 0
 	}
@@ -84,7 +76,7 @@ func CheckResponse(resp *http.Response, now time.Time) error {
 	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
 		return nil
 	}
-	return &StatusError{StatusCode: resp.StatusCode, RetryAfter: retryafter.Parse(resp.Header.Get("Retry-After"), now)}
+	return httperr.FromResponse(resp, now)
 }
 
 // RedactError returns err with the URL of the *url.Error that http.Client
@@ -92,4 +84,4 @@ func CheckResponse(resp *http.Response, now time.Time) error {
 // is a secret (the token sits in its path or query). The cause stays in the
 // chain: errors.Is still finds context.Canceled and the like. Custom
 // notifiers call it on the errors of their requests.
-func RedactError(err error) error { return redact.ErrorEndpoint(err) }
+func RedactError(err error) error { return redact.Error(err) }

@@ -620,4 +620,4 @@ func (b *Breaker) notify(ev StateChange) {
 
 // now returns the time since New in nanoseconds: monotonic with the wall
 // clock, and exact with a fake one.
-func (b *Breaker) now() int64 { return int64(b.clock.Since(b.epoch)) }
+func (b *Breaker) now() int64 { return int64(b.clock.Now().Sub(b.epoch)) }

@@ -75,8 +75,3 @@ func (c *countingClock) Now() time.Time {
 	c.reads.Add(1)
 	return c.Clock.Now()
 }
-
-func (c *countingClock) Since(t time.Time) time.Duration {
-	c.reads.Add(1)
-	return c.Clock.Since(t)
-}

@@ -18,12 +18,12 @@ type pausingClock struct {
 	resume  chan struct{}
 }
 
-func (c *pausingClock) Since(t time.Time) time.Duration {
+func (c *pausingClock) Now() time.Time {
 	if c.armed.CompareAndSwap(true, false) {
 		close(c.reached)
 		<-c.resume
 	}
-	return c.Clock.Since(t)
+	return c.Clock.Now()
 }
 
 // The failure that reaches the threshold trips from the word it read; a

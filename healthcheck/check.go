@@ -172,7 +172,7 @@ func (c *Checker) probe(ctx context.Context, e *entry) outcome {
 	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
 		err = fmt.Errorf("check timed out after %v: %w", e.timeout, context.Cause(ctx))
 	}
-	return outcome{start: start, latency: c.clock.Since(start), err: err}
+	return outcome{start: start, latency: c.clock.Now().Sub(start), err: err}
 }
 
 // track registers a probe goroutine, unless the Checker is shut down.
@@ -195,7 +195,7 @@ func (c *Checker) attempt(ctx context.Context, e *entry, start time.Time, decide
 		if r := recover(); r != nil && !sent {
 			decided <- outcome{
 				start:   start,
-				latency: c.clock.Since(start),
+				latency: c.clock.Now().Sub(start),
 				err:     fmt.Errorf("%w: %s", ErrCheckPanicked, e.scrub(fmt.Sprint(r))),
 			}
 		}
@@ -218,7 +218,7 @@ func (c *Checker) attempt(ctx context.Context, e *entry, start time.Time, decide
 		req.Header.Set("User-Agent", UserAgent)
 	}
 	resp, err := e.client.Do(req)
-	o := outcome{start: start, latency: c.clock.Since(start)}
+	o := outcome{start: start, latency: c.clock.Now().Sub(start)}
 	if err != nil {
 		o.err = redact.Error(err)
 		sent = true

@@ -240,13 +240,9 @@ func (c *Checker) loop(ctx context.Context, e *entry) {
 	for ctx.Err() == nil {
 		start := c.clock.Now()
 		_, _ = c.run(ctx, e)
-		wait := max(c.nextInterval()-c.clock.Since(start), 0)
-		t := c.clock.NewTimer(wait)
-		select {
-		case <-ctx.Done():
-			t.Stop()
+		wait := max(c.nextInterval()-c.clock.Now().Sub(start), 0)
+		if !clock.Sleep(ctx, c.clock, wait) {
 			return
-		case <-t.C():
 		}
 	}
 }

@@ -3,7 +3,8 @@ package healthcheck
 import (
 	"errors"
 	"fmt"
-	"net/http"
+
+	"github.com/listsync/otelmon/internal/httperr"
 )
 
 var (
@@ -62,16 +63,6 @@ func (e *TargetError) Error() string {
 func (e *TargetError) Unwrap() error { return e.Err }
 
 // StatusError is the Result.Err of a check whose response status was not one
-// the target accepts.
-type StatusError struct {
-	// StatusCode is the HTTP status code received.
-	StatusCode int
-}
-
-// Error returns "unexpected HTTP status <code> <text>".
-func (e *StatusError) Error() string {
-	if t := http.StatusText(e.StatusCode); t != "" {
-		return fmt.Sprintf("unexpected HTTP status %d %s", e.StatusCode, t)
-	}
-	return fmt.Sprintf("unexpected HTTP status %d", e.StatusCode)
-}
+// the target accepts. It is the same type as alerting.StatusError and
+// otelmon.StatusError; a probe leaves its Delay zero.
+type StatusError = httperr.StatusError

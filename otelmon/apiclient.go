@@ -216,7 +216,8 @@ func (m *Monitor) HTTPClient(service string) *http.Client {
 }
 
 // RedactError returns err with the URL quoted by an http.Client error
-// (*url.Error) stripped of its secrets: user information and query values
-// are masked, the cause stays in the chain for errors.Is and errors.As.
-// Other errors are returned unchanged.
+// (*url.Error) reduced to its scheme and host, so no API key in a query, user
+// name or token in a path survives; the cause stays in the chain for
+// errors.Is and errors.As. Other errors are returned unchanged. It masks
+// exactly as alerting.RedactError does.
 func RedactError(err error) error { return redact.Error(err) }

@@ -12,8 +12,8 @@ import (
 	"go.opentelemetry.io/otel/metric"
 
 	"github.com/listsync/otelmon/breaker"
+	"github.com/listsync/otelmon/internal/httperr"
 	"github.com/listsync/otelmon/internal/names"
-	"github.com/listsync/otelmon/internal/retryafter"
 )
 
 // Breaker returns the circuit breaker of service, creating it on first use
@@ -48,21 +48,11 @@ func Execute[T any](ctx context.Context, m *Monitor, service string, fn func(con
 }
 
 // StatusError is the breaker's view of an HTTP response that counts as a
-// failure of the service: a 5xx, or a 429 whose Retry-After (if any) holds
-// the breaker open at least that long. The response itself still reaches
-// the caller; StatusError only feeds the breaker.
-type StatusError struct {
-	StatusCode int
-	// Retry is the delay a 429 asked for; zero when it did not say.
-	Retry time.Duration
-}
-
-func (e *StatusError) Error() string {
-	return fmt.Sprintf("otelmon: service answered %d %s", e.StatusCode, http.StatusText(e.StatusCode))
-}
-
-// RetryAfter implements breaker.RetryAfterError.
-func (e *StatusError) RetryAfter() time.Duration { return e.Retry }
+// failure of the service: a 5xx, or a 429 whose Retry-After (its Delay, if
+// any) holds the breaker open at least that long. The response itself still
+// reaches the caller; StatusError only feeds the breaker. It is the same type
+// as alerting.StatusError and healthcheck.StatusError.
+type StatusError = httperr.StatusError
 
 var _ breaker.RetryAfterError = (*StatusError)(nil)
 
@@ -75,7 +65,7 @@ func ClassifyResponse(resp *http.Response, err error, now time.Time) error {
 	case err != nil:
 		return err
 	case resp.StatusCode == http.StatusTooManyRequests:
-		return &StatusError{StatusCode: resp.StatusCode, Retry: retryafter.Parse(resp.Header.Get("Retry-After"), now)}
+		return httperr.FromResponse(resp, now)
 	case resp.StatusCode >= 500:
 		return &StatusError{StatusCode: resp.StatusCode}
 	}
@@ -128,8 +118,8 @@ func (t *breakerTransport) roundTripInJob(req *http.Request, job *heldJob) (*htt
 	ctx, cancel := context.WithTimeout(req.Context(), d)
 	resp, err := t.next.RoundTrip(req.WithContext(ctx))
 	var se *StatusError
-	if errors.As(ClassifyResponse(resp, err, t.m.clock.Now()), &se) && se.Retry > 0 {
-		job.noteRetryAfter(se.Retry)
+	if errors.As(ClassifyResponse(resp, err, t.m.clock.Now()), &se) && se.Delay > 0 {
+		job.noteRetryAfter(se.Delay)
 	}
 	if err != nil {
 		cancel()

@@ -49,7 +49,7 @@ func (m *Monitor) Status(_ context.Context) (Status, error) {
 		LastSuccessfulSync: map[string]time.Time{},
 		Syncs:              m.sync.syncStatuses(),
 		StartedAt:          m.startAt.UTC(),
-		UptimeSeconds:      m.clock.Since(m.startAt).Seconds(),
+		UptimeSeconds:      m.clock.Now().Sub(m.startAt).Seconds(),
 	}
 	if st.Syncs == nil {
 		st.Syncs = []SyncStatus{}

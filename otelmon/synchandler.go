@@ -62,7 +62,7 @@ func (m *Monitor) MonitoredSyncHandler(h SyncHandler) SyncHandler {
 			if ctx.Err() != nil {
 				return
 			}
-			m.RecordSyncOperation(ctx, job.Source, returned && err == nil, m.clock.Since(start),
+			m.RecordSyncOperation(ctx, job.Source, returned && err == nil, m.clock.Now().Sub(start),
 				res.ItemsAdded, res.ItemsUpdated, res.ItemsFound)
 		}()
 		b, berr := m.breakers.Get(job.Source)

@@ -132,7 +132,7 @@ func newSyncMetrics(meter metric.Meter, prefix names.Prefix, cfg MetricsConfig, 
 // atomic adds, and one histogram record with a prebuilt option.
 func (m *syncMetrics) recordSync(ctx context.Context, source string, success bool, d time.Duration, added, updated, found uint64) {
 	s := m.sources.get(source)
-	now := int64(m.clock.Since(m.epoch)) + 1 // +1: zero means "never"
+	now := int64(m.clock.Now().Sub(m.epoch)) + 1 // +1: zero means "never"
 	s.operations.Add(1)
 	s.lastRunNanos.Store(now)
 	s.lastDurationNanos.Store(int64(d))

@@ -169,7 +169,7 @@ func TestBadRequestReason(t *testing.T) {
 			_, _ = io.WriteString(w, body)
 		})
 		err := newNotifier(t, rcv.URL).Notify(context.Background(), notifytest.Firing(alerting.Info))
-		const want = "alertmanager: alerting: receiver answered 400 Bad Request ([0] start time must be before end time)"
+		const want = "alertmanager: unexpected HTTP status 400 Bad Request ([0] start time must be before end time)"
 		if err == nil || err.Error() != want {
 			t.Errorf("Notify = %v, want %s", err, want)
 		}
@@ -216,7 +216,7 @@ func TestNewRejects(t *testing.T) {
 
 func TestString(t *testing.T) {
 	n := newNotifier(t, "https://admin:PASS-SECRET@am.example.com/prefix?tenant=Q-SECRET#frag")
-	notifytest.CheckString(t, n, "alertmanager", "alertmanager(https://am.example.com/prefix/api/v2/alerts?tenant=xxxxx)", "SECRET")
+	notifytest.CheckString(t, n, "alertmanager", "alertmanager(https://am.example.com)", "SECRET")
 }
 
 func TestWithName(t *testing.T) {

@@ -51,5 +51,5 @@ func ExampleNotifier_String() {
 	n, _ := alertmanager.New("https://admin:s3cret@alertmanager.example.com")
 	fmt.Println(n)
 	// Output:
-	// alertmanager(https://alertmanager.example.com/api/v2/alerts)
+	// alertmanager(https://alertmanager.example.com)
 }

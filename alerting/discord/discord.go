@@ -40,7 +40,7 @@ func New(webhookURL string, opts ...Option) (*Notifier, error) {
 		return nil, err
 	}
 	return &Notifier{
-		endpoint:  cfg.Endpoint(notifyhttp.Target{URL: u, HostOnly: true, OnStatus: onStatus}),
+		endpoint:  cfg.Endpoint(notifyhttp.Target{URL: u, OnStatus: onStatus}),
 		username:  cfg.username,
 		avatarURL: cfg.avatarURL,
 	}, nil
@@ -78,8 +78,8 @@ func onStatus(se *alerting.StatusError, body []byte) error {
 	}
 	if se.StatusCode == http.StatusTooManyRequests && eb.RetryAfter > 0 && eb.RetryAfter <= maxRetryAfter.Seconds() {
 		d := time.Duration(math.Ceil(eb.RetryAfter * float64(time.Second)))
-		if d > se.RetryAfter {
-			se.RetryAfter = d
+		if d > se.Delay {
+			se.Delay = d
 		}
 	}
 	if eb.Message == "" {

@@ -182,7 +182,7 @@ func TestBadRequestMessage(t *testing.T) {
 	if retry, _ := alerting.Retryable(err); retry {
 		t.Fatalf("Retryable(%v) = true", err)
 	}
-	if want := "discord: alerting: receiver answered 404 Not Found (Unknown Webhook)"; err == nil || err.Error() != want {
+	if want := "discord: unexpected HTTP status 404 Not Found (Unknown Webhook)"; err == nil || err.Error() != want {
 		t.Fatalf("Notify = %v, want %s", err, want)
 	}
 }

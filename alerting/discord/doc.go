@@ -34,7 +34,7 @@
 //
 // Discord answers 429 with a Retry-After header and a JSON body
 // {"retry_after": seconds, "global": bool}. Notify returns an
-// *alerting.StatusError whose RetryAfter is the longer of the two, so the
+// *alerting.StatusError whose Delay is the longer of the two, so the
 // engine waits as long as Discord asked.
 //
 // # Secrets

@@ -65,7 +65,7 @@ func Example_rateLimited() {
 	fmt.Println(err)
 	fmt.Println(retry, after)
 	// Output:
-	// discord: alerting: receiver answered 429 Too Many Requests (You are being rate limited.)
+	// discord: unexpected HTTP status 429 Too Many Requests (You are being rate limited.)
 	// true 1.5s
 }
 

@@ -39,7 +39,7 @@
 // Notify makes exactly one attempt; retries are the engine's. Slack
 // answers 200 "ok"; any 2xx is success. 429 (with Retry-After) and 5xx are
 // retryable; other answers are not, and carry Slack's error code, e.g.
-// "alerting: receiver answered 404 Not Found (no_service)". Transport errors
+// "unexpected HTTP status 404 Not Found (no_service)". Transport errors
 // are retryable unless ctx was cancelled. A Notifier is safe for concurrent
 // use.
 package slack

@@ -32,7 +32,7 @@ func New(webhookURL string, opts ...Option) (*Notifier, error) {
 		return nil, err
 	}
 	return &Notifier{
-		endpoint: cfg.Endpoint(notifyhttp.Target{URL: u, HostOnly: true, OnStatus: onStatus}),
+		endpoint: cfg.Endpoint(notifyhttp.Target{URL: u, OnStatus: onStatus}),
 		channel:  cfg.channel,
 		username: cfg.username,
 	}, nil

@@ -77,10 +77,10 @@ func TestErrorCode(t *testing.T) {
 		body string
 		want string
 	}{
-		{404, "no_service", "slack: alerting: receiver answered 404 Not Found (no_service)"},
-		{400, "invalid_payload", "slack: alerting: receiver answered 400 Bad Request (invalid_payload)"},
-		{410, "channel_is_archived", "slack: alerting: receiver answered 410 Gone (channel_is_archived)"},
-		{400, "<html>proxy says https://hooks.slack.com/services/T0KEN-SECRET</html>", "slack: alerting: receiver answered 400 Bad Request"},
+		{404, "no_service", "slack: unexpected HTTP status 404 Not Found (no_service)"},
+		{400, "invalid_payload", "slack: unexpected HTTP status 400 Bad Request (invalid_payload)"},
+		{410, "channel_is_archived", "slack: unexpected HTTP status 410 Gone (channel_is_archived)"},
+		{400, "<html>proxy says https://hooks.slack.com/services/T0KEN-SECRET</html>", "slack: unexpected HTTP status 400 Bad Request"},
 	} {
 		t.Run(tc.body, func(t *testing.T) {
 			rcv := notifytest.NewReceiver(t, func(w http.ResponseWriter, _ *http.Request) {

@@ -53,7 +53,7 @@ func New(rawURL string, opts ...Option) (*Notifier, error) {
 		return nil, err
 	}
 	return &Notifier{
-		endpoint: cfg.Endpoint(notifyhttp.Target{URL: u, HostOnly: true}),
+		endpoint: cfg.Endpoint(notifyhttp.Target{URL: u}),
 		header:   cfg.header,
 		secret:   cfg.secret,
 	}, nil

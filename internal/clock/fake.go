@@ -25,7 +25,6 @@ func NewFake(start time.Time) *Fake {
 type fakeWaiter struct {
 	clock    *Fake
 	deadline time.Time
-	period   time.Duration // >0 for tickers
 	ch       chan time.Time
 }
 
@@ -36,11 +35,8 @@ func (f *Fake) Now() time.Time {
 	return f.now
 }
 
-// Since returns the fake time elapsed since t.
-func (f *Fake) Since(t time.Time) time.Duration { return f.Now().Sub(t) }
-
-// NewTimer returns a timer that fires when the fake time reaches now+d.
-func (f *Fake) NewTimer(d time.Duration) Timer {
+// NewTimer arms a timer that fires when the fake time reaches now+d.
+func (f *Fake) NewTimer(d time.Duration) (<-chan time.Time, func() bool) {
 	w := &fakeWaiter{clock: f, ch: make(chan time.Time, 1)}
 	f.mu.Lock()
 	w.deadline = f.now.Add(d)
@@ -49,25 +45,11 @@ func (f *Fake) NewTimer(d time.Duration) Timer {
 	if d <= 0 {
 		f.Advance(0)
 	}
-	return fakeTimer{w}
+	return w.ch, w.stop
 }
 
-// NewTicker returns a ticker firing every d of fake time.
-func (f *Fake) NewTicker(d time.Duration) Ticker {
-	if d <= 0 {
-		panic("clock: non-positive ticker interval")
-	}
-	w := &fakeWaiter{clock: f, period: d, ch: make(chan time.Time, 1)}
-	f.mu.Lock()
-	w.deadline = f.now.Add(d)
-	f.addLocked(w)
-	f.mu.Unlock()
-	return fakeTicker{w}
-}
-
-// Advance moves the fake time forward by d and fires every timer and ticker
-// that falls due, in deadline order. A ticker that falls due several times
-// delivers one tick, as time.Ticker drops ticks for slow receivers.
+// Advance moves the fake time forward by d and fires every timer that falls
+// due, in deadline order.
 func (f *Fake) Advance(d time.Duration) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -83,25 +65,19 @@ func (f *Fake) Advance(d time.Duration) {
 		case w.ch <- w.deadline:
 		default:
 		}
-		if w.period > 0 {
-			for !w.deadline.After(f.now) {
-				w.deadline = w.deadline.Add(w.period)
-			}
-			kept = append(kept, w)
-		}
 	}
 	f.waiters = kept
 	f.notifyLocked()
 }
 
-// Timers returns how many timers and tickers are armed.
+// Timers returns how many timers are armed.
 func (f *Fake) Timers() int {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return len(f.waiters)
 }
 
-// BlockUntilTimers blocks until at least n timers and tickers are armed. Tests
+// BlockUntilTimers blocks until at least n timers are armed. Tests
 // call it to know that the component under test is waiting before they call
 // [Fake.Advance].
 func (f *Fake) BlockUntilTimers(n int) {
@@ -138,37 +114,9 @@ func (f *Fake) notifyLocked() {
 	f.changed = make(chan struct{})
 }
 
-type fakeTimer struct{ w *fakeWaiter }
-
-func (t fakeTimer) C() <-chan time.Time { return t.w.ch }
-
-func (t fakeTimer) Stop() bool {
-	f := t.w.clock
+func (w *fakeWaiter) stop() bool {
+	f := w.clock
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	return f.removeLocked(t.w)
-}
-
-func (t fakeTimer) Reset(d time.Duration) bool {
-	f := t.w.clock
-	f.mu.Lock()
-	active := f.removeLocked(t.w)
-	t.w.deadline = f.now.Add(d)
-	f.addLocked(t.w)
-	f.mu.Unlock()
-	if d <= 0 {
-		f.Advance(0)
-	}
-	return active
-}
-
-type fakeTicker struct{ w *fakeWaiter }
-
-func (t fakeTicker) C() <-chan time.Time { return t.w.ch }
-
-func (t fakeTicker) Stop() {
-	f := t.w.clock
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.removeLocked(t.w)
+	return f.removeLocked(w)
 }

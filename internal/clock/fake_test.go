@@ -1,6 +1,7 @@
 package clock
 
 import (
+	"context"
 	"testing"
 	"time"
 )
@@ -8,16 +9,16 @@ import (
 func TestFakeTimerFiresOnAdvance(t *testing.T) {
 	start := time.Unix(1000, 0)
 	f := NewFake(start)
-	tm := f.NewTimer(10 * time.Second)
+	c, _ := f.NewTimer(10 * time.Second)
 	f.Advance(9 * time.Second)
 	select {
-	case <-tm.C():
+	case <-c:
 		t.Fatal("timer fired early")
 	default:
 	}
 	f.Advance(time.Second)
 	select {
-	case got := <-tm.C():
+	case got := <-c:
 		if !got.Equal(start.Add(10 * time.Second)) {
 			t.Fatalf("fired at %v", got)
 		}
@@ -29,44 +30,58 @@ func TestFakeTimerFiresOnAdvance(t *testing.T) {
 	}
 }
 
-func TestFakeTickerAndStop(t *testing.T) {
+func TestFakeTimerStop(t *testing.T) {
 	f := NewFake(time.Unix(0, 0))
-	tk := f.NewTicker(time.Minute)
-	for i := 0; i < 3; i++ {
-		f.Advance(time.Minute)
-		select {
-		case <-tk.C():
-		default:
-			t.Fatalf("tick %d missing", i)
-		}
+	c, stop := f.NewTimer(time.Minute)
+	if !stop() {
+		t.Fatal("stop of an armed timer reported false")
 	}
-	tk.Stop()
+	if stop() {
+		t.Fatal("second stop reported true")
+	}
 	f.Advance(time.Hour)
 	select {
-	case <-tk.C():
-		t.Fatal("stopped ticker ticked")
+	case <-c:
+		t.Fatal("stopped timer fired")
 	default:
 	}
 }
 
-func TestFakeTimerResetAndBlockUntil(t *testing.T) {
+func TestFakeZeroTimerFiresAtOnce(t *testing.T) {
 	f := NewFake(time.Unix(0, 0))
-	done := make(chan struct{})
-	go func() {
-		tm := f.NewTimer(time.Second)
-		<-tm.C()
-		if tm.Reset(2 * time.Second) {
-			t.Error("Reset of a fired timer reported active")
-		}
-		<-tm.C()
-		close(done)
-	}()
+	c, _ := f.NewTimer(0)
+	select {
+	case <-c:
+	default:
+		t.Fatal("zero timer did not fire")
+	}
+}
+
+func TestBlockUntilTimersAndSleep(t *testing.T) {
+	f := NewFake(time.Unix(0, 0))
+	done := make(chan bool)
+	go func() { done <- Sleep(context.Background(), f, time.Minute) }()
 	f.BlockUntilTimers(1)
-	f.Advance(time.Second)
+	f.Advance(time.Minute)
+	if !<-done {
+		t.Fatal("Sleep reported an interrupted wait")
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() { done <- Sleep(ctx, f, time.Minute) }()
 	f.BlockUntilTimers(1)
-	f.Advance(2 * time.Second)
-	<-done
-	if got := f.Since(time.Unix(0, 0)); got != 3*time.Second {
-		t.Fatalf("Since = %v", got)
+	cancel()
+	if <-done {
+		t.Fatal("Sleep ignored the cancelled context")
+	}
+	if !Sleep(ctx, f, 0) {
+		t.Fatal("a zero Sleep must pass at once")
+	}
+}
+
+func TestRealTimer(t *testing.T) {
+	c, stop := Real{}.NewTimer(time.Millisecond)
+	<-c
+	if stop() {
+		t.Fatal("stop after firing reported true")
 	}
 }

@@ -75,16 +75,16 @@ func bareToken(rawQuery string) bool {
 	return false
 }
 
-// Error returns the first *url.Error in err's chain with its URL redacted by
-// URL (the wrapping around it, which may repeat the URL, is dropped); errors
-// without one are returned unchanged. The cause stays in the chain, so
-// errors.Is and errors.As still see it (context.DeadlineExceeded, ...).
-func Error(err error) error { return redactErr(err, false) }
-
-// ErrorEndpoint is like Error but keeps only the scheme and host, as Endpoint.
-func ErrorEndpoint(err error) error { return redactErr(err, true) }
-
-func redactErr(err error, dropPath bool) error {
+// Error returns the first *url.Error in err's chain with its URL reduced to
+// its scheme and host, as Endpoint (the wrapping around it, which may repeat
+// the URL, is dropped); errors without one are returned unchanged. The cause
+// stays in the chain, so errors.Is and errors.As still see it
+// (context.DeadlineExceeded, ...).
+//
+// It is the one redaction every error of otelmon goes through: API keys sit
+// in query strings, user names in userinfo, and webhook tokens in paths, so
+// only the scheme and host are safe to show for every kind of URL.
+func Error(err error) error {
 	var ue *url.Error
 	if !errors.As(err, &ue) {
 		return err
@@ -92,7 +92,7 @@ func redactErr(err error, dropPath bool) error {
 	u, perr := url.Parse(ue.URL)
 	safe := Mask
 	if perr == nil {
-		safe = redactURL(u, dropPath)
+		safe = redactURL(u, true)
 	}
 	if ue.URL == safe {
 		return err

@@ -63,20 +63,13 @@ func TestCommonErrors(t *testing.T) {
 func TestEndpointString(t *testing.T) {
 	u, _ := url.Parse("https://user:PASS@hooks.example.com/T0KEN?k=QSECRET")
 	c := NewCommon("webhook")
-	for _, tc := range []struct {
-		hostOnly bool
-		want     string
-	}{
-		{true, "webhook(https://hooks.example.com)"},
-		{false, "webhook(https://xxxxx:xxxxx@hooks.example.com/T0KEN?k=xxxxx)"},
-	} {
-		e := c.Endpoint(Target{URL: u, HostOnly: tc.hostOnly})
-		if got := e.String(); got != tc.want {
-			t.Errorf("HostOnly %v: String = %q, want %q", tc.hostOnly, got, tc.want)
-		}
-		if got := e.GoString(); got != tc.want {
-			t.Errorf("HostOnly %v: GoString = %q, want %q", tc.hostOnly, got, tc.want)
-		}
+	const want = "webhook(https://hooks.example.com)"
+	e := c.Endpoint(Target{URL: u})
+	if got := e.String(); got != want {
+		t.Errorf("String = %q, want %q", got, want)
+	}
+	if got := e.GoString(); got != want {
+		t.Errorf("GoString = %q, want %q", got, want)
 	}
 }
 
@@ -88,11 +81,11 @@ func TestEndpointPost(t *testing.T) {
 		got = r
 		return &http.Response{StatusCode: http.StatusNotFound, Header: http.Header{}, Body: &body{n: 10}, Request: r}, nil
 	})})
-	e := c.Endpoint(Target{URL: u, HostOnly: true, OnStatus: func(se *alerting.StatusError, _ []byte) error {
+	e := c.Endpoint(Target{URL: u, OnStatus: func(se *alerting.StatusError, _ []byte) error {
 		return errors.Join(se, errors.New("no_service"))
 	}})
 	err := e.PostJSON(context.Background(), map[string]int{"a": 1}, http.Header{"Authorization": {"Bearer x"}})
-	if want := "slack: alerting: receiver answered 404 Not Found\nno_service"; err == nil || err.Error() != want {
+	if want := "slack: unexpected HTTP status 404 Not Found\nno_service"; err == nil || err.Error() != want {
 		t.Errorf("PostJSON = %v, want %q", err, want)
 	}
 	if got == nil || got.Header.Get("Authorization") != "Bearer x" || got.URL.String() != u.String() {

@@ -15,10 +15,6 @@ import (
 type Target struct {
 	// URL is the receiver. Required. It is a secret.
 	URL *url.URL
-	// HostOnly makes String and transport errors show only the scheme and
-	// host of URL, for URLs whose path carries a token. Otherwise they show
-	// URL with its password and query values masked.
-	HostOnly bool
 	// OnStatus is Request.OnStatus: nil, or what makes the error of a
 	// non-2xx answer.
 	OnStatus func(se *alerting.StatusError, body []byte) error
@@ -39,13 +35,10 @@ type Endpoint struct {
 func (e *Endpoint) Name() string { return e.name }
 
 // String returns the name and the redacted URL, e.g.
-// "webhook(https://hooks.example.com)": only scheme and host with HostOnly,
-// otherwise the URL without credentials and with query values masked.
+// "webhook(https://hooks.example.com)": only the scheme and host, since
+// the path of a webhook URL may carry its token.
 func (e *Endpoint) String() string {
-	if e.target.HostOnly {
-		return e.name + "(" + redact.Endpoint(e.target.URL.String()) + ")"
-	}
-	return e.name + "(" + redact.URL(e.target.URL.String()) + ")"
+	return e.name + "(" + redact.Endpoint(e.target.URL.String()) + ")"
 }
 
 // GoString is String, so that %#v does not print the URL either.
@@ -67,13 +60,12 @@ func (e *Endpoint) PostJSON(ctx context.Context, v any, header http.Header) erro
 
 // Post sends body, a JSON payload, and header (which may be nil) to the
 // target once, as the function Post does, and prefixes its error with the
-// package's name, e.g. "slack: alerting: receiver answered 404 Not Found".
+// package's name, e.g. "slack: unexpected HTTP status 404 Not Found".
 func (e *Endpoint) Post(ctx context.Context, body []byte, header http.Header) error {
 	err := Post(ctx, e.client, Request{
 		URL:      e.target.URL,
 		Body:     body,
 		Header:   header,
-		HostOnly: e.target.HostOnly,
 		Now:      e.now,
 		OnStatus: e.target.OnStatus,
 	})

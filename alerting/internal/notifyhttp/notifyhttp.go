@@ -89,7 +89,7 @@ func MarshalJSON(v any) ([]byte, error) {
 // Request is one notification POST.
 type Request struct {
 	// URL is the receiver. Required. It is a secret: errors show at most its
-	// scheme and host (see HostOnly).
+	// scheme and host.
 	URL *url.URL
 	// Body is the JSON payload.
 	Body []byte
@@ -97,10 +97,6 @@ type Request struct {
 	// they never appear in errors. Post sets Content-Type to
 	// application/json and User-Agent to UserAgent unless Header does.
 	Header http.Header
-	// HostOnly makes transport errors show only the scheme and host of URL
-	// (redact.ErrorEndpoint), for URLs whose path carries a token. Otherwise
-	// they show URL with its password and query values masked (redact.Error).
-	HostOnly bool
 	// Now tells the time against which a Retry-After date is read. Nil
 	// means time.Now.
 	Now func() time.Time
@@ -119,7 +115,7 @@ type Request struct {
 func Post(ctx context.Context, c *http.Client, r Request) error {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, r.URL.String(), bytes.NewReader(r.Body))
 	if err != nil {
-		return fmt.Errorf("build request: %w: %w", redactErr(err, r.HostOnly), alerting.ErrPermanent)
+		return fmt.Errorf("build request: %w: %w", redact.Error(err), alerting.ErrPermanent)
 	}
 	for k, vs := range r.Header {
 		for _, v := range vs {
@@ -134,7 +130,7 @@ func Post(ctx context.Context, c *http.Client, r Request) error {
 	}
 	resp, err := c.Do(req)
 	if err != nil {
-		return redactErr(err, r.HostOnly)
+		return redact.Error(err)
 	}
 	defer func() {
 		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, maxDrain))
@@ -151,13 +147,6 @@ func Post(ctx context.Context, c *http.Client, r Request) error {
 	}
 	body, _ := io.ReadAll(io.LimitReader(resp.Body, MaxErrorBody))
 	return r.OnStatus(se, body)
-}
-
-func redactErr(err error, hostOnly bool) error {
-	if hostOnly {
-		return redact.ErrorEndpoint(err)
-	}
-	return redact.Error(err)
 }
 
 // Truncate shortens s to at most limit characters, counted as UTF-16 code
