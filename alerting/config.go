@@ -100,7 +100,7 @@ func orDefault[T int | time.Duration](v *T, def T) {
 
 // options holds what the sealed Options set.
 type options struct {
-	clock     clock.Clock
+	clock     Clock
 	logger    *slog.Logger
 	prefix    names.Prefix
 	notifiers []Notifier
@@ -130,10 +130,20 @@ type optionFunc func(options) options
 
 func (f optionFunc) apply(o options) options { return f(o) }
 
-// WithClock sets the clock used for evaluation times, tickers and retry
-// waits. Default: the wall clock. A nil clock is ignored. Tests pass a
-// clock.Fake.
-func WithClock(c clock.Clock) Option {
+// Clock tells the time and waits. Its methods use standard types only, so
+// any clock a test or host writes fits, and one value serves breaker,
+// healthcheck and alerting alike.
+type Clock interface {
+	// Now returns the current time.
+	Now() time.Time
+	// NewTimer arms a timer that fires once after d: c receives the time
+	// when it fires; stop disarms it and reports whether it was still armed.
+	NewTimer(d time.Duration) (c <-chan time.Time, stop func() bool)
+}
+
+// WithClock sets the clock used for evaluation times, the evaluation
+// schedule and retry waits. Default: the wall clock. A nil clock is ignored.
+func WithClock(c Clock) Option {
 	return optionFunc(func(o options) options {
 		if c != nil {
 			o.clock = c

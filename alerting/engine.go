@@ -15,7 +15,6 @@ import (
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 
-	"github.com/listsync/otelmon/internal/clock"
 	"github.com/listsync/otelmon/internal/names"
 )
 
@@ -44,7 +43,7 @@ import (
 // create engines with New.
 type Engine struct {
 	cfg    Config
-	clock  clock.Clock
+	clock  Clock
 	log    *slog.Logger
 	prefix names.Prefix
 	reader *sdkmetric.ManualReader

@@ -9,8 +9,6 @@ import (
 	"time"
 
 	"github.com/cenkalti/backoff/v4"
-
-	"github.com/listsync/otelmon/internal/clock"
 )
 
 // failBits must hold MaxFailureThreshold.
@@ -83,7 +81,7 @@ type Breaker struct {
 	// Immutable after New.
 	name             string
 	cfg              Config
-	clock            clock.Clock
+	clock            Clock
 	epoch            time.Time
 	listeners        []func(StateChange)
 	maxTrials        int

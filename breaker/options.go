@@ -27,7 +27,7 @@ type optionFunc func(options) options
 func (f optionFunc) apply(o options) options { return f(o) }
 
 type options struct {
-	clock               clock.Clock
+	clock               Clock
 	classifier          func(error) Outcome
 	listeners           []func(StateChange)
 	mode                Mode
@@ -57,10 +57,18 @@ func (o options) validate() []error {
 	return errs
 }
 
+// Clock tells the time. The breaker reads it to time open periods and
+// Retry-After windows. Any type with a Now method fits, the Clock of
+// healthcheck and alerting included.
+type Clock interface {
+	// Now returns the current time.
+	Now() time.Time
+}
+
 // WithClock sets the clock that times open periods and Retry-After windows.
-// Default: the wall clock. Tests pass a *clock.Fake. (The request timeout
-// is a context deadline and always runs on the wall clock.)
-func WithClock(c clock.Clock) Option {
+// Default: the wall clock. A nil clock is ignored. (The request timeout is
+// a context deadline and always runs on the wall clock.)
+func WithClock(c Clock) Option {
 	return optionFunc(func(o options) options {
 		if c != nil {
 			o.clock = c

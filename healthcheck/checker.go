@@ -21,7 +21,7 @@ import (
 // New; the zero value is not usable. Its methods are safe for concurrent use.
 type Checker struct {
 	cfg       Config // with defaults applied
-	clock     clock.Clock
+	clock     Clock
 	log       *slog.Logger
 	client    *http.Client
 	ownClient bool // client was built by New; Shutdown closes its idle connections

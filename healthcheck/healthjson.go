@@ -107,22 +107,27 @@ func (s Summary) Health() HealthDocument {
 	return doc
 }
 
-// Handler returns an http.Handler that serves Health with content type
-// ContentTypeHealthJSON, "Cache-Control: no-cache" and the HTTP status of
-// HealthStatus.HTTPStatusCode.
+// Handler returns an http.Handler that serves Health with WriteHealthJSON.
 func (c *Checker) Handler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		doc := c.Health()
-		body, err := json.Marshal(doc)
-		if err != nil {
-			http.Error(w, err.Error(), http.StatusInternalServerError)
-			return
-		}
-		w.Header().Set("Content-Type", ContentTypeHealthJSON)
-		w.Header().Set("Cache-Control", "no-cache")
-		w.WriteHeader(doc.Status.HTTPStatusCode())
-		if r.Method != http.MethodHead {
-			_, _ = w.Write(append(body, '\n'))
-		}
+		WriteHealthJSON(w, r, c.Health())
 	})
+}
+
+// WriteHealthJSON answers r with doc: content type ContentTypeHealthJSON,
+// "Cache-Control: no-store" (a health answer is stale at once), the HTTP
+// status of doc.Status.HTTPStatusCode, and no body for HEAD. It is the one
+// health+json writer: Checker.Handler and otelmon's API both use it.
+func WriteHealthJSON(w http.ResponseWriter, r *http.Request, doc HealthDocument) {
+	body, err := json.Marshal(doc)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", ContentTypeHealthJSON)
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(doc.Status.HTTPStatusCode())
+	if r.Method != http.MethodHead {
+		_, _ = w.Write(append(body, '\n'))
+	}
 }

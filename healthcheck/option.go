@@ -4,6 +4,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"net/http"
+	"time"
 
 	"github.com/listsync/otelmon/internal/clock"
 )
@@ -15,7 +16,7 @@ type Option interface {
 }
 
 type options struct {
-	clock     clock.Clock
+	clock     Clock
 	logger    *slog.Logger
 	client    *http.Client
 	clientFor func(target string) *http.Client
@@ -43,10 +44,21 @@ func newOptions(opts []Option) options {
 	return o
 }
 
+// Clock tells the time and waits. Its methods use standard types only, so
+// any clock a test or host writes fits, and one value serves breaker,
+// healthcheck and alerting alike.
+type Clock interface {
+	// Now returns the current time.
+	Now() time.Time
+	// NewTimer arms a timer that fires once after d: c receives the time
+	// when it fires; stop disarms it and reports whether it was still armed.
+	NewTimer(d time.Duration) (c <-chan time.Time, stop func() bool)
+}
+
 // WithClock sets the clock that schedules checks and stamps results
 // (Result.Time, Result.Latency). Default: the wall clock. Per-check timeouts
 // are deadlines on the request's context and follow the wall clock.
-func WithClock(c clock.Clock) Option {
+func WithClock(c Clock) Option {
 	return optionFunc(func(o *options) {
 		if c != nil {
 			o.clock = c

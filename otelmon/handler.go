@@ -132,15 +132,11 @@ type healthResponse struct {
 func (m *Monitor) serveHealth(w http.ResponseWriter, r *http.Request, _ map[string]string) {
 	sum := m.health.Summary() // one snapshot for status and body
 	doc := sum.Health()
-	code := doc.Status.HTTPStatusCode()
 	if acceptsHealthJSON(r.Header.Get("Accept")) {
-		w.Header().Set("Content-Type", healthcheck.ContentTypeHealthJSON)
-		w.Header().Set("Cache-Control", "no-store")
-		w.WriteHeader(code)
-		_ = jsonEncoder(w).Encode(doc)
+		healthcheck.WriteHealthJSON(w, r, doc)
 		return
 	}
-	writeJSON(w, code, healthResponse{Status: doc.Status, Summary: sum})
+	writeJSON(w, doc.Status.HTTPStatusCode(), healthResponse{Status: doc.Status, Summary: sum})
 }
 
 func acceptsHealthJSON(accept string) bool {

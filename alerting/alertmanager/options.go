@@ -4,8 +4,8 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/listsync/otelmon/alerting"
 	"github.com/listsync/otelmon/alerting/internal/notifyhttp"
-	"github.com/listsync/otelmon/internal/clock"
 )
 
 // Option configures a Notifier. Options are made by the With functions of
@@ -48,8 +48,8 @@ func WithHTTPClient(c *http.Client) Option {
 
 // WithClock sets the clock that tells the current time: for endsAt (see
 // WithResendWindow) and for a Retry-After date. Default: the wall clock. A
-// nil clock is ignored. Tests pass a clock.Fake.
-func WithClock(c clock.Clock) Option {
+// nil clock is ignored.
+func WithClock(c alerting.Clock) Option {
 	return optionFunc(func(cfg *config) { cfg.SetClock(c) })
 }
 

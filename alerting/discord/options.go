@@ -5,8 +5,8 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/listsync/otelmon/alerting"
 	"github.com/listsync/otelmon/alerting/internal/notifyhttp"
-	"github.com/listsync/otelmon/internal/clock"
 )
 
 // DefaultUsername is the name the messages are posted under unless
@@ -52,9 +52,8 @@ func WithHTTPClient(c *http.Client) Option {
 
 // WithClock sets the clock that tells the current time: for a
 // Retry-After date, and as the embed's timestamp when the alert carries no
-// time. Default: the wall clock. A nil clock is ignored. Tests pass a
-// clock.Fake.
-func WithClock(c clock.Clock) Option {
+// time. Default: the wall clock. A nil clock is ignored.
+func WithClock(c alerting.Clock) Option {
 	return optionFunc(func(cfg *config) { cfg.SetClock(c) })
 }
 

@@ -4,8 +4,8 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/listsync/otelmon/alerting"
 	"github.com/listsync/otelmon/alerting/internal/notifyhttp"
-	"github.com/listsync/otelmon/internal/clock"
 )
 
 // Option configures a Notifier. Options are made by the With functions of
@@ -46,9 +46,8 @@ func WithHTTPClient(c *http.Client) Option {
 }
 
 // WithClock sets the clock that tells the current time, used to read a
-// Retry-After date. Default: the wall clock. A nil clock is ignored. Tests
-// pass a clock.Fake.
-func WithClock(c clock.Clock) Option {
+// Retry-After date. Default: the wall clock. A nil clock is ignored.
+func WithClock(c alerting.Clock) Option {
 	return optionFunc(func(cfg *config) { cfg.SetClock(c) })
 }
 

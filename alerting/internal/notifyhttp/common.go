@@ -6,7 +6,7 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/listsync/otelmon/internal/clock"
+	"github.com/listsync/otelmon/alerting"
 )
 
 // Common is the configuration that every HTTP notifier has: its name, its
@@ -33,7 +33,7 @@ func NewCommon(kind string) Common {
 func (c *Common) SetHTTPClient(client *http.Client) { c.client = client }
 
 // SetClock sets the clock that tells the current time; nil is ignored.
-func (c *Common) SetClock(clk clock.Clock) {
+func (c *Common) SetClock(clk alerting.Clock) {
 	if clk != nil {
 		c.now = clk.Now
 	}
