@@ -10,8 +10,8 @@
 // # Shape
 //
 // [New] takes a [Config] (plain values: schedule and thresholds) and sealed
-// [Option]s (dependencies: clock, logger, clients, listeners, jitter
-// source). In both, a zero value (0, nil) means the default that its
+// options of type [Option] (dependencies: clock, logger, clients, listeners,
+// jitter source). In both, a zero value (0, nil) means the default that its
 // documentation states. A negative duration or count, or a value otherwise
 // out of range, is never defaulted: New (and [Config.Validate]) report each
 // as a [*ConfigError] naming the field and wrapping [ErrInvalidConfig],

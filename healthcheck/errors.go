@@ -27,8 +27,7 @@ var (
 	ErrUnknownTarget = errors.New("unknown target")
 
 	// ErrShutdown is returned by Start, Add and CheckNow after Shutdown, and
-	// by CheckNow (and in the Result.Err of scheduled checks and CheckAll)
-	// for a check that Shutdown cancelled.
+	// by CheckNow for a check that Shutdown cancelled.
 	ErrShutdown = errors.New("healthcheck: checker is shut down")
 
 	// ErrClosed is the former name of ErrShutdown, kept only until the
