@@ -24,6 +24,18 @@
 // its own; otelmon's names must not go through a suffixing exporter, which
 // would append _seconds to last_successful_sync_timestamp, say.
 //
+// # Shape
+//
+// Two constructors and no options: [New] reads the environment (its errors
+// wrap [ErrUnknownExporter] for a value it does not know, or carry the
+// exporter's own error), [NewPrometheus] builds the Prometheus exporter
+// directly. The package has no lifecycle of its own: a [Metrics.Reader]
+// belongs to the MeterProvider it is registered with, whose Shutdown flushes
+// and stops it. NewPrometheus starts nothing; the push readers of New
+// ("otlp", "console") run their export loop from New on, as
+// sdkmetric.NewPeriodicReader does, so a caller that does not register the
+// reader shuts it down itself.
+//
 // # Embedding
 //
 // Nothing here touches OpenTelemetry globals. A host with its own

@@ -45,7 +45,8 @@ type Metrics struct {
 // See the package documentation for the variables each one reads. One
 // exporter at a time: a comma-separated list gives an error wrapping
 // ErrUnknownExporter (a host that wants several builds its own provider and
-// passes it to the Monitor).
+// passes it to the Monitor). The reader of a push exporter runs from here on,
+// until it or its MeterProvider shuts down.
 func New(ctx context.Context) (*Metrics, error) {
 	raw := os.Getenv(EnvMetricsExporter)
 	if strings.Contains(raw, ",") {

@@ -25,7 +25,7 @@ const maxDrain = 64 << 10
 // CheckNow checks the target called name at once, counts the result as a
 // scheduled one would be counted and returns it. The check waits for a free
 // slot of MaxConcurrency. It returns a *TargetError wrapping
-// ErrUnknownTarget for an unknown name and ErrClosed after Shutdown. When ctx
+// ErrUnknownTarget for an unknown name and ErrShutdown after Shutdown. When ctx
 // ends before the check does, the failure is not counted and CheckNow
 // returns the result with ctx's error.
 func (c *Checker) CheckNow(ctx context.Context, name string) (Result, error) {
@@ -34,7 +34,7 @@ func (c *Checker) CheckNow(ctx context.Context, name string) (Result, error) {
 	closed := c.closed
 	c.mu.Unlock()
 	if closed {
-		return Result{Target: name, Err: ErrClosed}, ErrClosed
+		return Result{Target: name, Err: ErrShutdown}, ErrShutdown
 	}
 	if !ok {
 		err := &TargetError{Name: name, Err: ErrUnknownTarget}
@@ -89,11 +89,11 @@ func (c *Checker) run(ctx context.Context, e *entry) (Result, error) {
 	return c.check(ctx, e)
 }
 
-// withDone returns a context that also ends, with cause ErrClosed, when the
+// withDone returns a context that also ends, with cause ErrShutdown, when the
 // Checker shuts down.
 func (c *Checker) withDone(ctx context.Context) (context.Context, context.CancelFunc) {
 	ctx, cancel := context.WithCancelCause(ctx)
-	stop := context.AfterFunc(c.done, func() { cancel(ErrClosed) })
+	stop := context.AfterFunc(c.done, func() { cancel(ErrShutdown) })
 	return ctx, func() {
 		stop()
 		cancel(context.Canceled)
@@ -118,8 +118,8 @@ func (c *Checker) release() { <-c.sem }
 // a check its caller gave up on says nothing about the service.
 func (c *Checker) check(ctx context.Context, e *entry) (Result, error) {
 	o := c.probe(ctx, e)
-	if errors.Is(o.err, ErrClosed) {
-		return c.uncounted(e, o), ErrClosed
+	if errors.Is(o.err, ErrShutdown) {
+		return c.uncounted(e, o), ErrShutdown
 	}
 	if o.err != nil && ctx.Err() != nil {
 		return c.uncounted(e, o), context.Cause(ctx)
@@ -141,7 +141,7 @@ type outcome struct {
 func (c *Checker) probe(ctx context.Context, e *entry) outcome {
 	start := c.clock.Now()
 	if !c.track() {
-		return outcome{start: start, err: ErrClosed}
+		return outcome{start: start, err: ErrShutdown}
 	}
 	ctx, cancel := context.WithTimeout(ctx, e.timeout)
 	defer cancel()

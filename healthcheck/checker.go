@@ -2,6 +2,7 @@ package healthcheck
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -38,6 +39,9 @@ type Checker struct {
 	loops  sync.WaitGroup
 	probes sync.WaitGroup
 
+	shutdownOnce sync.Once
+	shutdownErr  error // the first Shutdown's result
+
 	mu      sync.Mutex // guards the fields below and every entry's mutable state
 	entries map[string]*entry
 	names   []string // sorted keys of entries
@@ -67,7 +71,8 @@ type entry struct {
 
 // New returns a Checker with configuration cfg, whose zero fields mean their
 // defaults. It returns an error wrapping ErrInvalidConfig when cfg does not
-// validate. It starts nothing: see Start.
+// validate: a *ConfigError for each invalid field, joined. It starts
+// nothing: see Start.
 func New(cfg Config, opts ...Option) (*Checker, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
@@ -92,15 +97,16 @@ func New(cfg Config, opts ...Option) (*Checker, error) {
 	return c, nil
 }
 
-// Add registers t. It returns a *TargetError wrapping ErrEmptyName,
-// ErrInvalidURL, ErrInvalidTarget or ErrDuplicateTarget when t cannot be
-// registered, or wrapping ErrNoURL when t has no URL: such a target is
-// skipped, with the reason logged, and callers usually carry on (see the
-// package example). After Shutdown it returns ErrClosed. A target added after
-// Start is checked at once and then on schedule. Add keeps a copy of t.
+// Add registers t. It returns a *TargetError when t cannot be registered:
+// wrapping a *ConfigError for a field it cannot use (a blank Name, a URL
+// that is not absolute http or https, a negative Timeout, ...), or
+// ErrDuplicateTarget; or wrapping ErrNoURL when t has no URL: such a target
+// is skipped, with the reason logged, and callers usually carry on (see the
+// package example). After Shutdown it returns ErrShutdown. A target added
+// after Start is checked at once and then on schedule. Add keeps a copy of t.
 func (c *Checker) Add(t Target) error {
 	if err := t.validate(); err != nil {
-		if t.URL == "" && t.Name != "" {
+		if errors.Is(err, ErrNoURL) {
 			c.log.Info("health check target skipped", "target", t.Name, "reason", "no URL configured")
 		}
 		return err
@@ -126,7 +132,7 @@ func (c *Checker) Add(t Target) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.closed {
-		return ErrClosed
+		return ErrShutdown
 	}
 	if _, dup := c.entries[t.Name]; dup {
 		return &TargetError{Name: t.Name, Err: ErrDuplicateTarget}
@@ -175,7 +181,7 @@ func (c *Checker) Targets() []Target {
 
 // Start begins checking every target: each once right away, then every
 // CheckInterval plus jitter. ctx bounds only the call: the schedule runs
-// until Shutdown. Start is idempotent; after Shutdown it returns ErrClosed.
+// until Shutdown. Start is idempotent; after Shutdown it returns ErrShutdown.
 func (c *Checker) Start(ctx context.Context) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -183,7 +189,7 @@ func (c *Checker) Start(ctx context.Context) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.closed {
-		return ErrClosed
+		return ErrShutdown
 	}
 	if c.started {
 		return nil
@@ -196,16 +202,25 @@ func (c *Checker) Start(ctx context.Context) error {
 }
 
 // Shutdown stops the schedule, cancels checks in flight (they are not
-// counted) and waits until every goroutine of the Checker has exited, or until
-// ctx is done, in which case it returns ctx's error. It is safe before Start
-// and idempotent: a repeated call waits the same way and returns nil once
-// everything has exited. Status, Summary and Health keep answering with the
-// last statuses.
+// counted; their callers get ErrShutdown) and waits until every goroutine of
+// the Checker has exited, or until ctx is done, in which case it returns an
+// error wrapping ctx's error and the goroutines exit in the background. It is
+// safe before Start and idempotent: later calls return the first call's
+// result without waiting again. Status, Summary and Health keep answering
+// with the last statuses; Start, Add and CheckNow return ErrShutdown.
 func (c *Checker) Shutdown(ctx context.Context) error {
+	c.shutdownOnce.Do(func() { c.shutdownErr = c.shutdown(ctx) })
+	return c.shutdownErr
+}
+
+func (c *Checker) shutdown(ctx context.Context) error {
 	c.mu.Lock()
 	c.closed = true
 	c.mu.Unlock()
-	c.cancel(ErrClosed)
+	c.cancel(ErrShutdown)
+	if c.ownClient {
+		defer c.client.CloseIdleConnections()
+	}
 
 	idle := make(chan struct{})
 	go func() {
@@ -215,13 +230,10 @@ func (c *Checker) Shutdown(ctx context.Context) error {
 	}()
 	select {
 	case <-idle:
+		return nil
 	case <-ctx.Done():
 		return fmt.Errorf("healthcheck: shutdown: %w", ctx.Err())
 	}
-	if c.ownClient {
-		c.client.CloseIdleConnections()
-	}
-	return nil
 }
 
 // startLoopLocked starts e's scheduler goroutine. c.mu must be held and

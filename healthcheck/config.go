@@ -2,8 +2,8 @@ package healthcheck
 
 import (
 	"errors"
-	"fmt"
 	"math"
+	"strconv"
 	"time"
 )
 
@@ -18,8 +18,8 @@ const (
 )
 
 // Config holds the schedule and thresholds of a [Checker]. The zero value is
-// valid: each zero field means its default. Negative values are invalid; see
-// [Config.Validate].
+// valid: each zero field means its default. Negative values are invalid, never
+// defaulted: New and [Config.Validate] report each as a [*ConfigError].
 type Config struct {
 	// CheckInterval is the time between the starts of two scheduled checks of
 	// one target, before jitter. Optional; default DefaultCheckInterval (5m).
@@ -59,30 +59,32 @@ func DefaultConfig() Config {
 	}
 }
 
-// Validate reports every invalid field of c, each as an error wrapping
-// [ErrInvalidConfig], joined with errors.Join. Zero fields are valid.
+// Validate reports every invalid field of c, each as a *ConfigError
+// wrapping ErrInvalidConfig, joined with errors.Join. Zero fields are valid:
+// they mean the default.
 func (c Config) Validate() error {
 	var errs []error
-	bad := func(format string, args ...any) {
-		errs = append(errs, fmt.Errorf("%w: "+format, append([]any{ErrInvalidConfig}, args...)...))
+	bad := func(field, value, reason string) {
+		errs = append(errs, &ConfigError{Field: field, Value: value, Reason: reason})
 	}
-	if c.CheckInterval < 0 {
-		bad("CheckInterval %v is negative", c.CheckInterval)
+	for _, d := range []struct {
+		field string
+		value time.Duration
+	}{{"CheckInterval", c.CheckInterval}, {"RequestTimeout", c.RequestTimeout}} {
+		if d.value < 0 {
+			bad(d.field, d.value.String(), "must not be negative")
+		}
 	}
-	if c.RequestTimeout < 0 {
-		bad("RequestTimeout %v is negative", c.RequestTimeout)
-	}
-	if c.FailureThreshold < 0 {
-		bad("FailureThreshold %d is negative", c.FailureThreshold)
-	}
-	if c.RecoveryThreshold < 0 {
-		bad("RecoveryThreshold %d is negative", c.RecoveryThreshold)
-	}
-	if c.MaxConcurrency < 0 {
-		bad("MaxConcurrency %d is negative", c.MaxConcurrency)
+	for _, n := range []struct {
+		field string
+		value int
+	}{{"FailureThreshold", c.FailureThreshold}, {"RecoveryThreshold", c.RecoveryThreshold}, {"MaxConcurrency", c.MaxConcurrency}} {
+		if n.value < 0 {
+			bad(n.field, strconv.Itoa(n.value), "must not be negative")
+		}
 	}
 	if math.IsNaN(c.Jitter) || c.Jitter < 0 || c.Jitter >= 1 {
-		bad("Jitter %v is outside [0, 1)", c.Jitter)
+		bad("Jitter", strconv.FormatFloat(c.Jitter, 'g', -1, 64), "must be at least 0 and less than 1")
 	}
 	return errors.Join(errs...)
 }

@@ -4,7 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"math"
-	"strings"
+	"slices"
 	"testing"
 	"time"
 
@@ -33,7 +33,7 @@ func TestConfigValidate(t *testing.T) {
 	for _, tc := range []struct {
 		name    string
 		cfg     healthcheck.Config
-		wantErr []string // substrings, one per reported field
+		wantErr []string // the reported fields, in order
 	}{
 		{name: "zero value", cfg: healthcheck.Config{}},
 		{name: "max jitter", cfg: healthcheck.Config{Jitter: 0.999}},
@@ -62,15 +62,42 @@ func TestConfigValidate(t *testing.T) {
 			if !errors.Is(err, healthcheck.ErrInvalidConfig) {
 				t.Fatalf("Validate() = %v, want ErrInvalidConfig", err)
 			}
-			for _, s := range tc.wantErr {
-				if !strings.Contains(err.Error(), s) {
-					t.Errorf("Validate() = %q, want mention of %s", err, s)
-				}
+			if got := configErrorFields(t, err); !slices.Equal(got, tc.wantErr) {
+				t.Errorf("Validate() = %q reports %v, want %v", err, got, tc.wantErr)
 			}
-			if _, nerr := healthcheck.New(tc.cfg); !errors.Is(nerr, healthcheck.ErrInvalidConfig) {
-				t.Errorf("New() error = %v, want ErrInvalidConfig", nerr)
+			_, nerr := healthcheck.New(tc.cfg)
+			if !errors.Is(nerr, healthcheck.ErrInvalidConfig) || !slices.Equal(configErrorFields(t, nerr), tc.wantErr) {
+				t.Errorf("New() error = %v, want Validate's", nerr)
 			}
 		})
+	}
+}
+
+// configErrorFields returns the Field of each error joined in err, failing
+// the test for one that is not a *ConfigError.
+func configErrorFields(t *testing.T, err error) []string {
+	t.Helper()
+	errs := []error{err}
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		errs = j.Unwrap()
+	}
+	var fields []string
+	for _, e := range errs {
+		ce, ok := e.(*healthcheck.ConfigError)
+		if !ok {
+			t.Fatalf("%#v is not a *ConfigError", e)
+		}
+		fields = append(fields, ce.Field)
+	}
+	return fields
+}
+
+func TestConfigErrorMessage(t *testing.T) {
+	err := healthcheck.Config{CheckInterval: -time.Second, Jitter: 1}.Validate()
+	const want = "invalid health check config: CheckInterval = -1s: must not be negative\n" +
+		"invalid health check config: Jitter = 1: must be at least 0 and less than 1"
+	if err == nil || err.Error() != want {
+		t.Errorf("Validate() = %v, want %q", err, want)
 	}
 }
 

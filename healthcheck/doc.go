@@ -7,6 +7,22 @@
 // subscribes to changes with [WithListener], or renders them with
 // [Checker.Summary] and [Checker.Health].
 //
+// # Shape
+//
+// [New] takes a [Config] (plain values: schedule and thresholds) and sealed
+// options of type [Option] (dependencies: clock, logger, clients, listeners,
+// jitter source). In both, a zero value (0, nil) means the default that its
+// documentation states. A negative duration or count, or a value otherwise
+// out of range, is never defaulted: New (and [Config.Validate]) report each
+// as a [*ConfigError] naming the field and wrapping [ErrInvalidConfig],
+// several joined with errors.Join; [Checker.Add] reports a [Target] field it
+// cannot use the same way, inside a [*TargetError] that names the target.
+//
+// New starts nothing. [Checker.Start] starts the schedule and
+// [Checker.Shutdown] stops it: Shutdown is safe before Start and idempotent
+// (later calls return the first call's result), and after it Start, Add and
+// CheckNow return [ErrShutdown], as does a check that Shutdown cancelled.
+//
 // # Targets
 //
 // A [Target] names a service and the URL to request. [DefaultTargets] returns

@@ -8,25 +8,16 @@ import (
 )
 
 var (
-	// ErrInvalidConfig is wrapped by the errors of Config.Validate and New
-	// when a Config field is out of range.
-	ErrInvalidConfig = errors.New("healthcheck: invalid config")
+	// ErrInvalidConfig is wrapped by every *ConfigError: returned by New and
+	// Config.Validate for a Config field out of range, and by Add (inside a
+	// *TargetError) for a Target field that cannot be used.
+	ErrInvalidConfig = errors.New("invalid health check config")
 
-	// ErrEmptyName is returned (inside a *TargetError) by Add when the
-	// target has no name.
-	ErrEmptyName = errors.New("target name is empty")
 	// ErrNoURL is returned (inside a *TargetError) by Add when the target has
 	// no URL: the target is skipped and the reason logged. Callers usually
 	// treat it as non-fatal, for example for a Plex server that the host
 	// does not run.
 	ErrNoURL = errors.New("no URL configured; target skipped")
-	// ErrInvalidURL is wrapped (inside a *TargetError) by Add when the URL
-	// does not parse or is not an absolute http or https URL.
-	ErrInvalidURL = errors.New("invalid URL")
-	// ErrInvalidTarget is wrapped (inside a *TargetError) by Add when a
-	// field other than the name or URL is invalid: a negative Timeout, a
-	// malformed Method, an expected status outside 100-599.
-	ErrInvalidTarget = errors.New("invalid target")
 	// ErrDuplicateTarget is returned (inside a *TargetError) by Add when a
 	// target of the same name is already registered; the registered target
 	// is kept.
@@ -35,17 +26,55 @@ var (
 	// Remove for a name that is not registered.
 	ErrUnknownTarget = errors.New("unknown target")
 
-	// ErrClosed is returned by Start, Add, CheckNow after Shutdown.
-	ErrClosed = errors.New("healthcheck: checker is shut down")
+	// ErrShutdown is returned by Start, Add and CheckNow after Shutdown, and
+	// by CheckNow for a check that Shutdown cancelled.
+	ErrShutdown = errors.New("healthcheck: checker is shut down")
+
+	// ErrClosed is the former name of ErrShutdown, kept only until the
+	// module's own callers are moved over; it is removed before release.
+	//
+	// Deprecated: use ErrShutdown.
+	ErrClosed = ErrShutdown
 
 	// ErrCheckPanicked is wrapped by the Result.Err of a check whose request
 	// panicked (in a RoundTripper, for example).
 	ErrCheckPanicked = errors.New("health check panicked")
 )
 
+var (
+	_ error = (*ConfigError)(nil)
+	_ error = (*TargetError)(nil)
+)
+
+// ConfigError reports one invalid value of a Config or a Target. It wraps
+// ErrInvalidConfig; find it with errors.As. Zero values are never invalid:
+// they mean the default.
+type ConfigError struct {
+	// Field is the field at fault: a Config field ("CheckInterval") or a
+	// Target field ("Target.Timeout").
+	Field string
+	// Value is the offending value as text, with a URL's secrets masked;
+	// empty when there is none.
+	Value string
+	// Reason says what the value must be.
+	Reason string
+}
+
+// Error returns "invalid health check config: <Field>[ = <Value>]:
+// <Reason>".
+func (e *ConfigError) Error() string {
+	if e.Value == "" {
+		return fmt.Sprintf("%s: %s: %s", ErrInvalidConfig, e.Field, e.Reason)
+	}
+	return fmt.Sprintf("%s: %s = %s: %s", ErrInvalidConfig, e.Field, e.Value, e.Reason)
+}
+
+// Unwrap returns ErrInvalidConfig.
+func (e *ConfigError) Unwrap() error { return ErrInvalidConfig }
+
 // TargetError is returned by the methods that take a target or its name. Err
-// is, or wraps, one of ErrEmptyName, ErrNoURL, ErrInvalidURL,
-// ErrInvalidTarget, ErrDuplicateTarget and ErrUnknownTarget; match it with
+// is a *ConfigError for a Target field Add cannot use, or one of ErrNoURL,
+// ErrDuplicateTarget and ErrUnknownTarget; match it with errors.As or
 // errors.Is. Its message never contains a secret of the target's URL.
 type TargetError struct {
 	// Name is the target's name (may be empty).

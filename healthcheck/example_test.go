@@ -266,3 +266,20 @@ func ExampleChecker_Health() {
 	//   }
 	// }
 }
+
+// New rejects a negative value rather than defaulting it; a zero one means
+// the default.
+func ExampleNew_invalidConfig() {
+	_, err := healthcheck.New(healthcheck.Config{CheckInterval: -time.Minute, FailureThreshold: -1})
+	var ce *healthcheck.ConfigError
+	if errors.As(err, &ce) {
+		fmt.Printf("%s %s: %s\n", ce.Field, ce.Value, ce.Reason)
+	}
+	fmt.Println(errors.Is(err, healthcheck.ErrInvalidConfig))
+	fmt.Println(err)
+	// Output:
+	// CheckInterval -1m0s: must not be negative
+	// true
+	// invalid health check config: CheckInterval = -1m0s: must not be negative
+	// invalid health check config: FailureThreshold = -1: must not be negative
+}

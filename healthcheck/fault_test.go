@@ -10,7 +10,10 @@ import (
 	"testing"
 	"time"
 
+	"go.uber.org/goleak"
+
 	"github.com/listsync/otelmon/healthcheck"
+	"github.com/listsync/otelmon/internal/clock"
 )
 
 // TestFaults checks one target against misbehaving servers: which outcomes
@@ -284,8 +287,9 @@ func TestPanickingTransportIsAFailure(t *testing.T) {
 
 // TestTransportIgnoringContext checks that a transport that hangs without
 // looking at the request's context still fails the check at its timeout, that
-// the scheduler moves on, and that Shutdown waits for the stuck goroutine
-// only as long as its context allows.
+// the scheduler moves on, that Shutdown waits for the stuck goroutine only as
+// long as its context allows (a later call returns that first result without
+// waiting again), and that the goroutine exits once the transport returns.
 func TestTransportIgnoringContext(t *testing.T) {
 	release := make(chan struct{})
 	entered := make(chan struct{}, 10)
@@ -294,8 +298,13 @@ func TestTransportIgnoringContext(t *testing.T) {
 		<-release
 		return nil, errors.New("released")
 	})}
-	c, fc := newChecker(t, healthcheck.Config{FailureThreshold: 1, RequestTimeout: 50 * time.Millisecond},
-		healthcheck.WithHTTPClient(hang), healthcheck.WithJitterSource(func() float64 { return 0 }))
+	// Not newChecker, whose cleanup expects Shutdown to succeed.
+	fc := clock.NewFake(epoch)
+	c, err := healthcheck.New(healthcheck.Config{FailureThreshold: 1, RequestTimeout: 50 * time.Millisecond},
+		healthcheck.WithClock(fc), healthcheck.WithHTTPClient(hang), healthcheck.WithJitterSource(func() float64 { return 0 }))
+	if err != nil {
+		t.Fatal(err)
+	}
 	mustAdd(t, c, healthcheck.Target{Name: "svc", URL: "http://svc.invalid/"})
 
 	res, err := c.CheckNow(t.Context(), "svc")
@@ -322,13 +331,15 @@ func TestTransportIgnoringContext(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Millisecond)
 	defer cancel()
-	if err := c.Shutdown(ctx); !errors.Is(err, context.DeadlineExceeded) {
-		t.Fatalf("Shutdown with stuck requests = %v, want DeadlineExceeded", err)
+	first := c.Shutdown(ctx)
+	if !errors.Is(first, context.DeadlineExceeded) {
+		t.Fatalf("Shutdown with stuck requests = %v, want DeadlineExceeded", first)
 	}
 	close(release)
-	if err := c.Shutdown(t.Context()); err != nil {
-		t.Fatalf("Shutdown after release = %v", err)
+	if err := c.Shutdown(t.Context()); err != first {
+		t.Fatalf("Shutdown after release = %v, want the first call's %v", err, first)
 	}
+	goleak.VerifyNone(t) // the stuck goroutines exit once the transport returns
 }
 
 // TestSchedulerNotStuckBehindHang shows a healthy target checked on schedule
@@ -368,5 +379,41 @@ func TestSchedulerNotStuckBehindHang(t *testing.T) {
 	}
 	if sh := c.Summary().Services[1]; sh.Name != "slow" || sh.ConsecutiveFailures != 0 || sh.Status != healthcheck.Unknown {
 		t.Fatalf("canceled check was counted: %+v", sh)
+	}
+}
+
+// TestShutdownCancelsCheckInFlight checks that a CheckNow waiting on a slow
+// target when Shutdown comes returns ErrShutdown, uncounted, and that a later
+// Shutdown returns the first one's result.
+func TestShutdownCancelsCheckInFlight(t *testing.T) {
+	arrived := make(chan struct{}, 1)
+	srv := newHandlerServer(t, func(w http.ResponseWriter, r *http.Request) {
+		arrived <- struct{}{}
+		<-r.Context().Done() // the client hung up
+	})
+	c, _ := newChecker(t, healthcheck.Config{FailureThreshold: 1})
+	mustAdd(t, c, healthcheck.Target{Name: "slow", URL: srv.URL, Timeout: time.Hour})
+	type answer struct {
+		res healthcheck.Result
+		err error
+	}
+	done := make(chan answer, 1)
+	go func() {
+		res, err := c.CheckNow(t.Context(), "slow")
+		done <- answer{res, err}
+	}()
+	<-arrived
+	if err := c.Shutdown(t.Context()); err != nil {
+		t.Fatalf("Shutdown = %v", err)
+	}
+	got := <-done
+	if !errors.Is(got.err, healthcheck.ErrShutdown) || !errors.Is(got.res.Err, healthcheck.ErrShutdown) {
+		t.Fatalf("CheckNow cancelled by Shutdown = %+v, %v; want ErrShutdown", got.res, got.err)
+	}
+	if s := mustStatus(t, c, "slow"); s != healthcheck.Unknown {
+		t.Fatalf("cancelled check was counted: status %v", s)
+	}
+	if err := c.Shutdown(t.Context()); err != nil {
+		t.Fatalf("second Shutdown = %v, want the first call's nil", err)
 	}
 }

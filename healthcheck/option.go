@@ -4,42 +4,52 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/listsync/otelmon/internal/clock"
 )
 
 // Option configures a Checker. Options are created by the With functions of
-// this package.
+// this package; a nil Option is ignored. (Config holds the schedule and
+// thresholds; options hold the Checker's dependencies.)
 type Option interface {
-	apply(*options)
+	apply(options) options
 }
 
+// options are the Checker's dependencies; newOptions fills in the defaults.
 type options struct {
 	clock     Clock
 	logger    *slog.Logger
-	client    *http.Client
+	client    *http.Client // nil: New builds one of its own
 	clientFor func(target string) *http.Client
 	listeners []func(Transition)
 	jitter    func() float64
 }
 
-type optionFunc func(*options)
+type optionFunc func(options) options
 
 var _ Option = optionFunc(nil)
 
-func (f optionFunc) apply(o *options) { f(o) }
+func (f optionFunc) apply(o options) options { return f(o) }
 
+// newOptions applies opts in order, then puts the default in every
+// dependency left nil, so that a nil argument to an option means its default.
 func newOptions(opts []Option) options {
-	o := options{
-		clock:  clock.Real{},
-		logger: slog.New(slog.DiscardHandler),
-		jitter: rand.Float64,
-	}
+	var o options
 	for _, opt := range opts {
 		if opt != nil {
-			opt.apply(&o)
+			o = opt.apply(o)
 		}
+	}
+	if o.clock == nil {
+		o.clock = clock.Real{}
+	}
+	if o.logger == nil {
+		o.logger = slog.New(slog.DiscardHandler)
+	}
+	if o.jitter == nil {
+		o.jitter = rand.Float64
 	}
 	return o
 }
@@ -56,47 +66,37 @@ type Clock interface {
 }
 
 // WithClock sets the clock that schedules checks and stamps results
-// (Result.Time, Result.Latency). Default: the wall clock. Per-check timeouts
-// are deadlines on the request's context and follow the wall clock.
+// (Result.Time, Result.Latency). Default (and for nil): the wall clock.
+// Per-check timeouts are deadlines on the request's context and follow the
+// wall clock.
 func WithClock(c Clock) Option {
-	return optionFunc(func(o *options) {
-		if c != nil {
-			o.clock = c
-		}
-	})
+	return optionFunc(func(o options) options { o.clock = c; return o })
 }
 
 // WithLogger sets the logger for skipped targets (Info), status changes (Info
 // for up, Warn for down), failed checks (Debug) and panicking listeners
-// (Error). Default: a logger that discards everything. URLs in records are
-// redacted.
+// (Error). Default (and for nil): a logger that discards everything. URLs in
+// records are redacted.
 func WithLogger(l *slog.Logger) Option {
-	return optionFunc(func(o *options) {
-		if l != nil {
-			o.logger = l
-		}
-	})
+	return optionFunc(func(o options) options { o.logger = l; return o })
 }
 
 // WithHTTPClient sets the client for targets that WithClientFor gives none.
 // Its Timeout should be zero or above the check timeouts, which apply through
-// the request's context. Default: a client of the Checker's own with the
-// transport settings of http.DefaultTransport (proxy from the environment,
-// HTTP/2, keep-alives); Shutdown closes its idle connections.
+// the request's context. Default (and for nil): a client of the Checker's
+// own with the transport settings of http.DefaultTransport (proxy from the
+// environment, HTTP/2, keep-alives); Shutdown closes its idle connections.
 func WithHTTPClient(c *http.Client) Option {
-	return optionFunc(func(o *options) {
-		if c != nil {
-			o.client = c
-		}
-	})
+	return optionFunc(func(o options) options { o.client = c; return o })
 }
 
 // WithClientFor sets a function that returns the client for a target, by
 // name. Add calls it once per target and keeps the client; a nil client means
 // the WithHTTPClient one. A host uses it to give every service a client whose
-// transport records metrics with that service's label. Default: none.
+// transport records metrics with that service's label. Default (and for
+// nil): none.
 func WithClientFor(f func(target string) *http.Client) Option {
-	return optionFunc(func(o *options) { o.clientFor = f })
+	return optionFunc(func(o options) options { o.clientFor = f; return o })
 }
 
 // WithListener adds a function called on every status change, after the
@@ -105,25 +105,22 @@ func WithClientFor(f func(target string) *http.Client) Option {
 // listener sees the transitions of one target in order. Listeners run on the
 // goroutine that completed the check, so a slow listener delays that
 // target's next check. The option may be repeated; listeners are called in
-// the order given. A panicking listener is recovered and logged. Default:
-// none.
+// the order given. A panicking listener is recovered and logged; a nil one is
+// ignored. Default: none.
 func WithListener(f func(Transition)) Option {
-	return optionFunc(func(o *options) {
+	return optionFunc(func(o options) options {
 		if f != nil {
-			o.listeners = append(o.listeners, f)
+			o.listeners = append(slices.Clip(o.listeners), f)
 		}
+		return o
 	})
 }
 
 // WithJitterSource sets the random source of the scheduling jitter: f returns
 // a number in [0, 1) (values outside are clamped) and each scheduled check
 // after the first waits CheckInterval × (1 + Jitter × f()). f is called
-// concurrently. Default: math/rand/v2.Float64. Tests pass a constant; a host
-// that wants no jitter passes func() float64 { return 0 }.
+// concurrently. Default (and for nil): math/rand/v2.Float64. Tests pass a
+// constant; a host that wants no jitter passes func() float64 { return 0 }.
 func WithJitterSource(f func() float64) Option {
-	return optionFunc(func(o *options) {
-		if f != nil {
-			o.jitter = f
-		}
-	})
+	return optionFunc(func(o options) options { o.jitter = f; return o })
 }

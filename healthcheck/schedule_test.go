@@ -182,14 +182,14 @@ func TestLifecycle(t *testing.T) {
 				if err := c.Shutdown(t.Context()); err != nil {
 					t.Fatalf("second Shutdown = %v", err)
 				}
-				if err := c.Start(t.Context()); !errors.Is(err, healthcheck.ErrClosed) {
-					t.Fatalf("Start after Shutdown = %v, want ErrClosed", err)
+				if err := c.Start(t.Context()); !errors.Is(err, healthcheck.ErrShutdown) {
+					t.Fatalf("Start after Shutdown = %v, want ErrShutdown", err)
 				}
-				if err := c.Add(healthcheck.Target{Name: "b", URL: srv.URL}); !errors.Is(err, healthcheck.ErrClosed) {
-					t.Fatalf("Add after Shutdown = %v, want ErrClosed", err)
+				if err := c.Add(healthcheck.Target{Name: "b", URL: srv.URL}); !errors.Is(err, healthcheck.ErrShutdown) {
+					t.Fatalf("Add after Shutdown = %v, want ErrShutdown", err)
 				}
-				if _, err := c.CheckNow(t.Context(), "a"); !errors.Is(err, healthcheck.ErrClosed) {
-					t.Fatalf("CheckNow after Shutdown = %v, want ErrClosed", err)
+				if _, err := c.CheckNow(t.Context(), "a"); !errors.Is(err, healthcheck.ErrShutdown) {
+					t.Fatalf("CheckNow after Shutdown = %v, want ErrShutdown", err)
 				}
 				if rs := c.CheckAll(t.Context()); rs != nil {
 					t.Fatalf("CheckAll after Shutdown = %v", rs)

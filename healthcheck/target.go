@@ -1,11 +1,11 @@
 package healthcheck
 
 import (
-	"fmt"
 	"maps"
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -48,8 +48,8 @@ type Target struct {
 	// Headers are added to every request. Optional. A User-Agent is set when
 	// Headers has none; a "Host" entry sets the request's host.
 	Headers http.Header
-	// Timeout bounds each check of this target. Optional; default
-	// Config.RequestTimeout.
+	// Timeout bounds each check of this target. Optional; default (and for
+	// zero) Config.RequestTimeout. Negative is invalid.
 	Timeout time.Duration
 }
 
@@ -90,35 +90,45 @@ func (t Target) clone() Target {
 	return t
 }
 
-// validate checks t and reports the first problem, nil when t can be checked.
-// Its errors never contain the URL's secrets.
+// validate checks t and reports the first problem as a *TargetError, nil
+// when t can be checked. Its errors never contain the URL's secrets.
 func (t Target) validate() error {
-	if strings.TrimSpace(t.Name) == "" {
-		return &TargetError{Name: t.Name, Err: ErrEmptyName}
-	}
-	if t.URL == "" {
+	if t.URL == "" && strings.TrimSpace(t.Name) != "" {
 		return &TargetError{Name: t.Name, Err: ErrNoURL}
 	}
+	if err := t.check(); err != nil {
+		return &TargetError{Name: t.Name, Err: err}
+	}
+	return nil
+}
+
+// check returns a *ConfigError for the first field of t that cannot be used.
+func (t Target) check() *ConfigError {
+	invalid := func(field, value, reason string) *ConfigError {
+		return &ConfigError{Field: "Target." + field, Value: value, Reason: reason}
+	}
+	if strings.TrimSpace(t.Name) == "" {
+		return invalid("Name", strconv.Quote(t.Name), "must not be empty or blank")
+	}
 	u, err := url.Parse(t.URL)
-	if err != nil {
-		return &TargetError{Name: t.Name, Err: fmt.Errorf("%w: %w", ErrInvalidURL, redact.Error(err))}
-	}
-	if u.Scheme != "http" && u.Scheme != "https" {
-		return &TargetError{Name: t.Name, Err: fmt.Errorf("%w: %s: scheme must be http or https", ErrInvalidURL, redact.URL(t.URL))}
-	}
-	if u.Host == "" {
-		return &TargetError{Name: t.Name, Err: fmt.Errorf("%w: %s: no host", ErrInvalidURL, redact.URL(t.URL))}
+	switch {
+	case err != nil:
+		return invalid("URL", "", "does not parse")
+	case u.Scheme != "http" && u.Scheme != "https":
+		return invalid("URL", redact.URL(t.URL), "scheme must be http or https")
+	case u.Host == "":
+		return invalid("URL", redact.URL(t.URL), "has no host")
 	}
 	if t.Timeout < 0 {
-		return &TargetError{Name: t.Name, Err: fmt.Errorf("%w: Timeout %v is negative", ErrInvalidTarget, t.Timeout)}
+		return invalid("Timeout", t.Timeout.String(), "must not be negative")
 	}
 	for _, code := range t.ExpectedStatus {
 		if code < 100 || code > 599 {
-			return &TargetError{Name: t.Name, Err: fmt.Errorf("%w: expected status %d is outside 100-599", ErrInvalidTarget, code)}
+			return invalid("ExpectedStatus", strconv.Itoa(code), "must be in 100-599")
 		}
 	}
 	if _, err := http.NewRequest(t.method(), "http://localhost/", nil); err != nil {
-		return &TargetError{Name: t.Name, Err: fmt.Errorf("%w: Method %q: %w", ErrInvalidTarget, t.Method, err)}
+		return invalid("Method", strconv.Quote(t.Method), "must be an HTTP method token")
 	}
 	return nil
 }

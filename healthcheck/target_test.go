@@ -74,18 +74,19 @@ func TestAddRejects(t *testing.T) {
 		name     string
 		target   healthcheck.Target
 		want     error
+		field    string // the *ConfigError's Field, when want is ErrInvalidConfig
 		loggedAs string // substring of the log output, if any
 	}{
-		{name: "empty name", target: healthcheck.Target{URL: "http://a.example/"}, want: healthcheck.ErrEmptyName},
-		{name: "blank name", target: healthcheck.Target{Name: "  ", URL: "http://a.example/"}, want: healthcheck.ErrEmptyName},
+		{name: "empty name", target: healthcheck.Target{URL: "http://a.example/"}, want: healthcheck.ErrInvalidConfig, field: "Target.Name"},
+		{name: "blank name", target: healthcheck.Target{Name: "  ", URL: "http://a.example/"}, want: healthcheck.ErrInvalidConfig, field: "Target.Name"},
 		{name: "no URL", target: healthcheck.Target{Name: "plex"}, want: healthcheck.ErrNoURL, loggedAs: "target=plex reason=\"no URL configured\""},
-		{name: "unparsable URL", target: healthcheck.Target{Name: "x", URL: "http://[::1?api_key=" + secret}, want: healthcheck.ErrInvalidURL},
-		{name: "ftp scheme", target: healthcheck.Target{Name: "x", URL: "ftp://u:" + secret + "@a.example/?k=" + secret}, want: healthcheck.ErrInvalidURL},
-		{name: "relative URL", target: healthcheck.Target{Name: "x", URL: "/health?k=" + secret}, want: healthcheck.ErrInvalidURL},
-		{name: "no host", target: healthcheck.Target{Name: "x", URL: "http:///path"}, want: healthcheck.ErrInvalidURL},
-		{name: "negative timeout", target: healthcheck.Target{Name: "x", URL: "http://a.example/", Timeout: -time.Second}, want: healthcheck.ErrInvalidTarget},
-		{name: "bad status", target: healthcheck.Target{Name: "x", URL: "http://a.example/", ExpectedStatus: []int{200, 99}}, want: healthcheck.ErrInvalidTarget},
-		{name: "bad method", target: healthcheck.Target{Name: "x", URL: "http://a.example/", Method: "GET /"}, want: healthcheck.ErrInvalidTarget},
+		{name: "unparsable URL", target: healthcheck.Target{Name: "x", URL: "http://[::1?api_key=" + secret}, want: healthcheck.ErrInvalidConfig, field: "Target.URL"},
+		{name: "ftp scheme", target: healthcheck.Target{Name: "x", URL: "ftp://u:" + secret + "@a.example/?k=" + secret}, want: healthcheck.ErrInvalidConfig, field: "Target.URL"},
+		{name: "relative URL", target: healthcheck.Target{Name: "x", URL: "/health?k=" + secret}, want: healthcheck.ErrInvalidConfig, field: "Target.URL"},
+		{name: "no host", target: healthcheck.Target{Name: "x", URL: "http:///path"}, want: healthcheck.ErrInvalidConfig, field: "Target.URL"},
+		{name: "negative timeout", target: healthcheck.Target{Name: "x", URL: "http://a.example/", Timeout: -time.Second}, want: healthcheck.ErrInvalidConfig, field: "Target.Timeout"},
+		{name: "bad status", target: healthcheck.Target{Name: "x", URL: "http://a.example/", ExpectedStatus: []int{200, 99}}, want: healthcheck.ErrInvalidConfig, field: "Target.ExpectedStatus"},
+		{name: "bad method", target: healthcheck.Target{Name: "x", URL: "http://a.example/", Method: "GET /"}, want: healthcheck.ErrInvalidConfig, field: "Target.Method"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var logs syncbuf.Buffer
@@ -98,6 +99,10 @@ func TestAddRejects(t *testing.T) {
 			if !errors.As(err, &te) || te.Name != tc.target.Name {
 				t.Fatalf("Add() = %#v, want *TargetError for %q", err, tc.target.Name)
 			}
+			var ce *healthcheck.ConfigError
+			if got := errors.As(err, &ce); got != (tc.field != "") || got && ce.Field != tc.field {
+				t.Errorf("Add() = %v, want a *ConfigError for %q", err, tc.field)
+			}
 			if strings.Contains(err.Error(), secret) {
 				t.Errorf("error leaks the secret: %v", err)
 			}
@@ -108,6 +113,24 @@ func TestAddRejects(t *testing.T) {
 				t.Errorf("%d targets registered after a rejected Add", n)
 			}
 		})
+	}
+}
+
+func TestTargetErrorMessage(t *testing.T) {
+	c, _ := newChecker(t, healthcheck.Config{})
+	for _, tc := range []struct {
+		target healthcheck.Target
+		want   string
+	}{
+		{healthcheck.Target{Name: "x", URL: "http://a.example/", Timeout: -time.Second},
+			`healthcheck: target "x": invalid health check config: Target.Timeout = -1s: must not be negative`},
+		{healthcheck.Target{Name: "x", URL: "ftp://u:SECRET@a.example/?k=SECRET"},
+			`healthcheck: target "x": invalid health check config: Target.URL = ftp://xxxxx:xxxxx@a.example/?k=xxxxx: scheme must be http or https`},
+		{healthcheck.Target{Name: "plex"}, `healthcheck: target "plex": no URL configured; target skipped`},
+	} {
+		if err := c.Add(tc.target); err == nil || err.Error() != tc.want {
+			t.Errorf("Add(%+v) = %v, want %s", tc.target, err, tc.want)
+		}
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"strings"
@@ -31,15 +32,13 @@ var _ alerting.Notifier = (*Notifier)(nil)
 // New returns a Notifier that posts to the Alertmanager at baseURL, an
 // absolute http or https URL such as http://alertmanager:9093 or
 // https://user:password@example.com/alertmanager. The path /api/v2/alerts
-// is appended unless baseURL ends with it already. Its errors never contain
-// the URL.
+// is appended unless baseURL ends with it already. It fails with a
+// *ConfigError for each problem with the URL or an option, joined; its
+// errors never contain the URL. New starts nothing.
 func New(baseURL string, opts ...Option) (*Notifier, error) {
-	u, err := notifyhttp.ParseURL(baseURL)
-	if err != nil {
-		return nil, fmt.Errorf("alertmanager: %w", err)
-	}
-	cfg, err := newConfig(opts)
-	if err != nil {
+	cfg := newConfig(opts)
+	u, err := cfg.ParseURL("baseURL", baseURL)
+	if err = errors.Join(err, cfg.Err()); err != nil {
 		return nil, err
 	}
 	header := http.Header{}
@@ -55,9 +54,9 @@ func New(baseURL string, opts ...Option) (*Notifier, error) {
 	return &Notifier{
 		endpoint:     cfg.Endpoint(notifyhttp.Target{URL: u, OnStatus: onStatus}),
 		header:       header,
-		generatorURL: cfg.generatorURL,
-		resend:       cfg.resend,
-		resendEvery:  cfg.resendEvery,
+		generatorURL: cfg.Own.generatorURL,
+		resend:       cfg.Own.resend,
+		resendEvery:  cfg.Own.resendEvery,
 	}, nil
 }
 
@@ -102,13 +101,9 @@ func onStatus(se *alerting.StatusError, body []byte) error {
 	return fmt.Errorf("%w (%s)", se, notifyhttp.Truncate(reason, 200))
 }
 
-// DefaultResendInterval is how often a firing alert is sent again by
-// default, as Prometheus' default resend delay.
-const DefaultResendInterval = time.Minute
-
 // ResendInterval implements alerting.Resender: the engine sends each
 // firing alert again this often, so Alertmanager does not resolve it on its
-// own. Zero (WithResendInterval(0)) turns resending off.
+// own. It is zero, for no resending, after WithoutResend.
 func (n *Notifier) ResendInterval() time.Duration { return n.resendEvery }
 
 var _ alerting.Resender = (*Notifier)(nil)

@@ -44,6 +44,7 @@ func TestPayload(t *testing.T) {
 			tail  string
 		}{
 			{"firing", notifytest.Firing(l), nil, "0", ""},
+			{"firing, zero options", notifytest.Firing(l), []Option{WithResendWindow(0), WithGeneratorURL("")}, "0", ""},
 			{"firing with window", notifytest.Firing(l), []Option{WithResendWindow(4 * time.Minute), WithGeneratorURL(gen)}, "0",
 				`,"endsAt":"2025-03-01T12:09:00Z","generatorURL":"` + gen + `"`},
 			{"resolved", notifytest.Resolved(l), nil, "1.5", `,"endsAt":"2025-03-01T12:10:00Z"`},
@@ -191,27 +192,17 @@ func TestDelivery(t *testing.T) {
 }
 
 func TestNewRejects(t *testing.T) {
-	for _, tc := range []struct {
-		name string
-		url  string
-		opts []Option
-		want string
-	}{
-		{"empty", "", nil, "alertmanager: URL is empty"},
-		{"unparsable", "http://admin:SECRET@am:9093/%zz", nil, "alertmanager: URL does not parse"},
-		{"scheme", "am:9093", nil, "alertmanager: URL scheme must be http or https"},
-		{"no host", "http://admin:SECRET@/", nil, "alertmanager: URL has no host"},
-		{"generator", "http://am:9093", []Option{WithGeneratorURL("status page SECRET")}, "alertmanager: generator URL scheme must be http or https"},
-		{"window", "http://am:9093", []Option{WithResendWindow(-time.Second)}, "alertmanager: negative resend window -1s"},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			_, err := New(tc.url, tc.opts...)
-			if err == nil || err.Error() != tc.want {
-				t.Fatalf("New error = %v, want %q", err, tc.want)
-			}
-			notifytest.NoSecrets(t, err, []string{"SECRET"})
-		})
-	}
+	const good = "http://am:9093"
+	notifytest.RunRejects(t, New, []string{"SECRET"}, []notifytest.Reject[Option]{
+		{Name: "empty", Field: "baseURL", Want: "alertmanager: invalid config: baseURL: must not be empty"},
+		{Name: "unparsable", URL: "http://admin:SECRET@am:9093/%zz", Field: "baseURL", Want: "alertmanager: invalid config: baseURL: does not parse"},
+		{Name: "scheme", URL: "am:9093", Field: "baseURL", Want: "alertmanager: invalid config: baseURL: scheme must be http or https"},
+		{Name: "no host", URL: "http://admin:SECRET@/", Field: "baseURL", Want: "alertmanager: invalid config: baseURL: has no host"},
+		{Name: "generator", URL: good, Opts: []Option{WithGeneratorURL("status page SECRET")}, Field: "WithGeneratorURL", Want: "alertmanager: invalid config: WithGeneratorURL: scheme must be http or https"},
+		{Name: "window", URL: good, Opts: []Option{WithResendWindow(-time.Second)}, Field: "WithResendWindow", Want: "alertmanager: invalid config: WithResendWindow = -1s: must not be negative"},
+		{Name: "interval", URL: good, Opts: []Option{WithResendInterval(-time.Second)}, Field: "WithResendInterval", Want: "alertmanager: invalid config: WithResendInterval = -1s: must not be negative"},
+		{Name: "all", Opts: []Option{WithResendWindow(-time.Second), WithResendInterval(-time.Minute)}, Field: "baseURL", Want: "alertmanager: invalid config: baseURL: must not be empty\n" + "alertmanager: invalid config: WithResendWindow = -1s: must not be negative\n" + "alertmanager: invalid config: WithResendInterval = -1m0s: must not be negative"},
+	})
 }
 
 func TestString(t *testing.T) {
@@ -226,18 +217,25 @@ func TestWithName(t *testing.T) {
 }
 
 func TestResendInterval(t *testing.T) {
-	n, err := New("http://am:9093")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if n.ResendInterval() != DefaultResendInterval {
-		t.Fatalf("default resend interval %v", n.ResendInterval())
-	}
-	n, err = New("http://am:9093", WithResendInterval(0))
-	if err != nil || n.ResendInterval() != 0 {
-		t.Fatalf("resend off: %v %v", n, err)
-	}
-	if _, err := New("http://am:9093", WithResendInterval(-time.Second)); err == nil {
-		t.Fatal("negative interval accepted")
+	for _, tc := range []struct {
+		name string
+		opts []Option
+		want time.Duration
+	}{
+		{"default", nil, DefaultResendInterval},
+		{"zero means default", []Option{WithResendInterval(0)}, DefaultResendInterval},
+		{"set", []Option{WithResendInterval(30 * time.Second)}, 30 * time.Second},
+		{"off", []Option{WithoutResend()}, 0},
+		{"off, then set", []Option{WithoutResend(), WithResendInterval(time.Minute)}, time.Minute},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			n, err := New("http://am:9093", tc.opts...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := n.ResendInterval(); got != tc.want {
+				t.Errorf("ResendInterval = %v, want %v", got, tc.want)
+			}
+		})
 	}
 }

@@ -50,6 +50,19 @@
 // the URL and sent in an Authorization header, so they never appear in
 // errors or in String; query values are masked there too.
 //
+// # Configuration
+//
+// [New] takes the receiver's URL and sealed options: [WithGeneratorURL],
+// [WithResendWindow], [WithResendInterval], [WithoutResend], [WithName],
+// [WithHTTPClient], [WithClock]. Each option's documentation states its
+// default; a zero value (nil, "", 0) means that default. New reports every
+// invalid argument or option (a negative duration, an empty name, a URL that
+// is not absolute http or https) as a [*ConfigError] naming it (baseURL,
+// WithName, ...) and wrapping [ErrInvalidConfig], several joined with
+// errors.Join; it starts nothing, and a Notifier has nothing to shut down.
+// [ConfigError] and [ErrInvalidConfig] are the same in every notifier
+// package.
+//
 // # Delivery
 //
 // Notify makes exactly one attempt; retries are the engine's. 429 and 5xx

@@ -2,6 +2,7 @@ package alertmanager_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -52,4 +53,20 @@ func ExampleNotifier_String() {
 	fmt.Println(n)
 	// Output:
 	// alertmanager(https://alertmanager.example.com)
+}
+
+// New reports every option it cannot use, each as a *ConfigError.
+func ExampleNew_invalidOptions() {
+	_, err := alertmanager.New("http://alertmanager:9093",
+		alertmanager.WithResendWindow(-time.Minute),
+		alertmanager.WithName(""))
+	var ce *alertmanager.ConfigError
+	if errors.As(err, &ce) {
+		fmt.Printf("%s %s: %s\n", ce.Field, ce.Value, ce.Reason)
+	}
+	fmt.Println(err)
+	// Output:
+	// WithResendWindow -1m0s: must not be negative
+	// alertmanager: invalid config: WithResendWindow = -1m0s: must not be negative
+	// alertmanager: invalid config: WithName: must not be empty
 }

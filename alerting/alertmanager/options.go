@@ -8,61 +8,71 @@ import (
 	"github.com/listsync/otelmon/alerting/internal/notifyhttp"
 )
 
+// DefaultResendInterval is how often a firing alert is sent again by
+// default, as Prometheus' default resend delay.
+const DefaultResendInterval = time.Minute
+
 // Option configures a Notifier. Options are made by the With functions of
-// this package.
+// this package; a nil Option is ignored.
 type Option interface {
 	apply(config) config
 }
 
-type optionFunc func(*config)
+type optionFunc func(config) config
 
-func (f optionFunc) apply(c config) config {
-	f(&c)
-	return c
-}
+func (f optionFunc) apply(c config) config { return f(c) }
 
-type config struct {
-	notifyhttp.Common
+// settings are Alertmanager's own; the rest of config is every notifier's.
+type settings struct {
 	generatorURL string
-	resend       time.Duration
-	resendEvery  time.Duration
+	resend       time.Duration // endsAt window; 0 leaves endsAt out
+	resendEvery  time.Duration // 0 turns resending off
 }
 
-func newConfig(opts []Option) (config, error) {
-	c := config{Common: notifyhttp.NewCommon("alertmanager"), resendEvery: DefaultResendInterval}
-	for _, o := range opts {
-		if o != nil {
-			c = o.apply(c)
-		}
-	}
-	return c, c.Err()
+type config = notifyhttp.Config[settings]
+
+func newConfig(opts []Option) config {
+	return notifyhttp.NewConfig("alertmanager", settings{resendEvery: DefaultResendInterval}, opts, Option.apply)
 }
+
+// ErrInvalidConfig is wrapped by every error of New: a URL or an option it
+// cannot use. It is the same value in every notifier package.
+var ErrInvalidConfig = notifyhttp.ErrInvalidConfig
+
+// ConfigError is the error New returns for each argument or option it
+// cannot use (several are joined with errors.Join): Field names it
+// ("baseURL", "WithResendWindow", ...), Value shows it when it is not
+// secret, Reason says what it must be. It wraps ErrInvalidConfig and never
+// holds the URL or its credentials. It is the same type in every notifier
+// package.
+type ConfigError = notifyhttp.ConfigError
 
 // WithHTTPClient sets the client that sends notifications, e.g. one with
 // custom TLS or an otelhttp transport. Its Timeout bounds each attempt.
 // Default (and for nil): a client with a 10 s timeout that does not follow
 // redirects.
-func WithHTTPClient(c *http.Client) Option {
-	return optionFunc(func(cfg *config) { cfg.SetHTTPClient(c) })
-}
+func WithHTTPClient(c *http.Client) Option { return optionFunc(notifyhttp.HTTPClient[settings](c)) }
 
 // WithClock sets the clock that tells the current time: for endsAt (see
-// WithResendWindow) and for a Retry-After date. Default: the wall clock. A
-// nil clock is ignored.
-func WithClock(c alerting.Clock) Option {
-	return optionFunc(func(cfg *config) { cfg.SetClock(c) })
-}
+// WithResendWindow) and for a Retry-After date. Default (and for nil): the
+// wall clock.
+func WithClock(c alerting.Clock) Option { return optionFunc(notifyhttp.Clock[settings](c)) }
+
+// WithName sets what Name returns, so that several alertmanager notifiers
+// (one per Alertmanager, say) can be registered with one engine, which
+// requires unique names. The name shows in metrics and logs: it must not
+// contain secrets. New fails for an empty name. Default: "alertmanager".
+func WithName(name string) Option { return optionFunc(notifyhttp.Name[settings](name)) }
 
 // WithGeneratorURL sets the generatorURL of every alert: the page that
 // Alertmanager's UI and templates link to, e.g. the service's status page.
-// It must be an absolute http or https URL. Default: none (left out).
+// New fails unless it is an absolute http or https URL. Default (and for
+// ""): none, left out.
 func WithGeneratorURL(raw string) Option {
-	return optionFunc(func(cfg *config) {
-		if _, err := notifyhttp.ParseURL(raw); err != nil {
-			cfg.Errorf("generator %w", err)
-			return
-		}
-		cfg.generatorURL = raw
+	return optionFunc(func(c config) config {
+		c = c.CheckURL("WithGeneratorURL", raw)
+		c.Own.generatorURL = raw
+		return c
 	})
 }
 
@@ -72,12 +82,12 @@ func WithGeneratorURL(raw string) Option {
 // New fails for a negative d. Default (and for 0): endsAt is left out and
 // Alertmanager's resolve_timeout applies.
 func WithResendWindow(d time.Duration) Option {
-	return optionFunc(func(cfg *config) {
+	return optionFunc(func(c config) config {
 		if d < 0 {
-			cfg.Errorf("negative resend window %v", d)
-			return
+			return c.Invalid("WithResendWindow", d.String(), "must not be negative")
 		}
-		cfg.resend = d
+		c.Own.resend = d
+		return c
 	})
 }
 
@@ -86,21 +96,25 @@ func WithResendWindow(d time.Duration) Option {
 // keep it well below Alertmanager's resolve_timeout (5m by default) or the
 // window of WithResendWindow. Resends happen at alert evaluations, so the
 // effective interval is rounded up to the evaluation interval. New fails
-// for a negative d; 0 turns resending off. Default: DefaultResendInterval.
+// for a negative d. Default (and for 0): DefaultResendInterval. To turn
+// resending off, use WithoutResend.
 func WithResendInterval(d time.Duration) Option {
-	return optionFunc(func(cfg *config) {
-		if d < 0 {
-			cfg.Errorf("negative resend interval %v", d)
-			return
+	return optionFunc(func(c config) config {
+		switch {
+		case d < 0:
+			return c.Invalid("WithResendInterval", d.String(), "must not be negative")
+		case d == 0:
+			d = DefaultResendInterval
 		}
-		cfg.resendEvery = d
+		c.Own.resendEvery = d
+		return c
 	})
 }
 
-// WithName sets what Name returns, so that several alertmanager notifiers (one per
-// channel, say) can be registered with one engine, which requires unique
-// names. The name shows in metrics and logs: it must not contain secrets.
-// New fails for an empty name. Default: "alertmanager".
-func WithName(name string) Option {
-	return optionFunc(func(cfg *config) { cfg.SetName(name) })
+// WithoutResend turns resending off: each firing alert is sent once, when
+// it starts firing, and Alertmanager resolves it once its endsAt (see
+// WithResendWindow) or resolve_timeout passes, while it may still fire.
+// Default: firing alerts are re-sent every DefaultResendInterval.
+func WithoutResend() Option {
+	return optionFunc(func(c config) config { c.Own.resendEvery = 0; return c })
 }

@@ -3,6 +3,7 @@ package discord
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"net/http"
@@ -28,21 +29,19 @@ var _ alerting.Notifier = (*Notifier)(nil)
 
 // New returns a Notifier that posts to webhookURL, a Discord webhook URL
 // such as https://discord.com/api/webhooks/<id>/<token> (any absolute http
-// or https URL is accepted, so that a proxy or a stand-in can be used). Its
-// errors never contain the URL.
+// or https URL is accepted, so that a proxy or a stand-in can be used). It
+// fails with a *ConfigError for each problem with the URL or an option,
+// joined; its errors never contain the URL. New starts nothing.
 func New(webhookURL string, opts ...Option) (*Notifier, error) {
-	u, err := notifyhttp.ParseURL(webhookURL)
-	if err != nil {
-		return nil, fmt.Errorf("discord: webhook %w", err)
-	}
-	cfg, err := newConfig(opts)
-	if err != nil {
+	cfg := newConfig(opts)
+	u, err := cfg.ParseURL("webhookURL", webhookURL)
+	if err = errors.Join(err, cfg.Err()); err != nil {
 		return nil, err
 	}
 	return &Notifier{
 		endpoint:  cfg.Endpoint(notifyhttp.Target{URL: u, OnStatus: onStatus}),
-		username:  cfg.username,
-		avatarURL: cfg.avatarURL,
+		username:  cfg.Own.username,
+		avatarURL: cfg.Own.avatarURL,
 	}, nil
 }
 

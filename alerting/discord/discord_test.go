@@ -78,6 +78,18 @@ func TestPayloadOptionsAndFallbacks(t *testing.T) {
 	}
 }
 
+func TestZeroOptionsMeanDefaults(t *testing.T) {
+	rcv := notifytest.NewReceiver(t, nil)
+	n := notifytest.MustNew(t, New, rcv.URL+hookPath, WithAvatarURL(""), WithHTTPClient(nil), WithClock(nil))
+	if err := n.Notify(context.Background(), notifytest.Firing(alerting.Info)); err != nil {
+		t.Fatal(err)
+	}
+	const prefix = `{"username":"otelmon","allowed_mentions":`
+	if got := string(rcv.Next(t).Body); !strings.HasPrefix(got, prefix) {
+		t.Errorf("body %s, want it to start %s", got, prefix)
+	}
+}
+
 func TestLimits(t *testing.T) {
 	labels := map[string]string{}
 	for i := range 40 {
@@ -199,28 +211,16 @@ func TestDelivery(t *testing.T) {
 
 func TestNewRejects(t *testing.T) {
 	const good = "https://discord.com/api/webhooks/1/SECRET"
-	for _, tc := range []struct {
-		name string
-		url  string
-		opts []Option
-		want string
-	}{
-		{"empty", "", nil, "discord: webhook URL is empty"},
-		{"unparsable", "https://discord.com/api/webhooks/1/SECRET%zz", nil, "discord: webhook URL does not parse"},
-		{"scheme", "discord.com/api/webhooks/1/SECRET", nil, "discord: webhook URL scheme must be http or https"},
-		{"no host", "https:///api/webhooks/1/SECRET", nil, "discord: webhook URL has no host"},
-		{"username reserved", good, []Option{WithUsername("Discord Bot")}, "discord: username \"Discord Bot\" contains a name Discord refuses"},
-		{"username long", good, []Option{WithUsername(strings.Repeat("u", 81))}, "discord: username is longer than 80 characters"},
-		{"avatar", good, []Option{WithAvatarURL("file:///SECRET.png")}, "discord: avatar URL scheme must be http or https"},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			_, err := New(tc.url, tc.opts...)
-			if err == nil || err.Error() != tc.want {
-				t.Fatalf("New error = %v, want %q", err, tc.want)
-			}
-			notifytest.NoSecrets(t, err, []string{"SECRET", "webhooks"})
-		})
-	}
+	notifytest.RunRejects(t, New, []string{"SECRET", "webhooks"}, []notifytest.Reject[Option]{
+		{Name: "empty", Field: "webhookURL", Want: "discord: invalid config: webhookURL: must not be empty"},
+		{Name: "unparsable", URL: "https://discord.com/api/webhooks/1/SECRET%zz", Field: "webhookURL", Want: "discord: invalid config: webhookURL: does not parse"},
+		{Name: "scheme", URL: "discord.com/api/webhooks/1/SECRET", Field: "webhookURL", Want: "discord: invalid config: webhookURL: scheme must be http or https"},
+		{Name: "no host", URL: "https:///api/webhooks/1/SECRET", Field: "webhookURL", Want: "discord: invalid config: webhookURL: has no host"},
+		{Name: "username reserved", URL: good, Opts: []Option{WithUsername("Discord Bot")}, Field: "WithUsername", Want: `discord: invalid config: WithUsername = "Discord Bot": must not contain "discord" or "clyde"`},
+		{Name: "username long", URL: good, Opts: []Option{WithUsername(strings.Repeat("u", 81))}, Field: "WithUsername", Want: "discord: invalid config: WithUsername: must be at most 80 characters"},
+		{Name: "avatar", URL: good, Opts: []Option{WithAvatarURL("file:///SECRET.png")}, Field: "WithAvatarURL", Want: "discord: invalid config: WithAvatarURL: scheme must be http or https"},
+		{Name: "url and options", Opts: []Option{WithAvatarURL("SECRET.png"), WithName("")}, Field: "webhookURL", Want: "discord: invalid config: webhookURL: must not be empty\n" + "discord: invalid config: WithAvatarURL: scheme must be http or https\ndiscord: invalid config: WithName: must not be empty"},
+	})
 }
 
 func TestStringHidesSecrets(t *testing.T) {

@@ -14,83 +14,80 @@ import (
 const DefaultUsername = "otelmon"
 
 // Option configures a Notifier. Options are made by the With functions of
-// this package.
+// this package; a nil Option is ignored.
 type Option interface {
 	apply(config) config
 }
 
-type optionFunc func(*config)
+type optionFunc func(config) config
 
-func (f optionFunc) apply(c config) config {
-	f(&c)
-	return c
-}
+func (f optionFunc) apply(c config) config { return f(c) }
 
-type config struct {
-	notifyhttp.Common
+// settings are Discord's own; the rest of config is every notifier's.
+type settings struct {
 	username  string
 	avatarURL string
 }
 
-func newConfig(opts []Option) (config, error) {
-	c := config{Common: notifyhttp.NewCommon("discord"), username: DefaultUsername}
-	for _, o := range opts {
-		if o != nil {
-			c = o.apply(c)
-		}
-	}
-	return c, c.Err()
+type config = notifyhttp.Config[settings]
+
+func newConfig(opts []Option) config {
+	return notifyhttp.NewConfig("discord", settings{username: DefaultUsername}, opts, Option.apply)
 }
+
+// ErrInvalidConfig is wrapped by every error of New: a URL or an option it
+// cannot use. It is the same value in every notifier package.
+var ErrInvalidConfig = notifyhttp.ErrInvalidConfig
+
+// ConfigError is the error New returns for each argument or option it
+// cannot use (several are joined with errors.Join): Field names it
+// ("webhookURL", "WithUsername", ...), Value shows it when it is not
+// secret, Reason says what it must be. It wraps ErrInvalidConfig and never
+// holds the webhook URL. It is the same type in every notifier package.
+type ConfigError = notifyhttp.ConfigError
 
 // WithHTTPClient sets the client that sends notifications, e.g. one with a
 // proxy or an otelhttp transport. Its Timeout bounds each attempt. Default
 // (and for nil): a client with a 10 s timeout that does not follow
 // redirects.
-func WithHTTPClient(c *http.Client) Option {
-	return optionFunc(func(cfg *config) { cfg.SetHTTPClient(c) })
-}
+func WithHTTPClient(c *http.Client) Option { return optionFunc(notifyhttp.HTTPClient[settings](c)) }
 
 // WithClock sets the clock that tells the current time: for a
 // Retry-After date, and as the embed's timestamp when the alert carries no
-// time. Default: the wall clock. A nil clock is ignored.
-func WithClock(c alerting.Clock) Option {
-	return optionFunc(func(cfg *config) { cfg.SetClock(c) })
-}
+// time. Default (and for nil): the wall clock.
+func WithClock(c alerting.Clock) Option { return optionFunc(notifyhttp.Clock[settings](c)) }
+
+// WithName sets what Name returns, so that several discord notifiers (one per
+// channel, say) can be registered with one engine, which requires unique
+// names. The name shows in metrics and logs: it must not contain secrets.
+// New fails for an empty name. Default: "discord".
+func WithName(name string) Option { return optionFunc(notifyhttp.Name[settings](name)) }
 
 // WithUsername sets the name messages are posted under. Discord allows 1 to
 // 80 characters and refuses names containing "discord" or "clyde"; New
 // fails for those. The empty string leaves the webhook's own name. Default:
 // DefaultUsername.
 func WithUsername(name string) Option {
-	return optionFunc(func(cfg *config) {
+	return optionFunc(func(c config) config {
 		lower := strings.ToLower(name)
 		switch {
 		case utf8.RuneCountInString(name) > 80:
-			cfg.Errorf("username is longer than 80 characters")
+			return c.Invalid("WithUsername", "", "must be at most 80 characters")
 		case strings.Contains(lower, "discord"), strings.Contains(lower, "clyde"):
-			cfg.Errorf("username %q contains a name Discord refuses", name)
-		default:
-			cfg.username = name
+			return c.Invalid("WithUsername", `"`+name+`"`, `must not contain "discord" or "clyde"`)
 		}
+		c.Own.username = name
+		return c
 	})
 }
 
-// WithAvatarURL sets the image shown next to messages; it must be an http
-// or https URL. Default: the webhook's own avatar.
+// WithAvatarURL sets the image shown next to messages; New fails unless it
+// is an absolute http or https URL. Default (and for ""): the webhook's own
+// avatar.
 func WithAvatarURL(raw string) Option {
-	return optionFunc(func(cfg *config) {
-		if _, err := notifyhttp.ParseURL(raw); err != nil {
-			cfg.Errorf("avatar %w", err)
-			return
-		}
-		cfg.avatarURL = raw
+	return optionFunc(func(c config) config {
+		c = c.CheckURL("WithAvatarURL", raw)
+		c.Own.avatarURL = raw
+		return c
 	})
-}
-
-// WithName sets what Name returns, so that several discord notifiers (one per
-// channel, say) can be registered with one engine, which requires unique
-// names. The name shows in metrics and logs: it must not contain secrets.
-// New fails for an empty name. Default: "discord".
-func WithName(name string) Option {
-	return optionFunc(func(cfg *config) { cfg.SetName(name) })
 }

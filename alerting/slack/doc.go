@@ -34,6 +34,18 @@
 // A webhook URL carries its token in the path: errors and String show only
 // its scheme and host.
 //
+// # Configuration
+//
+// [New] takes the receiver's URL and sealed options: [WithChannel],
+// [WithUsername], [WithName], [WithHTTPClient], [WithClock]. Each option's
+// documentation states its default; a zero value (nil, "", 0) means that
+// default. New reports every invalid argument or option (an empty name, a
+// URL that is not absolute http or https) as a [*ConfigError] naming it
+// (webhookURL, WithName, ...) and wrapping [ErrInvalidConfig], several
+// joined with errors.Join; it starts nothing, and a Notifier has nothing to
+// shut down. [ConfigError] and [ErrInvalidConfig] are the same in every
+// notifier package.
+//
 // # Delivery
 //
 // Notify makes exactly one attempt; retries are the engine's. Slack

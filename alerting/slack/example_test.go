@@ -52,5 +52,5 @@ func ExampleNew_invalidURL() {
 	_, err := slack.New("hooks.slack.com/services/T000/B000/XXXX")
 	fmt.Println(err)
 	// Output:
-	// slack: webhook URL scheme must be http or https
+	// slack: invalid config: webhookURL: scheme must be http or https
 }

@@ -2,6 +2,7 @@ package slack
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/listsync/otelmon/alerting"
@@ -20,21 +21,19 @@ var _ alerting.Notifier = (*Notifier)(nil)
 
 // New returns a Notifier that posts to webhookURL, a Slack incoming webhook
 // such as https://hooks.slack.com/services/T…/B…/… (any absolute http or
-// https URL is accepted, so that a proxy or a stand-in can be used). Its
-// errors never contain the URL.
+// https URL is accepted, so that a proxy or a stand-in can be used). It
+// fails with a *ConfigError for each problem with the URL or an option,
+// joined; its errors never contain the URL. New starts nothing.
 func New(webhookURL string, opts ...Option) (*Notifier, error) {
-	u, err := notifyhttp.ParseURL(webhookURL)
-	if err != nil {
-		return nil, fmt.Errorf("slack: webhook %w", err)
-	}
-	cfg, err := newConfig(opts)
-	if err != nil {
+	cfg := newConfig(opts)
+	u, err := cfg.ParseURL("webhookURL", webhookURL)
+	if err = errors.Join(err, cfg.Err()); err != nil {
 		return nil, err
 	}
 	return &Notifier{
 		endpoint: cfg.Endpoint(notifyhttp.Target{URL: u, OnStatus: onStatus}),
-		channel:  cfg.channel,
-		username: cfg.username,
+		channel:  cfg.Own.channel,
+		username: cfg.Own.username,
 	}, nil
 }
 

@@ -109,24 +109,13 @@ func TestDelivery(t *testing.T) {
 }
 
 func TestNewRejects(t *testing.T) {
-	for _, tc := range []struct {
-		name string
-		url  string
-		want string
-	}{
-		{"empty", "", "slack: webhook URL is empty"},
-		{"unparsable", "https://hooks.slack.com/services/SECRET%zz", "slack: webhook URL does not parse"},
-		{"scheme", "hooks.slack.com/services/SECRET", "slack: webhook URL scheme must be http or https"},
-		{"no host", "https:///services/SECRET", "slack: webhook URL has no host"},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			_, err := New(tc.url)
-			if err == nil || err.Error() != tc.want {
-				t.Fatalf("New error = %v, want %q", err, tc.want)
-			}
-			notifytest.NoSecrets(t, err, []string{"SECRET", "services"})
-		})
-	}
+	notifytest.RunRejects(t, New, []string{"SECRET", "services"}, []notifytest.Reject[Option]{
+		{Name: "empty", Field: "webhookURL", Want: "slack: invalid config: webhookURL: must not be empty"},
+		{Name: "unparsable", URL: "https://hooks.slack.com/services/SECRET%zz", Field: "webhookURL", Want: "slack: invalid config: webhookURL: does not parse"},
+		{Name: "scheme", URL: "hooks.slack.com/services/SECRET", Field: "webhookURL", Want: "slack: invalid config: webhookURL: scheme must be http or https"},
+		{Name: "no host", URL: "https:///services/SECRET", Field: "webhookURL", Want: "slack: invalid config: webhookURL: has no host"},
+		{Name: "url and name", Opts: []Option{WithName("")}, Field: "webhookURL", Want: "slack: invalid config: webhookURL: must not be empty\nslack: invalid config: WithName: must not be empty"},
+	})
 }
 
 func TestStringHidesSecrets(t *testing.T) {

@@ -31,6 +31,18 @@
 // signing secret never appear in errors, in String or in logs: errors show
 // the URL's scheme and host only.
 //
+// # Configuration
+//
+// [New] takes the receiver's URL and sealed options: [WithHeader],
+// [WithSigningSecret], [WithName], [WithHTTPClient], [WithClock]. Each
+// option's documentation states its default; a zero value (nil, "", 0) means
+// that default. New reports every invalid argument or option (an empty name,
+// a URL that is not absolute http or https) as a [*ConfigError] naming it
+// (rawURL, WithName, ...) and wrapping [ErrInvalidConfig], several joined
+// with errors.Join; it starts nothing, and a Notifier has nothing to shut
+// down. [ConfigError] and [ErrInvalidConfig] are the same in every notifier
+// package.
+//
 // # Delivery
 //
 // Notify makes exactly one attempt; retries are the engine's. A non-2xx

@@ -3,6 +3,7 @@ package webhook_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -57,9 +58,14 @@ func Example() {
 
 func ExampleNew_invalidURL() {
 	_, err := webhook.New("hooks.example.com/T0KEN")
+	var ce *webhook.ConfigError
+	if errors.As(err, &ce) {
+		fmt.Println(ce.Field, "-", ce.Reason)
+	}
 	fmt.Println(err)
 	// Output:
-	// webhook: URL scheme must be http or https
+	// rawURL - scheme must be http or https
+	// webhook: invalid config: rawURL: scheme must be http or https
 }
 
 func ExampleNotifier_String() {

@@ -5,6 +5,7 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"net/http"
 
@@ -41,21 +42,19 @@ type Notifier struct {
 var _ alerting.Notifier = (*Notifier)(nil)
 
 // New returns a Notifier that posts to rawURL, an absolute http or https
-// URL. It fails if the URL does not parse or an option is invalid; its
-// errors never contain the URL or any secret.
+// URL. It fails with a *ConfigError for each problem (the URL does not
+// parse, an option is invalid), joined; its errors never contain the URL or
+// any secret. New starts nothing.
 func New(rawURL string, opts ...Option) (*Notifier, error) {
-	u, err := notifyhttp.ParseURL(rawURL)
-	if err != nil {
-		return nil, fmt.Errorf("webhook: %w", err)
-	}
-	cfg, err := newConfig(opts)
-	if err != nil {
+	cfg := newConfig(opts)
+	u, err := cfg.ParseURL("rawURL", rawURL)
+	if err = errors.Join(err, cfg.Err()); err != nil {
 		return nil, err
 	}
 	return &Notifier{
 		endpoint: cfg.Endpoint(notifyhttp.Target{URL: u}),
-		header:   cfg.header,
-		secret:   cfg.secret,
+		header:   cfg.Own.header,
+		secret:   cfg.Own.secret,
 	}, nil
 }
 

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"math"
 	"net/http"
-	"strings"
 	"testing"
 	"time"
 
@@ -160,35 +159,21 @@ func TestRetryAfterDate(t *testing.T) {
 }
 
 func TestNewRejects(t *testing.T) {
-	for _, tc := range []struct {
-		name string
-		url  string
-		opts []Option
-		want string
-	}{
-		{"empty", "", nil, "URL is empty"},
-		{"unparsable", "https://h\x7fooks.example/SECRET", nil, "does not parse"},
-		{"scheme", "ftp://hooks.example/SECRET", nil, "http or https"},
-		{"relative", "/hooks/SECRET", nil, "http or https"},
-		{"no host", "https:///SECRET", nil, "no host"},
-		{"header name", "https://hooks.example/SECRET", []Option{WithHeader("Bad SECRET", "v")}, "not a valid token"},
-		{"header value", "https://hooks.example/SECRET", []Option{WithHeader("Authorization", "Bearer SECRET\r\nX: y")}, "control characters"},
-		{"reserved", "https://hooks.example/SECRET", []Option{WithHeader("content-type", "text/plain")}, "set by the notifier"},
-		{"signature header", "https://hooks.example/SECRET", []Option{WithHeader(SignatureHeader, "SECRET")}, "set by the notifier"},
-		{"duplicate", "https://hooks.example/SECRET", []Option{WithHeader("Authorization", "a SECRET"), WithHeader("authorization", "b SECRET")}, "given twice"},
-		{"empty secret", "https://hooks.example/SECRET", []Option{WithSigningSecret(nil)}, "signing secret is empty"},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			n, err := New(tc.url, tc.opts...)
-			if err == nil {
-				t.Fatalf("New = %v, nil; want an error", n)
-			}
-			if !strings.Contains(err.Error(), tc.want) {
-				t.Errorf("New error %q does not say %q", err, tc.want)
-			}
-			notifytest.NoSecrets(t, err, []string{"SECRET", "hooks.example"})
-		})
-	}
+	const good = "https://hooks.example/SECRET"
+	notifytest.RunRejects(t, New, []string{"SECRET", "hooks.example"}, []notifytest.Reject[Option]{
+		{Name: "empty", Field: "rawURL", Want: "webhook: invalid config: rawURL: must not be empty"},
+		{Name: "unparsable", URL: "https://h\x7fooks.example/SECRET", Field: "rawURL", Want: "webhook: invalid config: rawURL: does not parse"},
+		{Name: "scheme", URL: "ftp://hooks.example/SECRET", Field: "rawURL", Want: "webhook: invalid config: rawURL: scheme must be http or https"},
+		{Name: "relative", URL: "/hooks/SECRET", Field: "rawURL", Want: "webhook: invalid config: rawURL: scheme must be http or https"},
+		{Name: "no host", URL: "https:///SECRET", Field: "rawURL", Want: "webhook: invalid config: rawURL: has no host"},
+		{Name: "header name", URL: good, Opts: []Option{WithHeader("Bad SECRET", "v")}, Field: "WithHeader", Want: "webhook: invalid config: WithHeader: name must be a valid token"},
+		{Name: "header value", URL: good, Opts: []Option{WithHeader("Authorization", "Bearer SECRET\r\nX: y")}, Field: "WithHeader", Want: "webhook: invalid config: WithHeader = Authorization: value must not contain control characters"},
+		{Name: "reserved", URL: good, Opts: []Option{WithHeader("content-type", "text/plain")}, Field: "WithHeader", Want: "webhook: invalid config: WithHeader = Content-Type: is set by the notifier"},
+		{Name: "signature header", URL: good, Opts: []Option{WithHeader(SignatureHeader, "SECRET")}, Field: "WithHeader", Want: "webhook: invalid config: WithHeader = X-Otelmon-Signature: is set by the notifier"},
+		{Name: "duplicate", URL: good, Opts: []Option{WithHeader("Authorization", "a SECRET"), WithHeader("authorization", "b SECRET")}, Field: "WithHeader", Want: "webhook: invalid config: WithHeader = Authorization: given twice"},
+		{Name: "empty secret", URL: good, Opts: []Option{WithSigningSecret(nil)}, Field: "WithSigningSecret", Want: "webhook: invalid config: WithSigningSecret: must not be empty"},
+		{Name: "url and option", Opts: []Option{WithSigningSecret(nil)}, Field: "rawURL", Want: "webhook: invalid config: rawURL: must not be empty\nwebhook: invalid config: WithSigningSecret: must not be empty"},
+	})
 }
 
 func TestStringHidesSecrets(t *testing.T) {

@@ -21,7 +21,7 @@ type Target struct {
 }
 
 // Endpoint is what a notifier needs to post: its name, the receiver, the
-// client and the clock. Notifiers hold one made by Common.Endpoint and
+// client and the clock. Notifiers hold one made by Config.Endpoint and
 // implement Name, String and Notify with it. It is safe for concurrent use.
 type Endpoint struct {
 	kind   string // the package's name, which prefixes every error

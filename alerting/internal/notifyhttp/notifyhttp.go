@@ -1,9 +1,14 @@
 // Package notifyhttp holds what the HTTP notifiers of alerting share: one
 // JSON POST per Notify call, its outcome classified for the engine's
-// retrier, and the receiver's URL (a secret) kept out of every error. Each
-// notifier package's config embeds [Common] (name, client, clock) and its
-// Notifier holds the [Endpoint] that Common makes, which names, prints and
-// posts.
+// retrier, and the receiver's URL (a secret) kept out of every error.
+//
+// Each notifier package's config is a [Config] of its own settings, built
+// by [NewConfig] from the package's sealed options (value in, value out);
+// [Name], [HTTPClient] and [Clock] are the bodies of its WithName,
+// WithHTTPClient and WithClock. Invalid arguments and options are
+// [*ConfigError]s wrapping [ErrInvalidConfig], which the packages export
+// under those names. A Notifier holds the [Endpoint] that Config makes,
+// which names, prints and posts.
 //
 // It plays the part of util.go in Alertmanager's notify package.
 package notifyhttp
@@ -54,21 +59,23 @@ func NewClient() *http.Client {
 }
 
 // ParseURL parses raw, which must be an absolute http or https URL with a
-// host. Its errors name what is wrong but never repeat raw, which may carry
-// a token: errors from url.Parse quote the whole URL, so they are dropped.
+// host. Its errors say what is wrong ("must not be empty", "does not
+// parse", "scheme must be http or https", "has no host") but never repeat
+// raw, which may carry a token: errors from url.Parse quote the whole URL,
+// so they are dropped.
 func ParseURL(raw string) (*url.URL, error) {
 	if raw == "" {
-		return nil, errors.New("URL is empty")
+		return nil, errors.New("must not be empty")
 	}
 	u, err := url.Parse(raw)
 	if err != nil {
-		return nil, errors.New("URL does not parse")
+		return nil, errors.New("does not parse")
 	}
 	if u.Scheme != "http" && u.Scheme != "https" {
-		return nil, errors.New("URL scheme must be http or https")
+		return nil, errors.New("scheme must be http or https")
 	}
 	if u.Host == "" {
-		return nil, errors.New("URL has no host")
+		return nil, errors.New("has no host")
 	}
 	return u, nil
 }

@@ -2,12 +2,14 @@ package notifytest
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"strings"
 	"testing"
 
 	"github.com/listsync/otelmon/alerting"
+	"github.com/listsync/otelmon/alerting/internal/notifyhttp"
 )
 
 // Notifier is what the HTTP notifiers of alerting implement: an
@@ -66,7 +68,44 @@ func RunName(t *testing.T, kind string, newNamed func(name string) (Notifier, er
 	if n.Name() != name || !strings.HasPrefix(n.String(), name+"(") {
 		t.Errorf("Name = %q, String = %q", n.Name(), n.String())
 	}
-	if _, err := newNamed(""); err == nil || err.Error() != kind+": empty name" {
+	_, err = newNamed("")
+	var ce *notifyhttp.ConfigError
+	if !errors.As(err, &ce) || !errors.Is(err, notifyhttp.ErrInvalidConfig) || ce.Field != "WithName" ||
+		err.Error() != kind+": invalid config: WithName: must not be empty" {
 		t.Errorf("New with an empty name = %v", err)
+	}
+}
+
+// Reject is a case of RunRejects: New(URL, Opts...) must fail with the
+// message Want, the first of its *ConfigErrors being for Field.
+type Reject[O any] struct {
+	Name  string
+	URL   string
+	Opts  []O
+	Field string
+	Want  string
+}
+
+// RunRejects runs each case as a subtest of t: newNotifier, a notifier
+// package's New, must return an error whose message is the case's Want,
+// that errors.As finds a *ConfigError for its Field in, that wraps
+// ErrInvalidConfig, and that shows none of secrets.
+func RunRejects[N, O any](t *testing.T, newNotifier func(string, ...O) (N, error), secrets []string, cases []Reject[O]) {
+	t.Helper()
+	for _, tc := range cases {
+		t.Run(tc.Name, func(t *testing.T) {
+			n, err := newNotifier(tc.URL, tc.Opts...)
+			if err == nil {
+				t.Fatalf("New = %v, nil; want an error", n)
+			}
+			if err.Error() != tc.Want {
+				t.Errorf("New error = %q, want %q", err, tc.Want)
+			}
+			var ce *notifyhttp.ConfigError
+			if !errors.As(err, &ce) || ce.Field != tc.Field || !errors.Is(err, notifyhttp.ErrInvalidConfig) {
+				t.Errorf("New error = %#v, want a *ConfigError for %s wrapping ErrInvalidConfig", err, tc.Field)
+			}
+			NoSecrets(t, err, secrets)
+		})
 	}
 }

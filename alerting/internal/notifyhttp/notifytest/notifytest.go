@@ -2,7 +2,8 @@
 // every HTTP notifier of alerting must pass: status classification,
 // Retry-After, transport errors without secrets, and cancellation. It also
 // holds what their own tests share: the alerts they send (Firing,
-// Resolved), MustNew, and checks of requests, String and WithName.
+// Resolved), MustNew, and checks of requests, String, WithName and the
+// *ConfigErrors of New (RunRejects).
 package notifytest
 
 import (
