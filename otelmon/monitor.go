@@ -31,7 +31,8 @@ const ScopeName = "github.com/listsync/otelmon"
 // exported through Prometheus (OTEL_METRICS_EXPORTER selects OTLP, say).
 var ErrNoPrometheus = errors.New("otelmon: the Prometheus exporter is not active")
 
-// ErrShutdown is returned by Start after Shutdown.
+// ErrShutdown is returned (or wrapped) by Start, AddHealthCheck,
+// SetupDefaultHealthCheckers and CheckHealthNow after Shutdown.
 var ErrShutdown = errors.New("otelmon: monitor is shut down")
 
 // Monitor records a list-sync service's operations and watches the external
@@ -64,7 +65,7 @@ type Monitor struct {
 	apiKey         string // never logged except once when generated
 	protectMetrics bool
 
-	mu       sync.Mutex // guards started and stopped
+	mu       sync.Mutex // guards started and stopped; stopped is set once Shutdown begins
 	started  bool
 	stopped  bool
 	stopOnce sync.Once
@@ -72,15 +73,24 @@ type Monitor struct {
 	startAt  time.Time
 }
 
-// New returns a Monitor for cfg. It validates cfg, builds the metric
-// pipeline and instruments, and starts nothing: call Start for background
-// work. Bad configuration gives a *ConfigError.
+// New returns a Monitor for cfg; zero fields of cfg take their defaults
+// (see Config). It validates cfg, builds the metric pipeline and
+// instruments, and starts nothing: call Start for background work. Bad
+// configuration gives an error wrapping ErrInvalidConfig: one *ConfigError
+// per problem, joined.
 func New(cfg Config, opts ...Option) (*Monitor, error) {
 	cfg, err := cfg.withDefaults()
+	o := newOptions(opts)
+	if len(o.breakerOptions) > 0 {
+		// The registry would report bad options only when a breaker is
+		// first needed, and requests would then run unguarded.
+		if _, berr := breaker.New("otelmon", breaker.Config{}, o.breakerOptions...); berr != nil {
+			err = errors.Join(err, &ConfigError{Field: "WithBreakerOptions", Err: berr})
+		}
+	}
 	if err != nil {
 		return nil, err
 	}
-	o := newOptions(opts)
 	m := &Monitor{
 		cfg:        cfg,
 		prefix:     names.New(cfg.Metrics.Namespace, cfg.Metrics.Subsystem),
@@ -319,6 +329,22 @@ func (m *Monitor) Shutdown(ctx context.Context) error {
 		m.stopErr = errors.Join(healthErr, alertErr, providerErr, m.unregister())
 	})
 	return m.stopErr
+}
+
+// shutdownErr returns err, wrapped in ErrShutdown when the Monitor is shut
+// down: a component that refused to work after Shutdown is reported with
+// the Monitor's own sentinel, and its error stays in the chain.
+func (m *Monitor) shutdownErr(err error) error {
+	if err == nil {
+		return nil
+	}
+	m.mu.Lock()
+	stopped := m.stopped
+	m.mu.Unlock()
+	if stopped {
+		return fmt.Errorf("%w: %w", ErrShutdown, err)
+	}
+	return err
 }
 
 func (m *Monitor) shutdownProvider(ctx context.Context) error {
