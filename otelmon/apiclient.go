@@ -194,7 +194,10 @@ func WithoutCircuitBreaker() TransportOption {
 // an error wrapping breaker.ErrOpen; transport errors and 5xx answers count
 // as failures, 429 as a failure whose Retry-After holds the breaker open,
 // other answers as successes (see ClassifyResponse). The breaker's request
-// timeout bounds the request until its body is closed.
+// timeout bounds the request until its body is closed. A request whose
+// context is that of a job run by MonitoredSyncHandler for the same service
+// runs under the job's admission instead: bounded by the request timeout,
+// not counted by the breaker a second time.
 //
 // base carries the requests; nil means http.DefaultTransport.
 func (m *Monitor) Transport(service string, base http.RoundTripper, opts ...TransportOption) http.RoundTripper {
@@ -202,10 +205,7 @@ func (m *Monitor) Transport(service string, base http.RoundTripper, opts ...Tran
 	if base == nil {
 		base = http.DefaultTransport
 	}
-	var rt http.RoundTripper = &apiTransport{
-		series: m.api.services.get(service),
-		next:   otelhttp.NewTransport(base, m.api.otelhttp...),
-	}
+	rt := m.instrumented(service, base)
 	if o.noBreaker {
 		return rt
 	}
@@ -216,6 +216,15 @@ func (m *Monitor) Transport(service string, base http.RoundTripper, opts ...Tran
 		return rt
 	}
 	return &breakerTransport{m: m, b: b, next: rt}
+}
+
+// instrumented returns base with service's request counting and otelhttp
+// timing, without a breaker.
+func (m *Monitor) instrumented(service string, base http.RoundTripper) http.RoundTripper {
+	return &apiTransport{
+		series: m.api.services.get(service),
+		next:   otelhttp.NewTransport(base, m.api.otelhttp...),
+	}
 }
 
 // HTTPClient returns an http.Client for requests to service, built on

@@ -50,7 +50,8 @@ type Monitor struct {
 	sync *syncMetrics
 	api  *apiMetrics
 
-	breakers *breaker.Registry
+	breakers     *breaker.Registry
+	retryWindows retryWindows // Retry-After seen inside monitored sync jobs
 
 	health     *healthcheck.Checker
 	healthURLs map[string]string
