@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"strings"
@@ -59,13 +60,21 @@ func writeError(w http.ResponseWriter, status int, code, msg string) {
 	writeJSON(w, status, apiError{Error: msg, Code: code})
 }
 
-// generateAPIKey returns 32 random hex digits, as Radarr's keys look.
-func generateAPIKey() (string, error) {
+// generateAPIKey returns 32 random hex digits, as Radarr's keys look, and
+// logs the key once at Info level: through o's logger, or slog.Default when
+// none was given, since the key must reach someone.
+func generateAPIKey(o options) (string, error) {
 	var b [16]byte
 	if _, err := rand.Read(b[:]); err != nil {
 		return "", fmt.Errorf("otelmon: generate API key: %w", err)
 	}
-	return hex.EncodeToString(b[:]), nil
+	key := hex.EncodeToString(b[:])
+	l := o.logger
+	if !o.loggerSet {
+		l = slog.Default()
+	}
+	l.Info("otelmon: no API key configured; generated one for /api/v3", "apiKey", key)
+	return key, nil
 }
 
 // authorized reports whether r carries the API key, in the X-Api-Key header

@@ -135,15 +135,23 @@ func TestConfigErrorReachesBreakerError(t *testing.T) {
 }
 
 func TestConfigErrorsJoined(t *testing.T) {
-	_, err := New(Config{AlertRetention: -1, Metrics: MetricsConfig{CardinalityLimit: -1}})
+	_, err := New(Config{AlertRetention: -1, Metrics: MetricsConfig{CardinalityLimit: -1}},
+		WithBreakerOptions(breaker.WithJitter(2)))
 	var fields []string
-	for _, e := range err.(interface{ Unwrap() []error }).Unwrap() {
-		var ce *ConfigError
-		if errors.As(e, &ce) {
+	var walk func(error)
+	walk = func(err error) {
+		if ce, ok := err.(*ConfigError); ok {
 			fields = append(fields, ce.Field)
+			return
+		}
+		if j, ok := err.(interface{ Unwrap() []error }); ok {
+			for _, e := range j.Unwrap() {
+				walk(e)
+			}
 		}
 	}
-	if !slices.Equal(fields, []string{"Metrics.CardinalityLimit", "AlertRetention"}) {
+	walk(err)
+	if !slices.Equal(fields, []string{"Metrics.CardinalityLimit", "AlertRetention", "WithBreakerOptions"}) {
 		t.Fatalf("New = %v: fields %v", err, fields)
 	}
 }

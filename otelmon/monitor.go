@@ -82,12 +82,8 @@ type Monitor struct {
 func New(cfg Config, opts ...Option) (*Monitor, error) {
 	cfg, err := cfg.withDefaults()
 	o := newOptions(opts)
-	if len(o.breakerOptions) > 0 {
-		// The registry would report bad options only when a breaker is
-		// first needed, and requests would then run unguarded.
-		if _, berr := breaker.New("otelmon", breaker.Config{}, o.breakerOptions...); berr != nil {
-			err = errors.Join(err, &ConfigError{Field: "WithBreakerOptions", Err: berr})
-		}
+	if optErr := o.validate(); optErr != nil {
+		err = errors.Join(err, optErr)
 	}
 	if err != nil {
 		return nil, err
@@ -108,14 +104,9 @@ func New(cfg Config, opts ...Option) (*Monitor, error) {
 		protectMetrics: o.protectMetrics,
 	}
 	if m.apiKey == "" {
-		if m.apiKey, err = generateAPIKey(); err != nil {
+		if m.apiKey, err = generateAPIKey(o); err != nil {
 			return nil, err
 		}
-		l := m.logger
-		if !o.loggerSet {
-			l = slog.Default() // the key must reach someone
-		}
-		l.Info("otelmon: no API key configured; generated one for /api/v3", "apiKey", m.apiKey)
 	}
 	if m.mp == nil {
 		if m.alerts == nil {

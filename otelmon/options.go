@@ -55,6 +55,20 @@ func newOptions(opts []Option) options {
 	return o
 }
 
+// validate reports options New cannot use, as *ConfigError. Breaker
+// options are checked here rather than by the registry, which would report
+// them only when a breaker is first needed, and requests would then run
+// unguarded.
+func (o options) validate() error {
+	if len(o.breakerOptions) == 0 {
+		return nil
+	}
+	if _, err := breaker.New("otelmon", breaker.Config{}, o.breakerOptions...); err != nil {
+		return &ConfigError{Field: "WithBreakerOptions", Err: err}
+	}
+	return nil
+}
+
 // WithMeterProvider records every instrument on mp, a provider the host owns.
 // The Monitor then builds no provider and no exporter of its own, and its
 // Shutdown leaves mp running. A host that wants the exact metric names and
