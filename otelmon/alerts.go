@@ -36,7 +36,7 @@ func (m *Monitor) setupAlerts(o options) error {
 	if err := m.alerts.Instrument(m.mp); err != nil && !errors.Is(err, alerting.ErrAlreadyInstrumented) {
 		return fmt.Errorf("otelmon: alert instruments: %w", err)
 	}
-	if m.cfg.EnableDefaultAlerts {
+	if !m.cfg.DisableDefaultAlerts {
 		for _, r := range alerting.DefaultRules() {
 			if err := m.alerts.AddRule(r); err != nil && !errors.Is(err, alerting.ErrDuplicateRule) {
 				return fmt.Errorf("otelmon: default alert rule: %w", err)

@@ -18,7 +18,7 @@ const (
 // serveAlerts lists alerts: active ones by default; ?level= and ?state=
 // filter (comma-separated, e.g. level=critical,warning); ?all=true adds
 // resolved ones.
-func (m *Monitor) serveAlerts(w http.ResponseWriter, r *http.Request, _ map[string]string) {
+func (m *Monitor) serveAlerts(w http.ResponseWriter, r *http.Request) {
 	if m.alerts == nil {
 		writeError(w, http.StatusServiceUnavailable, CodeUnavailable, "alerting is disabled")
 		return
@@ -74,7 +74,7 @@ type ackRequest struct {
 	Comment string `json:"comment"`
 }
 
-func (m *Monitor) serveAcknowledge(w http.ResponseWriter, r *http.Request, p map[string]string) {
+func (m *Monitor) serveAcknowledge(w http.ResponseWriter, r *http.Request) {
 	if m.alerts == nil {
 		writeError(w, http.StatusServiceUnavailable, CodeUnavailable, "alerting is disabled")
 		return
@@ -94,7 +94,7 @@ func (m *Monitor) serveAcknowledge(w http.ResponseWriter, r *http.Request, p map
 	if req.By == "" {
 		req.By = "api"
 	}
-	a, err := m.alerts.Acknowledge(p["id"], req.By, req.Comment)
+	a, err := m.alerts.Acknowledge(r.PathValue("id"), req.By, req.Comment)
 	switch {
 	case errors.Is(err, alerting.ErrAlertNotFound):
 		writeError(w, http.StatusNotFound, CodeNotFound, "no such alert")

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"strings"
@@ -19,7 +20,7 @@ const (
 	apiPrefix = "/api/v3/monitoring/"
 	// maxBodyBytes bounds request bodies; larger ones get 413.
 	maxBodyBytes = 64 << 10
-	// maxPathParam bounds a path parameter (alert id, service name).
+	// maxPathParam bounds a path segment (alert id, service name).
 	maxPathParam = 256
 )
 
@@ -59,13 +60,21 @@ func writeError(w http.ResponseWriter, status int, code, msg string) {
 	writeJSON(w, status, apiError{Error: msg, Code: code})
 }
 
-// generateAPIKey returns 32 random hex digits, as Radarr's keys look.
-func generateAPIKey() (string, error) {
+// generateAPIKey returns 32 random hex digits, as Radarr's keys look, and
+// logs the key once at Info level: through o's logger, or slog.Default when
+// none was given, since the key must reach someone.
+func generateAPIKey(o options) (string, error) {
 	var b [16]byte
 	if _, err := rand.Read(b[:]); err != nil {
 		return "", fmt.Errorf("otelmon: generate API key: %w", err)
 	}
-	return hex.EncodeToString(b[:]), nil
+	key := hex.EncodeToString(b[:])
+	l := o.logger
+	if !o.loggerSet {
+		l = slog.Default()
+	}
+	l.Info("otelmon: no API key configured; generated one for /api/v3", "apiKey", key)
+	return key, nil
 }
 
 // authorized reports whether r carries the API key, in the X-Api-Key header
@@ -78,95 +87,130 @@ func (m *Monitor) authorized(r *http.Request) bool {
 	return subtle.ConstantTimeCompare([]byte(got), []byte(m.apiKey)) == 1
 }
 
-// route is one API endpoint: a path pattern of literal segments and
-// {params}, and the handler per method.
-type route struct {
-	segments []string
-	methods  map[string]func(w http.ResponseWriter, r *http.Request, params map[string]string)
-}
-
-func newRoute(pattern string) *route {
-	return &route{segments: strings.Split(strings.Trim(pattern, "/"), "/"), methods: map[string]func(http.ResponseWriter, *http.Request, map[string]string){}}
-}
-
-// match returns the path parameters if path matches the route.
-func (rt *route) match(parts []string) (map[string]string, bool) {
-	if len(parts) != len(rt.segments) {
-		return nil, false
-	}
-	var params map[string]string
-	for i, seg := range rt.segments {
-		if strings.HasPrefix(seg, "{") {
-			if params == nil {
-				params = map[string]string{}
-			}
-			params[strings.Trim(seg, "{}")] = parts[i]
-			continue
-		}
-		if seg != parts[i] {
-			return nil, false
-		}
-	}
-	return params, true
-}
-
-// apiHandler serves /api/v3/monitoring/*: it authenticates, matches a route,
-// checks the method and validates path parameters before any handler runs.
-type apiHandler struct {
-	m      *Monitor
-	routes []*route
-}
-
-func (h *apiHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if !h.m.authorized(r) {
-		writeError(w, http.StatusUnauthorized, CodeUnauthorized, "missing or wrong API key (X-Api-Key header or apikey query parameter)")
-		return
-	}
-	parts, err := splitPath(r)
-	if err != nil {
-		writeError(w, http.StatusBadRequest, CodeBadRequest, err.Error())
-		return
-	}
-	for _, rt := range h.routes {
-		params, ok := rt.match(parts)
-		if !ok {
-			continue
-		}
-		fn, ok := rt.methods[r.Method]
-		if !ok && r.Method == http.MethodHead {
-			fn, ok = rt.methods[http.MethodGet] // net/http drops the body
-		}
-		if !ok {
-			allow := make([]string, 0, len(rt.methods))
-			for m := range rt.methods {
-				allow = append(allow, m)
-			}
-			w.Header().Set("Allow", strings.Join(allow, ", "))
-			writeError(w, http.StatusMethodNotAllowed, CodeMethodNotAllowed, "method "+r.Method+" not allowed here")
+// requireAPIKey answers 401 with msg to requests without the API key and
+// passes the others to next.
+func (m *Monitor) requireAPIKey(msg string, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !m.authorized(r) {
+			writeError(w, http.StatusUnauthorized, CodeUnauthorized, msg)
 			return
 		}
-		r.Body = http.MaxBytesReader(w, r.Body, maxBodyBytes)
-		fn(w, r, params)
-		return
-	}
-	writeError(w, http.StatusNotFound, CodeNotFound, "no such endpoint")
+		next.ServeHTTP(w, r)
+	})
 }
 
-// splitPath returns the segments of the request path, unescaped, and
-// rejects what no route can mean: empty, dot or over-long segments, NUL and
-// other control bytes, invalid UTF-8.
-func splitPath(r *http.Request) ([]string, error) {
-	raw := r.URL.EscapedPath()
-	raw = strings.Trim(raw, "/")
-	var parts []string
-	for _, esc := range strings.Split(raw, "/") {
-		seg, err := pathUnescape(esc)
-		if err != nil {
-			return nil, err
+// isAPIPath reports whether p is under the /api/v3 monitoring prefix.
+func isAPIPath(p string) bool {
+	return strings.HasPrefix(p, apiPrefix) || p == strings.TrimSuffix(apiPrefix, "/")
+}
+
+// guardAPI runs before routing on every request under the API prefix: it
+// authenticates, rejects with 400 a path that no route can mean (see
+// checkPath) before ServeMux would clean or redirect it, drops trailing
+// slashes, and bounds the body to maxBodyBytes. Other requests pass as they
+// are.
+func (m *Monitor) guardAPI(next http.Handler) http.Handler {
+	auth := m.requireAPIKey("missing or wrong API key (X-Api-Key header or apikey query parameter)",
+		http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if err := checkPath(r.URL.EscapedPath()); err != nil {
+				writeError(w, http.StatusBadRequest, CodeBadRequest, err.Error())
+				return
+			}
+			r = trimTrailingSlash(r)
+			r.Body = http.MaxBytesReader(w, r.Body, maxBodyBytes)
+			next.ServeHTTP(w, r)
+		}))
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if isAPIPath(r.URL.Path) {
+			auth.ServeHTTP(w, r)
+			return
 		}
-		parts = append(parts, seg)
+		next.ServeHTTP(w, r)
+	})
+}
+
+// checkPath rejects an escaped path with a segment that no route can mean:
+// empty, dot or over-long segments, NUL and other control bytes, invalid
+// UTF-8, escaped slashes. Leading and trailing slashes are allowed.
+func checkPath(escaped string) error {
+	for esc := range strings.SplitSeq(strings.Trim(escaped, "/"), "/") {
+		if _, err := pathUnescape(esc); err != nil {
+			return err
+		}
 	}
-	return parts, nil
+	return nil
+}
+
+// trimTrailingSlash returns r with the trailing slashes of its path removed
+// (a copy; r itself is not changed), so /status/ routes as /status does.
+func trimTrailingSlash(r *http.Request) *http.Request {
+	p := strings.TrimRight(r.URL.Path, "/")
+	if p == r.URL.Path || p == "" {
+		return r
+	}
+	r2 := new(http.Request)
+	*r2 = *r
+	r2.URL = new(url.URL)
+	*r2.URL = *r.URL
+	r2.URL.Path = p
+	r2.URL.RawPath = strings.TrimRight(r.URL.RawPath, "/")
+	return r2
+}
+
+// jsonMux is an http.ServeMux whose own answers (no pattern matches, a
+// method the pattern does not allow, a path it would clean and redirect)
+// are the API's JSON errors: 405 with the Allow header ServeMux computed,
+// 404 for the rest. Handlers are registered with handle.
+type jsonMux struct{ mux *http.ServeMux }
+
+func newJSONMux() jsonMux { return jsonMux{mux: http.NewServeMux()} }
+
+// handle registers h for pattern (ServeMux syntax: "GET /path/{name}").
+func (j jsonMux) handle(pattern string, h http.Handler) {
+	j.mux.Handle(pattern, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if u, ok := w.(*unroutedWriter); ok {
+			w = u.ResponseWriter // matched: h answers itself
+		}
+		h.ServeHTTP(w, r)
+	}))
+}
+
+func (j jsonMux) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	j.mux.ServeHTTP(&unroutedWriter{ResponseWriter: w, method: r.Method}, r)
+}
+
+// unroutedWriter receives only what ServeMux writes itself, when no
+// registered handler takes the request, and answers in JSON instead.
+type unroutedWriter struct {
+	http.ResponseWriter
+	method string
+	header http.Header // ServeMux's own headers; only Allow is kept
+	wrote  bool
+}
+
+func (u *unroutedWriter) Header() http.Header {
+	if u.header == nil {
+		u.header = http.Header{}
+	}
+	return u.header
+}
+
+func (u *unroutedWriter) WriteHeader(code int) {
+	if u.wrote {
+		return
+	}
+	u.wrote = true
+	if code == http.StatusMethodNotAllowed {
+		u.ResponseWriter.Header().Set("Allow", u.header.Get("Allow"))
+		writeError(u.ResponseWriter, code, CodeMethodNotAllowed, "method "+u.method+" not allowed here")
+		return
+	}
+	writeError(u.ResponseWriter, http.StatusNotFound, CodeNotFound, "no such endpoint")
+}
+
+func (u *unroutedWriter) Write(b []byte) (int, error) {
+	u.WriteHeader(http.StatusOK)
+	return len(b), nil // ServeMux's plain-text body is replaced
 }
 
 var errBadPath = errors.New("invalid path")

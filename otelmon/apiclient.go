@@ -18,9 +18,11 @@ import (
 	"github.com/listsync/otelmon/internal/redact"
 )
 
-// APIDurationBuckets are the boundaries, in seconds, of the API request
-// duration histogram: from 5 ms to 30 s.
-var APIDurationBuckets = []float64{0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30}
+// APIDurationBuckets returns the boundaries, in seconds, of the API request
+// duration histogram: from 5 ms to 30 s. Each call returns a new slice.
+func APIDurationBuckets() []float64 {
+	return []float64{0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30}
+}
 
 // APIClientScope is the instrumentation scope under which otelhttp records
 // the API clients' requests. Views select otelhttp's instruments by this
@@ -67,12 +69,12 @@ func Views(cfg Config) []sdkmetric.View {
 	prefix := names.New(cfg.Metrics.Namespace, cfg.Metrics.Subsystem)
 	scope := instrumentation.Scope{Name: APIClientScope}
 	duration := sdkmetric.Stream{Aggregation: sdkmetric.AggregationDrop{}}
-	if cfg.Metrics.EnableTimingHistograms {
+	if !cfg.Metrics.DisableTimingHistograms {
 		duration = sdkmetric.Stream{
 			Name:            prefix.Name(names.APIRequestDuration),
 			Description:     "Duration of requests to external APIs until response headers arrive, per service.",
 			Unit:            "s",
-			Aggregation:     sdkmetric.AggregationExplicitBucketHistogram{Boundaries: APIDurationBuckets},
+			Aggregation:     sdkmetric.AggregationExplicitBucketHistogram{Boundaries: APIDurationBuckets()},
 			AttributeFilter: attribute.NewAllowKeysFilter(names.AttrService),
 		}
 	}
@@ -145,25 +147,39 @@ func (t *apiTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	return resp, err
 }
 
-// TransportOption configures Transport.
+// TransportOption configures Transport. Options are sealed: only this
+// package defines them. A nil TransportOption is ignored.
 type TransportOption interface {
-	applyTransport(*transportOptions)
+	apply(transportOptions) transportOptions
 }
 
 type transportOptions struct {
 	noBreaker bool
 }
 
-type transportOptionFunc func(*transportOptions)
+type transportOptionFunc func(transportOptions) transportOptions
 
-func (f transportOptionFunc) applyTransport(o *transportOptions) { f(o) }
+func (f transportOptionFunc) apply(o transportOptions) transportOptions { return f(o) }
+
+func newTransportOptions(opts []TransportOption) transportOptions {
+	var o transportOptions
+	for _, opt := range opts {
+		if opt != nil {
+			o = opt.apply(o)
+		}
+	}
+	return o
+}
 
 // WithoutCircuitBreaker makes Transport send every request, whatever the
 // state of the service's circuit breaker. Health checks use it: they must
 // reach a service to see it recover. Default: requests go through the
 // breaker.
 func WithoutCircuitBreaker() TransportOption {
-	return transportOptionFunc(func(o *transportOptions) { o.noBreaker = true })
+	return transportOptionFunc(func(o transportOptions) transportOptions {
+		o.noBreaker = true
+		return o
+	})
 }
 
 // Transport returns an http.RoundTripper for requests to service, for hosts
@@ -178,21 +194,18 @@ func WithoutCircuitBreaker() TransportOption {
 // an error wrapping breaker.ErrOpen; transport errors and 5xx answers count
 // as failures, 429 as a failure whose Retry-After holds the breaker open,
 // other answers as successes (see ClassifyResponse). The breaker's request
-// timeout bounds the request until its body is closed.
+// timeout bounds the request until its body is closed. A request whose
+// context is that of a job run by MonitoredSyncHandler for the same service
+// runs under the job's admission instead: bounded by the request timeout,
+// not counted by the breaker a second time.
 //
 // base carries the requests; nil means http.DefaultTransport.
 func (m *Monitor) Transport(service string, base http.RoundTripper, opts ...TransportOption) http.RoundTripper {
-	var o transportOptions
-	for _, opt := range opts {
-		opt.applyTransport(&o)
-	}
+	o := newTransportOptions(opts)
 	if base == nil {
 		base = http.DefaultTransport
 	}
-	var rt http.RoundTripper = &apiTransport{
-		series: m.api.services.get(service),
-		next:   otelhttp.NewTransport(base, m.api.otelhttp...),
-	}
+	rt := m.instrumented(service, base)
 	if o.noBreaker {
 		return rt
 	}
@@ -203,6 +216,15 @@ func (m *Monitor) Transport(service string, base http.RoundTripper, opts ...Tran
 		return rt
 	}
 	return &breakerTransport{m: m, b: b, next: rt}
+}
+
+// instrumented returns base with service's request counting and otelhttp
+// timing, without a breaker.
+func (m *Monitor) instrumented(service string, base http.RoundTripper) http.RoundTripper {
+	return &apiTransport{
+		series: m.api.services.get(service),
+		next:   otelhttp.NewTransport(base, m.api.otelhttp...),
+	}
 }
 
 // HTTPClient returns an http.Client for requests to service, built on

@@ -96,7 +96,7 @@ radarr_list_sync_api_requests_total{service="tmdb"} 4
 func TestHTTPClientHistogramOff(t *testing.T) {
 	srv := statusServer(t)
 	cfg := DefaultConfig()
-	cfg.Metrics.EnableTimingHistograms = false
+	cfg.Metrics.DisableTimingHistograms = true
 	m, _ := newTestMonitor(t, cfg)
 	doGet(t, m.HTTPClient("tmdb"), srv.URL+"/200")
 	text, _ := m.PrometheusMetrics(context.Background())

@@ -108,7 +108,7 @@ func newNaiveOTel(b *testing.B, meter metric.Meter) *naiveOTel {
 	errs = append(errs, err)
 	r.lastSuccess, err = meter.Float64Gauge("last_successful_sync_timestamp")
 	errs = append(errs, err)
-	r.duration, err = meter.Float64Histogram("sync_duration_seconds", metric.WithExplicitBucketBoundaries(SyncDurationBuckets...))
+	r.duration, err = meter.Float64Histogram("sync_duration_seconds", metric.WithExplicitBucketBoundaries(SyncDurationBuckets()...))
 	errs = append(errs, err)
 	if err := errors.Join(errs...); err != nil {
 		b.Fatal(err)
@@ -149,7 +149,7 @@ func newBoundProm(reg *prometheus.Registry, source string) *boundProm {
 		reg.MustRegister(v)
 		return v.WithLabelValues(source)
 	}
-	h := prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "sync_duration_seconds", Help: "d", Buckets: SyncDurationBuckets}, []string{"source"})
+	h := prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "sync_duration_seconds", Help: "d", Buckets: SyncDurationBuckets()}, []string{"source"})
 	reg.MustRegister(h)
 	return &boundProm{
 		ops: counter("sync_operations_total"), okOps: counter("sync_operations_success_total"),

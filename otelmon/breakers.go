@@ -79,12 +79,13 @@ func ClassifyResponse(resp *http.Response, err error, now time.Time) error {
 type breakerTransport struct {
 	m    *Monitor
 	b    *breaker.Breaker
+	held bool // a monitored sync job holds b's admission for every request
 	next http.RoundTripper
 }
 
 func (t *breakerTransport) RoundTrip(req *http.Request) (*http.Response, error) {
-	if job := heldJobOf(req.Context(), t.b); job != nil {
-		return t.roundTripInJob(req, job)
+	if t.held || holdsBreaker(req.Context(), t.b) {
+		return t.roundTripInJob(req)
 	}
 	ticket, ctx, err := t.b.Allow(req.Context())
 	if err != nil {
@@ -109,17 +110,19 @@ func (t *breakerTransport) RoundTrip(req *http.Request) (*http.Response, error) 
 
 // roundTripInJob sends a request of a monitored sync job that holds the
 // breaker: not counted by it, but bounded by the request timeout (until
-// the body is closed), and with a 429's Retry-After kept for the job.
-func (t *breakerTransport) roundTripInJob(req *http.Request, job *heldJob) (*http.Response, error) {
+// the body is closed), and with a 429's Retry-After window noted for the
+// job's outcome.
+func (t *breakerTransport) roundTripInJob(req *http.Request) (*http.Response, error) {
 	d := t.b.Config().RequestTimeout
 	if d <= 0 {
 		return t.next.RoundTrip(req)
 	}
 	ctx, cancel := context.WithTimeout(req.Context(), d)
 	resp, err := t.next.RoundTrip(req.WithContext(ctx))
+	now := t.m.clock.Now()
 	var se *StatusError
-	if errors.As(ClassifyResponse(resp, err, t.m.clock.Now()), &se) && se.Delay > 0 {
-		job.noteRetryAfter(se.Delay)
+	if errors.As(ClassifyResponse(resp, err, now), &se) && se.Delay > 0 {
+		t.m.retryWindows.note(t.b, now.Add(se.Delay))
 	}
 	if err != nil {
 		cancel()

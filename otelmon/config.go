@@ -1,7 +1,11 @@
 package otelmon
 
 import (
+	"errors"
 	"fmt"
+	"maps"
+	"slices"
+	"strconv"
 	"time"
 
 	"github.com/listsync/otelmon/breaker"
@@ -16,18 +20,22 @@ const (
 	DefaultCardinalityLimit        = 100
 )
 
-// Config mirrors the reference service's monitor configuration. Start from
-// [DefaultConfig]; in a hand-built Config, zero durations and limits mean
-// their defaults and empty Namespace and Subsystem mean "radarr" and
-// "list_sync".
+// Config mirrors the reference service's monitor configuration. Its zero
+// value is the reference configuration, the same as [DefaultConfig]: every
+// field left zero, in Config{} or in a literal that sets only a few fields,
+// means its default, and the default alerts and timing histograms are on
+// unless an opt-out field turns them off. Negative durations and limits are
+// invalid: New rejects them with a *ConfigError.
 type Config struct {
+	// Metrics names the metrics and chooses which are recorded.
 	Metrics MetricsConfig
 	// HealthChecks configures the periodic health checks. Zero fields mean
 	// the defaults: every 5 min, 30 s timeout, down after 3 consecutive
 	// failures, up again after 2 consecutive successes.
 	HealthChecks healthcheck.Config
-	// EnableDefaultAlerts installs the default alert rules.
-	EnableDefaultAlerts bool
+	// DisableDefaultAlerts leaves out the default alert rules
+	// (alerting.DefaultRules). Default false: they are installed.
+	DisableDefaultAlerts bool
 	// AlertEvaluationInterval is how often alert rules are evaluated.
 	// Default 60 s.
 	AlertEvaluationInterval time.Duration
@@ -41,95 +49,141 @@ type Config struct {
 	CircuitBreakers map[string]breaker.Config
 }
 
-// MetricsConfig names the metrics and chooses which are recorded.
+// MetricsConfig names the metrics and chooses which are recorded. Its zero
+// value is the default.
 type MetricsConfig struct {
 	// Namespace is the first part of every metric name. Default "radarr".
 	Namespace string
 	// Subsystem is the second part of every metric name. Default "list_sync".
 	Subsystem string
-	// EnableTimingHistograms records the sync and API duration histograms.
-	// DefaultConfig turns it on; false removes both histograms.
-	EnableTimingHistograms bool
+	// DisableTimingHistograms removes the sync and API duration histograms.
+	// Default false: both are recorded.
+	DisableTimingHistograms bool
 	// CardinalityLimit bounds the distinct values of each label (source,
 	// cache type, service); further values are recorded under OverflowLabel.
 	// Default 100.
 	CardinalityLimit int
 }
 
-// DefaultConfig returns the reference service's defaults: namespace
-// "radarr", subsystem "list_sync", timing histograms on, default alerts on,
-// alert evaluation every 60 s, resolved alerts kept 30 days.
+// DefaultConfig returns the reference service's configuration with every
+// default spelled out: namespace "radarr", subsystem "list_sync", timing
+// histograms on, default alerts on, alert evaluation every 60 s, resolved
+// alerts kept 30 days, healthcheck.DefaultConfig. New treats Config{} the
+// same way.
 func DefaultConfig() Config {
 	return Config{
 		Metrics: MetricsConfig{
-			Namespace:              names.DefaultNamespace,
-			Subsystem:              names.DefaultSubsystem,
-			EnableTimingHistograms: true,
-			CardinalityLimit:       DefaultCardinalityLimit,
+			Namespace:        names.DefaultNamespace,
+			Subsystem:        names.DefaultSubsystem,
+			CardinalityLimit: DefaultCardinalityLimit,
 		},
 		HealthChecks:            healthcheck.DefaultConfig(),
-		EnableDefaultAlerts:     true,
 		AlertEvaluationInterval: DefaultAlertEvaluationInterval,
 		AlertRetention:          DefaultAlertRetention,
 	}
 }
 
-// ConfigError is returned by New for a Config it cannot use.
+// ErrInvalidConfig is wrapped by every *ConfigError: New and NewAlertEngine
+// return an error wrapping it for a Config or option they cannot use.
+var ErrInvalidConfig = errors.New("otelmon: invalid config")
+
+// ConfigError reports one invalid configuration value. It wraps
+// ErrInvalidConfig and, when the value was rejected by a component
+// (breaker, healthcheck), that component's error, so errors.Is(err,
+// breaker.ErrInvalidConfig) and errors.As with the component's error type
+// work on New's error. Several problems are joined with errors.Join.
 type ConfigError struct {
-	Field  string
+	// Field is the Config field or option at fault, e.g. "AlertRetention"
+	// or "CircuitBreakers[tmdb]".
+	Field string
+	// Value is the offending value as text; empty when there is none.
+	Value string
+	// Reason says what the value must be; empty when Err says it.
 	Reason string
+	// Err is the component's own error for the value, or nil.
+	Err error
 }
 
+// Error describes the field, its value and what is wrong with it.
 func (e *ConfigError) Error() string {
-	return fmt.Sprintf("otelmon: invalid config: %s %s", e.Field, e.Reason)
+	s := ErrInvalidConfig.Error() + ": " + e.Field
+	if e.Value != "" {
+		s += " = " + e.Value
+	}
+	if e.Reason != "" {
+		s += ": " + e.Reason
+	}
+	if e.Err != nil {
+		s += ": " + e.Err.Error()
+	}
+	return s
 }
 
-// withDefaults returns c with zero values replaced by defaults, or a
-// *ConfigError.
+// Unwrap returns ErrInvalidConfig and, when set, Err.
+func (e *ConfigError) Unwrap() []error {
+	if e.Err == nil {
+		return []error{ErrInvalidConfig}
+	}
+	return []error{ErrInvalidConfig, e.Err}
+}
+
+// withDefaults returns c with zero values replaced by defaults, or every
+// problem found, each a *ConfigError, joined.
 func (c Config) withDefaults() (Config, error) {
-	if c.Metrics.Namespace == "" {
-		c.Metrics.Namespace = names.DefaultNamespace
-	}
-	if c.Metrics.Subsystem == "" {
-		c.Metrics.Subsystem = names.DefaultSubsystem
-	}
+	def := DefaultConfig()
+	var errs []error
 	for _, f := range []struct {
 		name string
-		v    string
-	}{{"Metrics.Namespace", c.Metrics.Namespace}, {"Metrics.Subsystem", c.Metrics.Subsystem}} {
-		if !validNamePart(f.v) {
-			return c, &ConfigError{f.name, fmt.Sprintf("%q must match [a-zA-Z_][a-zA-Z0-9_]*", f.v)}
+		v    *string
+		def  string
+	}{
+		{"Metrics.Namespace", &c.Metrics.Namespace, def.Metrics.Namespace},
+		{"Metrics.Subsystem", &c.Metrics.Subsystem, def.Metrics.Subsystem},
+	} {
+		if *f.v == "" {
+			*f.v = f.def
+		}
+		if !validNamePart(*f.v) {
+			errs = append(errs, &ConfigError{Field: f.name, Value: strconv.Quote(*f.v), Reason: "must match [a-zA-Z_][a-zA-Z0-9_]*"})
 		}
 	}
-	if err := orDefault("Metrics.CardinalityLimit", &c.Metrics.CardinalityLimit, DefaultCardinalityLimit); err != nil {
-		return c, err
-	}
-	if err := orDefault("AlertEvaluationInterval", &c.AlertEvaluationInterval, DefaultAlertEvaluationInterval); err != nil {
-		return c, err
-	}
-	if err := orDefault("AlertRetention", &c.AlertRetention, DefaultAlertRetention); err != nil {
-		return c, err
-	}
+	errs = append(errs,
+		orDefault("Metrics.CardinalityLimit", &c.Metrics.CardinalityLimit, def.Metrics.CardinalityLimit),
+		orDefault("AlertEvaluationInterval", &c.AlertEvaluationInterval, def.AlertEvaluationInterval),
+		orDefault("AlertRetention", &c.AlertRetention, def.AlertRetention))
 	if err := c.HealthChecks.Validate(); err != nil {
-		return c, &ConfigError{"HealthChecks", err.Error()}
+		errs = append(errs, &ConfigError{Field: "HealthChecks", Err: err})
+	} else {
+		h, d := &c.HealthChecks, def.HealthChecks
+		fillZero(&h.CheckInterval, d.CheckInterval)
+		fillZero(&h.RequestTimeout, d.RequestTimeout)
+		fillZero(&h.FailureThreshold, d.FailureThreshold)
+		fillZero(&h.RecoveryThreshold, d.RecoveryThreshold)
+		fillZero(&h.MaxConcurrency, d.MaxConcurrency)
+		fillZero(&h.Jitter, d.Jitter)
 	}
-	for name, bc := range c.CircuitBreakers {
-		if err := bc.Validate(); err != nil {
-			return c, &ConfigError{"CircuitBreakers[" + name + "]", err.Error()}
+	for _, name := range slices.Sorted(maps.Keys(c.CircuitBreakers)) {
+		if err := c.CircuitBreakers[name].Validate(); err != nil {
+			errs = append(errs, &ConfigError{Field: "CircuitBreakers[" + name + "]", Err: err})
 		}
 	}
-	return c, nil
+	return c, errors.Join(errs...)
 }
 
 // orDefault replaces a zero *v by def and rejects a negative one.
 func orDefault[T int | time.Duration](field string, v *T, def T) error {
-	switch {
-	case *v < 0:
-		return &ConfigError{field, "must not be negative"}
-	case *v == 0:
+	if *v < 0 {
+		return &ConfigError{Field: field, Value: fmt.Sprint(*v), Reason: "must not be negative"}
+	}
+	fillZero(v, def)
+	return nil
+}
+
+// fillZero replaces a zero *v by def.
+func fillZero[T int | time.Duration | float64](v *T, def T) {
+	if *v == 0 {
 		*v = def
 	}
-	return nil
 }
 
 func validNamePart(s string) bool {

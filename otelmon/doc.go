@@ -2,6 +2,18 @@
 // gives a service syncing lists from external APIs (IMDb, TMDb, Trakt, Plex)
 // its metrics, circuit breakers, health checks, alerts and monitoring API.
 //
+// # Configuration
+//
+// [Config]'s zero value is the reference configuration: New fills every
+// zero field with its default, so Config{} and a literal that sets a few
+// fields behave like [DefaultConfig] with those fields changed. What is on
+// by default is turned off by an opt-out field (DisableDefaultAlerts,
+// MetricsConfig.DisableTimingHistograms). Negative or malformed values are
+// errors, never defaults: New returns one [*ConfigError] per problem, joined,
+// each wrapping [ErrInvalidConfig] and the component's own error (breaker,
+// healthcheck) when a component rejected the value. Options follow the
+// sdk/metric shape: sealed, each stating its default.
+//
 // # Metrics
 //
 // Every metric is an OpenTelemetry instrument whose name is already the full
@@ -24,6 +36,27 @@
 // MetricsConfig.CardinalityLimit distinct values records further ones under
 // [OverflowLabel], so a host that sends unbounded names cannot grow memory
 // without limit.
+//
+// # Sync jobs
+//
+// [Monitor.MonitoredSyncHandler] admits a whole job through its source's
+// breaker once and reports the job's outcome once. The job's requests to
+// that service must not be admitted again, one by one: the job hands its
+// admission to them as a value, never through state written into a
+// context. [SyncJob.HTTPClient] returns a client bound to the job; the
+// job's context also carries a read-only mark of the breaker it holds, so
+// the Monitor's own HTTPClient, given the job's context, does the same.
+// Retry-After flows forward only: the transport notes a 429's window on the
+// Monitor, per breaker, and the job, when it fails, reports the window
+// still running to the breaker with its outcome.
+//
+// # HTTP API
+//
+// [Monitor.Handler] routes with net/http.ServeMux patterns. Authentication
+// and the API's path checks are middleware that run before routing, so a
+// path that ServeMux would clean and redirect ("..", "//", an escaped
+// slash) is refused with 400, as it always was; ServeMux's own 404 and 405
+// answers are replaced by the API's JSON errors, the Allow header kept.
 //
 // # Embedding
 //

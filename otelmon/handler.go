@@ -24,39 +24,29 @@ var statusPage []byte
 //	POST /api/v3/monitoring/health/{service}/check    runs that check now
 //
 // The /api/v3 endpoints require the API key in the X-Api-Key header or the
-// apikey query parameter. Errors are JSON {"error": "...", "code": "..."}.
-// The handler never panics on any input: a panic in a handler becomes a 500.
+// apikey query parameter. Errors are JSON {"error": "...", "code": "..."},
+// including 404 for unknown paths and 405, with an Allow header, for a
+// method an endpoint does not serve; HEAD is served wherever GET is. The
+// handler never panics on any input: a panic in a handler becomes a 500.
+//
+// Routing is net/http.ServeMux's. The API's path checks and authentication
+// run before it, so that a path ServeMux would clean ("..", "//") is
+// rejected with 400 rather than redirected.
 func (m *Monitor) Handler() http.Handler {
-	api := &apiHandler{m: m}
-	add := func(pattern, method string, fn func(http.ResponseWriter, *http.Request, map[string]string)) {
-		for _, rt := range api.routes {
-			if strings.Join(rt.segments, "/") == strings.Trim(pattern, "/") {
-				rt.methods[method] = fn
-				return
-			}
-		}
-		rt := newRoute(pattern)
-		rt.methods[method] = fn
-		api.routes = append(api.routes, rt)
+	var metrics http.Handler = http.HandlerFunc(m.serveMetrics)
+	if m.protectMetrics {
+		metrics = m.requireAPIKey("missing or wrong API key", metrics)
 	}
-	add(apiPrefix+"status", http.MethodGet, m.serveStatus)
-	add(apiPrefix+"health", http.MethodGet, m.serveHealth)
-	add(apiPrefix+"health/{service}/check", http.MethodPost, m.serveHealthCheck)
-	add(apiPrefix+"alerts", http.MethodGet, m.serveAlerts)
-	add(apiPrefix+"alerts/{id}/acknowledge", http.MethodPost, m.serveAcknowledge)
-
-	return recoverer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		switch p := r.URL.Path; {
-		case strings.HasPrefix(p, apiPrefix) || p == strings.TrimSuffix(apiPrefix, "/"):
-			api.ServeHTTP(w, r)
-		case p == "/metrics":
-			m.serveMetrics(w, r)
-		case p == "/" || p == "/index.html":
-			serveStatusPage(w, r)
-		default:
-			writeError(w, http.StatusNotFound, CodeNotFound, "no such endpoint")
-		}
-	}))
+	mux := newJSONMux()
+	mux.handle("GET /api/v3/monitoring/status", http.HandlerFunc(m.serveStatus))
+	mux.handle("GET /api/v3/monitoring/health", http.HandlerFunc(m.serveHealth))
+	mux.handle("POST /api/v3/monitoring/health/{service}/check", http.HandlerFunc(m.serveHealthCheck))
+	mux.handle("GET /api/v3/monitoring/alerts", http.HandlerFunc(m.serveAlerts))
+	mux.handle("POST /api/v3/monitoring/alerts/{id}/acknowledge", http.HandlerFunc(m.serveAcknowledge))
+	mux.handle("GET /{$}", http.HandlerFunc(serveStatusPage))
+	mux.handle("GET /index.html", http.HandlerFunc(serveStatusPage))
+	mux.handle("GET /metrics", metrics)
+	return recoverer(m.guardAPI(mux))
 }
 
 // recoverer turns a handler panic into a JSON 500 instead of a dropped
@@ -75,23 +65,7 @@ func recoverer(next http.Handler) http.Handler {
 	})
 }
 
-func onlyGet(w http.ResponseWriter, r *http.Request) bool {
-	if r.Method == http.MethodGet || r.Method == http.MethodHead {
-		return true
-	}
-	w.Header().Set("Allow", "GET, HEAD")
-	writeError(w, http.StatusMethodNotAllowed, CodeMethodNotAllowed, "method "+r.Method+" not allowed here")
-	return false
-}
-
 func (m *Monitor) serveMetrics(w http.ResponseWriter, r *http.Request) {
-	if !onlyGet(w, r) {
-		return
-	}
-	if m.protectMetrics && !m.authorized(r) {
-		writeError(w, http.StatusUnauthorized, CodeUnauthorized, "missing or wrong API key")
-		return
-	}
 	h := m.MetricsHandler()
 	if h == nil {
 		writeError(w, http.StatusNotFound, CodeNotFound, "metrics are not exported through Prometheus here")
@@ -100,10 +74,7 @@ func (m *Monitor) serveMetrics(w http.ResponseWriter, r *http.Request) {
 	h.ServeHTTP(w, r)
 }
 
-func serveStatusPage(w http.ResponseWriter, r *http.Request) {
-	if !onlyGet(w, r) {
-		return
-	}
+func serveStatusPage(w http.ResponseWriter, _ *http.Request) {
 	h := w.Header()
 	h.Set("Content-Type", "text/html; charset=utf-8")
 	h.Set("Cache-Control", "no-store")
@@ -113,7 +84,7 @@ func serveStatusPage(w http.ResponseWriter, r *http.Request) {
 	_, _ = w.Write(statusPage)
 }
 
-func (m *Monitor) serveStatus(w http.ResponseWriter, r *http.Request, _ map[string]string) {
+func (m *Monitor) serveStatus(w http.ResponseWriter, r *http.Request) {
 	st, err := m.Status(r.Context())
 	if err != nil {
 		writeError(w, http.StatusInternalServerError, CodeInternal, "status unavailable")
@@ -129,7 +100,7 @@ type healthResponse struct {
 	healthcheck.Summary
 }
 
-func (m *Monitor) serveHealth(w http.ResponseWriter, r *http.Request, _ map[string]string) {
+func (m *Monitor) serveHealth(w http.ResponseWriter, r *http.Request) {
 	sum := m.health.Summary() // one snapshot for status and body
 	doc := sum.Health()
 	if acceptsHealthJSON(r.Header.Get("Accept")) {
@@ -160,13 +131,13 @@ type checkResult struct {
 	Error      string             `json:"error,omitempty"`
 }
 
-func (m *Monitor) serveHealthCheck(w http.ResponseWriter, r *http.Request, p map[string]string) {
-	res, err := m.health.CheckNow(r.Context(), p["service"])
+func (m *Monitor) serveHealthCheck(w http.ResponseWriter, r *http.Request) {
+	res, err := m.CheckHealthNow(r.Context(), r.PathValue("service"))
 	switch {
 	case errors.Is(err, healthcheck.ErrUnknownTarget):
 		writeError(w, http.StatusNotFound, CodeNotFound, "no health check for that service")
 		return
-	case errors.Is(err, healthcheck.ErrClosed):
+	case errors.Is(err, ErrShutdown):
 		writeError(w, http.StatusServiceUnavailable, CodeUnavailable, "monitor is shut down")
 		return
 	case err != nil:

@@ -29,14 +29,17 @@ func (m *Monitor) SetupDefaultHealthCheckers(_ context.Context) error {
 // AddHealthCheck registers one health check target. Its requests go through
 // the service's instrumented transport (timed and counted) but never through
 // its circuit breaker: a check must reach the service to see it recover.
+// After Shutdown it returns an error wrapping ErrShutdown.
 func (m *Monitor) AddHealthCheck(t healthcheck.Target) error {
-	return m.health.Add(t)
+	return m.shutdownErr(m.health.Add(t))
 }
 
 // CheckHealthNow checks one service at once and returns the result; the
-// error wraps healthcheck.ErrUnknownTarget for a service without a check.
+// error wraps healthcheck.ErrUnknownTarget for a service without a check,
+// and ErrShutdown after Shutdown.
 func (m *Monitor) CheckHealthNow(ctx context.Context, service string) (healthcheck.Result, error) {
-	return m.health.CheckNow(ctx, service)
+	res, err := m.health.CheckNow(ctx, service)
+	return res, m.shutdownErr(err)
 }
 
 // HealthSummary returns the health of every checked service.

@@ -130,3 +130,33 @@ func TestStartShutdownRunsScheduledChecks(t *testing.T) {
 		t.Fatalf("Start after Shutdown: %v", err)
 	}
 }
+
+// Shutdown works before Start, and what needs the stopped health checker
+// afterwards reports ErrShutdown, the API with a 503.
+func TestOperationsAfterShutdown(t *testing.T) {
+	srv := statusServer(t)
+	m, _ := newTestMonitor(t, DefaultConfig(), WithHealthCheckURLs(map[string]string{"imdb": srv.URL, "tmdb": "", "trakt": ""}))
+	ctx := context.Background()
+	if err := m.SetupDefaultHealthCheckers(ctx); err != nil {
+		t.Fatal(err)
+	}
+	api := httptest.NewServer(m.Handler())
+	t.Cleanup(api.Close)
+	if err := m.Shutdown(ctx); err != nil {
+		t.Fatalf("Shutdown before Start: %v", err)
+	}
+	for name, err := range map[string]error{
+		"Start":                      m.Start(ctx),
+		"SetupDefaultHealthCheckers": m.SetupDefaultHealthCheckers(ctx),
+		"AddHealthCheck":             m.AddHealthCheck(healthcheck.Target{Name: "plex", URL: srv.URL}),
+		"CheckHealthNow":             func() error { _, err := m.CheckHealthNow(ctx, "imdb"); return err }(),
+	} {
+		if !errors.Is(err, ErrShutdown) {
+			t.Errorf("%s after Shutdown: %v, want ErrShutdown", name, err)
+		}
+	}
+	r := call(t, "POST", api.URL+"/api/v3/monitoring/health/imdb/check?apikey="+m.APIKey(), "", "")
+	if r.code != http.StatusServiceUnavailable || errCode(t, r) != CodeUnavailable {
+		t.Errorf("forced check after Shutdown: %d %s", r.code, r.body)
+	}
+}

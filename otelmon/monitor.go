@@ -31,7 +31,8 @@ const ScopeName = "github.com/listsync/otelmon"
 // exported through Prometheus (OTEL_METRICS_EXPORTER selects OTLP, say).
 var ErrNoPrometheus = errors.New("otelmon: the Prometheus exporter is not active")
 
-// ErrShutdown is returned by Start after Shutdown.
+// ErrShutdown is returned (or wrapped) by Start, AddHealthCheck,
+// SetupDefaultHealthCheckers and CheckHealthNow after Shutdown.
 var ErrShutdown = errors.New("otelmon: monitor is shut down")
 
 // Monitor records a list-sync service's operations and watches the external
@@ -49,7 +50,8 @@ type Monitor struct {
 	sync *syncMetrics
 	api  *apiMetrics
 
-	breakers *breaker.Registry
+	breakers     *breaker.Registry
+	retryWindows retryWindows // Retry-After seen inside monitored sync jobs
 
 	health     *healthcheck.Checker
 	healthURLs map[string]string
@@ -64,7 +66,7 @@ type Monitor struct {
 	apiKey         string // never logged except once when generated
 	protectMetrics bool
 
-	mu       sync.Mutex // guards started and stopped
+	mu       sync.Mutex // guards started and stopped; stopped is set once Shutdown begins
 	started  bool
 	stopped  bool
 	stopOnce sync.Once
@@ -72,15 +74,20 @@ type Monitor struct {
 	startAt  time.Time
 }
 
-// New returns a Monitor for cfg. It validates cfg, builds the metric
-// pipeline and instruments, and starts nothing: call Start for background
-// work. Bad configuration gives a *ConfigError.
+// New returns a Monitor for cfg; zero fields of cfg take their defaults
+// (see Config). It validates cfg, builds the metric pipeline and
+// instruments, and starts nothing: call Start for background work. Bad
+// configuration gives an error wrapping ErrInvalidConfig: one *ConfigError
+// per problem, joined.
 func New(cfg Config, opts ...Option) (*Monitor, error) {
 	cfg, err := cfg.withDefaults()
+	o := newOptions(opts)
+	if optErr := o.validate(); optErr != nil {
+		err = errors.Join(err, optErr)
+	}
 	if err != nil {
 		return nil, err
 	}
-	o := newOptions(opts)
 	m := &Monitor{
 		cfg:        cfg,
 		prefix:     names.New(cfg.Metrics.Namespace, cfg.Metrics.Subsystem),
@@ -97,14 +104,9 @@ func New(cfg Config, opts ...Option) (*Monitor, error) {
 		protectMetrics: o.protectMetrics,
 	}
 	if m.apiKey == "" {
-		if m.apiKey, err = generateAPIKey(); err != nil {
+		if m.apiKey, err = generateAPIKey(o); err != nil {
 			return nil, err
 		}
-		l := m.logger
-		if !o.loggerSet {
-			l = slog.Default() // the key must reach someone
-		}
-		l.Info("otelmon: no API key configured; generated one for /api/v3", "apiKey", m.apiKey)
 	}
 	if m.mp == nil {
 		if m.alerts == nil {
@@ -319,6 +321,22 @@ func (m *Monitor) Shutdown(ctx context.Context) error {
 		m.stopErr = errors.Join(healthErr, alertErr, providerErr, m.unregister())
 	})
 	return m.stopErr
+}
+
+// shutdownErr returns err, wrapped in ErrShutdown when the Monitor is shut
+// down: a component that refused to work after Shutdown is reported with
+// the Monitor's own sentinel, and its error stays in the chain.
+func (m *Monitor) shutdownErr(err error) error {
+	if err == nil {
+		return nil
+	}
+	m.mu.Lock()
+	stopped := m.stopped
+	m.mu.Unlock()
+	if stopped {
+		return fmt.Errorf("%w: %w", ErrShutdown, err)
+	}
+	return err
 }
 
 func (m *Monitor) shutdownProvider(ctx context.Context) error {

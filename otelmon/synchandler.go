@@ -3,6 +3,7 @@ package otelmon
 import (
 	"context"
 	"errors"
+	"net/http"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -17,6 +18,28 @@ type SyncJob struct {
 	Source string
 	// ID identifies the job for the host (a list ID, say). Optional.
 	ID string
+
+	mon  *Monitor         // set by MonitoredSyncHandler
+	held *breaker.Breaker // the breaker whose admission the job holds, or nil
+}
+
+// HTTPClient returns an http.Client for the job's requests to service. In a
+// job run by MonitoredSyncHandler, requests to the job's Source run under
+// the admission the job holds, whatever context they carry: the breaker
+// does not count them one by one, each is bounded by the service's request
+// timeout, and a 429's Retry-After holds the breaker open if the job fails.
+// Other services get Monitor.HTTPClient's client. A SyncJob that no
+// MonitoredSyncHandler runs has no Monitor: its HTTPClient is a plain
+// http.Client.
+func (j SyncJob) HTTPClient(service string) *http.Client {
+	switch {
+	case j.mon == nil:
+		return &http.Client{}
+	case j.held != nil && service == j.Source:
+		return &http.Client{Transport: &breakerTransport{m: j.mon, b: j.held, held: true,
+			next: j.mon.instrumented(service, http.DefaultTransport)}}
+	}
+	return j.mon.HTTPClient(service)
 }
 
 // SyncResult is what a sync did, as in the reference service's SyncResult.
@@ -47,12 +70,12 @@ func (f SyncHandlerFunc) ExecuteSync(ctx context.Context, job SyncJob) (SyncResu
 // context is done is not recorded: it says nothing about the source.
 //
 // The breaker counts the job's outcome once. The job has no overall
-// deadline but the caller's; requests made inside it with the Monitor's
-// HTTP client for the same service are each bounded by the service's
-// request timeout, timed and counted as usual, but not counted by the
-// breaker a second time; a 429's Retry-After among them holds the breaker
-// open if the job fails. A source without a breaker (an empty name, or a
-// full registry) runs unguarded.
+// deadline but the caller's. Its requests to the same service, made with
+// job.HTTPClient or with the Monitor's HTTPClient and the job's context,
+// are each bounded by the service's request timeout, timed and counted as
+// usual, but not counted by the breaker a second time; a 429's Retry-After
+// among them holds the breaker open if the job fails. A source without a
+// breaker (an empty name, or a full registry) runs unguarded.
 func (m *Monitor) MonitoredSyncHandler(h SyncHandler) SyncHandler {
 	var warnOnce sync.Once
 	return SyncHandlerFunc(func(ctx context.Context, job SyncJob) (res SyncResult, err error) {
@@ -65,6 +88,7 @@ func (m *Monitor) MonitoredSyncHandler(h SyncHandler) SyncHandler {
 			m.RecordSyncOperation(ctx, job.Source, returned && err == nil, m.clock.Now().Sub(start),
 				res.ItemsAdded, res.ItemsUpdated, res.ItemsFound)
 		}()
+		job.mon, job.held = m, nil
 		b, berr := m.breakers.Get(job.Source)
 		if berr != nil {
 			warnOnce.Do(func() {
@@ -79,16 +103,16 @@ func (m *Monitor) MonitoredSyncHandler(h SyncHandler) SyncHandler {
 			returned = true
 			return SyncResult{}, err
 		}
-		held := &heldJob{b: b}
 		defer func() {
 			if !returned { // h panicked: a failure, and the panic goes on
 				ticket.Done(errSyncPanicked)
 				ticket.Release()
 			}
 		}()
-		res, err = h.ExecuteSync(context.WithValue(ctx, heldJobKey{}, held), job)
+		job.held = b
+		res, err = h.ExecuteSync(withHeldBreaker(ctx, b), job)
 		returned = true
-		ticket.Done(held.outcome(err))
+		ticket.Done(m.retryWindows.outcome(b, err, m.clock.Now()))
 		ticket.Release()
 		return res, err
 	})
@@ -96,38 +120,58 @@ func (m *Monitor) MonitoredSyncHandler(h SyncHandler) SyncHandler {
 
 var errSyncPanicked = errors.New("otelmon: sync job panicked")
 
-type heldJobKey struct{}
+// heldBreakerKey is the context key of the breaker whose admission a
+// monitored sync job holds.
+type heldBreakerKey struct{}
 
-// heldJob marks a context as running inside a monitored sync job that
-// holds b, so the HTTP transport of the same service neither counts its
-// requests against b again nor leaves them unbounded.
-type heldJob struct {
-	b          *breaker.Breaker
-	retryAfter atomic.Int64 // longest Retry-After seen, in nanoseconds
+// withHeldBreaker marks ctx as running inside a monitored sync job that
+// holds b's admission, so that the Monitor's transport for b neither admits
+// the job's requests again nor leaves them unbounded. The mark is read-only:
+// nothing is written through it.
+func withHeldBreaker(ctx context.Context, b *breaker.Breaker) context.Context {
+	return context.WithValue(ctx, heldBreakerKey{}, b)
 }
 
-func heldJobOf(ctx context.Context, b *breaker.Breaker) *heldJob {
-	if h, _ := ctx.Value(heldJobKey{}).(*heldJob); h != nil && h.b == b {
-		return h
-	}
-	return nil
+// holdsBreaker reports whether ctx runs inside a monitored sync job that
+// holds b's admission.
+func holdsBreaker(ctx context.Context, b *breaker.Breaker) bool {
+	held, _ := ctx.Value(heldBreakerKey{}).(*breaker.Breaker)
+	return held == b
 }
 
-// noteRetryAfter keeps the longest Retry-After of the job's requests.
-func (h *heldJob) noteRetryAfter(d time.Duration) {
+// retryWindows keeps, per breaker, the end of the latest Retry-After window
+// announced by a 429 to a request of a monitored sync job. The transports
+// write it as responses arrive; a job that fails while a window runs hands
+// it to the breaker with its outcome. It holds one entry per breaker.
+type retryWindows struct {
+	ends sync.Map // *breaker.Breaker → *atomic.Int64, Unix nanoseconds
+}
+
+// note extends b's window to end at least at end.
+func (w *retryWindows) note(b *breaker.Breaker, end time.Time) {
+	v, _ := w.ends.LoadOrStore(b, new(atomic.Int64))
+	cur := v.(*atomic.Int64)
 	for {
-		cur := h.retryAfter.Load()
-		if int64(d) <= cur || h.retryAfter.CompareAndSwap(cur, int64(d)) {
+		old := cur.Load()
+		if end.UnixNano() <= old || cur.CompareAndSwap(old, end.UnixNano()) {
 			return
 		}
 	}
 }
 
-// outcome is the error the breaker judges the job by: err itself, carrying
-// the longest Retry-After of its requests when there was one.
-func (h *heldJob) outcome(err error) error {
-	if ra := time.Duration(h.retryAfter.Load()); err != nil && ra > 0 {
-		return &retryAfterError{err: err, after: ra}
+// outcome is the error b judges a job by: err itself, carrying what is
+// left at now of b's Retry-After window when err is not nil and the window
+// runs.
+func (w *retryWindows) outcome(b *breaker.Breaker, err error, now time.Time) error {
+	if err == nil {
+		return nil
+	}
+	v, ok := w.ends.Load(b)
+	if !ok {
+		return err
+	}
+	if left := time.Duration(v.(*atomic.Int64).Load() - now.UnixNano()); left > 0 {
+		return &retryAfterError{err: err, after: left}
 	}
 	return err
 }

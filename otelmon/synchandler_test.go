@@ -202,3 +202,58 @@ func TestMonitoredSyncJobs(t *testing.T) {
 		}
 	})
 }
+
+// A job's own client carries the job's admission explicitly: its requests
+// need no context from the job, are not counted by the breaker one by one,
+// and a 429's Retry-After reaches the breaker through the job's outcome.
+func TestSyncJobHTTPClient(t *testing.T) {
+	ctx := context.Background()
+	cfg := DefaultConfig()
+	cfg.CircuitBreakers = map[string]breaker.Config{"plex": {OpenTimeout: 10 * time.Second}}
+	m, clk := newTestMonitor(t, cfg, WithBreakerOptions(breaker.WithJitter(0)))
+	srv := statusServer(t) // /429 asks to wait 30 s
+	var other *http.Client
+	h := m.MonitoredSyncHandler(SyncHandlerFunc(func(_ context.Context, job SyncJob) (SyncResult, error) {
+		other = job.HTTPClient("tmdb")
+		// context.Background: nothing ties the request to the job but the client.
+		req, _ := http.NewRequestWithContext(context.Background(), http.MethodGet, srv.URL+"/429", nil)
+		resp, err := job.HTTPClient("plex").Do(req)
+		if err != nil {
+			return SyncResult{}, err
+		}
+		resp.Body.Close()
+		return SyncResult{}, errors.New(resp.Status)
+	}))
+	b, _ := m.Breaker("plex") // opens on the 2nd failure, for 10 s
+	if _, err := h.ExecuteSync(ctx, SyncJob{Source: "plex"}); err == nil {
+		t.Fatal("failing job succeeded")
+	}
+	if c := b.Counts(); b.State() != breaker.Closed || c.ConsecutiveFailures != 1 {
+		t.Fatalf("after one failed job: %v %+v (the request was counted on its own)", b.State(), c)
+	}
+	clk.Advance(20 * time.Second) // the first Retry-After window ends at 30 s
+	_, _ = h.ExecuteSync(ctx, SyncJob{Source: "plex"})
+	if b.State() != breaker.Open {
+		t.Fatalf("after two failed jobs: %v", b.State())
+	}
+	clk.Advance(29 * time.Second) // past the open period, inside the second job's window
+	if _, err := h.ExecuteSync(ctx, SyncJob{Source: "plex"}); !errors.Is(err, breaker.ErrOpen) {
+		t.Fatalf("inside the Retry-After window: %v", err)
+	}
+	clk.Advance(2 * time.Second)
+	if st := b.State(); st != breaker.HalfOpen {
+		t.Fatalf("after the Retry-After window: %v", st)
+	}
+
+	// Other services get the Monitor's client, guarded by their own breaker.
+	for range 3 { // tmdb opens on the 3rd failure
+		doGet(t, other, srv.URL+"/500")
+	}
+	if _, err := other.Get(srv.URL + "/200"); !errors.Is(err, breaker.ErrOpen) {
+		t.Fatalf("job.HTTPClient(other service) bypasses its breaker: %v", err)
+	}
+	// A job no MonitoredSyncHandler runs gets a plain client.
+	if c := (SyncJob{Source: "plex"}).HTTPClient("plex"); c == nil || c.Transport != nil {
+		t.Fatalf("unmonitored job's client: %+v", c)
+	}
+}

@@ -14,10 +14,12 @@ import (
 	"github.com/listsync/otelmon/internal/names"
 )
 
-// SyncDurationBuckets are the boundaries, in seconds, of the sync duration
-// histogram: from a quarter second to 30 minutes, with a boundary at 300 s,
-// the slow-sync alert's threshold.
-var SyncDurationBuckets = []float64{0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 900, 1800}
+// SyncDurationBuckets returns the boundaries, in seconds, of the sync
+// duration histogram: from a quarter second to 30 minutes, with a boundary
+// at 300 s, the slow-sync alert's threshold. Each call returns a new slice.
+func SyncDurationBuckets() []float64 {
+	return []float64{0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 900, 1800}
+}
 
 // sourceSeries holds the readings of one source. Counters are cumulative.
 type sourceSeries struct {
@@ -92,11 +94,11 @@ func newSyncMetrics(meter metric.Meter, prefix names.Prefix, cfg MetricsConfig, 
 		metric.WithDescription("Unix time of the last successful sync operation, per source; absent until one succeeds."),
 		metric.WithUnit("s"))
 	errs = append(errs, err)
-	if cfg.EnableTimingHistograms {
+	if !cfg.DisableTimingHistograms {
 		m.duration, err = meter.Float64Histogram(prefix.Name(names.SyncDurationSeconds),
 			metric.WithDescription("Duration of sync operations, per source."),
 			metric.WithUnit("s"),
-			metric.WithExplicitBucketBoundaries(SyncDurationBuckets...))
+			metric.WithExplicitBucketBoundaries(SyncDurationBuckets()...))
 		errs = append(errs, err)
 	}
 	if err := errors.Join(errs...); err != nil {

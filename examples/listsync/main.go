@@ -227,7 +227,6 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, ready cha
 		s := &syncer{
 			source:  name,
 			baseURL: upstreams[name].URL(),
-			client:  mon.HTTPClient(name),
 			monitor: mon,
 			cache:   cache,
 			library: lib,

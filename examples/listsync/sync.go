@@ -14,11 +14,11 @@ import (
 // syncer pulls one source's list into the library, looking each item up
 // through a metadata cache so that cache hits and misses are real. It is an
 // otelmon.SyncHandler; the Monitor's decorator adds the breaker and the
-// metrics.
+// metrics, and hands each job a client that runs under the job's breaker
+// admission.
 type syncer struct {
 	source  string
 	baseURL string
-	client  *http.Client
 	monitor *otelmon.Monitor
 	cache   *metadataCache
 	library *library
@@ -27,14 +27,14 @@ type syncer struct {
 var _ otelmon.SyncHandler = (*syncer)(nil)
 
 // ExecuteSync performs one sync of the source's list.
-func (s *syncer) ExecuteSync(ctx context.Context, _ otelmon.SyncJob) (otelmon.SyncResult, error) {
-	added, updated, found, err := s.sync(ctx)
+func (s *syncer) ExecuteSync(ctx context.Context, job otelmon.SyncJob) (otelmon.SyncResult, error) {
+	added, updated, found, err := s.sync(ctx, job.HTTPClient(s.source))
 	return otelmon.SyncResult{ItemsFound: found, ItemsAdded: added, ItemsUpdated: updated}, err
 }
 
-func (s *syncer) sync(ctx context.Context) (added, updated, found uint64, err error) {
+func (s *syncer) sync(ctx context.Context, c *http.Client) (added, updated, found uint64, err error) {
 	var items []listItem
-	if err := s.getJSON(ctx, "/list", &items); err != nil {
+	if err := s.getJSON(ctx, c, "/list", &items); err != nil {
 		return 0, 0, 0, fmt.Errorf("fetch %s list: %w", s.source, err)
 	}
 	for _, it := range items {
@@ -43,7 +43,7 @@ func (s *syncer) sync(ctx context.Context) (added, updated, found uint64, err er
 			s.monitor.RecordCacheHit(ctx, "movie_cache")
 		} else {
 			s.monitor.RecordCacheMiss(ctx, "movie_cache")
-			if err := s.getJSON(ctx, fmt.Sprintf("/movie/%d", it.ID), &m); err != nil {
+			if err := s.getJSON(ctx, c, fmt.Sprintf("/movie/%d", it.ID), &m); err != nil {
 				return added, updated, uint64(len(items)), fmt.Errorf("fetch %s movie %d: %w", s.source, it.ID, err)
 			}
 			s.cache.put(it.ID, m)
@@ -58,12 +58,12 @@ func (s *syncer) sync(ctx context.Context) (added, updated, found uint64, err er
 	return added, updated, uint64(len(items)), nil
 }
 
-func (s *syncer) getJSON(ctx context.Context, path string, v any) error {
+func (s *syncer) getJSON(ctx context.Context, c *http.Client, path string, v any) error {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, s.baseURL+path, nil)
 	if err != nil {
 		return err
 	}
-	resp, err := s.client.Do(req)
+	resp, err := c.Do(req)
 	if err != nil {
 		return err
 	}
