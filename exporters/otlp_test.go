@@ -261,7 +261,7 @@ func checkSample(t *testing.T, reqs []*colmetricpb.ExportMetricsServiceRequest, 
 		if dp.GetCount() != 2 || dp.GetSum() != 2.5 {
 			t.Errorf("sync_duration_seconds{source=imdb}: count %d sum %g, want 2 and 2.5", dp.GetCount(), dp.GetSum())
 		}
-		if got, want := dp.GetExplicitBounds(), otelmon.SyncDurationBuckets; !slices.Equal(got, want) {
+		if got, want := dp.GetExplicitBounds(), otelmon.SyncDurationBuckets(); !slices.Equal(got, want) {
 			t.Errorf("sync_duration_seconds bounds = %v, want %v", got, want)
 		}
 	}

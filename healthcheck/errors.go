@@ -30,12 +30,6 @@ var (
 	// by CheckNow for a check that Shutdown cancelled.
 	ErrShutdown = errors.New("healthcheck: checker is shut down")
 
-	// ErrClosed is the former name of ErrShutdown, kept only until the
-	// module's own callers are moved over; it is removed before release.
-	//
-	// Deprecated: use ErrShutdown.
-	ErrClosed = ErrShutdown
-
 	// ErrCheckPanicked is wrapped by the Result.Err of a check whose request
 	// panicked (in a RoundTripper, for example).
 	ErrCheckPanicked = errors.New("health check panicked")

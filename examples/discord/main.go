@@ -267,7 +267,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
 
 	cfg := otelmon.DefaultConfig()
-	cfg.EnableDefaultAlerts = false // only the custom rule speaks here
+	cfg.DisableDefaultAlerts = true // only the custom rule speaks here
 	mon, err := otelmon.New(cfg, otelmon.WithNotifiers(handler), otelmon.WithLogger(logger))
 	if err != nil {
 		return err
