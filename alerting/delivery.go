@@ -136,24 +136,32 @@ func (e *Engine) startWorkerLocked(d *deliverer) {
 func (d *deliverer) enqueue(a Alert) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	_, known := d.known[a.ID]
 	if a.State == Resolved {
-		if _, ok := d.known[a.ID]; !ok {
+		if !known {
 			d.e.log.Debug("alerting: resolved notification not sent: the notifier was never told the alert fired",
 				slog.String("notifier", d.name), slog.String("alert", a.ID))
 			return
 		}
 		delete(d.known, a.ID)
-	} else if _, ok := d.known[a.ID]; ok || len(d.known) < maxKnown {
-		d.known[a.ID] = d.e.clock.Now()
 	}
-	if d.closed {
-		d.dropLocked(a, "engine shut down")
+	why := "engine shut down"
+	if !d.closed {
+		select {
+		case d.queue <- a:
+			why = ""
+		default:
+			why = "queue full"
+		}
+	}
+	if why != "" {
+		// A dropped firing of an alert the notifier never heard of leaves
+		// it unknown: its resolution will not be queued either.
+		d.dropLocked(a, why)
 		return
 	}
-	select {
-	case d.queue <- a:
-	default:
-		d.dropLocked(a, "queue full")
+	if a.State != Resolved && (known || len(d.known) < maxKnown) {
+		d.known[a.ID] = d.e.clock.Now()
 	}
 }
 

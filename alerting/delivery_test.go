@@ -21,7 +21,7 @@ func deliveryHarness(t *testing.T, d DeliveryConfig, extra ...Notifier) *harness
 		opts = append(opts, WithNotifier(n))
 	}
 	h := newHarness(t, Config{EvaluationInterval: 24 * time.Hour, Delivery: d}, opts...)
-	h.addRules(Rule{Name: "down", Level: Critical, Condition: ServiceDown{}, Enabled: true})
+	h.addRules(Rule{Name: "down", Level: Critical, Condition: ServiceDown{}})
 	if err := h.eng.Start(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -300,7 +300,7 @@ func TestShutdownDeliversWhatIsQueued(t *testing.T) {
 
 func TestShutdownBeforeStartDropsQueued(t *testing.T) {
 	h := newHarness(t, Config{})
-	h.addRules(Rule{Name: "down", Condition: ServiceDown{}, Enabled: true})
+	h.addRules(Rule{Name: "down", Condition: ServiceDown{}})
 	h.setUp("plex", false)
 	if err := h.eng.Shutdown(context.Background()); err != nil {
 		t.Fatal(err)

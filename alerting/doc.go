@@ -33,8 +33,8 @@
 //
 // An alert is Pending while its condition holds for less than the rule's
 // For, then Firing, then Resolved once its condition clears
-// (ResolveAfterClear evaluations in a row, and, with AutoResolve, not seen
-// for AutoResolveAfter). Its ID is stable for a rule and label set, across
+// (ResolveAfterClear evaluations in a row, and not seen for the rule's
+// AutoResolveAfter). Its ID is stable for a rule and label set, across
 // evaluations and restarts. An alert that changes state too often is
 // flapping: it is held firing and notified once. Acknowledged alerts get
 // no reminders. RateLimit spaces notifications; the ones held back are

@@ -105,12 +105,17 @@ type ruleEntry struct {
 // is an empty state; an unreadable or corrupt one is logged (at error
 // level), a corrupt one is moved aside to StatePath+".corrupt", and the
 // engine starts empty: a bad state file never prevents the engine from
-// running. New fails only for duplicate notifier names.
+// running. New fails only for an invalid cfg (*ConfigError wrapping
+// ErrInvalidConfig, several joined) and duplicate notifier names.
 func New(cfg Config, opts ...Option) (*Engine, error) {
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
 	o := newOptions(opts)
 	ctx, cancel := context.WithCancel(context.Background())
 	e := &Engine{
-		cfg:       cfg.withDefaults(),
+		cfg:       cfg,
 		clock:     o.clock,
 		log:       o.logger,
 		prefix:    o.prefix,
@@ -337,7 +342,7 @@ func (e *Engine) UpdateRule(r Rule) error {
 	ev := e.newEval()
 	for _, st := range e.alertsOfLocked(r.Name) {
 		switch {
-		case !r.Enabled:
+		case r.Disabled:
 			e.retire(st, re, ev)
 		case r.Level > st.a.Level:
 			st.a.Level = r.Level
@@ -413,7 +418,7 @@ func (e *Engine) rebuildLocked() {
 	ws := map[string]*watch{}
 	for i, re := range e.order {
 		re.order = i
-		if !re.rule.Enabled {
+		if re.rule.Disabled {
 			continue
 		}
 		w := ws[re.c.metric]

@@ -48,7 +48,7 @@ func (e *Engine) hold(st *alertState, re *ruleEntry, s *seriesEntry, v float64, 
 	st.clearCount = 0
 	st.lastSeen = ev.now
 	st.a.Value = v
-	if r.AutoResolve && r.AutoResolveAfter > 0 && st.a.State == Firing &&
+	if r.AutoResolveAfter > 0 && st.a.State == Firing &&
 		ev.now.Sub(st.savedSeen) >= r.AutoResolveAfter/10 {
 		// Keep the saved lastSeen current enough for the hold-down: within a
 		// tenth of it, without rewriting the state file at every evaluation.
@@ -112,7 +112,7 @@ func (e *Engine) clear(st *alertState, re *ruleEntry, v float64, hasValue bool, 
 		if st.clearCount < r.resolveAfterClear() {
 			return
 		}
-		if r.AutoResolve && ev.now.Sub(st.lastSeen) < r.AutoResolveAfter {
+		if ev.now.Sub(st.lastSeen) < r.AutoResolveAfter {
 			return
 		}
 		e.transition(st, r, ev.now)

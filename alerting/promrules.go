@@ -66,7 +66,7 @@ func PrometheusRulesWithNamespace(namespace, subsystem string, rules []Rule) ([]
 	var errs []error
 	for i := range rules {
 		r := rules[i].clone()
-		if !r.Enabled {
+		if r.Disabled {
 			continue
 		}
 		if err := writePromRule(&b, &r, prefix); err != nil {
@@ -108,7 +108,7 @@ func writePromRule(b *bytes.Buffer, r *Rule, prefix names.Prefix) error {
 	if r.For > 0 {
 		fmt.Fprintf(b, "        for: %s\n", promDuration(r.For))
 	}
-	if r.AutoResolve && r.AutoResolveAfter > 0 {
+	if r.AutoResolveAfter > 0 {
 		fmt.Fprintf(b, "        keep_firing_for: %s\n", promDuration(r.AutoResolveAfter))
 	}
 	labels := map[string]string{"severity": r.Level.String()}

@@ -288,13 +288,13 @@ func TestPrometheusRulesCustom(t *testing.T) {
 	rules := []Rule{
 		{Name: "queue_deep", Level: Info, Description: `Queue "imports" is deep; see {{ the runbook }}` + "\nsecond line",
 			Labels:    map[string]string{"team": "media", "owner.email": "ops@example.com"},
-			Condition: Threshold{Instrument: "myapp.queue.depth", Attributes: map[string]string{"queue": `im"ports`}, Op: OpGreaterEqual}, Threshold: 1e6, For: 90 * time.Second, Enabled: true},
-		{Name: "errors_fast", Condition: Threshold{Instrument: "myapp_errors_total", Op: OpGreater, Window: 10 * time.Minute}, Threshold: 0.5, Enabled: true},
-		{Name: "imdb_failures", Condition: ConsecutiveFailures{Source: "imdb", Count: 5}, Enabled: true},
-		{Name: "tmdb_429", Condition: RateAbove{Metric: "api_rate_limit_hits_total", Service: "tmdb", Attributes: map[string]string{"endpoint": "/3/movie"}, Window: 15 * time.Minute}, Threshold: 3, Enabled: true},
-		{Name: "slow_half_second", Condition: SlowOperation{Source: "plex", Threshold: 500 * time.Millisecond}, EvaluationWindow: 2 * time.Minute, Enabled: true},
-		{Name: "breaker_labels", Labels: map[string]string{"team": "media"}, Condition: CircuitOpen{Service: "plex"}, Enabled: true},
-		{Name: "disabled", Condition: ServiceDown{}},
+			Condition: Threshold{Instrument: "myapp.queue.depth", Attributes: map[string]string{"queue": `im"ports`}, Op: OpGreaterEqual, Value: 1e6}, For: 90 * time.Second},
+		{Name: "errors_fast", Condition: Threshold{Instrument: "myapp_errors_total", Op: OpGreater, Value: 0.5, Window: 10 * time.Minute}},
+		{Name: "imdb_failures", Condition: ConsecutiveFailures{Source: "imdb", Count: 5}},
+		{Name: "tmdb_429", Condition: RateAbove{Metric: "api_rate_limit_hits_total", Service: "tmdb", Attributes: map[string]string{"endpoint": "/3/movie"}, Threshold: 3, Window: 15 * time.Minute}},
+		{Name: "slow_half_second", Condition: SlowOperation{Source: "plex", Threshold: 500 * time.Millisecond, Window: 2 * time.Minute}},
+		{Name: "breaker_labels", Labels: map[string]string{"team": "media"}, Condition: CircuitOpen{Service: "plex"}},
+		{Name: "disabled", Condition: ServiceDown{}, Disabled: true},
 	}
 	out, err := PrometheusRulesWithNamespace("sonarr", "", rules)
 	if err != nil {
@@ -328,8 +328,8 @@ func TestPrometheusRulesCustom(t *testing.T) {
 
 func TestPrometheusRulesNotExpressible(t *testing.T) {
 	for _, r := range []Rule{
-		{Name: "hyst", Condition: ServiceDown{}, ResolveAfterClear: 3, Enabled: true},
-		{Name: "flap", Condition: ServiceDown{}, Flap: Flapping{Changes: 2}, Enabled: true},
+		{Name: "hyst", Condition: ServiceDown{}, ResolveAfterClear: 3},
+		{Name: "flap", Condition: ServiceDown{}, Flap: Flapping{Changes: 2}},
 	} {
 		_, err := PrometheusRules([]Rule{r})
 		var re *RuleError
@@ -337,7 +337,7 @@ func TestPrometheusRulesNotExpressible(t *testing.T) {
 			t.Errorf("%s: %v, want a RuleError wrapping ErrNotExpressible", r.Name, err)
 		}
 	}
-	if _, err := PrometheusRules([]Rule{{Name: "bad", Condition: ConsecutiveFailures{}, Enabled: true}}); !errors.Is(err, ErrInvalidRule) {
+	if _, err := PrometheusRules([]Rule{{Name: "bad", Condition: ConsecutiveFailures{}}}); !errors.Is(err, ErrInvalidRule) {
 		t.Errorf("invalid rule: %v", err)
 	}
 	out, err := PrometheusRules(nil)

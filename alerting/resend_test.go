@@ -31,7 +31,7 @@ func (h *harness) drainOf(i int) []Alert {
 func TestResenderGetsFiringAlertsAgain(t *testing.T) {
 	am := resender{recorder: newRecorder("am"), every: time.Minute}
 	h := newHarness(t, Config{}, WithNotifier(am))
-	h.addRules(Rule{Name: "down", Level: Critical, Enabled: true, Condition: ServiceDown{Service: "imdb"}})
+	h.addRules(Rule{Name: "down", Level: Critical, Condition: ServiceDown{Service: "imdb"}})
 	h.up.Record(t.Context(), 0, svc("imdb"))
 	h.eval()
 	if got := h.drainOf(1); len(got) != 1 || got[0].State != Firing {
@@ -73,7 +73,7 @@ func TestResenderAfterRestart(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "alerts.json")
 	cfg := Config{StatePath: path}
 	h := newHarness(t, cfg, WithNotifier(resender{recorder: newRecorder("am"), every: time.Minute}))
-	rule := Rule{Name: "down", Level: Critical, Enabled: true, Condition: ServiceDown{Service: "imdb"}}
+	rule := Rule{Name: "down", Level: Critical, Condition: ServiceDown{Service: "imdb"}}
 	h.addRules(rule)
 	h.up.Record(t.Context(), 0, svc("imdb"))
 	h.eval()
@@ -99,7 +99,7 @@ func TestResenderAfterRestart(t *testing.T) {
 // A notifier added after an alert fired never hears of its resolution.
 func TestLateNotifierGetsNoStrayResolved(t *testing.T) {
 	h := newHarness(t, Config{})
-	h.addRules(Rule{Name: "down", Level: Critical, Enabled: true, Condition: ServiceDown{Service: "imdb"}})
+	h.addRules(Rule{Name: "down", Level: Critical, Condition: ServiceDown{Service: "imdb"}})
 	h.up.Record(t.Context(), 0, svc("imdb"))
 	h.eval()
 	h.drain()
@@ -121,7 +121,7 @@ func TestLateNotifierGetsNoStrayResolved(t *testing.T) {
 // the check happens when the resolved notice leaves the queue.
 func TestResolvedKeptBehindNewerFiring(t *testing.T) {
 	h := newHarness(t, Config{})
-	h.addRules(Rule{Name: "down", Level: Critical, Enabled: true, RateLimit: time.Minute, Condition: ServiceDown{Service: "imdb"}})
+	h.addRules(Rule{Name: "down", Level: Critical, RateLimit: time.Minute, Condition: ServiceDown{Service: "imdb"}})
 	h.up.Record(t.Context(), 0, svc("imdb"))
 	h.eval()
 	first := h.drain()

@@ -493,7 +493,7 @@ func (e *Engine) sweepLocked(ev *evalState) {
 			continue
 		}
 		re := e.rules[st.a.Rule]
-		if re == nil || !re.rule.Enabled {
+		if re == nil || re.rule.Disabled {
 			e.retire(st, re, ev)
 			continue
 		}

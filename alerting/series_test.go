@@ -63,7 +63,7 @@ func TestRingYoungCounter(t *testing.T) {
 func TestSeriesAreForgotten(t *testing.T) {
 	ctx := context.Background()
 	h := newHarness(t, Config{})
-	h.addRules(Rule{Name: "rate", Condition: RateAbove{Metric: names.APIRateLimitHitsTotal, Window: time.Hour}, Threshold: 5, Enabled: true})
+	h.addRules(Rule{Name: "rate", Condition: RateAbove{Metric: names.APIRateLimitHitsTotal, Threshold: 5, Window: time.Hour}})
 	var report bool
 	_, err := h.mp.Meter("obs").Int64ObservableCounter(names.Default.Name(names.APIRateLimitHitsTotal), metric.WithInt64Callback(func(_ context.Context, o metric.Int64Observer) error {
 		if report {
