@@ -84,6 +84,8 @@ type Engine struct {
 
 	runCtx    context.Context // cancelled when Shutdown gives up waiting
 	runCancel context.CancelFunc
+	running   atomic.Bool   // between Start and Shutdown: RequestEvaluation is served
+	kick      chan struct{} // RequestEvaluation's pending request (buffer 1)
 	stop      chan struct{} // closed by Shutdown to stop the evaluation loop
 	loopDone  chan struct{}
 	wg        sync.WaitGroup // evaluation loop and delivery workers
@@ -128,6 +130,7 @@ func New(cfg Config, opts ...Option) (*Engine, error) {
 		bounds:    map[string][]float64{},
 		runCtx:    ctx,
 		runCancel: cancel,
+		kick:      make(chan struct{}, 1),
 		stop:      make(chan struct{}),
 		loopDone:  make(chan struct{}),
 	}
@@ -183,6 +186,7 @@ func (e *Engine) Start(ctx context.Context) error {
 		return nil
 	}
 	e.started = true
+	e.running.Store(true)
 	e.wg.Add(1)
 	go e.loop()
 	for _, d := range e.deliverers {
@@ -191,20 +195,45 @@ func (e *Engine) Start(ctx context.Context) error {
 	return nil
 }
 
+// loop evaluates every EvaluationInterval and on request, until Shutdown.
+// A requested evaluation leaves the schedule as it is.
 func (e *Engine) loop() {
 	defer e.wg.Done()
 	defer close(e.loopDone)
+	tick, stop := e.clock.NewTimer(e.cfg.EvaluationInterval)
 	for {
-		tick, stop := e.clock.NewTimer(e.cfg.EvaluationInterval)
 		select {
 		case <-e.stop:
 			stop()
 			return
+		case <-e.kick:
+			e.evaluateLogged()
 		case <-tick:
-			if err := e.evaluate(e.runCtx); err != nil {
-				e.log.Warn("alerting: evaluation failed", slog.Any("error", err))
-			}
+			e.evaluateLogged()
+			tick, stop = e.clock.NewTimer(e.cfg.EvaluationInterval)
 		}
+	}
+}
+
+func (e *Engine) evaluateLogged() {
+	if err := e.evaluate(e.runCtx); err != nil {
+		e.log.Warn("alerting: evaluation failed", slog.Any("error", err))
+	}
+}
+
+// RequestEvaluation asks for an evaluation outside the schedule, e.g. right
+// after a circuit breaker opens or a service goes down, so that its alert
+// does not wait for the next tick. It never blocks: the evaluation runs on
+// the engine's own goroutine, and requests made while one is pending
+// coalesce into one. Before Start and after Shutdown it does nothing (use
+// Evaluate to evaluate without Start).
+func (e *Engine) RequestEvaluation() {
+	if !e.running.Load() {
+		return
+	}
+	select {
+	case e.kick <- struct{}{}:
+	default:
 	}
 }
 
@@ -223,6 +252,7 @@ func (e *Engine) Shutdown(ctx context.Context) error {
 		return ErrShutdown
 	}
 	e.stopped = true
+	e.running.Store(false)
 	started := e.started
 	ds := slices.Clone(e.deliverers)
 	e.mu.Unlock()
@@ -456,9 +486,9 @@ func (e *Engine) rebuildLocked() {
 }
 
 // Evaluate collects the metrics once and evaluates every enabled rule on
-// that snapshot, updating alerts and queueing notifications. The Monitor
-// calls it on demand (right after a breaker opens or a service goes down);
-// Start calls it periodically. Concurrent calls are serialized.
+// that snapshot, updating alerts and queueing notifications, and returns
+// when it is done. The goroutine started by Start calls it periodically and
+// on RequestEvaluation. Concurrent calls are serialized.
 //
 // It returns an error without evaluating when the reader cannot collect
 // (not yet registered on a MeterProvider, shut down, ctx done), and
