@@ -18,6 +18,7 @@ import (
 
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
+	"go.yaml.in/yaml/v3"
 
 	"github.com/listsync/otelmon/internal/names"
 )
@@ -210,7 +211,7 @@ func promtoolTest(rules []Rule, fired map[int][]Alert) []byte {
 		for i, v := range vals {
 			strs[i] = promNumber(v)
 		}
-		fmt.Fprintf(&b, "      - series: %s\n        values: %s\n", yamlString(name+"{"+strings.Join(sel, ", ")+"}"), yamlString(strings.Join(strs, " ")))
+		fmt.Fprintf(&b, "      - series: %s\n        values: %s\n", quoteYAML(name+"{"+strings.Join(sel, ", ")+"}"), quoteYAML(strings.Join(strs, " ")))
 	}
 	for _, s := range append(slices.Clone(twinGauges), twinCounters...) {
 		writeSeries(p.Name(s.suffix), map[string]string{s.key: s.value}, s.values)
@@ -260,11 +261,11 @@ func promtoolTest(rules []Rule, fired map[int][]Alert) []byte {
 				lbls["severity"] = a.Level.String()
 				b.WriteString("          - exp_labels:\n")
 				for _, k := range slices.Sorted(maps.Keys(lbls)) {
-					fmt.Fprintf(&b, "              %s: %s\n", k, yamlString(lbls[k]))
+					fmt.Fprintf(&b, "              %s: %s\n", k, quoteYAML(lbls[k]))
 				}
 				b.WriteString("            exp_annotations:\n")
-				fmt.Fprintf(&b, "              summary: %s\n", yamlString(renderSummary(summaryTmpl, a)))
-				fmt.Fprintf(&b, "              description: %s\n", yamlString(a.Description))
+				fmt.Fprintf(&b, "              summary: %s\n", quoteYAML(renderSummary(summaryTmpl, a)))
+				fmt.Fprintf(&b, "              description: %s\n", quoteYAML(a.Description))
 			}
 		}
 	}
@@ -359,5 +360,52 @@ func TestPromDuration(t *testing.T) {
 		if got := promDuration(d); got != want {
 			t.Errorf("promDuration(%v) = %q, want %q", d, got, want)
 		}
+	}
+}
+
+// quoteYAML quotes s as a YAML double-quoted scalar for the promtool test
+// file: Go's escapes are YAML's too, for valid UTF-8.
+func quoteYAML(s string) string { return strconv.Quote(s) }
+
+// The rule file reads back as the values it was written from, whatever
+// characters they hold.
+func TestPrometheusRulesRoundTrip(t *testing.T) {
+	desc := "Queue \"imports\" is deep:\n\tsee {{ the runbook }} \\ \u00e9t\u00e9 # not a comment: [x]"
+	rules := []Rule{{
+		Name: "odd: name", Level: Critical, Description: desc,
+		Labels:           map[string]string{"team": "- media", "owner.email": "'ops'@example.com"},
+		Condition:        Threshold{Instrument: "myapp_queue_depth", Attributes: map[string]string{"queue": `im"ports`}, Op: OpGreaterEqual, Value: 3},
+		For:              90 * time.Second,
+		AutoResolveAfter: time.Hour,
+	}}
+	out, err := PrometheusRules(rules)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var file struct {
+		Groups []struct {
+			Name  string `yaml:"name"`
+			Rules []struct {
+				Alert         string            `yaml:"alert"`
+				Expr          string            `yaml:"expr"`
+				For           string            `yaml:"for"`
+				KeepFiringFor string            `yaml:"keep_firing_for"`
+				Labels        map[string]string `yaml:"labels"`
+				Annotations   map[string]string `yaml:"annotations"`
+			} `yaml:"rules"`
+		} `yaml:"groups"`
+	}
+	if err := yaml.Unmarshal(out, &file); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	if len(file.Groups) != 1 || len(file.Groups[0].Rules) != 1 {
+		t.Fatalf("parsed %+v", file)
+	}
+	r := file.Groups[0].Rules[0]
+	want := map[string]string{"severity": "critical", "team": "- media", "owner_email": "'ops'@example.com"}
+	if file.Groups[0].Name != "radarr_list_sync_alerts" || r.Alert != "odd: name" || r.For != "1m30s" || r.KeepFiringFor != "1h" ||
+		r.Expr != `myapp_queue_depth{queue="im\"ports"} >= 3` || !maps.Equal(r.Labels, want) ||
+		r.Annotations["description"] != escapeTemplate(desc) {
+		t.Fatalf("parsed back %+v\nfrom\n%s", r, out)
 	}
 }
