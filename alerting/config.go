@@ -197,9 +197,10 @@ func WithNamespace(namespace, subsystem string) Option {
 	})
 }
 
-// WithNotifier registers a notifier. It may be given several times; names
-// must be unique (New returns ErrDuplicateNotifier otherwise). A nil
-// notifier is ignored. Notifiers can also be added later with AddNotifier.
+// WithNotifier registers a notifier. Default: no notifiers. It may be
+// given several times; names must be unique (New returns
+// ErrDuplicateNotifier otherwise). A nil notifier is ignored. Notifiers can
+// also be added later with AddNotifier.
 func WithNotifier(n Notifier) Option {
 	return optionFunc(func(o options) options {
 		if n != nil {

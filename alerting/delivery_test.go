@@ -277,6 +277,9 @@ func TestShutdownBoundsTheWait(t *testing.T) {
 	if err := h.eng.Shutdown(ctx); !errors.Is(err, context.Canceled) {
 		t.Fatalf("Shutdown with a stuck notifier = %v, want the context's error", err)
 	}
+	if err := h.eng.Shutdown(context.Background()); !errors.Is(err, context.Canceled) {
+		t.Fatalf("second Shutdown = %v, want the first one's result", err)
+	}
 	close(block)
 	h.eng.wg.Wait() // the stuck worker exits once its notifier returns
 	if got := h.counter(names.NotificationsDroppedTotal, "stuck"); got != 1 {

@@ -87,6 +87,8 @@ type Engine struct {
 	running   atomic.Bool   // between Start and Shutdown: RequestEvaluation is served
 	kick      chan struct{} // RequestEvaluation's pending request (buffer 1)
 	stop      chan struct{} // closed by Shutdown to stop the evaluation loop
+	stopOnce  sync.Once
+	stopErr   error // the first Shutdown's result
 	loopDone  chan struct{}
 	wg        sync.WaitGroup // evaluation loop and delivery workers
 }
@@ -242,15 +244,16 @@ func (e *Engine) RequestEvaluation() {
 // bounds the wait: when it ends, deliveries in progress are cancelled and
 // ctx's error is returned (goroutines exit as soon as their notifier honours
 // the cancellation). Shutdown before Start is fine (queued notifications are
-// then dropped and counted); a second call returns ErrShutdown. Shutdown
-// does not shut the reader down: that is the MeterProvider's job, after the
-// engine's Shutdown.
+// then dropped and counted). Shutdown is idempotent: later calls wait for
+// the first one and return its result. Shutdown does not shut the reader
+// down: that is the MeterProvider's job, after the engine's Shutdown.
 func (e *Engine) Shutdown(ctx context.Context) error {
+	e.stopOnce.Do(func() { e.stopErr = e.shutdown(ctx) })
+	return e.stopErr
+}
+
+func (e *Engine) shutdown(ctx context.Context) error {
 	e.mu.Lock()
-	if e.stopped {
-		e.mu.Unlock()
-		return ErrShutdown
-	}
 	e.stopped = true
 	e.running.Store(false)
 	started := e.started

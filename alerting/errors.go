@@ -42,7 +42,7 @@ var (
 	// ErrAlreadyInstrumented is returned by a second call to Instrument.
 	ErrAlreadyInstrumented = errors.New("alerting: engine already instrumented")
 	// ErrShutdown is returned by Start, Evaluate and AddNotifier after
-	// Shutdown, and by a repeated Shutdown.
+	// Shutdown.
 	ErrShutdown = errors.New("alerting: engine shut down")
 
 	// ErrInvalidConfig is returned (wrapped in a *ConfigError) by New when
