@@ -126,7 +126,7 @@ func (h *harness) step(d time.Duration) {
 // started).
 func (h *harness) drain() []Alert {
 	var out []Alert
-	d := h.eng.deliverers[0]
+	d := h.eng.dispatch.deliverers[0]
 	for {
 		select {
 		case a := <-d.queue:

@@ -38,7 +38,7 @@ func TestRequestEvaluation(t *testing.T) {
 	entered, release := blockingCollect(t, h)
 
 	h.eng.RequestEvaluation() // before Start: nothing
-	if n := len(h.eng.kick); n != 0 {
+	if n := len(h.eng.sched.kick); n != 0 {
 		t.Fatalf("request before Start kept: %d pending", n)
 	}
 	if err := h.eng.Start(ctx); err != nil {
@@ -52,7 +52,7 @@ func TestRequestEvaluation(t *testing.T) {
 	for range 10 {
 		h.eng.RequestEvaluation() // never blocks while one runs
 	}
-	if n := len(h.eng.kick); n != 1 {
+	if n := len(h.eng.sched.kick); n != 1 {
 		t.Fatalf("%d requests pending while an evaluation runs, want them coalesced into 1", n)
 	}
 	release <- struct{}{}
@@ -69,7 +69,7 @@ func TestRequestEvaluation(t *testing.T) {
 		t.Fatal(err)
 	}
 	h.eng.RequestEvaluation() // after Shutdown: nothing, no block
-	if n := len(h.eng.kick); n != 0 {
+	if n := len(h.eng.sched.kick); n != 0 {
 		t.Fatalf("request after Shutdown kept: %d pending", n)
 	}
 }

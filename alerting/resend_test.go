@@ -20,7 +20,7 @@ func (h *harness) drainOf(i int) []Alert {
 	var out []Alert
 	for {
 		select {
-		case a := <-h.eng.deliverers[i].queue:
+		case a := <-h.eng.dispatch.deliverers[i].queue:
 			out = append(out, a)
 		default:
 			return out
@@ -128,7 +128,7 @@ func TestResolvedKeptBehindNewerFiring(t *testing.T) {
 	if len(first) != 1 {
 		t.Fatalf("first: %+v", first)
 	}
-	h.eng.deliverers[0].setLost(first[0].ID, true) // its delivery failed
+	h.eng.dispatch.deliverers[0].setLost(first[0].ID, true) // its delivery failed
 	h.step(2 * time.Minute)                        // a reminder is queued
 	h.up.Record(t.Context(), 1, svc("imdb"))
 	h.step(time.Second)

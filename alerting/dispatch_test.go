@@ -281,7 +281,7 @@ func TestShutdownBoundsTheWait(t *testing.T) {
 		t.Fatalf("second Shutdown = %v, want the first one's result", err)
 	}
 	close(block)
-	h.eng.wg.Wait() // the stuck worker exits once its notifier returns
+	h.eng.dispatch.wg.Wait() // the stuck worker exits once its notifier returns
 	if got := h.counter(names.NotificationsDroppedTotal, "stuck"); got != 1 {
 		t.Fatalf("dropped{stuck} = %d, want 1 (tmdb, queued past the deadline)", got)
 	}
