@@ -129,7 +129,7 @@ func TestResolvedKeptBehindNewerFiring(t *testing.T) {
 		t.Fatalf("first: %+v", first)
 	}
 	h.eng.dispatch.deliverers[0].setLost(first[0].ID, true) // its delivery failed
-	h.step(2 * time.Minute)                        // a reminder is queued
+	h.step(2 * time.Minute)                                 // a reminder is queued
 	h.up.Record(t.Context(), 1, svc("imdb"))
 	h.step(time.Second)
 	got := summary(h.drain())
