@@ -33,6 +33,7 @@ import (
 //	err = eng.Instrument(mp)            // the engine's own metrics
 //	err = eng.AddRule(...)              // DefaultRules and custom rules
 //	err = eng.Start(ctx)                // periodic evaluation, delivery
+//	eng.RequestEvaluation()             // e.g. when a breaker opens
 //	...
 //	err = eng.Shutdown(ctx)             // before mp.Shutdown
 //
@@ -41,13 +42,9 @@ import (
 //
 // All methods are safe for concurrent use. The zero value is not usable;
 // create engines with New.
-//
-// An Engine composes parts that each do one thing: the rule set (rules.go),
-// the series store (store.go), the alert table with the pure lifecycle
-// state machine it applies (table.go, lifecycle.go), the state file
-// (persist.go), the dispatcher (dispatch.go) and the schedule
-// (schedule.go). The Engine owns their state and serializes access to it.
 type Engine struct {
+	// The Engine composes the parts described in doc.go ("Inside the
+	// engine") and owns their state.
 	cfg    Config
 	clock  Clock
 	log    *slog.Logger
