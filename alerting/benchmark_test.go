@@ -67,10 +67,10 @@ func thousandRules() []Rule {
 	for i := range 250 {
 		s := fmt.Sprintf("source-%d", i*10)
 		rules = append(rules,
-			Rule{Name: "cf-" + s, Condition: ConsecutiveFailures{Source: s, Count: 3}, Enabled: true},
-			Rule{Name: "slow-" + s, Condition: SlowOperation{Source: s, Threshold: 5 * time.Minute}, EvaluationWindow: 5 * time.Minute, AutoResolve: true, AutoResolveAfter: 30 * time.Minute, Enabled: true},
-			Rule{Name: "rate-" + s, Condition: RateAbove{Metric: names.SyncOperationsFailedTotal, Attributes: map[string]string{"source": s}, Window: time.Hour}, Threshold: 10, Enabled: true},
-			Rule{Name: "down-" + s, Condition: ServiceDown{Service: fmt.Sprintf("service-%d", i*10)}, Enabled: true},
+			Rule{Name: "cf-" + s, Condition: ConsecutiveFailures{Source: s, Count: 3}},
+			Rule{Name: "slow-" + s, Condition: SlowOperation{Source: s, Threshold: 5 * time.Minute, Window: 5 * time.Minute}, AutoResolveAfter: 30 * time.Minute},
+			Rule{Name: "rate-" + s, Condition: RateAbove{Metric: names.SyncOperationsFailedTotal, Attributes: map[string]string{"source": s}, Threshold: 10, Window: time.Hour}},
+			Rule{Name: "down-" + s, Condition: ServiceDown{Service: fmt.Sprintf("service-%d", i*10)}},
 		)
 	}
 	return rules

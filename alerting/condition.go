@@ -41,12 +41,12 @@ type ConsecutiveFailures struct {
 	// alert each. Optional.
 	Source string
 	// Count is the number of consecutive failures that raises the alert.
-	// Required; at least 1. Rule.Threshold, if set, must equal it.
+	// Required; at least 1.
 	Count int
 }
 
 // SlowOperation holds for a source when a sync slower than Threshold ended
-// within the rule's EvaluationWindow: the increase of the
+// within Window: the increase of the
 // sync_duration_seconds histogram's count minus the increase of its
 // cumulative bucket count at le=Threshold, over the window, is above zero.
 // Threshold must be one of the histogram's bucket boundaries (300 s is one
@@ -57,12 +57,15 @@ type SlowOperation struct {
 	// Source selects one source; empty means every source. Optional.
 	Source string
 	// Threshold is the duration above which a sync is slow. Required;
-	// positive; Rule.Threshold, if set, must equal it in seconds.
+	// positive.
 	Threshold time.Duration
+	// Window is how far back a slow sync counts: the alert holds while a
+	// slow sync ended within the last Window. Required; positive.
+	Window time.Duration
 }
 
 // RateAbove holds for a series of a counter whose increase over Window is
-// above the rule's Threshold ("more than 10 rate-limit hits per hour").
+// above Threshold ("more than 10 rate-limit hits per hour").
 // The increase is computed as Prometheus' increase(): cumulative values are
 // sampled at each evaluation and a drop in value is taken as a counter
 // reset. On non-monotonic sums and gauges the change over the window is
@@ -77,11 +80,14 @@ type RateAbove struct {
 	// empty means every series. Optional.
 	Service string
 	// Attributes are further equality matchers on the series' attributes.
-	// Optional.
+	// Optional; a "service" entry that disagrees with Service is an error.
 	Attributes map[string]string
-	// Window is the period of the rate. Optional: when zero the rule's
-	// EvaluationWindow is used; one of them must be positive, and if both
-	// are set they must agree.
+	// Threshold is the increase over Window that must be exceeded. Optional;
+	// zero holds on any increase; it must not be negative (the condition
+	// would always hold) and must be finite.
+	Threshold float64
+	// Window is the period over which the increase is taken. Required;
+	// positive.
 	Window time.Duration
 }
 
@@ -101,8 +107,8 @@ type CircuitOpen struct {
 	Service string
 }
 
-// Threshold compares a reading of any instrument with the rule's
-// Threshold using Op, per series. With Window zero the reading is the
+// Threshold compares a reading of any instrument with Value using Op, per
+// series. With Window zero the reading is the
 // series' current value (for histograms, their count of observations);
 // with Window positive it is the increase over the window (counters and
 // histogram counts, reset-aware) or the change over it (gauges and
@@ -114,12 +120,14 @@ type Threshold struct {
 	// Attributes are equality matchers on the series' attributes; empty
 	// selects every series. Optional.
 	Attributes map[string]string
-	// Op compares the reading (left) with Rule.Threshold (right). The zero
+	// Op compares the reading (left) with Value (right). Optional; the zero
 	// value is OpGreater.
 	Op Operator
+	// Value is what the reading is compared with. Optional (zero compares
+	// with 0); it must be finite.
+	Value float64
 	// Window, when positive, compares the increase over the window instead
-	// of the current value. Optional; if the rule's EvaluationWindow is also
-	// set they must agree.
+	// of the current value. Optional; zero reads the current value.
 	Window time.Duration
 }
 
@@ -145,19 +153,15 @@ func (c ConsecutiveFailures) String() string {
 	return fmt.Sprintf("%s%s >= %d", names.ConsecutiveFailures, selector(sourceMatch(c.Source)), c.Count)
 }
 
-// String describes the condition.
+// String describes the condition, e.g. `sync_duration_seconds slower than 5m within 5m`.
 func (c SlowOperation) String() string {
-	return fmt.Sprintf("%s%s slower than %s", names.SyncDurationSeconds, selector(sourceMatch(c.Source)), promDuration(c.Threshold))
+	return fmt.Sprintf("%s%s slower than %s within %s", names.SyncDurationSeconds, selector(sourceMatch(c.Source)), promDuration(c.Threshold), promDuration(c.Window))
 }
 
 // String describes the condition.
 func (c RateAbove) String() string {
 	m := withKey(c.Attributes, names.AttrService, c.Service)
-	w := "window"
-	if c.Window > 0 {
-		w = promDuration(c.Window)
-	}
-	return fmt.Sprintf("increase(%s%s[%s])", c.Metric, selector(m), w)
+	return fmt.Sprintf("increase(%s%s[%s]) > %s", c.Metric, selector(m), promDuration(c.Window), promNumber(c.Threshold))
 }
 
 // String describes the condition.
@@ -176,7 +180,7 @@ func (c Threshold) String() string {
 	if c.Window > 0 {
 		s = fmt.Sprintf("increase(%s[%s])", s, promDuration(c.Window))
 	}
-	return s + " " + c.Op.String() + " threshold"
+	return s + " " + c.Op.String() + " " + promNumber(c.Value)
 }
 
 // Operator compares a reading with a threshold. The zero value is
@@ -357,17 +361,20 @@ func conditionValue(c Condition) (Condition, bool) {
 	return c, true
 }
 
-// window resolves a condition's own window against the rule's.
-func pickWindow(r *Rule, field string, own time.Duration) (time.Duration, error) {
-	switch {
-	case own < 0:
-		return 0, invalid(r.Name, field, "negative window %s", own)
-	case own > 0 && r.EvaluationWindow > 0 && own != r.EvaluationWindow:
-		return 0, invalid(r.Name, field, "window %s disagrees with EvaluationWindow %s", own, r.EvaluationWindow)
-	case own > 0:
-		return own, nil
+// positive checks a required window or threshold duration.
+func positive(rule, field string, d time.Duration) error {
+	if d <= 0 {
+		return invalid(rule, field, "required: must be positive, got %s", d)
 	}
-	return r.EvaluationWindow, nil
+	return nil
+}
+
+// finite checks a threshold value.
+func finite(rule, field string, v float64) error {
+	if math.IsNaN(v) || math.IsInf(v, 0) {
+		return invalid(rule, field, "%g can never be compared", v)
+	}
+	return nil
 }
 
 // compile validates the rule's condition and resolves it against prefix.
@@ -383,37 +390,32 @@ func compile(r *Rule, prefix names.Prefix) (compiled, error) {
 		if v.Count < 1 {
 			return c, invalid(r.Name, "Condition.Count", "%d can never be met; want at least 1", v.Count)
 		}
-		if r.Threshold != 0 && r.Threshold != float64(v.Count) {
-			return c, invalid(r.Name, "Threshold", "%g disagrees with Condition.Count %d", r.Threshold, v.Count)
-		}
 		c = compiled{metric: prefix.Name(names.ConsecutiveFailures), kind: kindValue, op: OpGreaterEqual, threshold: float64(v.Count)}
 		c.matchers, _ = makeMatchers(r.Name, "", sourceMatch(v.Source))
 	case SlowOperation:
-		if v.Threshold <= 0 {
-			return c, invalid(r.Name, "Condition.Threshold", "must be positive, got %s", v.Threshold)
+		if err := positive(r.Name, "Condition.Threshold", v.Threshold); err != nil {
+			return c, err
 		}
-		secs := v.Threshold.Seconds()
-		if r.Threshold != 0 && r.Threshold != secs {
-			return c, invalid(r.Name, "Threshold", "%g disagrees with Condition.Threshold %s (%g s)", r.Threshold, v.Threshold, secs)
+		if err := positive(r.Name, "Condition.Window", v.Window); err != nil {
+			return c, err
 		}
-		if r.EvaluationWindow <= 0 {
-			return c, invalid(r.Name, "EvaluationWindow", "SlowOperation needs a positive window")
-		}
-		c = compiled{metric: prefix.Name(names.SyncDurationSeconds), kind: kindAbove, op: OpGreater, bound: secs, window: r.EvaluationWindow}
+		c = compiled{metric: prefix.Name(names.SyncDurationSeconds), kind: kindAbove, op: OpGreater, bound: v.Threshold.Seconds(), window: v.Window}
 		c.matchers, _ = makeMatchers(r.Name, "", sourceMatch(v.Source))
 	case RateAbove:
 		if strings.TrimSpace(v.Metric) == "" {
 			return c, invalid(r.Name, "Condition.Metric", "empty metric name")
 		}
-		if r.Threshold < 0 {
-			return c, invalid(r.Name, "Threshold", "negative threshold %g: the condition would always hold", r.Threshold)
-		}
-		w, err := pickWindow(r, "Condition.Window", v.Window)
-		if err != nil {
+		if err := finite(r.Name, "Condition.Threshold", v.Threshold); err != nil {
 			return c, err
 		}
-		if w <= 0 {
-			return c, invalid(r.Name, "Condition.Window", "RateAbove needs a positive Window or EvaluationWindow")
+		if v.Threshold < 0 {
+			return c, invalid(r.Name, "Condition.Threshold", "negative threshold %g: the condition would always hold", v.Threshold)
+		}
+		if err := positive(r.Name, "Condition.Window", v.Window); err != nil {
+			return c, err
+		}
+		if s, ok := v.Attributes[names.AttrService]; ok && v.Service != "" && s != v.Service {
+			return c, invalid(r.Name, "Condition.Service", "%q disagrees with Attributes[%q] %q", v.Service, names.AttrService, s)
 		}
 		metric := v.Metric
 		if !strings.HasPrefix(metric, string(prefix)) {
@@ -423,7 +425,7 @@ func compile(r *Rule, prefix names.Prefix) (compiled, error) {
 		if err != nil {
 			return c, err
 		}
-		c = compiled{metric: metric, matchers: m, kind: kindIncrease, op: OpGreater, threshold: r.Threshold, window: w}
+		c = compiled{metric: metric, matchers: m, kind: kindIncrease, op: OpGreater, threshold: v.Threshold, window: v.Window}
 	case ServiceDown:
 		c = compiled{metric: prefix.Name(names.ServiceUp), kind: kindValue, op: OpEqual, threshold: 0}
 		c.matchers, _ = makeMatchers(r.Name, "", withKey(nil, names.AttrService, v.Service))
@@ -437,16 +439,18 @@ func compile(r *Rule, prefix names.Prefix) (compiled, error) {
 		if !v.Op.valid() {
 			return c, invalid(r.Name, "Condition.Op", "unknown operator %d", int(v.Op))
 		}
-		w, err := pickWindow(r, "Condition.Window", v.Window)
-		if err != nil {
+		if err := finite(r.Name, "Condition.Value", v.Value); err != nil {
 			return c, err
+		}
+		if v.Window < 0 {
+			return c, invalid(r.Name, "Condition.Window", "negative window %s", v.Window)
 		}
 		m, err := makeMatchers(r.Name, "Condition.Attributes", v.Attributes)
 		if err != nil {
 			return c, err
 		}
-		c = compiled{metric: v.Instrument, matchers: m, kind: kindValue, op: v.Op, threshold: r.Threshold, window: w}
-		if w > 0 {
+		c = compiled{metric: v.Instrument, matchers: m, kind: kindValue, op: v.Op, threshold: v.Value, window: v.Window}
+		if v.Window > 0 {
 			c.kind = kindIncrease
 		}
 	default:

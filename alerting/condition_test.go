@@ -32,14 +32,12 @@ func TestConditions(t *testing.T) {
 		steps []condStep
 	}
 	rule := func(name string, c Condition, mod ...func(*Rule)) Rule {
-		r := Rule{Name: name, Level: Warning, Condition: c, Enabled: true}
+		r := Rule{Name: name, Level: Warning, Condition: c}
 		for _, m := range mod {
 			m(&r)
 		}
 		return r
 	}
-	threshold := func(v float64) func(*Rule) { return func(r *Rule) { r.Threshold = v } }
-	window := func(d time.Duration) func(*Rule) { return func(r *Rule) { r.EvaluationWindow = d } }
 
 	var obsValue atomic.Int64 // for observable instruments
 	var obsReport atomic.Bool
@@ -57,7 +55,7 @@ func TestConditions(t *testing.T) {
 		},
 		{
 			name: "consecutive failures, one source",
-			rule: rule("cf1", ConsecutiveFailures{Source: "imdb", Count: 2}, threshold(2)),
+			rule: rule("cf1", ConsecutiveFailures{Source: "imdb", Count: 2}),
 			steps: []condStep{
 				{do: func(h *harness) { h.failures.Record(ctx, 5, src("tmdb")); h.failures.Record(ctx, 1, src("imdb")) }},
 				{advance: time.Minute, do: func(h *harness) { h.failures.Record(ctx, 2, src("imdb")) }, want: []string{"source=imdb"}},
@@ -88,7 +86,7 @@ func TestConditions(t *testing.T) {
 		},
 		{
 			name: "consecutive failures from an up-down counter (non-monotonic sum)",
-			rule: rule("cfsum", Threshold{Instrument: "host_failures", Op: OpGreaterEqual}, threshold(3)),
+			rule: rule("cfsum", Threshold{Instrument: "host_failures", Op: OpGreaterEqual, Value: 3}),
 			setup: func(h *harness) {
 				c, err := h.meter.Int64UpDownCounter("host_failures")
 				if err != nil {
@@ -104,7 +102,7 @@ func TestConditions(t *testing.T) {
 		},
 		{
 			name: "slow operation above a 300 s bucket within the window",
-			rule: rule("slow", SlowOperation{Threshold: 5 * time.Minute}, window(5*time.Minute)),
+			rule: rule("slow", SlowOperation{Threshold: 5 * time.Minute, Window: 5 * time.Minute}),
 			steps: []condStep{
 				{do: func(h *harness) { h.duration.Record(ctx, 12, src("imdb")); h.duration.Record(ctx, 300, src("tmdb")) }},
 				{advance: time.Minute, do: func(h *harness) { h.duration.Record(ctx, 301, src("imdb")) }, want: []string{"source=imdb"}},
@@ -116,7 +114,7 @@ func TestConditions(t *testing.T) {
 		},
 		{
 			name: "slow operation for a new series seen after the first evaluation",
-			rule: rule("slownew", SlowOperation{Source: "plex", Threshold: 2 * time.Minute}, window(10*time.Minute)),
+			rule: rule("slownew", SlowOperation{Source: "plex", Threshold: 2 * time.Minute, Window: 10 * time.Minute}),
 			steps: []condStep{
 				{do: func(h *harness) { h.duration.Record(ctx, 1, src("imdb")) }},
 				{advance: time.Minute, do: func(h *harness) { h.duration.Record(ctx, 500, src("plex")) }, want: []string{"source=plex"}},
@@ -124,7 +122,7 @@ func TestConditions(t *testing.T) {
 		},
 		{
 			name: "rate above: more than 10 hits per hour",
-			rule: rule("rate", RateAbove{Metric: names.APIRateLimitHitsTotal}, threshold(10), window(time.Hour)),
+			rule: rule("rate", RateAbove{Metric: names.APIRateLimitHitsTotal, Threshold: 10, Window: time.Hour}),
 			steps: []condStep{
 				{do: func(h *harness) { h.hits.Add(ctx, 0, svc("tmdb")); h.hits.Add(ctx, 0, svc("trakt")) }},
 				{advance: 10 * time.Minute, do: func(h *harness) { h.hits.Add(ctx, 5, svc("tmdb")); h.hits.Add(ctx, 10, svc("trakt")) }},
@@ -136,7 +134,7 @@ func TestConditions(t *testing.T) {
 		},
 		{
 			name: "rate above by full name, one service",
-			rule: rule("ratefull", RateAbove{Metric: names.Default.Name(names.APIRateLimitHitsTotal), Service: "trakt", Window: 30 * time.Minute}, threshold(2)),
+			rule: rule("ratefull", RateAbove{Metric: names.Default.Name(names.APIRateLimitHitsTotal), Service: "trakt", Threshold: 2, Window: 30 * time.Minute}),
 			steps: []condStep{
 				{do: func(h *harness) { h.hits.Add(ctx, 0, svc("tmdb")); h.hits.Add(ctx, 0, svc("trakt")) }},
 				{advance: time.Minute, do: func(h *harness) { h.hits.Add(ctx, 9, svc("tmdb")); h.hits.Add(ctx, 3, svc("trakt")) }, want: []string{"service=trakt"}},
@@ -144,7 +142,7 @@ func TestConditions(t *testing.T) {
 		},
 		{
 			name: "rate above survives a counter reset",
-			rule: rule("reset", Threshold{Instrument: "host_resets_total", Window: time.Hour}, threshold(10)),
+			rule: rule("reset", Threshold{Instrument: "host_resets_total", Value: 10, Window: time.Hour}),
 			setup: func(h *harness) {
 				obsValue.Store(0)
 				_, err := h.meter.Int64ObservableCounter("host_resets_total", metric.WithInt64Callback(func(_ context.Context, o metric.Int64Observer) error {
@@ -190,7 +188,7 @@ func TestConditions(t *testing.T) {
 		},
 		{
 			name: "threshold on a host gauge with attribute matchers",
-			rule: rule("queue", Threshold{Instrument: "myapp_queue_depth", Attributes: map[string]string{"queue": "imports"}, Op: OpGreater}, threshold(100)),
+			rule: rule("queue", Threshold{Instrument: "myapp_queue_depth", Attributes: map[string]string{"queue": "imports"}, Op: OpGreater, Value: 100}),
 			setup: func(h *harness) {
 				g, err := h.meter.Float64Gauge("myapp_queue_depth")
 				if err != nil {
@@ -210,7 +208,7 @@ func TestConditions(t *testing.T) {
 		},
 		{
 			name: "windowed threshold on a float counter",
-			rule: rule("errs", Threshold{Instrument: "myapp_errors_total", Op: OpGreaterEqual, Window: 10 * time.Minute}, threshold(3)),
+			rule: rule("errs", Threshold{Instrument: "myapp_errors_total", Op: OpGreaterEqual, Value: 3, Window: 10 * time.Minute}),
 			setup: func(h *harness) {
 				c, err := h.meter.Float64Counter("myapp_errors_total")
 				if err != nil {
@@ -227,7 +225,7 @@ func TestConditions(t *testing.T) {
 		},
 		{
 			name: "threshold on a histogram reads its count",
-			rule: rule("histcount", Threshold{Instrument: names.Default.Name(names.SyncDurationSeconds), Op: OpGreaterEqual}, threshold(2)),
+			rule: rule("histcount", Threshold{Instrument: names.Default.Name(names.SyncDurationSeconds), Op: OpGreaterEqual, Value: 2}),
 			steps: []condStep{
 				{do: func(h *harness) { h.duration.Record(ctx, 1, src("imdb")) }},
 				{advance: time.Minute, do: func(h *harness) { h.duration.Record(ctx, 1, src("imdb")) }, want: []string{"source=imdb"}},
@@ -285,7 +283,7 @@ func TestThresholdOperators(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			h.addRules(Rule{Name: "op", Condition: Threshold{Instrument: "myapp_level", Op: c.op}, Threshold: 5, Enabled: true})
+			h.addRules(Rule{Name: "op", Condition: Threshold{Instrument: "myapp_level", Op: c.op, Value: 5}})
 			for v := range c.vals {
 				g.Record(ctx, v, metric.WithAttributes(attribute.Float64("v", v)))
 			}
@@ -307,8 +305,8 @@ func TestThresholdOperators(t *testing.T) {
 func TestSlowOperationBucketBoundary(t *testing.T) {
 	ctx := context.Background()
 	h := newHarness(t, Config{})
-	bad := Rule{Name: "slow250", Condition: SlowOperation{Threshold: 250 * time.Second}, EvaluationWindow: 5 * time.Minute, Enabled: true}
-	h.addRules(bad, Rule{Name: "down", Condition: ServiceDown{}, Enabled: true})
+	bad := Rule{Name: "slow250", Condition: SlowOperation{Threshold: 250 * time.Second, Window: 5 * time.Minute}}
+	h.addRules(bad, Rule{Name: "down", Condition: ServiceDown{}})
 	h.duration.Record(ctx, 260, src("imdb"))
 	h.up.Record(ctx, 0, svc("plex"))
 	err := h.eng.Evaluate(ctx)
@@ -328,7 +326,7 @@ func TestSlowOperationBucketBoundary(t *testing.T) {
 		t.Fatalf("AddRule = %v, want ErrNotBucketBoundary", err)
 	}
 	good := bad
-	good.Name, good.Condition = "slow300", SlowOperation{Threshold: 300 * time.Second}
+	good.Name, good.Condition = "slow300", SlowOperation{Threshold: 300 * time.Second, Window: 5 * time.Minute}
 	if err := h.eng.AddRule(good); err != nil {
 		t.Fatalf("AddRule(300 s) = %v", err)
 	}
@@ -340,7 +338,7 @@ func TestSlowOperationOnGaugeIsUnsupported(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h.addRules(Rule{Name: "slow", Condition: SlowOperation{Threshold: time.Minute}, EvaluationWindow: time.Minute, Enabled: true})
+	h.addRules(Rule{Name: "slow", Condition: SlowOperation{Threshold: time.Minute, Window: time.Minute}})
 	g.Record(context.Background(), 100)
 	if err := h.eng.Evaluate(context.Background()); !errors.Is(err, ErrUnsupportedInstrument) {
 		t.Fatalf("Evaluate = %v, want ErrUnsupportedInstrument", err)
@@ -363,14 +361,14 @@ func TestNamespaceOption(t *testing.T) {
 
 func TestDisabledRuleIsNotEvaluated(t *testing.T) {
 	h := newHarness(t, Config{})
-	r := Rule{Name: "down", Condition: ServiceDown{}}
+	r := Rule{Name: "down", Condition: ServiceDown{}, Disabled: true}
 	h.addRules(r)
 	h.up.Record(context.Background(), 0, svc("plex"))
 	h.eval()
 	if got := h.firing("down"); len(got) != 0 {
 		t.Fatalf("disabled rule fired on %q", got)
 	}
-	r.Enabled = true
+	r.Disabled = false
 	if err := h.eng.UpdateRule(r); err != nil {
 		t.Fatal(err)
 	}

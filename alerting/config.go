@@ -1,6 +1,8 @@
 package alerting
 
 import (
+	"errors"
+	"fmt"
 	"log/slog"
 	"time"
 
@@ -24,7 +26,8 @@ const (
 )
 
 // Config holds the engine's settings. The zero value is valid: every field
-// that is zero (or negative) takes its documented default.
+// that is zero takes its documented default. A negative duration or count is
+// an error (*ConfigError from New).
 type Config struct {
 	// EvaluationInterval is how often the goroutine started by Start
 	// evaluates the rules. Optional; default 60 s.
@@ -53,7 +56,8 @@ type Config struct {
 }
 
 // DeliveryConfig configures how notifications reach notifiers. The zero
-// value is valid; zero (or negative) fields take their defaults.
+// value is valid; zero fields take their defaults, negative ones are an
+// error (*ConfigError from New).
 type DeliveryConfig struct {
 	// QueueSize bounds each notifier's queue. When a queue is full new
 	// notifications for that notifier are dropped and counted. Default 64.
@@ -64,8 +68,10 @@ type DeliveryConfig struct {
 	// included. Default 5.
 	MaxAttempts int
 	// InitialBackoff is the first retry delay; delays then double (with
-	// jitter) up to MaxBackoff. Defaults 1 s and 1 min. A longer delay asked
-	// by the receiver (Retry-After) is honoured.
+	// jitter) up to MaxBackoff. Defaults 1 s and 1 min; a MaxBackoff left
+	// zero is raised to InitialBackoff if that is longer, an explicit
+	// MaxBackoff below InitialBackoff is an error. A longer delay asked by
+	// the receiver (Retry-After) is honoured.
 	InitialBackoff time.Duration
 	MaxBackoff     time.Duration
 	// MaxElapsed bounds the time spent on one notification, waits
@@ -73,29 +79,45 @@ type DeliveryConfig struct {
 	MaxElapsed time.Duration
 }
 
-func (c Config) withDefaults() Config {
-	orDefault(&c.EvaluationInterval, DefaultEvaluationInterval)
-	orDefault(&c.Retention, DefaultRetention)
-	orDefault(&c.MaxResolved, DefaultMaxResolved)
-	orDefault(&c.RestoreGrace, DefaultRestoreGrace)
+// withDefaults returns c with its zero fields defaulted, or the
+// *ConfigErrors of its invalid fields, joined.
+func (c Config) withDefaults() (Config, error) {
 	d := &c.Delivery
-	orDefault(&d.QueueSize, DefaultQueueSize)
-	orDefault(&d.Timeout, DefaultNotifyTimeout)
-	orDefault(&d.MaxAttempts, DefaultMaxAttempts)
-	orDefault(&d.InitialBackoff, DefaultInitialBackoff)
-	orDefault(&d.MaxBackoff, DefaultMaxBackoff)
+	maxBackoffSet := d.MaxBackoff != 0
+	errs := []error{
+		orDefault("EvaluationInterval", &c.EvaluationInterval, DefaultEvaluationInterval),
+		orDefault("Retention", &c.Retention, DefaultRetention),
+		orDefault("MaxResolved", &c.MaxResolved, DefaultMaxResolved),
+		orDefault("RestoreGrace", &c.RestoreGrace, DefaultRestoreGrace),
+		orDefault("Delivery.QueueSize", &d.QueueSize, DefaultQueueSize),
+		orDefault("Delivery.Timeout", &d.Timeout, DefaultNotifyTimeout),
+		orDefault("Delivery.MaxAttempts", &d.MaxAttempts, DefaultMaxAttempts),
+		orDefault("Delivery.InitialBackoff", &d.InitialBackoff, DefaultInitialBackoff),
+		orDefault("Delivery.MaxBackoff", &d.MaxBackoff, DefaultMaxBackoff),
+		orDefault("Delivery.MaxElapsed", &d.MaxElapsed, DefaultMaxElapsed),
+	}
 	if d.MaxBackoff < d.InitialBackoff {
+		if maxBackoffSet {
+			errs = append(errs, &ConfigError{Field: "Delivery.MaxBackoff", Value: d.MaxBackoff.String(),
+				Reason: "must not be below Delivery.InitialBackoff " + d.InitialBackoff.String()})
+		}
 		d.MaxBackoff = d.InitialBackoff
 	}
-	orDefault(&d.MaxElapsed, DefaultMaxElapsed)
-	return c
+	if err := errors.Join(errs...); err != nil {
+		return Config{}, err
+	}
+	return c, nil
 }
 
-// orDefault replaces a zero or negative *v by def.
-func orDefault[T int | time.Duration](v *T, def T) {
-	if *v <= 0 {
+// orDefault replaces a zero *v by def and rejects a negative one.
+func orDefault[T int | time.Duration](field string, v *T, def T) error {
+	switch {
+	case *v < 0:
+		return &ConfigError{Field: field, Value: fmt.Sprint(*v), Reason: "must not be negative"}
+	case *v == 0:
 		*v = def
 	}
+	return nil
 }
 
 // options holds what the sealed Options set.
@@ -175,9 +197,10 @@ func WithNamespace(namespace, subsystem string) Option {
 	})
 }
 
-// WithNotifier registers a notifier. It may be given several times; names
-// must be unique (New returns ErrDuplicateNotifier otherwise). A nil
-// notifier is ignored. Notifiers can also be added later with AddNotifier.
+// WithNotifier registers a notifier. Default: no notifiers. It may be
+// given several times; names must be unique (New returns
+// ErrDuplicateNotifier otherwise). A nil notifier is ignored. Notifiers can
+// also be added later with AddNotifier.
 func WithNotifier(n Notifier) Option {
 	return optionFunc(func(o options) options {
 		if n != nil {

@@ -13,15 +13,29 @@
 // MeterProvider is built with that reader (and an exporter's), then given
 // back to the engine for its own instruments ([Engine.Instrument]). New
 // starts nothing; [Engine.Start] starts periodic evaluation and delivery,
-// [Engine.Shutdown] stops them and waits for every goroutine.
+// [Engine.Shutdown] stops them and waits for every goroutine. Shutdown is
+// idempotent: later calls return the first call's result; Start, Evaluate
+// and AddNotifier then return [ErrShutdown].
+//
+// Between Start and Shutdown, [Engine.RequestEvaluation] asks for an
+// evaluation outside the schedule, e.g. right after a circuit breaker opens
+// or a service goes down: it never blocks, and requests made while one is
+// pending coalesce. [Engine.Evaluate] evaluates at once and waits.
+//
+// [Config] and [DeliveryConfig] take their defaults for zero fields; a
+// negative value is a [*ConfigError] wrapping [ErrInvalidConfig].
 //
 // # Rules and conditions
 //
 // A [Rule] pairs a [Condition] with a level and lifecycle settings.
 // Conditions are a sealed set: [ConsecutiveFailures], [SlowOperation],
 // [RateAbove], [ServiceDown], [CircuitOpen] and the generic [Threshold] on
-// any instrument. A condition applies per series: one alert per rule and
-// label set. [DefaultRules] returns the reference service's five rules.
+// any instrument. What is watched, with its threshold and window, is said
+// once, on the condition. A condition applies per series: one alert per
+// rule and label set. A rule is evaluated unless it is Disabled. A rule
+// that cannot be evaluated as written is refused with a [*RuleError]
+// wrapping [ErrInvalidRule]. [DefaultRules] returns the reference
+// service's five rules.
 //
 // Each evaluation collects the reader once and evaluates every enabled rule
 // on that snapshot. Counters are cumulative; rates over a window come from
@@ -33,8 +47,8 @@
 //
 // An alert is Pending while its condition holds for less than the rule's
 // For, then Firing, then Resolved once its condition clears
-// (ResolveAfterClear evaluations in a row, and, with AutoResolve, not seen
-// for AutoResolveAfter). Its ID is stable for a rule and label set, across
+// (ResolveAfterClear evaluations in a row, and not seen for the rule's
+// AutoResolveAfter). Its ID is stable for a rule and label set, across
 // evaluations and restarts. An alert that changes state too often is
 // flapping: it is held firing and notified once. Acknowledged alerts get
 // no reminders. RateLimit spaces notifications; the ones held back are
@@ -57,4 +71,37 @@
 // The engine records notifications_sent_total, notifications_failed_total
 // and notifications_dropped_total per notifier and alerts_firing per level,
 // under the same namespace as the metrics it reads.
+//
+// # Inside the engine
+//
+// The Engine composes unexported parts that each do one thing and are
+// tested alone:
+//
+//   - the rule set (rules.go): registered rules in order, compiled, and an
+//     index of the enabled ones by instrument and first attribute matcher;
+//   - the series store (store.go): walks each collection once, binds each
+//     series to the rules that match it (once per change of the rule set,
+//     not per evaluation), keeps the windowed samples, and hands every
+//     (series, rule) reading to an observer;
+//   - the lifecycle (lifecycle.go): step(state, observation, rule, now)
+//     returns the next state, the notifications and whether to save. It is
+//     a pure function, as Prometheus' alerting rule evaluation is: no I/O,
+//     no lock, no clock of its own, so it is table-tested by itself;
+//   - the alert table (table.go): every known alert, which applies steps
+//     and answers queries;
+//   - persistence (persist.go): the state file, written atomically;
+//   - the dispatcher (dispatch.go): per-notifier queues and goroutines,
+//     retries, Retry-After, Resenders;
+//   - the schedule (schedule.go): the evaluation goroutine, periodic and on
+//     request.
+//
+// The Engine alone owns the state of the rule set, the store and the table,
+// under two mutexes. One serializes every change of alert state
+// (evaluations, rule changes, acknowledgements), so that notifications are
+// queued and the state file written in the order the changes were decided;
+// the other guards what queries read, so that they never wait for a
+// collection. The dispatcher and the schedule synchronize themselves. This
+// shape keeps each concern small enough to read alone and lets the next
+// ones (silences, batching, exemplars) be added as parts rather than as
+// methods on the Engine.
 package alerting

@@ -1,17 +1,17 @@
 package alerting
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
-	"maps"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
-	"go.opentelemetry.io/otel/attribute"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 
@@ -33,6 +33,7 @@ import (
 //	err = eng.Instrument(mp)            // the engine's own metrics
 //	err = eng.AddRule(...)              // DefaultRules and custom rules
 //	err = eng.Start(ctx)                // periodic evaluation, delivery
+//	eng.RequestEvaluation()             // e.g. when a breaker opens
 //	...
 //	err = eng.Shutdown(ctx)             // before mp.Shutdown
 //
@@ -42,60 +43,39 @@ import (
 // All methods are safe for concurrent use. The zero value is not usable;
 // create engines with New.
 type Engine struct {
+	// The Engine composes the parts described in doc.go ("Inside the
+	// engine") and owns their state.
 	cfg    Config
 	clock  Clock
 	log    *slog.Logger
 	prefix names.Prefix
 	reader *sdkmetric.ManualReader
 
-	// evalMu serializes evaluations and the rule changes that emit
-	// notifications, so that notifications reach the queues in the order
-	// they were decided. It guards rm. Lock order: evalMu, then mu.
+	sched    *schedule      // synchronizes itself
+	dispatch *dispatcher    // synchronizes itself
+	persist  statePersister // immutable; written under evalMu
+	inst     atomic.Pointer[instruments]
+
+	// evalMu serializes every change of alert state (evaluations, rule
+	// changes, acknowledgements), so that notifications are queued and the
+	// state file written in the order the changes were decided. It guards
+	// rm and store. Lock order: evalMu, then mu.
 	evalMu sync.Mutex
 	rm     metricdata.ResourceMetrics
+	store  *seriesStore
 
-	// mu guards every field below it.
-	mu          sync.Mutex
-	rules       map[string]*ruleEntry
-	order       []*ruleEntry
-	rulesGen    uint64
-	watch       map[string]*watch
-	series      map[string]*seriesSet
-	alerts      map[string]*alertState // every known alert, by ID
-	active      map[string]*alertState // pending and firing alerts, by ID
-	bounds      map[string][]float64   // last bucket bounds seen per histogram
-	deliverers  []*deliverer
-	seq         uint64    // evaluations so far
-	prevCollect int64     // time (UnixNano) of the previous evaluation
-	graceUntil  time.Time // end of RestoreGrace
-	lastSweep   time.Time // last forgetting of stale series
-	version     uint64    // of the alert state, for persistence
-	started     bool
-	stopped     bool
-	scratch     []*ruleEntry
+	// mu guards the fields below it: what queries read, which must not wait
+	// for a collection. Changes hold evalMu too.
+	mu         sync.Mutex
+	rules      *ruleSet
+	alerts     *alertTable
+	seq        uint64    // evaluations so far
+	graceUntil time.Time // end of RestoreGrace, set by the first evaluation
+	started    bool
+	stopped    bool
 
-	// persistMu serializes state file writes; written is the version last
-	// written.
-	persistMu sync.Mutex
-	written   uint64
-
-	inst   atomic.Pointer[instruments]
-	firing [Critical + 1]atomic.Int64
-
-	runCtx    context.Context // cancelled when Shutdown gives up waiting
-	runCancel context.CancelFunc
-	stop      chan struct{} // closed by Shutdown to stop the evaluation loop
-	loopDone  chan struct{}
-	wg        sync.WaitGroup // evaluation loop and delivery workers
-}
-
-// ruleEntry is a registered rule with its compiled condition.
-type ruleEntry struct {
-	rule   Rule
-	c      compiled
-	order  int   // position in Engine.order
-	active int   // pending and firing alerts of the rule
-	err    error // last evaluation error, to log changes only
+	stopOnce sync.Once
+	stopErr  error // the first Shutdown's result
 }
 
 // New returns an engine with its ManualReader. It starts nothing: rules are
@@ -105,50 +85,42 @@ type ruleEntry struct {
 // is an empty state; an unreadable or corrupt one is logged (at error
 // level), a corrupt one is moved aside to StatePath+".corrupt", and the
 // engine starts empty: a bad state file never prevents the engine from
-// running. New fails only for duplicate notifier names.
+// running. New fails only for an invalid cfg (*ConfigError wrapping
+// ErrInvalidConfig, several joined) and duplicate notifier names.
 func New(cfg Config, opts ...Option) (*Engine, error) {
-	o := newOptions(opts)
-	ctx, cancel := context.WithCancel(context.Background())
-	e := &Engine{
-		cfg:       cfg.withDefaults(),
-		clock:     o.clock,
-		log:       o.logger,
-		prefix:    o.prefix,
-		reader:    sdkmetric.NewManualReader(),
-		rules:     map[string]*ruleEntry{},
-		watch:     map[string]*watch{},
-		series:    map[string]*seriesSet{},
-		alerts:    map[string]*alertState{},
-		active:    map[string]*alertState{},
-		bounds:    map[string][]float64{},
-		runCtx:    ctx,
-		runCancel: cancel,
-		stop:      make(chan struct{}),
-		loopDone:  make(chan struct{}),
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
 	}
+	o := newOptions(opts)
+	e := &Engine{
+		cfg:     cfg,
+		clock:   o.clock,
+		log:     o.logger,
+		prefix:  o.prefix,
+		reader:  sdkmetric.NewManualReader(),
+		sched:   newSchedule(cfg.EvaluationInterval, o.clock),
+		persist: statePersister{path: cfg.StatePath, log: o.logger},
+		store:   newSeriesStore(cfg.EvaluationInterval),
+		rules:   newRuleSet(),
+		alerts:  newAlertTable(),
+	}
+	e.dispatch = newDispatcher(cfg.Delivery, o.clock, o.logger, &e.inst)
+	for _, rec := range e.persist.load() {
+		e.alerts.put(rec)
+	}
+	// Notifiers configured at start knew of the notified firing alerts
+	// restored from the state file: they get their resolved notices (and,
+	// Resenders, their resends at once).
+	known := e.alerts.notifiedFiringIDs()
 	for _, n := range o.notifiers {
-		if err := e.addNotifierLocked(n); err != nil {
-			cancel()
+		if err := e.dispatch.add(n, known); err != nil {
+			e.dispatch.cancel()
 			return nil, err
 		}
 	}
-	e.load()
-	for _, d := range e.deliverers {
-		e.seedKnownLocked(d)
-	}
-	e.updateFiringLocked()
+	e.alerts.recount()
 	return e, nil
-}
-
-// seedKnownLocked tells d of the notified firing alerts restored from the
-// state file, so that it gets their resolved notices (and, a Resender,
-// their resends at once).
-func (e *Engine) seedKnownLocked(d *deliverer) {
-	for _, st := range e.active {
-		if st.a.State == Firing && st.notified {
-			d.known[st.a.ID] = time.Time{}
-		}
-	}
 }
 
 // Reader returns the engine's ManualReader. Register it on the
@@ -162,9 +134,10 @@ func (e *Engine) Reader() sdkmetric.Reader { return e.reader }
 func (e *Engine) Prefix() string { return string(e.prefix) }
 
 // Start starts periodic evaluation (every Config.EvaluationInterval, first
-// one interval after Start) and the notifiers' delivery goroutines. It
-// returns at once. A second call does nothing; a call after Shutdown returns
-// ErrShutdown. ctx is not kept: Shutdown stops what Start starts.
+// one interval after Start), evaluation on request (RequestEvaluation) and
+// the notifiers' delivery goroutines. It returns at once. A second call
+// does nothing; a call after Shutdown returns ErrShutdown. ctx is not kept:
+// Shutdown stops what Start starts.
 func (e *Engine) Start(ctx context.Context) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -178,85 +151,50 @@ func (e *Engine) Start(ctx context.Context) error {
 		return nil
 	}
 	e.started = true
-	e.wg.Add(1)
-	go e.loop()
-	for _, d := range e.deliverers {
-		e.startWorkerLocked(d)
-	}
+	e.sched.start(func() {
+		if err := e.evaluate(e.dispatch.runCtx); err != nil {
+			e.log.Warn("alerting: evaluation failed", slog.Any("error", err))
+		}
+	})
+	e.dispatch.start()
 	return nil
 }
 
-func (e *Engine) loop() {
-	defer e.wg.Done()
-	defer close(e.loopDone)
-	for {
-		tick, stop := e.clock.NewTimer(e.cfg.EvaluationInterval)
-		select {
-		case <-e.stop:
-			stop()
-			return
-		case <-tick:
-			if err := e.evaluate(e.runCtx); err != nil {
-				e.log.Warn("alerting: evaluation failed", slog.Any("error", err))
-			}
-		}
-	}
-}
+// RequestEvaluation asks for an evaluation outside the schedule, e.g. right
+// after a circuit breaker opens or a service goes down, so that its alert
+// does not wait for the next tick. It never blocks: the evaluation runs on
+// the engine's own goroutine, and requests made while one is pending
+// coalesce into one. Before Start and after Shutdown it does nothing (use
+// Evaluate to evaluate without Start).
+func (e *Engine) RequestEvaluation() { e.sched.request() }
 
 // Shutdown stops periodic evaluation, lets each notifier deliver what is
 // already queued, and waits for every goroutine the engine started. ctx
 // bounds the wait: when it ends, deliveries in progress are cancelled and
 // ctx's error is returned (goroutines exit as soon as their notifier honours
 // the cancellation). Shutdown before Start is fine (queued notifications are
-// then dropped and counted); a second call returns ErrShutdown. Shutdown
-// does not shut the reader down: that is the MeterProvider's job, after the
-// engine's Shutdown.
+// then dropped and counted). Shutdown is idempotent: later calls wait for
+// the first one and return its result. Shutdown does not shut the reader
+// down: that is the MeterProvider's job, after the engine's Shutdown.
 func (e *Engine) Shutdown(ctx context.Context) error {
+	e.stopOnce.Do(func() { e.stopErr = e.shutdown(ctx) })
+	return e.stopErr
+}
+
+func (e *Engine) shutdown(ctx context.Context) error {
 	e.mu.Lock()
-	if e.stopped {
-		e.mu.Unlock()
-		return ErrShutdown
-	}
 	e.stopped = true
 	started := e.started
-	ds := slices.Clone(e.deliverers)
 	e.mu.Unlock()
-
-	// Cancelling runCtx on the way out aborts deliveries still running when
-	// ctx ends; when everything finished in time it is a no-op.
-	defer e.runCancel()
-	var err error
-	if started {
-		close(e.stop)
-		select {
-		case <-e.loopDone:
-		case <-ctx.Done():
-			err = ctx.Err()
-		}
-	}
-	// Closing the queues lets each worker finish what is queued and exit.
-	for _, d := range ds {
-		d.close(started)
-	}
+	// The evaluation goroutine first: its last evaluation may still queue
+	// notifications, which the dispatcher then delivers.
+	err := e.sched.stop(ctx, started)
 	if inst := e.inst.Load(); inst != nil && inst.reg != nil {
 		if err := inst.reg.Unregister(); err != nil {
 			e.log.Debug("alerting: unregister callback", slog.Any("error", err))
 		}
 	}
-	if err != nil {
-		return err
-	}
-	done := make(chan struct{})
-	go func() {
-		e.wg.Wait()
-		close(done)
-	}()
-	select {
-	case <-done:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
+	return cmp.Or(err, e.dispatch.shutdown(ctx))
 }
 
 func (e *Engine) isStopped() bool {
@@ -272,40 +210,19 @@ func (e *Engine) isStopped() bool {
 // histogram already read. The engine keeps its own copy of r. Alerts
 // restored from the state file for a rule of that name are taken up again.
 func (e *Engine) AddRule(r Rule) error {
-	r = r.clone()
-	c, err := r.validate(e.prefix)
+	re, err := newRuleEntry(r, e.prefix)
 	if err != nil {
 		return err
 	}
+	e.evalMu.Lock()
+	defer e.evalMu.Unlock()
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	if _, dup := e.rules[r.Name]; dup {
-		return &RuleError{Rule: r.Name, Field: "Name", Reason: "already registered", Err: ErrDuplicateRule}
-	}
-	if err := e.checkBoundsLocked(&r, &c); err != nil {
+	if err := e.store.checkBounds(re); err != nil {
 		return err
 	}
-	re := &ruleEntry{rule: r, c: c}
-	for _, st := range e.active {
-		if st.a.Rule == r.Name {
-			re.active++
-		}
-	}
-	e.rules[r.Name] = re
-	e.order = append(e.order, re)
-	e.rebuildLocked()
-	return nil
-}
-
-func (e *Engine) checkBoundsLocked(r *Rule, c *compiled) error {
-	if c.kind != kindAbove {
-		return nil
-	}
-	if b, ok := e.bounds[c.metric]; ok && boundIndex(b, c.bound) < 0 {
-		return &RuleError{Rule: r.Name, Field: "Condition.Threshold",
-			Reason: fmt.Sprintf("%g s is not a bucket boundary of %s %v", c.bound, c.metric, b), Err: ErrNotBucketBoundary}
-	}
-	return nil
+	re.active = e.alerts.countOf(re.rule.Name)
+	return e.rules.add(re)
 }
 
 // UpdateRule replaces the rule of the same name, keeping its alerts. An
@@ -313,50 +230,31 @@ func (e *Engine) checkBoundsLocked(r *Rule, c *compiled) error {
 // at once, whatever the rate limit; if the rule is disabled its alerts
 // resolve. Errors are those of AddRule, and ErrRuleNotFound.
 func (e *Engine) UpdateRule(r Rule) error {
-	r = r.clone()
-	c, err := r.validate(e.prefix)
+	re, err := newRuleEntry(r, e.prefix)
 	if err != nil {
 		return err
 	}
 	e.evalMu.Lock()
 	defer e.evalMu.Unlock()
 	e.mu.Lock()
-	old, ok := e.rules[r.Name]
-	if !ok {
-		e.mu.Unlock()
-		return fmt.Errorf("%w: %q", ErrRuleNotFound, r.Name)
-	}
-	if err := e.checkBoundsLocked(&r, &c); err != nil {
+	if err := e.store.checkBounds(re); err != nil {
 		e.mu.Unlock()
 		return err
 	}
-	re := &ruleEntry{rule: r, c: c, active: old.active}
-	e.rules[r.Name] = re
-	e.order[slices.Index(e.order, old)] = re
-	e.rebuildLocked()
-	ev := e.newEval()
-	for _, st := range e.alertsOfLocked(r.Name) {
-		switch {
-		case !r.Enabled:
-			e.retire(st, re, ev)
-		case r.Level > st.a.Level:
-			st.a.Level = r.Level
-			st.a.Description = r.Description
-			clearAck(&st.a)
-			st.a.UpdatedAt = ev.now
-			if st.a.State == Firing {
-				e.sendFiring(st, re, ev)
-			}
-			ev.dirty = true
-		default:
-			if st.a.Level != r.Level || st.a.Description != r.Description {
-				st.a.Level = r.Level
-				st.a.Description = r.Description
-				ev.dirty = true
-			}
-		}
+	if err := e.rules.replace(re); err != nil {
+		e.mu.Unlock()
+		return err
 	}
-	e.finishLocked(ev)
+	e.store.retain(e.rules)
+	kind := obsRuleChange
+	if re.rule.Disabled {
+		kind = obsRetire
+	}
+	p := e.newPass()
+	for _, rec := range e.alerts.ofRule(re.rule.Name) {
+		p.apply(rec, re, observation{kind: kind})
+	}
+	e.commitLocked(p)
 	return nil
 }
 
@@ -367,93 +265,57 @@ func (e *Engine) RemoveRule(name string) error {
 	e.evalMu.Lock()
 	defer e.evalMu.Unlock()
 	e.mu.Lock()
-	re, ok := e.rules[name]
-	if !ok {
+	re, err := e.rules.remove(name)
+	if err != nil {
 		e.mu.Unlock()
-		return fmt.Errorf("%w: %q", ErrRuleNotFound, name)
+		return err
 	}
-	delete(e.rules, name)
-	e.order = slices.DeleteFunc(e.order, func(x *ruleEntry) bool { return x == re })
-	e.rebuildLocked()
-	ev := e.newEval()
-	for _, st := range e.alertsOfLocked(name) {
-		e.retire(st, re, ev)
+	e.store.retain(e.rules)
+	p := e.newPass()
+	for _, rec := range e.alerts.ofRule(name) {
+		p.apply(rec, re, observation{kind: obsRetire})
 	}
-	e.finishLocked(ev)
+	e.commitLocked(p)
 	return nil
-}
-
-// alertsOfLocked returns the rule's active alerts in ID order.
-func (e *Engine) alertsOfLocked(rule string) []*alertState {
-	var out []*alertState
-	for _, st := range e.active {
-		if st.a.Rule == rule {
-			out = append(out, st)
-		}
-	}
-	slices.SortFunc(out, func(a, b *alertState) int { return compareStrings(a.a.ID, b.a.ID) })
-	return out
 }
 
 // Rules returns copies of the registered rules in registration order.
 func (e *Engine) Rules() []Rule {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	out := make([]Rule, len(e.order))
-	for i, re := range e.order {
-		out[i] = re.rule.clone()
-	}
-	return out
+	return e.rules.rules()
 }
 
-// rebuildLocked recomputes the per-instrument index of enabled rules and
-// invalidates every series' bindings.
-func (e *Engine) rebuildLocked() {
-	e.rulesGen++
-	ws := map[string]*watch{}
-	for i, re := range e.order {
-		re.order = i
-		if !re.rule.Enabled {
-			continue
-		}
-		w := ws[re.c.metric]
-		if w == nil {
-			ss := e.series[re.c.metric]
-			if ss == nil {
-				ss = &seriesSet{m: map[attribute.Distinct]*seriesEntry{}}
-				e.series[re.c.metric] = ss
-			}
-			w = &watch{metric: re.c.metric, series: ss, index: map[attribute.Key]map[string][]*ruleEntry{}}
-			ws[re.c.metric] = w
-		}
-		if re.c.windowed() {
-			w.maxWindow = max(w.maxWindow, re.c.window)
-		}
-		if len(re.c.matchers) == 0 {
-			w.all = append(w.all, re)
-			continue
-		}
-		m := re.c.matchers[0]
-		byValue := w.index[m.key]
-		if byValue == nil {
-			byValue = map[string][]*ruleEntry{}
-			w.index[m.key] = byValue
-			w.keys = append(w.keys, m.key)
-		}
-		byValue[m.value] = append(byValue[m.value], re)
+// AddNotifier registers a notifier at run time; it receives the
+// notifications decided from then on. It returns ErrDuplicateNotifier if a
+// notifier of that Name is registered, and ErrShutdown after Shutdown.
+func (e *Engine) AddNotifier(n Notifier) error {
+	if n == nil {
+		return fmt.Errorf("alerting: nil notifier")
 	}
-	for name := range e.series {
-		if ws[name] == nil {
-			delete(e.series, name)
-		}
+	e.mu.Lock()
+	stopped := e.stopped
+	var known []string
+	if e.seq == 0 {
+		// Before the first evaluation, the active alerts are those restored
+		// from the state file: notifiers configured at start knew of them.
+		known = e.alerts.notifiedFiringIDs()
 	}
-	e.watch = ws
+	e.mu.Unlock()
+	if stopped {
+		return ErrShutdown
+	}
+	return e.dispatch.add(n, known)
 }
+
+// Notifiers returns the names of the registered notifiers in registration
+// order.
+func (e *Engine) Notifiers() []string { return e.dispatch.names() }
 
 // Evaluate collects the metrics once and evaluates every enabled rule on
-// that snapshot, updating alerts and queueing notifications. The Monitor
-// calls it on demand (right after a breaker opens or a service goes down);
-// Start calls it periodically. Concurrent calls are serialized.
+// that snapshot, updating alerts and queueing notifications, and returns
+// when it is done. The goroutine started by Start calls it periodically and
+// on RequestEvaluation. Concurrent calls are serialized.
 //
 // It returns an error without evaluating when the reader cannot collect
 // (not yet registered on a MeterProvider, shut down, ctx done), and
@@ -481,68 +343,52 @@ func (e *Engine) evaluate(ctx context.Context) error {
 		errs = append(errs, fmt.Errorf("alerting: collect metrics: %w", err))
 	}
 	e.mu.Lock()
-	ev := e.newEval()
 	e.seq++
-	ev.seq = e.seq
-	e.processLocked(ev)
-	errs = append(errs, e.ruleErrorsLocked(ev)...)
-	e.finishLocked(ev)
+	p := e.newPass()
+	p.seq = e.seq
+	if p.seq == 1 {
+		e.graceUntil = p.now.Add(e.cfg.RestoreGrace)
+	}
+	e.store.ingest(&e.rm, e.rules, p.seq, p.now, p)
+	e.sweepLocked(p)
+	e.store.forget(e.rules, p.now)
+	errs = append(errs, e.ruleErrorsLocked(p)...)
+	e.commitLocked(p)
 	return errors.Join(errs...)
 }
 
-// finishLocked ends a change of alert state: it prunes and counts alerts,
-// then, after releasing mu, saves the state and queues the notifications.
-// It is called with evalMu and mu held and releases mu.
-func (e *Engine) finishLocked(ev *evalState) {
-	e.pruneLocked(ev)
-	e.updateFiringLocked()
-	job := e.saveJobLocked(ev.dirty)
-	ds := slices.Clone(e.deliverers)
-	var firing []Alert // for Resenders
-	for _, d := range ds {
-		if d.resend > 0 {
-			firing = e.notifiedFiringLocked()
-			break
+// sweepLocked gives every active alert that no series confirmed in this
+// evaluation (its series disappeared, or its rule is gone) a clear verdict.
+// Alerts of a rule that failed to evaluate are left alone.
+func (e *Engine) sweepLocked(p *evalPass) {
+	for _, rec := range e.alerts.active {
+		if rec.touched == p.seq {
+			continue
 		}
-	}
-	e.mu.Unlock()
-
-	e.persist(job)
-	slices.SortStableFunc(ev.notices, func(a, b notice) int {
-		if a.order != b.order {
-			return a.order - b.order
+		// A restored alert waits out the grace period, both for its series
+		// to reappear and for its rule, which a host may add after Start.
+		if rec.restored && p.now.Before(e.graceUntil) {
+			continue
 		}
-		return compareStrings(a.a.ID, b.a.ID)
-	})
-	for _, n := range ev.notices {
-		for _, d := range ds {
-			d.enqueue(n.a)
+		re := e.rules.get(rec.st.a.Rule)
+		kind := obsGone
+		switch {
+		case re == nil || re.rule.Disabled:
+			kind = obsRetire
+		case p.errs[re] != nil:
+			continue
 		}
+		rec.touched = p.seq
+		p.apply(rec, re, observation{kind: kind})
 	}
-	for _, d := range ds {
-		d.resendDue(firing, ev.now)
-	}
-}
-
-// notifiedFiringLocked returns copies of the firing alerts whose firing
-// was notified, in ID order.
-func (e *Engine) notifiedFiringLocked() []Alert {
-	var out []Alert
-	for _, st := range e.active {
-		if st.a.State == Firing && st.notified {
-			out = append(out, cloneAlert(st.a))
-		}
-	}
-	slices.SortFunc(out, func(a, b Alert) int { return compareStrings(a.ID, b.ID) })
-	return out
 }
 
 // ruleErrorsLocked records the rules' evaluation errors, logs the ones that
 // changed and returns them in rule order.
-func (e *Engine) ruleErrorsLocked(ev *evalState) []error {
+func (e *Engine) ruleErrorsLocked(p *evalPass) []error {
 	var errs []error
-	for _, re := range e.order {
-		err := ev.errs[re]
+	for _, re := range e.rules.order {
+		err := p.errs[re]
 		if err != nil {
 			errs = append(errs, err)
 		}
@@ -557,65 +403,90 @@ func (e *Engine) ruleErrorsLocked(ev *evalState) []error {
 	return errs
 }
 
-// pruneLocked drops resolved alerts past their retention, and the oldest
-// ones past MaxResolved.
-func (e *Engine) pruneLocked(ev *evalState) {
-	if len(e.alerts) == len(e.active) {
+// commitLocked ends a change of alert state: it prunes and counts alerts,
+// then, after releasing mu, saves the state and queues the notifications.
+// It is called with evalMu and mu held and releases mu.
+func (e *Engine) commitLocked(p *evalPass) {
+	if e.alerts.prune(p.now, e.cfg.Retention, e.cfg.MaxResolved) {
+		p.save = true
+	}
+	e.alerts.recount()
+	var firing []Alert // for Resenders
+	if e.dispatch.resends() {
+		firing = e.alerts.notifiedFiring()
+	}
+	e.saveLocked(p.save)
+	slices.SortStableFunc(p.notices, func(a, b notice) int {
+		return cmp.Or(a.order-b.order, strings.Compare(a.a.ID, b.a.ID))
+	})
+	e.dispatch.dispatch(p.notices, firing, p.now)
+}
+
+// saveLocked writes the alert state if changed, after releasing mu. It is
+// called with evalMu and mu held and releases mu.
+func (e *Engine) saveLocked(changed bool) {
+	var sf *stateFile
+	if changed {
+		sf = e.persist.snapshot(e.alerts.all)
+	}
+	e.mu.Unlock()
+	e.persist.write(sf)
+}
+
+func (e *Engine) newPass() *evalPass {
+	return &evalPass{alerts: e.alerts, now: e.clock.Now()}
+}
+
+// evalPass collects what one evaluation (or rule change) decides. It is the
+// store's observer: it turns readings into lifecycle observations.
+type evalPass struct {
+	alerts  *alertTable
+	seq     uint64
+	now     time.Time
+	notices []notice
+	errs    map[*ruleEntry]error
+	save    bool
+}
+
+var _ observer = (*evalPass)(nil)
+
+func (p *evalPass) observe(s *seriesEntry, b *binding, v float64) {
+	x, verdict := b.read(s, v, p.now.UnixNano())
+	if verdict == verdictHold {
+		rec := p.alerts.record(b.id, b.re.rule.Name)
+		rec.touched, rec.restored = p.seq, false
+		p.apply(rec, b.re, observation{kind: obsHold, value: x, labels: s.labelMap()})
 		return
 	}
-	cutoff := ev.now.Add(-e.cfg.Retention)
-	var resolved []*alertState
-	for id, st := range e.alerts {
-		if st.a.State != Resolved {
-			continue
-		}
-		if st.a.ResolvedAt == nil || st.a.ResolvedAt.Before(cutoff) {
-			delete(e.alerts, id)
-			ev.dirty = true
-			continue
-		}
-		resolved = append(resolved, st)
+	if b.re.active == 0 {
+		return
 	}
-	if over := len(resolved) - e.cfg.MaxResolved; over > 0 {
-		slices.SortFunc(resolved, func(a, b *alertState) int { return a.a.ResolvedAt.Compare(*b.a.ResolvedAt) })
-		for _, st := range resolved[:over] {
-			delete(e.alerts, st.a.ID)
-		}
-		ev.dirty = true
+	rec := p.alerts.all[b.id]
+	if rec == nil || rec.st.a.State == Resolved {
+		return
+	}
+	kind := obsClear
+	if verdict == verdictKeep {
+		kind = obsKeep
+	}
+	rec.touched = p.seq
+	if kind == obsClear || rec.st.a.State != Firing {
+		rec.restored = false // a reading that clears it
+	}
+	p.apply(rec, b.re, observation{kind: kind, value: x})
+}
+
+func (p *evalPass) fail(re *ruleEntry, err error) {
+	if p.errs == nil {
+		p.errs = map[*ruleEntry]error{}
+	}
+	if _, ok := p.errs[re]; !ok {
+		p.errs[re] = err
 	}
 }
 
-func (e *Engine) updateFiringLocked() {
-	var n [Critical + 1]int64
-	for _, st := range e.active {
-		if st.a.State == Firing && st.a.Level >= Info && st.a.Level <= Critical {
-			n[st.a.Level]++
-		}
-	}
-	for l := range n {
-		e.firing[l].Store(n[l])
-	}
-}
-
-func compareStrings(a, b string) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
-}
-
-func cloneAlert(a Alert) Alert {
-	a.Labels = maps.Clone(a.Labels)
-	if a.ResolvedAt != nil {
-		t := *a.ResolvedAt
-		a.ResolvedAt = &t
-	}
-	if a.AcknowledgedAt != nil {
-		t := *a.AcknowledgedAt
-		a.AcknowledgedAt = &t
-	}
-	return a
+func (p *evalPass) apply(rec *alertRecord, re *ruleEntry, obs observation) {
+	notices, save := p.alerts.apply(rec, re, obs, p.now)
+	p.notices = append(p.notices, notices...)
+	p.save = p.save || save
 }

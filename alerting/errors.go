@@ -42,9 +42,35 @@ var (
 	// ErrAlreadyInstrumented is returned by a second call to Instrument.
 	ErrAlreadyInstrumented = errors.New("alerting: engine already instrumented")
 	// ErrShutdown is returned by Start, Evaluate and AddNotifier after
-	// Shutdown, and by a repeated Shutdown.
+	// Shutdown.
 	ErrShutdown = errors.New("alerting: engine shut down")
+
+	// ErrInvalidConfig is returned (wrapped in a *ConfigError) by New when
+	// a Config value is invalid, e.g. a negative duration.
+	ErrInvalidConfig = errors.New("alerting: invalid config")
 )
+
+// ConfigError reports one invalid Config value. It wraps ErrInvalidConfig;
+// find it with errors.As. New joins several with errors.Join.
+type ConfigError struct {
+	// Field is the Config field at fault, e.g. "Delivery.Timeout".
+	Field string
+	// Value is the offending value as text; empty when there is none.
+	Value string
+	// Reason says what the value must be.
+	Reason string
+}
+
+// Error names the field, the value and the reason.
+func (e *ConfigError) Error() string {
+	if e.Value == "" {
+		return fmt.Sprintf("%s: %s: %s", ErrInvalidConfig, e.Field, e.Reason)
+	}
+	return fmt.Sprintf("%s: %s = %s: %s", ErrInvalidConfig, e.Field, e.Value, e.Reason)
+}
+
+// Unwrap returns ErrInvalidConfig.
+func (e *ConfigError) Unwrap() error { return ErrInvalidConfig }
 
 // RuleError reports what is wrong with a rule, or why it could not be
 // evaluated. It wraps one of the sentinels above, so errors.Is(err,

@@ -93,10 +93,8 @@ func ExampleThreshold() {
 	err := eng.AddRule(alerting.Rule{
 		Name:      "import_queue_backlog",
 		Level:     alerting.Warning,
-		Condition: alerting.Threshold{Instrument: "myapp_import_queue_depth", Op: alerting.OpGreater},
-		Threshold: 500,
+		Condition: alerting.Threshold{Instrument: "myapp_import_queue_depth", Op: alerting.OpGreater, Value: 500},
 		For:       5 * time.Minute,
-		Enabled:   true,
 	})
 	fmt.Println(err)
 

@@ -9,19 +9,26 @@ import (
 	"github.com/listsync/otelmon/internal/names"
 )
 
-// alertState is the engine's record of one alert (one rule and label set):
-// the public Alert plus what the lifecycle needs. Records are reused: an
-// alert that fires again after resolving keeps its ID, its rate-limit
-// bookkeeping and its flap history. Guarded by Engine.mu.
+// This file is the alert lifecycle as a pure state machine, in the manner
+// of Prometheus' rules.AlertingRule.Eval: step takes one alert's state, what
+// an evaluation (or a person) observed, the rule's settings and the time,
+// and returns the next state with the notifications to send. It does no
+// I/O, takes no lock and reads no clock; the engine owns the states and
+// applies the results (see alertTable.apply).
+
+// alertState is one alert's lifecycle state (one rule and label set): the
+// public Alert plus what its transitions need. It is a value: step returns
+// a new one and never changes the slices or maps of the one it is given.
+// An alert that fires again after resolving keeps its ID, its rate-limit
+// bookkeeping and its flap history.
 type alertState struct {
-	a        Alert
-	fresh    bool   // created by this verdict, not yet started
-	restored bool   // loaded from the state file, not yet seen by an evaluation
-	touched  uint64 // evaluation that last confirmed or cleared it
+	a     Alert
+	fresh bool // no occurrence yet: created for the observation being stepped
+	gone  bool // a pending alert cleared with no earlier occurrence: forget it
 
 	lastSeen     time.Time // last time the condition held
-	savedSeen    time.Time // lastSeen as last saved
-	clearCount   int       // consecutive clear evaluations
+	savedSeen    time.Time // lastSeen as last saved to the state file
+	clearCount   int       // consecutive clear observations
 	lastNotified time.Time // last firing notification
 	notified     bool      // a firing notification was sent for the current firing
 	heldBack     int       // firings held back by the rate limit since lastNotified
@@ -34,114 +41,196 @@ type alertState struct {
 	prev *Alert // the resolved alert a pending one replaced, restored if it clears
 }
 
-// notice is a notification decided by an evaluation.
-type notice struct {
-	a     Alert
-	order int // rule order, for a deterministic delivery order
+// obsKind is what an observation says.
+type obsKind uint8
+
+const (
+	obsHold       obsKind = iota // the condition holds on the series
+	obsClear                     // the condition is clear on the series
+	obsKeep                      // leave a firing alert as it is (CircuitOpen half-open); otherwise clear
+	obsGone                      // no reading: the series (or its rule's data) is gone
+	obsRetire                    // the rule was removed or disabled
+	obsRuleChange                // the rule was updated: level, description
+	obsAck                       // someone acknowledged the alert
+)
+
+// observation is one input of the state machine.
+type observation struct {
+	kind    obsKind
+	value   float64           // the reading (obsHold, obsClear, obsKeep)
+	labels  map[string]string // the series' attributes (obsHold)
+	by      string            // obsAck
+	comment string            // obsAck
 }
 
-// hold applies a "condition holds" verdict.
-func (e *Engine) hold(st *alertState, re *ruleEntry, s *seriesEntry, v float64, ev *evalState) {
-	r := &re.rule
-	st.touched = ev.seq
-	st.restored = false
+// ruleView is what the lifecycle reads of a rule, resolved once per rule.
+type ruleView struct {
+	level             Level
+	description       string
+	labels            map[string]string
+	forDur            time.Duration
+	rateLimit         time.Duration
+	autoResolveAfter  time.Duration
+	resolveAfterClear int // at least 1
+	flapChanges       int // 0: no flap detection
+	flapWindow        time.Duration
+	title             func(labels map[string]string, value float64) string
+}
+
+func newRuleView(r *Rule, c *compiled) ruleView {
+	return ruleView{
+		level:             r.Level,
+		description:       r.Description,
+		labels:            r.Labels,
+		forDur:            r.For,
+		rateLimit:         r.RateLimit,
+		autoResolveAfter:  r.AutoResolveAfter,
+		resolveAfterClear: max(1, r.ResolveAfterClear),
+		flapChanges:       r.Flap.Changes,
+		flapWindow:        r.Flap.window(),
+		title: func(labels map[string]string, v float64) string {
+			return title(r, c, labels, v)
+		},
+	}
+}
+
+// notice is a notification decided by a step.
+type notice struct {
+	a     Alert
+	order int // rule order, set by the engine for a deterministic delivery order
+}
+
+// step is the lifecycle: pending → firing → resolved, with
+// acknowledgement, hysteresis (For, ResolveAfterClear), flapping, the rate
+// limit and its held-back count, and the auto-resolve hold-down. It returns
+// the next state, the notifications to send, and whether the change must be
+// saved to the state file. r may be nil for obsRetire only.
+func step(st alertState, obs observation, r *ruleView, now time.Time) (alertState, []notice, bool) {
+	m := machine{st: st, r: r, now: now}
+	switch obs.kind {
+	case obsHold:
+		m.hold(obs.value, obs.labels)
+	case obsClear:
+		m.clear(obs.value, true)
+	case obsKeep:
+		if m.st.a.State == Firing {
+			m.st.a.Value = obs.value
+		} else {
+			m.clear(obs.value, true)
+		}
+	case obsGone:
+		m.clear(0, false)
+	case obsRetire:
+		m.retire()
+	case obsRuleChange:
+		m.ruleChanged()
+	case obsAck:
+		m.acknowledge(obs.by, obs.comment)
+	}
+	return m.st, m.notices, m.save
+}
+
+// machine is one step in progress.
+type machine struct {
+	st      alertState
+	r       *ruleView
+	now     time.Time
+	notices []notice
+	save    bool
+}
+
+func (m *machine) hold(v float64, labels map[string]string) {
+	st, r := &m.st, m.r
 	st.clearCount = 0
-	st.lastSeen = ev.now
+	st.lastSeen = m.now
 	st.a.Value = v
-	if r.AutoResolve && r.AutoResolveAfter > 0 && st.a.State == Firing &&
-		ev.now.Sub(st.savedSeen) >= r.AutoResolveAfter/10 {
+	if r.autoResolveAfter > 0 && st.a.State == Firing && m.now.Sub(st.savedSeen) >= r.autoResolveAfter/10 {
 		// Keep the saved lastSeen current enough for the hold-down: within a
 		// tenth of it, without rewriting the state file at every evaluation.
-		ev.dirty = true
+		m.save = true
 	}
 	switch st.a.State {
 	case Resolved:
-		st.a.Level = r.Level
-		st.a.Description = r.Description
-		st.a.Labels = mergeLabels(s.labelMap(), r.Labels)
-		if r.For > 0 {
+		st.a.Level = r.level
+		st.a.Description = r.description
+		st.a.Labels = mergeLabels(labels, r.labels)
+		if r.forDur > 0 {
 			if !st.fresh {
 				prev := st.a
 				st.prev = &prev
 			}
 			st.a.State = Pending
-			st.a.StartsAt = ev.now
-			st.a.UpdatedAt = ev.now
+			st.a.StartsAt = m.now
+			st.a.UpdatedAt = m.now
 			st.a.ResolvedAt = nil
-			st.a.Title = title(re, st.a.Labels, v)
+			st.a.Title = r.title(st.a.Labels, v)
 			clearAck(&st.a)
-			e.activate(st, re)
-			ev.dirty = true
+			m.save = true
 		} else {
-			e.fire(st, re, ev)
+			m.fire()
 		}
 		st.fresh = false
 	case Pending:
-		if ev.now.Sub(st.a.StartsAt) >= r.For {
-			e.fire(st, re, ev)
+		if m.now.Sub(st.a.StartsAt) >= r.forDur {
+			m.fire()
 		}
 	case Firing:
 		if st.heldFiring { // back after a clear that flapping held
 			st.heldFiring = false
-			e.transition(st, r, ev.now)
-			ev.dirty = true
+			m.transition()
+			m.save = true
 		}
-		e.flapEnd(st, re, ev)
-		e.repeat(st, re, ev)
+		m.flapEnd()
+		m.repeat()
 	}
 }
 
-// clear applies a "condition clear" verdict; hasValue is false when the
-// series is gone.
-func (e *Engine) clear(st *alertState, re *ruleEntry, v float64, hasValue bool, ev *evalState) {
-	r := &re.rule
-	st.touched = ev.seq
+// clear applies a "condition clear" observation; hasValue is false when
+// the series is gone.
+func (m *machine) clear(v float64, hasValue bool) {
+	st, r := &m.st, m.r
 	if hasValue {
 		st.a.Value = v
-		st.restored = false
 	}
 	switch st.a.State {
 	case Pending:
-		e.revert(st, re, ev)
+		m.revert()
 	case Firing:
 		st.clearCount++
 		if st.heldFiring {
-			e.flapEnd(st, re, ev)
+			m.flapEnd()
 			return
 		}
-		if st.clearCount < r.resolveAfterClear() {
+		if st.clearCount < r.resolveAfterClear {
 			return
 		}
-		if r.AutoResolve && ev.now.Sub(st.lastSeen) < r.AutoResolveAfter {
+		if m.now.Sub(st.lastSeen) < r.autoResolveAfter {
 			return
 		}
-		e.transition(st, r, ev.now)
+		m.transition()
 		if st.flapping {
 			st.heldFiring = true
-			ev.dirty = true
+			m.save = true
 			if !st.flapNotified {
 				st.flapNotified = true
-				e.sendFiring(st, re, ev)
+				m.sendFiring()
 			}
 			return
 		}
-		e.resolve(st, re, ev)
+		m.resolve()
 	}
 }
 
 // fire moves a pending, resolved or fresh alert to Firing and notifies it,
 // subject to the rate limit.
-func (e *Engine) fire(st *alertState, re *ruleEntry, ev *evalState) {
-	r := &re.rule
+func (m *machine) fire() {
+	st, r := &m.st, m.r
 	wasPending := st.a.State == Pending
-	if !wasPending {
-		e.activate(st, re)
-	}
 	st.a.State = Firing
-	st.a.StartsAt = ev.now
-	st.a.UpdatedAt = ev.now
+	st.a.StartsAt = m.now
+	st.a.UpdatedAt = m.now
 	st.a.ResolvedAt = nil
-	st.a.Title = title(re, st.a.Labels, st.a.Value)
+	st.a.Title = r.title(st.a.Labels, st.a.Value)
 	if !wasPending {
 		// A new occurrence; an acknowledgement given while it was pending
 		// carries over into firing.
@@ -150,110 +239,151 @@ func (e *Engine) fire(st *alertState, re *ruleEntry, ev *evalState) {
 	st.prev = nil
 	st.notified = false
 	st.clearCount = 0
-	ev.dirty = true
-	e.transition(st, r, ev.now)
+	m.save = true
+	m.transition()
 	if st.flapping {
 		if !st.flapNotified {
 			st.flapNotified = true
-			e.sendFiring(st, re, ev)
+			m.sendFiring()
 		}
 		return
 	}
-	if r.RateLimit > 0 && !st.lastNotified.IsZero() && ev.now.Sub(st.lastNotified) < r.RateLimit {
+	if r.rateLimit > 0 && !st.lastNotified.IsZero() && m.now.Sub(st.lastNotified) < r.rateLimit {
 		st.heldBack++
 		return
 	}
-	e.sendFiring(st, re, ev)
+	m.sendFiring()
 }
 
 // repeat sends the reminders of a firing alert: a firing held back by the
 // rate limit once the limit has passed, and, with a rate limit, a reminder
 // every RateLimit while the alert is not acknowledged.
-func (e *Engine) repeat(st *alertState, re *ruleEntry, ev *evalState) {
-	r := &re.rule
-	if st.a.Acknowledged || st.flapping || r.RateLimit <= 0 {
+func (m *machine) repeat() {
+	st, r := &m.st, m.r
+	if st.a.Acknowledged || st.flapping || r.rateLimit <= 0 {
 		return
 	}
-	if ev.now.Sub(st.lastNotified) >= r.RateLimit {
-		e.sendFiring(st, re, ev)
+	if m.now.Sub(st.lastNotified) >= r.rateLimit {
+		m.sendFiring()
 	}
 }
 
 // resolve moves a firing alert to Resolved, notifying it if its firing was
 // notified.
-func (e *Engine) resolve(st *alertState, re *ruleEntry, ev *evalState) {
-	e.deactivate(st, re)
+func (m *machine) resolve() {
+	st := &m.st
 	st.a.State = Resolved
-	t := ev.now
+	t := m.now
 	st.a.ResolvedAt = &t
-	st.a.UpdatedAt = ev.now
+	st.a.UpdatedAt = m.now
 	st.a.Flapping = false
 	st.flapping, st.flapNotified, st.heldFiring = false, false, false
 	st.clearCount = 0
-	ev.dirty = true
+	m.save = true
 	if st.notified {
 		st.notified = false
 		a := cloneAlert(st.a)
 		a.HeldBack = 0
-		ev.notices = append(ev.notices, notice{a: a, order: ruleOrder(re)})
+		m.notices = append(m.notices, notice{a: a})
 	}
 }
 
 // retire ends an alert whose rule is gone or disabled: a firing one
 // resolves, a pending one is dropped.
-func (e *Engine) retire(st *alertState, re *ruleEntry, ev *evalState) {
-	st.touched = ev.seq
-	switch st.a.State {
+func (m *machine) retire() {
+	switch m.st.a.State {
 	case Pending:
-		e.revert(st, re, ev)
+		m.revert()
 	case Firing:
-		e.resolve(st, re, ev)
+		m.resolve()
 	}
 }
 
 // revert drops a pending alert whose condition cleared before it fired,
 // restoring the resolved alert it replaced, if any.
-func (e *Engine) revert(st *alertState, re *ruleEntry, ev *evalState) {
-	e.deactivate(st, re)
-	ev.dirty = true
+func (m *machine) revert() {
+	st := &m.st
+	m.save = true
 	if st.prev != nil {
 		st.a = *st.prev
 		st.prev = nil
 		return
 	}
-	delete(e.alerts, st.a.ID)
+	st.gone = true
 }
 
-// sendFiring queues a firing notification carrying the held-back count.
-func (e *Engine) sendFiring(st *alertState, re *ruleEntry, ev *evalState) {
-	st.a.Title = title(re, st.a.Labels, st.a.Value)
+// ruleChanged applies an updated rule to an active alert: a level rise
+// clears the acknowledgement and notifies a firing alert at once, whatever
+// the rate limit.
+func (m *machine) ruleChanged() {
+	st, r := &m.st, m.r
+	switch {
+	case r.level > st.a.Level:
+		st.a.Level = r.level
+		st.a.Description = r.description
+		clearAck(&st.a)
+		st.a.UpdatedAt = m.now
+		if st.a.State == Firing {
+			m.sendFiring()
+		}
+		m.save = true
+	case st.a.Level != r.level || st.a.Description != r.description:
+		st.a.Level = r.level
+		st.a.Description = r.description
+		m.save = true
+	}
+}
+
+// acknowledge marks a pending or firing alert acknowledged; acknowledging
+// again overwrites by, time and comment. A resolved alert is left alone.
+func (m *machine) acknowledge(by, comment string) {
+	st := &m.st
+	if st.a.State == Resolved {
+		return
+	}
+	now := m.now
+	st.a.Acknowledged = true
+	st.a.AcknowledgedBy = by
+	st.a.AcknowledgedAt = &now
+	st.a.AcknowledgeComment = comment
+	st.a.UpdatedAt = now
+	m.save = true
+}
+
+// sendFiring decides a firing notification carrying the held-back count.
+func (m *machine) sendFiring() {
+	st := &m.st
+	st.a.Title = m.r.title(st.a.Labels, st.a.Value)
 	a := cloneAlert(st.a)
 	a.HeldBack = st.heldBack
 	st.heldBack = 0
-	st.lastNotified = ev.now
+	st.lastNotified = m.now
 	st.notified = true
-	ev.dirty = true
-	ev.notices = append(ev.notices, notice{a: a, order: ruleOrder(re)})
+	m.save = true
+	m.notices = append(m.notices, notice{a: a})
 }
 
 // transition records a fire or resolve decision for flap detection and
-// marks the alert flapping when there were too many.
-func (e *Engine) transition(st *alertState, r *Rule, now time.Time) {
-	if r.Flap.Changes <= 0 {
+// marks the alert flapping when there were too many. It copies the
+// transitions, leaving the input state's slice as it was.
+func (m *machine) transition() {
+	st, r := &m.st, m.r
+	if r.flapChanges <= 0 {
 		return
 	}
-	cut := now.Add(-r.Flap.window())
-	kept := st.transitions[:0]
+	cut := m.now.Add(-r.flapWindow)
+	kept := make([]time.Time, 0, len(st.transitions)+1)
 	for _, t := range st.transitions {
 		if t.After(cut) {
 			kept = append(kept, t)
 		}
 	}
-	st.transitions = append(kept, now)
-	if n := len(st.transitions); n > r.Flap.Changes+1 {
-		st.transitions = st.transitions[n-r.Flap.Changes-1:]
+	kept = append(kept, m.now)
+	if n := len(kept); n > r.flapChanges+1 {
+		kept = kept[n-r.flapChanges-1:]
 	}
-	if len(st.transitions) > r.Flap.Changes && !st.flapping {
+	st.transitions = kept
+	if len(st.transitions) > r.flapChanges && !st.flapping {
 		st.flapping = true
 		st.flapNotified = false
 		st.a.Flapping = true
@@ -262,46 +392,19 @@ func (e *Engine) transition(st *alertState, r *Rule, now time.Time) {
 
 // flapEnd ends flapping once the alert has made no change for a whole flap
 // window; an alert held firing by flapping then resolves.
-func (e *Engine) flapEnd(st *alertState, re *ruleEntry, ev *evalState) {
-	r := &re.rule
-	if !st.flapping || len(st.transitions) == 0 || ev.now.Sub(st.transitions[len(st.transitions)-1]) < r.Flap.window() {
+func (m *machine) flapEnd() {
+	st, r := &m.st, m.r
+	if !st.flapping || len(st.transitions) == 0 || m.now.Sub(st.transitions[len(st.transitions)-1]) < r.flapWindow {
 		return
 	}
 	st.flapping, st.flapNotified = false, false
 	st.a.Flapping = false
-	st.transitions = st.transitions[:0]
-	ev.dirty = true
+	st.transitions = nil
+	m.save = true
 	if st.heldFiring {
 		st.heldFiring = false
-		e.resolve(st, re, ev)
+		m.resolve()
 	}
-}
-
-func (e *Engine) activate(st *alertState, re *ruleEntry) {
-	if _, ok := e.active[st.a.ID]; ok {
-		return
-	}
-	e.active[st.a.ID] = st
-	if re != nil {
-		re.active++
-	}
-}
-
-func (e *Engine) deactivate(st *alertState, re *ruleEntry) {
-	if _, ok := e.active[st.a.ID]; !ok {
-		return
-	}
-	delete(e.active, st.a.ID)
-	if re != nil && re.active > 0 {
-		re.active--
-	}
-}
-
-func ruleOrder(re *ruleEntry) int {
-	if re == nil {
-		return -1
-	}
-	return re.order
 }
 
 func clearAck(a *Alert) {
@@ -321,8 +424,8 @@ func mergeLabels(series, rule map[string]string) map[string]string {
 }
 
 // title is the alert's one-line summary.
-func title(re *ruleEntry, labels map[string]string, v float64) string {
-	cond, _ := conditionValue(re.rule.Condition)
+func title(r *Rule, c *compiled, labels map[string]string, v float64) string {
+	cond, _ := conditionValue(r.Condition)
 	val := strconv.FormatFloat(v, 'g', -1, 64)
 	who := func(key string) string {
 		if s := labels[key]; s != "" {
@@ -333,23 +436,23 @@ func title(re *ruleEntry, labels map[string]string, v float64) string {
 		}
 		return "all"
 	}
-	switch c := cond.(type) {
+	switch cond := cond.(type) {
 	case ConsecutiveFailures:
 		return fmt.Sprintf("%s consecutive sync failures for %s", val, who(names.AttrSource))
 	case SlowOperation:
-		return fmt.Sprintf("Sync of %s slower than %s", who(names.AttrSource), promDuration(c.Threshold))
+		return fmt.Sprintf("Sync of %s slower than %s", who(names.AttrSource), promDuration(cond.Threshold))
 	case RateAbove:
-		return fmt.Sprintf("%s increased by %s in %s for %s (threshold %g)", re.c.metric, val, promDuration(re.c.window), describeLabels(labels), re.c.threshold)
+		return fmt.Sprintf("%s increased by %s in %s for %s (threshold %g)", c.metric, val, promDuration(c.window), describeLabels(labels), c.threshold)
 	case ServiceDown:
 		return fmt.Sprintf("Service %s is down", who(names.AttrService))
 	case CircuitOpen:
 		return fmt.Sprintf("Circuit breaker for %s is open", who(names.AttrService))
 	case Threshold:
-		reading := re.c.metric
-		if re.c.kind == kindIncrease {
-			reading = fmt.Sprintf("increase(%s[%s])", reading, promDuration(re.c.window))
+		reading := c.metric
+		if c.kind == kindIncrease {
+			reading = fmt.Sprintf("increase(%s[%s])", reading, promDuration(c.window))
 		}
-		return fmt.Sprintf("%s is %s (%s %g) for %s", reading, val, re.c.op, re.c.threshold, describeLabels(labels))
+		return fmt.Sprintf("%s is %s (%s %g) for %s", reading, val, c.op, c.threshold, describeLabels(labels))
 	}
-	return re.rule.Name
+	return r.Name
 }

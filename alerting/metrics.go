@@ -67,7 +67,7 @@ func (e *Engine) Instrument(mp metric.MeterProvider) error {
 	}
 	inst.reg, err = m.RegisterCallback(func(_ context.Context, o metric.Observer) error {
 		for l := Info; l <= Critical; l++ {
-			o.ObserveInt64(firing, e.firing[l].Load(), opts[l])
+			o.ObserveInt64(firing, e.alerts.firing[l].Load(), opts[l])
 		}
 		return nil
 	}, firing)

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"time"
 )
 
@@ -39,55 +40,51 @@ type savedAlert struct {
 	HeldFiring   bool        `json:"heldFiring,omitempty"`
 }
 
-type saveJob struct {
-	version uint64
-	state   stateFile
+// statePersister keeps the alert state in a file. Its zero value (no path)
+// keeps nothing. Writes are not serialized here: the engine makes them one
+// at a time, in the order the changes were decided.
+type statePersister struct {
+	path string
+	log  *slog.Logger
 }
 
-// saveJobLocked snapshots the alert state for writing, if there is a state
-// file and something changed.
-func (e *Engine) saveJobLocked(changed bool) *saveJob {
-	if e.cfg.StatePath == "" || !changed {
+// snapshot returns the state of the alerts to write, or nil when there is
+// no state file. It records on each alert what is being saved.
+func (p statePersister) snapshot(alerts map[string]*alertRecord) *stateFile {
+	if p.path == "" {
 		return nil
 	}
-	e.version++
-	job := &saveJob{version: e.version, state: stateFile{Version: stateVersion, Alerts: make([]savedAlert, 0, len(e.alerts))}}
-	for _, st := range e.alerts {
+	sf := &stateFile{Version: stateVersion, Alerts: make([]savedAlert, 0, len(alerts))}
+	for _, rec := range alerts {
+		st := &rec.st
 		st.savedSeen = st.lastSeen
 		sa := savedAlert{
 			Alert: cloneAlert(st.a), LastSeen: st.lastSeen, ClearCount: st.clearCount,
 			LastNotified: st.lastNotified, Notified: st.notified, HeldBack: st.heldBack,
-			Transitions: append([]time.Time(nil), st.transitions...),
+			Transitions: slices.Clone(st.transitions),
 			Flapping:    st.flapping, FlapNotified: st.flapNotified, HeldFiring: st.heldFiring,
 		}
 		if st.prev != nil {
 			p := cloneAlert(*st.prev)
 			sa.Prev = &p
 		}
-		job.state.Alerts = append(job.state.Alerts, sa)
+		sf.Alerts = append(sf.Alerts, sa)
 	}
-	return job
+	return sf
 }
 
-// persist writes a snapshot unless a newer one has been written already.
-func (e *Engine) persist(job *saveJob) {
-	if job == nil {
+// write saves a snapshot atomically; a failure is logged.
+func (p statePersister) write(sf *stateFile) {
+	if sf == nil {
 		return
 	}
-	e.persistMu.Lock()
-	defer e.persistMu.Unlock()
-	if job.version <= e.written {
-		return
-	}
-	data, err := json.Marshal(job.state)
+	data, err := json.Marshal(sf)
 	if err == nil {
-		err = writeAtomic(e.cfg.StatePath, data)
+		err = writeAtomic(p.path, data)
 	}
 	if err != nil {
-		e.log.Error("alerting: cannot save alert state", slog.String("path", e.cfg.StatePath), slog.Any("error", err))
-		return
+		p.log.Error("alerting: cannot save alert state", slog.String("path", p.path), slog.Any("error", err))
 	}
-	e.written = job.version
 }
 
 func writeAtomic(path string, data []byte) error {
@@ -116,42 +113,38 @@ func writeAtomic(path string, data []byte) error {
 	return err
 }
 
-// load reads the state file into e; see New for how problems are handled.
-func (e *Engine) load() {
-	path := e.cfg.StatePath
-	if path == "" {
-		return
+// load reads the state file; see New for how problems are handled.
+func (p statePersister) load() []*alertRecord {
+	if p.path == "" {
+		return nil
 	}
-	data, err := os.ReadFile(path)
+	data, err := os.ReadFile(p.path)
 	if errors.Is(err, fs.ErrNotExist) {
-		return
+		return nil
 	}
 	if err != nil {
-		e.log.Error("alerting: cannot read alert state; starting empty", slog.String("path", path), slog.Any("error", err))
-		return
+		p.log.Error("alerting: cannot read alert state; starting empty", slog.String("path", p.path), slog.Any("error", err))
+		return nil
 	}
 	var sf stateFile
 	if err := decodeState(data, &sf); err != nil {
-		aside := path + ".corrupt"
-		if rerr := os.Rename(path, aside); rerr != nil {
-			e.log.Error("alerting: corrupt alert state file could not be moved aside", slog.String("path", path), slog.Any("error", errors.Join(err, rerr)))
+		aside := p.path + ".corrupt"
+		if rerr := os.Rename(p.path, aside); rerr != nil {
+			p.log.Error("alerting: corrupt alert state file could not be moved aside", slog.String("path", p.path), slog.Any("error", errors.Join(err, rerr)))
 		} else {
-			e.log.Error("alerting: corrupt alert state file moved aside; starting empty", slog.String("path", path), slog.String("movedTo", aside), slog.Any("error", err))
+			p.log.Error("alerting: corrupt alert state file moved aside; starting empty", slog.String("path", p.path), slog.String("movedTo", aside), slog.Any("error", err))
 		}
-		return
+		return nil
 	}
+	out := make([]*alertRecord, 0, len(sf.Alerts))
 	for _, sa := range sf.Alerts {
-		st := &alertState{
-			restored: true,
-			a:        sa.Alert, prev: sa.Prev, lastSeen: sa.LastSeen, savedSeen: sa.LastSeen, clearCount: sa.ClearCount,
+		out = append(out, &alertRecord{restored: true, st: alertState{
+			a: sa.Alert, prev: sa.Prev, lastSeen: sa.LastSeen, savedSeen: sa.LastSeen, clearCount: sa.ClearCount,
 			lastNotified: sa.LastNotified, notified: sa.Notified, heldBack: sa.HeldBack,
 			transitions: sa.Transitions, flapping: sa.Flapping, flapNotified: sa.FlapNotified, heldFiring: sa.HeldFiring,
-		}
-		e.alerts[st.a.ID] = st
-		if st.a.State != Resolved {
-			e.active[st.a.ID] = st
-		}
+		}})
 	}
+	return out
 }
 
 func decodeState(data []byte, sf *stateFile) error {

@@ -100,7 +100,7 @@ func TestRestoredAlertOfMissingRuleResolves(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "alerts.json")
 	h := newHarness(t, Config{StatePath: path})
-	h.addRules(Rule{Name: "gone", Condition: ServiceDown{}, Enabled: true})
+	h.addRules(Rule{Name: "gone", Condition: ServiceDown{}})
 	h.up.Record(ctx, 0, svc("plex"))
 	h.eval()
 	h.drain()
@@ -198,7 +198,7 @@ func TestRestoreGrace(t *testing.T) {
 func TestAutoResolveSavesLastSeenSparingly(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "alerts.json")
 	h := newHarness(t, Config{StatePath: path})
-	h.addRules(Rule{Name: "r", Condition: ServiceDown{}, AutoResolve: true, AutoResolveAfter: 30 * time.Minute, Enabled: true})
+	h.addRules(Rule{Name: "r", Condition: ServiceDown{}, AutoResolveAfter: 30 * time.Minute})
 	savedSeen := func() time.Time {
 		t.Helper()
 		b, err := os.ReadFile(path)

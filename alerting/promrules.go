@@ -13,6 +13,8 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"go.yaml.in/yaml/v3"
+
 	"github.com/listsync/otelmon/internal/names"
 )
 
@@ -57,72 +59,107 @@ func PrometheusRulesWithNamespace(namespace, subsystem string, rules []Rule) ([]
 	if prefix == "" {
 		group = "otelmon_alerts"
 	}
-	var b bytes.Buffer
-	b.WriteString("# Prometheus twins of otelmon's in-process alert rules.\n")
-	b.WriteString("groups:\n")
-	fmt.Fprintf(&b, "  - name: %s\n", yamlString(group))
-	b.WriteString("    rules:\n")
-	n := 0
+	list := &yaml.Node{Kind: yaml.SequenceNode}
 	var errs []error
 	for i := range rules {
 		r := rules[i].clone()
-		if !r.Enabled {
+		if r.Disabled {
 			continue
 		}
-		if err := writePromRule(&b, &r, prefix); err != nil {
+		n, err := promRule(&r, prefix)
+		if err != nil {
 			errs = append(errs, err)
 			continue
 		}
-		n++
+		list.Content = append(list.Content, n)
 	}
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
-	if n == 0 {
-		b.Truncate(b.Len() - len("\n"))
-		b.WriteString(" []\n")
+	if len(list.Content) == 0 {
+		list.Style = yaml.FlowStyle // rules: []
+	}
+	doc := yamlMap(
+		"groups", &yaml.Node{Kind: yaml.SequenceNode, Content: []*yaml.Node{
+			yamlMap("name", yamlString(group), "rules", list),
+		}},
+	)
+	doc.HeadComment = "Prometheus twins of otelmon's in-process alert rules."
+	var b bytes.Buffer
+	enc := yaml.NewEncoder(&b)
+	enc.SetIndent(2)
+	if err := enc.Encode(doc); err != nil {
+		return nil, fmt.Errorf("alerting: PrometheusRules: %w", err)
+	}
+	if err := enc.Close(); err != nil {
+		return nil, fmt.Errorf("alerting: PrometheusRules: %w", err)
 	}
 	return b.Bytes(), nil
 }
 
-func writePromRule(b *bytes.Buffer, r *Rule, prefix names.Prefix) error {
+// promRule returns the rule's Prometheus twin as a YAML mapping.
+func promRule(r *Rule, prefix names.Prefix) (*yaml.Node, error) {
 	c, err := r.validate(prefix)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	switch {
 	case r.ResolveAfterClear > 1:
-		return &RuleError{Rule: r.Name, Field: "ResolveAfterClear", Reason: "a rule file cannot wait for several clear evaluations", Err: ErrNotExpressible}
+		return nil, &RuleError{Rule: r.Name, Field: "ResolveAfterClear", Reason: "a rule file cannot wait for several clear evaluations", Err: ErrNotExpressible}
 	case r.Flap.Changes > 0:
-		return &RuleError{Rule: r.Name, Field: "Flap", Reason: "a rule file has no flap detection", Err: ErrNotExpressible}
+		return nil, &RuleError{Rule: r.Name, Field: "Flap", Reason: "a rule file has no flap detection", Err: ErrNotExpressible}
 	}
 	for _, s := range append([]string{r.Name, r.Description}, slices.Collect(maps.Values(r.Labels))...) {
 		if !utf8.ValidString(s) {
-			return &RuleError{Rule: r.Name, Reason: "text is not valid UTF-8", Err: ErrNotExpressible}
+			return nil, &RuleError{Rule: r.Name, Reason: "text is not valid UTF-8", Err: ErrNotExpressible}
 		}
 	}
 	expr, summary := promExpr(r, &c)
-
-	fmt.Fprintf(b, "      - alert: %s\n", yamlString(r.Name))
-	fmt.Fprintf(b, "        expr: %s\n", yamlString(expr))
+	n := yamlMap("alert", yamlString(r.Name), "expr", yamlString(expr))
 	if r.For > 0 {
-		fmt.Fprintf(b, "        for: %s\n", promDuration(r.For))
+		n.Content = append(n.Content, yamlPlain("for"), yamlPlain(promDuration(r.For)))
 	}
-	if r.AutoResolve && r.AutoResolveAfter > 0 {
-		fmt.Fprintf(b, "        keep_firing_for: %s\n", promDuration(r.AutoResolveAfter))
+	if r.AutoResolveAfter > 0 {
+		n.Content = append(n.Content, yamlPlain("keep_firing_for"), yamlPlain(promDuration(r.AutoResolveAfter)))
 	}
 	labels := map[string]string{"severity": r.Level.String()}
 	for k, v := range r.Labels {
 		labels[promLabelName(k)] = v
 	}
-	b.WriteString("        labels:\n")
+	ln := yamlMap()
 	for _, k := range slices.Sorted(maps.Keys(labels)) {
-		fmt.Fprintf(b, "          %s: %s\n", k, yamlString(labels[k]))
+		ln.Content = append(ln.Content, yamlPlain(k), yamlString(labels[k]))
 	}
-	b.WriteString("        annotations:\n")
-	fmt.Fprintf(b, "          summary: %s\n", yamlString(summary))
-	fmt.Fprintf(b, "          description: %s\n", yamlString(escapeTemplate(r.Description)))
-	return nil
+	n.Content = append(n.Content,
+		yamlPlain("labels"), ln,
+		yamlPlain("annotations"), yamlMap(
+			"summary", yamlString(summary),
+			"description", yamlString(escapeTemplate(r.Description)),
+		),
+	)
+	return n, nil
+}
+
+// yamlMap returns a block mapping of plain keys to the given values:
+// key, value, key, value...
+func yamlMap(kv ...any) *yaml.Node {
+	n := &yaml.Node{Kind: yaml.MappingNode}
+	for i := 0; i+1 < len(kv); i += 2 {
+		n.Content = append(n.Content, yamlPlain(kv[i].(string)), kv[i+1].(*yaml.Node))
+	}
+	return n
+}
+
+// yamlString is a double-quoted string scalar: names, expressions and texts
+// are written quoted, whatever they contain.
+func yamlString(s string) *yaml.Node {
+	return &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: s, Style: yaml.DoubleQuotedStyle}
+}
+
+// yamlPlain is a string scalar written plain where YAML allows it (keys,
+// durations).
+func yamlPlain(s string) *yaml.Node {
+	return &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: s}
 }
 
 // promExpr returns the PromQL expression of a compiled condition and a
@@ -226,11 +263,6 @@ func promDuration(d time.Duration) string {
 	}
 	return b.String()
 }
-
-// yamlString quotes s as a YAML double-quoted scalar: Go's escapes (\",
-// \\, \n, \t, \xXX for control bytes, \uXXXX) are YAML's too, for valid
-// UTF-8.
-func yamlString(s string) string { return strconv.Quote(s) }
 
 // escapeTemplate keeps Prometheus from reading "{{" in a description as a
 // template action.

@@ -18,6 +18,7 @@ import (
 
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
+	"go.yaml.in/yaml/v3"
 
 	"github.com/listsync/otelmon/internal/names"
 )
@@ -210,7 +211,7 @@ func promtoolTest(rules []Rule, fired map[int][]Alert) []byte {
 		for i, v := range vals {
 			strs[i] = promNumber(v)
 		}
-		fmt.Fprintf(&b, "      - series: %s\n        values: %s\n", yamlString(name+"{"+strings.Join(sel, ", ")+"}"), yamlString(strings.Join(strs, " ")))
+		fmt.Fprintf(&b, "      - series: %s\n        values: %s\n", quoteYAML(name+"{"+strings.Join(sel, ", ")+"}"), quoteYAML(strings.Join(strs, " ")))
 	}
 	for _, s := range append(slices.Clone(twinGauges), twinCounters...) {
 		writeSeries(p.Name(s.suffix), map[string]string{s.key: s.value}, s.values)
@@ -260,11 +261,11 @@ func promtoolTest(rules []Rule, fired map[int][]Alert) []byte {
 				lbls["severity"] = a.Level.String()
 				b.WriteString("          - exp_labels:\n")
 				for _, k := range slices.Sorted(maps.Keys(lbls)) {
-					fmt.Fprintf(&b, "              %s: %s\n", k, yamlString(lbls[k]))
+					fmt.Fprintf(&b, "              %s: %s\n", k, quoteYAML(lbls[k]))
 				}
 				b.WriteString("            exp_annotations:\n")
-				fmt.Fprintf(&b, "              summary: %s\n", yamlString(renderSummary(summaryTmpl, a)))
-				fmt.Fprintf(&b, "              description: %s\n", yamlString(a.Description))
+				fmt.Fprintf(&b, "              summary: %s\n", quoteYAML(renderSummary(summaryTmpl, a)))
+				fmt.Fprintf(&b, "              description: %s\n", quoteYAML(a.Description))
 			}
 		}
 	}
@@ -288,13 +289,13 @@ func TestPrometheusRulesCustom(t *testing.T) {
 	rules := []Rule{
 		{Name: "queue_deep", Level: Info, Description: `Queue "imports" is deep; see {{ the runbook }}` + "\nsecond line",
 			Labels:    map[string]string{"team": "media", "owner.email": "ops@example.com"},
-			Condition: Threshold{Instrument: "myapp.queue.depth", Attributes: map[string]string{"queue": `im"ports`}, Op: OpGreaterEqual}, Threshold: 1e6, For: 90 * time.Second, Enabled: true},
-		{Name: "errors_fast", Condition: Threshold{Instrument: "myapp_errors_total", Op: OpGreater, Window: 10 * time.Minute}, Threshold: 0.5, Enabled: true},
-		{Name: "imdb_failures", Condition: ConsecutiveFailures{Source: "imdb", Count: 5}, Enabled: true},
-		{Name: "tmdb_429", Condition: RateAbove{Metric: "api_rate_limit_hits_total", Service: "tmdb", Attributes: map[string]string{"endpoint": "/3/movie"}, Window: 15 * time.Minute}, Threshold: 3, Enabled: true},
-		{Name: "slow_half_second", Condition: SlowOperation{Source: "plex", Threshold: 500 * time.Millisecond}, EvaluationWindow: 2 * time.Minute, Enabled: true},
-		{Name: "breaker_labels", Labels: map[string]string{"team": "media"}, Condition: CircuitOpen{Service: "plex"}, Enabled: true},
-		{Name: "disabled", Condition: ServiceDown{}},
+			Condition: Threshold{Instrument: "myapp.queue.depth", Attributes: map[string]string{"queue": `im"ports`}, Op: OpGreaterEqual, Value: 1e6}, For: 90 * time.Second},
+		{Name: "errors_fast", Condition: Threshold{Instrument: "myapp_errors_total", Op: OpGreater, Value: 0.5, Window: 10 * time.Minute}},
+		{Name: "imdb_failures", Condition: ConsecutiveFailures{Source: "imdb", Count: 5}},
+		{Name: "tmdb_429", Condition: RateAbove{Metric: "api_rate_limit_hits_total", Service: "tmdb", Attributes: map[string]string{"endpoint": "/3/movie"}, Threshold: 3, Window: 15 * time.Minute}},
+		{Name: "slow_half_second", Condition: SlowOperation{Source: "plex", Threshold: 500 * time.Millisecond, Window: 2 * time.Minute}},
+		{Name: "breaker_labels", Labels: map[string]string{"team": "media"}, Condition: CircuitOpen{Service: "plex"}},
+		{Name: "disabled", Condition: ServiceDown{}, Disabled: true},
 	}
 	out, err := PrometheusRulesWithNamespace("sonarr", "", rules)
 	if err != nil {
@@ -328,8 +329,8 @@ func TestPrometheusRulesCustom(t *testing.T) {
 
 func TestPrometheusRulesNotExpressible(t *testing.T) {
 	for _, r := range []Rule{
-		{Name: "hyst", Condition: ServiceDown{}, ResolveAfterClear: 3, Enabled: true},
-		{Name: "flap", Condition: ServiceDown{}, Flap: Flapping{Changes: 2}, Enabled: true},
+		{Name: "hyst", Condition: ServiceDown{}, ResolveAfterClear: 3},
+		{Name: "flap", Condition: ServiceDown{}, Flap: Flapping{Changes: 2}},
 	} {
 		_, err := PrometheusRules([]Rule{r})
 		var re *RuleError
@@ -337,7 +338,7 @@ func TestPrometheusRulesNotExpressible(t *testing.T) {
 			t.Errorf("%s: %v, want a RuleError wrapping ErrNotExpressible", r.Name, err)
 		}
 	}
-	if _, err := PrometheusRules([]Rule{{Name: "bad", Condition: ConsecutiveFailures{}, Enabled: true}}); !errors.Is(err, ErrInvalidRule) {
+	if _, err := PrometheusRules([]Rule{{Name: "bad", Condition: ConsecutiveFailures{}}}); !errors.Is(err, ErrInvalidRule) {
 		t.Errorf("invalid rule: %v", err)
 	}
 	out, err := PrometheusRules(nil)
@@ -359,5 +360,52 @@ func TestPromDuration(t *testing.T) {
 		if got := promDuration(d); got != want {
 			t.Errorf("promDuration(%v) = %q, want %q", d, got, want)
 		}
+	}
+}
+
+// quoteYAML quotes s as a YAML double-quoted scalar for the promtool test
+// file: Go's escapes are YAML's too, for valid UTF-8.
+func quoteYAML(s string) string { return strconv.Quote(s) }
+
+// The rule file reads back as the values it was written from, whatever
+// characters they hold.
+func TestPrometheusRulesRoundTrip(t *testing.T) {
+	desc := "Queue \"imports\" is deep:\n\tsee {{ the runbook }} \\ \u00e9t\u00e9 # not a comment: [x]"
+	rules := []Rule{{
+		Name: "odd: name", Level: Critical, Description: desc,
+		Labels:           map[string]string{"team": "- media", "owner.email": "'ops'@example.com"},
+		Condition:        Threshold{Instrument: "myapp_queue_depth", Attributes: map[string]string{"queue": `im"ports`}, Op: OpGreaterEqual, Value: 3},
+		For:              90 * time.Second,
+		AutoResolveAfter: time.Hour,
+	}}
+	out, err := PrometheusRules(rules)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var file struct {
+		Groups []struct {
+			Name  string `yaml:"name"`
+			Rules []struct {
+				Alert         string            `yaml:"alert"`
+				Expr          string            `yaml:"expr"`
+				For           string            `yaml:"for"`
+				KeepFiringFor string            `yaml:"keep_firing_for"`
+				Labels        map[string]string `yaml:"labels"`
+				Annotations   map[string]string `yaml:"annotations"`
+			} `yaml:"rules"`
+		} `yaml:"groups"`
+	}
+	if err := yaml.Unmarshal(out, &file); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	if len(file.Groups) != 1 || len(file.Groups[0].Rules) != 1 {
+		t.Fatalf("parsed %+v", file)
+	}
+	r := file.Groups[0].Rules[0]
+	want := map[string]string{"severity": "critical", "team": "- media", "owner_email": "'ops'@example.com"}
+	if file.Groups[0].Name != "radarr_list_sync_alerts" || r.Alert != "odd: name" || r.For != "1m30s" || r.KeepFiringFor != "1h" ||
+		r.Expr != `myapp_queue_depth{queue="im\"ports"} >= 3` || !maps.Equal(r.Labels, want) ||
+		r.Annotations["description"] != escapeTemplate(desc) {
+		t.Fatalf("parsed back %+v\nfrom\n%s", r, out)
 	}
 }

@@ -38,28 +38,9 @@ func (f *Filter) match(a *Alert) bool {
 // resolved ones, then most severe first, then newest first, then by ID.
 func (e *Engine) Alerts(f Filter) []Alert {
 	e.mu.Lock()
-	out := make([]Alert, 0, len(e.active))
-	for _, st := range e.alerts {
-		if f.match(&st.a) {
-			out = append(out, cloneAlert(st.a))
-		}
-	}
+	out := e.alerts.query(&f)
 	e.mu.Unlock()
-	slices.SortFunc(out, func(a, b Alert) int {
-		if ar, br := a.State == Resolved, b.State == Resolved; ar != br {
-			if ar {
-				return 1
-			}
-			return -1
-		}
-		if a.Level != b.Level {
-			return int(b.Level - a.Level)
-		}
-		if c := b.StartsAt.Compare(a.StartsAt); c != 0 {
-			return c
-		}
-		return compareStrings(a.ID, b.ID)
-	})
+	sortAlerts(out)
 	return out
 }
 
@@ -71,11 +52,11 @@ func (e *Engine) Active() []Alert { return e.Alerts(Filter{}) }
 func (e *Engine) Alert(id string) (Alert, bool) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	st, ok := e.alerts[id]
+	rec, ok := e.alerts.all[id]
 	if !ok {
 		return Alert{}, false
 	}
-	return cloneAlert(st.a), true
+	return cloneAlert(rec.st.a), true
 }
 
 // CountsByLevel returns the number of firing alerts per level; every level
@@ -84,7 +65,7 @@ func (e *Engine) Alert(id string) (Alert, bool) {
 func (e *Engine) CountsByLevel() map[Level]int {
 	out := make(map[Level]int, int(Critical)+1)
 	for l := Info; l <= Critical; l++ {
-		out[l] = int(e.firing[l].Load())
+		out[l] = int(e.alerts.firing[l].Load())
 	}
 	return out
 }
@@ -95,27 +76,24 @@ func (e *Engine) CountsByLevel() map[Level]int {
 // rises. Acknowledging again overwrites by, time and comment. It returns
 // ErrAlertNotFound for an unknown ID and ErrAlertResolved for an alert that
 // has resolved. With Config.StatePath set the acknowledgement is saved
-// before Acknowledge returns (a failure to save is logged).
+// before Acknowledge returns (a failure to save is logged). It waits for an
+// evaluation in progress.
 func (e *Engine) Acknowledge(id, by, comment string) (Alert, error) {
+	e.evalMu.Lock()
+	defer e.evalMu.Unlock()
 	e.mu.Lock()
-	st, ok := e.alerts[id]
+	rec, ok := e.alerts.all[id]
 	if !ok {
 		e.mu.Unlock()
 		return Alert{}, fmt.Errorf("%w: %q", ErrAlertNotFound, id)
 	}
-	if st.a.State == Resolved {
+	if rec.st.a.State == Resolved {
 		e.mu.Unlock()
 		return Alert{}, fmt.Errorf("%w: %q", ErrAlertResolved, id)
 	}
-	now := e.clock.Now()
-	st.a.Acknowledged = true
-	st.a.AcknowledgedBy = by
-	st.a.AcknowledgedAt = &now
-	st.a.AcknowledgeComment = comment
-	st.a.UpdatedAt = now
-	a := cloneAlert(st.a)
-	job := e.saveJobLocked(true)
-	e.mu.Unlock()
-	e.persist(job)
+	p := e.newPass()
+	p.apply(rec, e.rules.get(rec.st.a.Rule), observation{kind: obsAck, by: by, comment: comment})
+	a := cloneAlert(rec.st.a)
+	e.saveLocked(p.save)
 	return a, nil
 }

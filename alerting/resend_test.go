@@ -20,7 +20,7 @@ func (h *harness) drainOf(i int) []Alert {
 	var out []Alert
 	for {
 		select {
-		case a := <-h.eng.deliverers[i].queue:
+		case a := <-h.eng.dispatch.deliverers[i].queue:
 			out = append(out, a)
 		default:
 			return out
@@ -31,7 +31,7 @@ func (h *harness) drainOf(i int) []Alert {
 func TestResenderGetsFiringAlertsAgain(t *testing.T) {
 	am := resender{recorder: newRecorder("am"), every: time.Minute}
 	h := newHarness(t, Config{}, WithNotifier(am))
-	h.addRules(Rule{Name: "down", Level: Critical, Enabled: true, Condition: ServiceDown{Service: "imdb"}})
+	h.addRules(Rule{Name: "down", Level: Critical, Condition: ServiceDown{Service: "imdb"}})
 	h.up.Record(t.Context(), 0, svc("imdb"))
 	h.eval()
 	if got := h.drainOf(1); len(got) != 1 || got[0].State != Firing {
@@ -73,7 +73,7 @@ func TestResenderAfterRestart(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "alerts.json")
 	cfg := Config{StatePath: path}
 	h := newHarness(t, cfg, WithNotifier(resender{recorder: newRecorder("am"), every: time.Minute}))
-	rule := Rule{Name: "down", Level: Critical, Enabled: true, Condition: ServiceDown{Service: "imdb"}}
+	rule := Rule{Name: "down", Level: Critical, Condition: ServiceDown{Service: "imdb"}}
 	h.addRules(rule)
 	h.up.Record(t.Context(), 0, svc("imdb"))
 	h.eval()
@@ -99,7 +99,7 @@ func TestResenderAfterRestart(t *testing.T) {
 // A notifier added after an alert fired never hears of its resolution.
 func TestLateNotifierGetsNoStrayResolved(t *testing.T) {
 	h := newHarness(t, Config{})
-	h.addRules(Rule{Name: "down", Level: Critical, Enabled: true, Condition: ServiceDown{Service: "imdb"}})
+	h.addRules(Rule{Name: "down", Level: Critical, Condition: ServiceDown{Service: "imdb"}})
 	h.up.Record(t.Context(), 0, svc("imdb"))
 	h.eval()
 	h.drain()
@@ -121,15 +121,15 @@ func TestLateNotifierGetsNoStrayResolved(t *testing.T) {
 // the check happens when the resolved notice leaves the queue.
 func TestResolvedKeptBehindNewerFiring(t *testing.T) {
 	h := newHarness(t, Config{})
-	h.addRules(Rule{Name: "down", Level: Critical, Enabled: true, RateLimit: time.Minute, Condition: ServiceDown{Service: "imdb"}})
+	h.addRules(Rule{Name: "down", Level: Critical, RateLimit: time.Minute, Condition: ServiceDown{Service: "imdb"}})
 	h.up.Record(t.Context(), 0, svc("imdb"))
 	h.eval()
 	first := h.drain()
 	if len(first) != 1 {
 		t.Fatalf("first: %+v", first)
 	}
-	h.eng.deliverers[0].setLost(first[0].ID, true) // its delivery failed
-	h.step(2 * time.Minute)                        // a reminder is queued
+	h.eng.dispatch.deliverers[0].setLost(first[0].ID, true) // its delivery failed
+	h.step(2 * time.Minute)                                 // a reminder is queued
 	h.up.Record(t.Context(), 1, svc("imdb"))
 	h.step(time.Second)
 	got := summary(h.drain())

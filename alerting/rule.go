@@ -2,7 +2,6 @@ package alerting
 
 import (
 	"maps"
-	"math"
 	"strings"
 	"time"
 	"unicode"
@@ -15,12 +14,16 @@ import (
 // first fields are those of the reference service's alert rule; the rest
 // (For, ResolveAfterClear, Flap) are optional hysteresis.
 //
+// What is watched, with its threshold and window, lives on the Condition
+// only: a rule never repeats it.
+//
 // A rule applies per series: with an empty Source or Service its condition
 // is evaluated on every series of the instrument and raises one alert per
 // series on which it holds.
 //
-// The zero value is not a valid rule: Name and Condition are required, and
-// a rule whose Enabled is false is kept but never evaluated.
+// Name and Condition are required; every other field is optional, and its
+// zero value is the documented default. A rule is evaluated unless it is
+// Disabled.
 type Rule struct {
 	// Name identifies the rule and becomes the "alertname" of its
 	// Prometheus twin. Required; unique within an engine; at most 128
@@ -34,18 +37,9 @@ type Rule struct {
 	// Labels are added to each alert's labels (over the series' own
 	// attributes of the same name) and to the Prometheus twin. Optional.
 	Labels map[string]string
-	// Condition is what the rule watches. Required.
+	// Condition is what the rule watches, with its own threshold and
+	// window. Required.
 	Condition Condition
-	// Threshold is the value RateAbove and Threshold conditions compare
-	// against. ConsecutiveFailures and SlowOperation carry their own
-	// threshold; for them this field is optional and, if set, must agree.
-	// ServiceDown and CircuitOpen ignore it. It must be a finite number.
-	Threshold float64
-	// EvaluationWindow is the period over which windowed conditions
-	// (SlowOperation, RateAbove, windowed Threshold) look back. Required by
-	// SlowOperation; used by the others when they have no Window of their
-	// own.
-	EvaluationWindow time.Duration
 	// RateLimit is the least time between two notifications of one alert.
 	// With RateLimit zero an alert is notified once when it fires and once
 	// when it resolves. With RateLimit positive an alert still firing and not
@@ -54,17 +48,15 @@ type Rule struct {
 	// the next notification carries in HeldBack how many firings were held.
 	// Optional.
 	RateLimit time.Duration
-	// AutoResolve, with AutoResolveAfter, resolves a firing alert only once
-	// its condition has not held for AutoResolveAfter (a hold-down: a slow
-	// sync is still worth a look half an hour later). Without AutoResolve an
-	// alert resolves as soon as its condition clears (subject to
-	// ResolveAfterClear). Setting AutoResolveAfter without AutoResolve is an
-	// error.
-	AutoResolve      bool
+	// AutoResolveAfter is a hold-down: a firing alert resolves only once its
+	// condition has not held for AutoResolveAfter (a slow sync is still
+	// worth a look half an hour later). Optional; zero resolves the alert
+	// as soon as its condition clears (subject to ResolveAfterClear).
 	AutoResolveAfter time.Duration
-	// Enabled must be true for the rule to be evaluated. A disabled rule is
-	// kept (Rules lists it) and its alerts resolve.
-	Enabled bool
+	// Disabled keeps the rule registered (Rules lists it) but stops its
+	// evaluation; its alerts resolve. Optional; the zero value evaluates
+	// the rule.
+	Disabled bool
 
 	// For is how long the condition must hold before the alert fires; until
 	// then it is Pending. Optional; zero fires at once.
@@ -86,7 +78,7 @@ type Flapping struct {
 	// the alert counts as flapping. Zero disables flap detection.
 	Changes int
 	// Window is the period over which changes are counted. Optional;
-	// default 1 h when Changes is positive.
+	// default 1 h. Setting it without Changes is an error.
 	Window time.Duration
 }
 
@@ -129,20 +121,17 @@ func (r *Rule) validate(prefix names.Prefix) (compiled, error) {
 		return compiled{}, invalid(r.Name, "Name", "want at most 128 printable characters")
 	case r.Level < Info || r.Level > Critical:
 		return compiled{}, invalid(r.Name, "Level", "unknown level %d", int(r.Level))
-	case math.IsNaN(r.Threshold) || math.IsInf(r.Threshold, 0):
-		return compiled{}, invalid(r.Name, "Threshold", "%g can never be compared", r.Threshold)
 	case r.ResolveAfterClear < 0:
 		return compiled{}, invalid(r.Name, "ResolveAfterClear", "negative count %d", r.ResolveAfterClear)
 	case r.Flap.Changes < 0:
 		return compiled{}, invalid(r.Name, "Flap.Changes", "negative count %d", r.Flap.Changes)
-	case r.AutoResolveAfter > 0 && !r.AutoResolve:
-		return compiled{}, invalid(r.Name, "AutoResolveAfter", "set without AutoResolve")
+	case r.Flap.Window != 0 && r.Flap.Changes == 0:
+		return compiled{}, invalid(r.Name, "Flap.Window", "set without Flap.Changes, which turns flap detection on")
 	}
 	for _, d := range []struct {
 		field string
 		v     time.Duration
 	}{
-		{"EvaluationWindow", r.EvaluationWindow},
 		{"RateLimit", r.RateLimit},
 		{"AutoResolveAfter", r.AutoResolveAfter},
 		{"For", r.For},
@@ -169,7 +158,7 @@ const (
 	RuleCircuitBreakerOpen      = "circuit_breaker_open"
 )
 
-// DefaultRules returns the reference service's five rules, enabled, as
+// DefaultRules returns the reference service's five rules as
 // fresh values the caller may change before adding them:
 //
 //   - consecutive_sync_failures: 3 consecutive failed syncs of a source;
@@ -194,46 +183,33 @@ func DefaultRules() []Rule {
 			Level:       Warning,
 			Description: "A list source failed to sync several times in a row.",
 			Condition:   ConsecutiveFailures{Count: 3},
-			Threshold:   3,
 			RateLimit:   30 * time.Minute,
-			Enabled:     true,
 		},
 		{
 			Name:             RuleSlowSyncOperation,
 			Level:            Warning,
 			Description:      "A list sync took longer than five minutes.",
-			Condition:        SlowOperation{Threshold: 5 * time.Minute},
-			Threshold:        300,
-			EvaluationWindow: 5 * time.Minute,
-			AutoResolve:      true,
+			Condition:        SlowOperation{Threshold: 5 * time.Minute, Window: 5 * time.Minute},
 			AutoResolveAfter: 30 * time.Minute,
-			Enabled:          true,
 		},
 		{
-			Name:             RuleHighRateLimitHits,
-			Level:            Critical,
-			Description:      "An external API rate-limited the service more than 10 times in an hour.",
-			Condition:        RateAbove{Metric: names.APIRateLimitHitsTotal},
-			Threshold:        10,
-			EvaluationWindow: time.Hour,
-			RateLimit:        2 * time.Hour,
-			Enabled:          true,
+			Name:        RuleHighRateLimitHits,
+			Level:       Critical,
+			Description: "An external API rate-limited the service more than 10 times in an hour.",
+			Condition:   RateAbove{Metric: names.APIRateLimitHitsTotal, Threshold: 10, Window: time.Hour},
+			RateLimit:   2 * time.Hour,
 		},
 		{
 			Name:        RuleServiceDown,
 			Level:       Critical,
 			Description: "An external service fails its health checks.",
 			Condition:   ServiceDown{},
-			AutoResolve: true,
-			Enabled:     true,
 		},
 		{
 			Name:        RuleCircuitBreakerOpen,
 			Level:       Warning,
 			Description: "The circuit breaker of an external service is open; calls to it are rejected.",
 			Condition:   CircuitOpen{},
-			AutoResolve: true,
-			Enabled:     true,
 		},
 	}
 }

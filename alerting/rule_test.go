@@ -9,7 +9,7 @@ import (
 )
 
 func TestAddRuleRejects(t *testing.T) {
-	ok := Rule{Name: "ok", Condition: ServiceDown{}, Enabled: true}
+	ok := Rule{Name: "ok", Condition: ServiceDown{}}
 	with := func(f func(*Rule)) Rule {
 		r := ok
 		f(&r)
@@ -26,38 +26,33 @@ func TestAddRuleRejects(t *testing.T) {
 		{"unknown level", with(func(r *Rule) { r.Level = Critical + 1 }), "Level"},
 		{"nil condition", with(func(r *Rule) { r.Condition = nil }), "Condition"},
 		{"typed nil condition", with(func(r *Rule) { r.Condition = nilCF }), "Condition"},
-		{"NaN threshold", with(func(r *Rule) { r.Threshold = math.NaN() }), "Threshold"},
-		{"infinite threshold", with(func(r *Rule) { r.Threshold = math.Inf(1) }), "Threshold"},
-		{"negative window", with(func(r *Rule) { r.EvaluationWindow = -time.Second }), "EvaluationWindow"},
 		{"negative rate limit", with(func(r *Rule) { r.RateLimit = -time.Second }), "RateLimit"},
-		{"negative auto-resolve", with(func(r *Rule) { r.AutoResolve = true; r.AutoResolveAfter = -time.Second }), "AutoResolveAfter"},
-		{"auto-resolve delay without auto-resolve", with(func(r *Rule) { r.AutoResolveAfter = time.Minute }), "AutoResolveAfter"},
+		{"negative auto-resolve", with(func(r *Rule) { r.AutoResolveAfter = -time.Second }), "AutoResolveAfter"},
 		{"negative for", with(func(r *Rule) { r.For = -time.Second }), "For"},
 		{"negative resolve-after-clear", with(func(r *Rule) { r.ResolveAfterClear = -1 }), "ResolveAfterClear"},
 		{"negative flap changes", with(func(r *Rule) { r.Flap.Changes = -1 }), "Flap.Changes"},
 		{"negative flap window", with(func(r *Rule) { r.Flap.Window = -time.Second }), "Flap.Window"},
+		{"flap window without flap changes", with(func(r *Rule) { r.Flap.Window = time.Hour }), "Flap.Window"},
 		{"empty label name", with(func(r *Rule) { r.Labels = map[string]string{"": "x"} }), "Labels"},
 		{"count below 1", with(func(r *Rule) { r.Condition = ConsecutiveFailures{Count: 0} }), "Condition.Count"},
-		{"threshold disagrees with count", with(func(r *Rule) { r.Condition = ConsecutiveFailures{Count: 3}; r.Threshold = 4 }), "Threshold"},
-		{"slow threshold zero", with(func(r *Rule) { r.Condition = SlowOperation{}; r.EvaluationWindow = time.Minute }), "Condition.Threshold"},
-		{"slow without window", with(func(r *Rule) { r.Condition = SlowOperation{Threshold: time.Minute} }), "EvaluationWindow"},
-		{"slow threshold disagrees", with(func(r *Rule) {
-			r.Condition = SlowOperation{Threshold: time.Minute}
-			r.EvaluationWindow = time.Minute
-			r.Threshold = 30
-		}), "Threshold"},
+		{"slow threshold zero", with(func(r *Rule) { r.Condition = SlowOperation{Window: time.Minute} }), "Condition.Threshold"},
+		{"slow without window", with(func(r *Rule) { r.Condition = SlowOperation{Threshold: time.Minute} }), "Condition.Window"},
+		{"slow negative window", with(func(r *Rule) { r.Condition = SlowOperation{Threshold: time.Minute, Window: -time.Minute} }), "Condition.Window"},
 		{"rate without metric", with(func(r *Rule) { r.Condition = RateAbove{Window: time.Hour} }), "Condition.Metric"},
 		{"rate without window", with(func(r *Rule) { r.Condition = RateAbove{Metric: "x_total"} }), "Condition.Window"},
-		{"rate windows disagree", with(func(r *Rule) {
-			r.Condition = RateAbove{Metric: "x_total", Window: time.Hour}
-			r.EvaluationWindow = time.Minute
-		}), "Condition.Window"},
-		{"rate negative threshold", with(func(r *Rule) { r.Condition = RateAbove{Metric: "x_total", Window: time.Hour}; r.Threshold = -1 }), "Threshold"},
+		{"rate negative threshold", with(func(r *Rule) { r.Condition = RateAbove{Metric: "x_total", Window: time.Hour, Threshold: -1} }), "Condition.Threshold"},
+		{"rate NaN threshold", with(func(r *Rule) { r.Condition = RateAbove{Metric: "x_total", Window: time.Hour, Threshold: math.NaN()} }), "Condition.Threshold"},
+		{"rate infinite threshold", with(func(r *Rule) { r.Condition = RateAbove{Metric: "x_total", Window: time.Hour, Threshold: math.Inf(1)} }), "Condition.Threshold"},
+		{"rate service disagrees with attributes", with(func(r *Rule) {
+			r.Condition = RateAbove{Metric: "x_total", Window: time.Hour, Service: "tmdb", Attributes: map[string]string{"service": "plex"}}
+		}), "Condition.Service"},
 		{"rate empty attribute key", with(func(r *Rule) {
 			r.Condition = RateAbove{Metric: "x_total", Window: time.Hour, Attributes: map[string]string{"": "a"}}
 		}), "Condition.Attributes"},
 		{"threshold without instrument", with(func(r *Rule) { r.Condition = Threshold{} }), "Condition.Instrument"},
 		{"unknown operator", with(func(r *Rule) { r.Condition = Threshold{Instrument: "x", Op: 42} }), "Condition.Op"},
+		{"threshold NaN value", with(func(r *Rule) { r.Condition = Threshold{Instrument: "x", Value: math.NaN()} }), "Condition.Value"},
+		{"threshold infinite value", with(func(r *Rule) { r.Condition = Threshold{Instrument: "x", Value: math.Inf(-1)} }), "Condition.Value"},
 		{"threshold negative window", with(func(r *Rule) { r.Condition = Threshold{Instrument: "x", Window: -1} }), "Condition.Window"},
 	}
 	for _, c := range cases {
@@ -81,7 +76,7 @@ func TestAddRuleRejects(t *testing.T) {
 func TestRuleRegistry(t *testing.T) {
 	h := newHarness(t, Config{})
 	h.addRules(DefaultRules()...)
-	err := h.eng.AddRule(Rule{Name: RuleServiceDown, Condition: ServiceDown{}, Enabled: true})
+	err := h.eng.AddRule(Rule{Name: RuleServiceDown, Condition: ServiceDown{}})
 	if !errors.Is(err, ErrDuplicateRule) {
 		t.Fatalf("duplicate AddRule = %v, want ErrDuplicateRule", err)
 	}
@@ -110,7 +105,7 @@ func TestRuleRegistry(t *testing.T) {
 func TestRulesAreCopies(t *testing.T) {
 	h := newHarness(t, Config{})
 	attrs := map[string]string{"service": "tmdb"}
-	r := Rule{Name: "r", Labels: map[string]string{"team": "a"}, Condition: RateAbove{Metric: "x_total", Attributes: attrs, Window: time.Hour}, Enabled: true}
+	r := Rule{Name: "r", Labels: map[string]string{"team": "a"}, Condition: RateAbove{Metric: "x_total", Attributes: attrs, Window: time.Hour}}
 	h.addRules(r)
 	r.Labels["team"] = "b"
 	attrs["service"] = "plex"
@@ -129,7 +124,7 @@ func TestDefaultRules(t *testing.T) {
 	byName := map[string]Rule{}
 	for _, r := range rules {
 		byName[r.Name] = r
-		if !r.Enabled {
+		if r.Disabled {
 			t.Errorf("%s disabled", r.Name)
 		}
 	}
@@ -144,17 +139,17 @@ func TestDefaultRules(t *testing.T) {
 		}
 	}
 	check(RuleConsecutiveSyncFailures, Warning, func(r Rule) bool {
-		return r.Condition == ConsecutiveFailures{Count: 3} && r.RateLimit == 30*time.Minute
+		return r.Condition == ConsecutiveFailures{Count: 3} && r.RateLimit == 30*time.Minute && r.AutoResolveAfter == 0
 	})
 	check(RuleSlowSyncOperation, Warning, func(r Rule) bool {
-		return r.Condition == SlowOperation{Threshold: 300 * time.Second} && r.AutoResolve && r.AutoResolveAfter == 30*time.Minute
+		return r.Condition == SlowOperation{Threshold: 300 * time.Second, Window: 5 * time.Minute} && r.AutoResolveAfter == 30*time.Minute
 	})
 	check(RuleHighRateLimitHits, Critical, func(r Rule) bool {
 		c, ok := r.Condition.(RateAbove)
-		return ok && c.Metric == "api_rate_limit_hits_total" && r.Threshold == 10 && r.EvaluationWindow == time.Hour && r.RateLimit == 2*time.Hour
+		return ok && c.Metric == "api_rate_limit_hits_total" && c.Threshold == 10 && c.Window == time.Hour && r.RateLimit == 2*time.Hour
 	})
-	check(RuleServiceDown, Critical, func(r Rule) bool { return r.Condition == ServiceDown{} })
-	check(RuleCircuitBreakerOpen, Warning, func(r Rule) bool { return r.Condition == CircuitOpen{} })
+	check(RuleServiceDown, Critical, func(r Rule) bool { return r.Condition == ServiceDown{} && r.AutoResolveAfter == 0 })
+	check(RuleCircuitBreakerOpen, Warning, func(r Rule) bool { return r.Condition == CircuitOpen{} && r.AutoResolveAfter == 0 })
 	if len(rules) != 5 {
 		t.Fatalf("%d default rules", len(rules))
 	}
@@ -166,11 +161,11 @@ func TestConditionStrings(t *testing.T) {
 		want string
 	}{
 		{ConsecutiveFailures{Source: "imdb", Count: 3}, `consecutive_failures{source="imdb"} >= 3`},
-		{SlowOperation{Threshold: 5 * time.Minute}, `sync_duration_seconds slower than 5m`},
-		{RateAbove{Metric: "api_rate_limit_hits_total", Service: "tmdb", Window: time.Hour}, `increase(api_rate_limit_hits_total{service="tmdb"}[1h])`},
+		{SlowOperation{Threshold: 5 * time.Minute, Window: 10 * time.Minute}, `sync_duration_seconds slower than 5m within 10m`},
+		{RateAbove{Metric: "api_rate_limit_hits_total", Service: "tmdb", Threshold: 10, Window: time.Hour}, `increase(api_rate_limit_hits_total{service="tmdb"}[1h]) > 10`},
 		{ServiceDown{Service: "plex"}, `service_up{service="plex"} == 0`},
 		{CircuitOpen{}, `circuit_breaker_state == 1`},
-		{Threshold{Instrument: "q", Op: OpLessEqual, Window: time.Minute}, `increase(q[1m]) <= threshold`},
+		{Threshold{Instrument: "q", Op: OpLessEqual, Value: 2.5, Window: time.Minute}, `increase(q[1m]) <= 2.5`},
 	}
 	for _, c := range cases {
 		if got := c.c.String(); got != c.want {

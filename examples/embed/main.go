@@ -190,10 +190,8 @@ func queueRule(threshold int64) alerting.Rule {
 		Level:       alerting.Warning,
 		Description: "The import queue is backing up: imports arrive faster than the host processes them.",
 		Labels:      map[string]string{"component": "custom"},
-		Condition:   alerting.Threshold{Instrument: importQueueDepth, Op: alerting.OpGreater},
-		Threshold:   float64(threshold),
+		Condition:   alerting.Threshold{Instrument: importQueueDepth, Op: alerting.OpGreater, Value: float64(threshold)},
 		RateLimit:   30 * time.Minute,
-		Enabled:     true,
 	}
 }
 

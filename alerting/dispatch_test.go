@@ -21,7 +21,7 @@ func deliveryHarness(t *testing.T, d DeliveryConfig, extra ...Notifier) *harness
 		opts = append(opts, WithNotifier(n))
 	}
 	h := newHarness(t, Config{EvaluationInterval: 24 * time.Hour, Delivery: d}, opts...)
-	h.addRules(Rule{Name: "down", Level: Critical, Condition: ServiceDown{}, Enabled: true})
+	h.addRules(Rule{Name: "down", Level: Critical, Condition: ServiceDown{}})
 	if err := h.eng.Start(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -277,8 +277,11 @@ func TestShutdownBoundsTheWait(t *testing.T) {
 	if err := h.eng.Shutdown(ctx); !errors.Is(err, context.Canceled) {
 		t.Fatalf("Shutdown with a stuck notifier = %v, want the context's error", err)
 	}
+	if err := h.eng.Shutdown(context.Background()); !errors.Is(err, context.Canceled) {
+		t.Fatalf("second Shutdown = %v, want the first one's result", err)
+	}
 	close(block)
-	h.eng.wg.Wait() // the stuck worker exits once its notifier returns
+	h.eng.dispatch.wg.Wait() // the stuck worker exits once its notifier returns
 	if got := h.counter(names.NotificationsDroppedTotal, "stuck"); got != 1 {
 		t.Fatalf("dropped{stuck} = %d, want 1 (tmdb, queued past the deadline)", got)
 	}
@@ -300,7 +303,7 @@ func TestShutdownDeliversWhatIsQueued(t *testing.T) {
 
 func TestShutdownBeforeStartDropsQueued(t *testing.T) {
 	h := newHarness(t, Config{})
-	h.addRules(Rule{Name: "down", Condition: ServiceDown{}, Enabled: true})
+	h.addRules(Rule{Name: "down", Condition: ServiceDown{}})
 	h.setUp("plex", false)
 	if err := h.eng.Shutdown(context.Background()); err != nil {
 		t.Fatal(err)

@@ -63,7 +63,7 @@ func TestRingYoungCounter(t *testing.T) {
 func TestSeriesAreForgotten(t *testing.T) {
 	ctx := context.Background()
 	h := newHarness(t, Config{})
-	h.addRules(Rule{Name: "rate", Condition: RateAbove{Metric: names.APIRateLimitHitsTotal, Window: time.Hour}, Threshold: 5, Enabled: true})
+	h.addRules(Rule{Name: "rate", Condition: RateAbove{Metric: names.APIRateLimitHitsTotal, Threshold: 5, Window: time.Hour}})
 	var report bool
 	_, err := h.mp.Meter("obs").Int64ObservableCounter(names.Default.Name(names.APIRateLimitHitsTotal), metric.WithInt64Callback(func(_ context.Context, o metric.Int64Observer) error {
 		if report {
@@ -78,20 +78,20 @@ func TestSeriesAreForgotten(t *testing.T) {
 	h.hits.Add(ctx, 1, svc("stays"))
 	h.eval()
 	name := names.Default.Name(names.APIRateLimitHitsTotal)
-	if n := len(h.eng.series[name].m); n != 2 {
+	if n := len(h.eng.store.sets[name].m); n != 2 {
 		t.Fatalf("%d series remembered, want 2", n)
 	}
 	report = false
 	for range 30 { // 5 hours
 		h.step(10 * time.Minute)
 	}
-	if n := len(h.eng.series[name].m); n != 1 {
+	if n := len(h.eng.store.sets[name].m); n != 1 {
 		t.Fatalf("%d series remembered after one disappeared for hours, want 1", n)
 	}
 	if err := h.eng.RemoveRule("rate"); err != nil {
 		t.Fatal(err)
 	}
-	if _, ok := h.eng.series[name]; ok {
+	if _, ok := h.eng.store.sets[name]; ok {
 		t.Fatal("series of an instrument no rule reads are kept")
 	}
 }

@@ -4,7 +4,9 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/cenkalti/backoff/v4"
@@ -34,8 +36,30 @@ const maxLost = 4096
 // not sent to that notifier.
 const maxKnown = 4096
 
+// dispatcher hands notifications to the notifiers: one deliverer (queue
+// and goroutine) per notifier.
+type dispatcher struct {
+	cfg    DeliveryConfig
+	clock  Clock
+	log    *slog.Logger
+	inst   *atomic.Pointer[instruments] // the engine's, once instrumented
+	runCtx context.Context              // cancelled when shutdown gives up waiting
+	cancel context.CancelFunc
+	wg     sync.WaitGroup // the deliverers' goroutines
+
+	mu         sync.Mutex // guards the fields below
+	deliverers []*deliverer
+	started    bool
+	closed     bool
+}
+
+func newDispatcher(cfg DeliveryConfig, clk Clock, log *slog.Logger, inst *atomic.Pointer[instruments]) *dispatcher {
+	ctx, cancel := context.WithCancel(context.Background())
+	return &dispatcher{cfg: cfg, clock: clk, log: log, inst: inst, runCtx: ctx, cancel: cancel}
+}
+
 type deliverer struct {
-	e     *Engine
+	dp    *dispatcher
 	n     Notifier
 	name  string
 	attrs []metric.AddOption
@@ -51,78 +75,125 @@ type deliverer struct {
 	// notifier (or that it knew of before a restart), by ID, with when it was
 	// last queued (zero for those restored). Only these get a resolved
 	// notice; a Resender gets them again every resend interval.
-	known   map[string]time.Time
-	started bool // guarded by Engine.mu
+	known map[string]time.Time
 }
 
-// AddNotifier registers a notifier at run time; it receives the
-// notifications decided from then on. It returns ErrDuplicateNotifier if a
-// notifier of that Name is registered, and ErrShutdown after Shutdown.
-func (e *Engine) AddNotifier(n Notifier) error {
-	if n == nil {
-		return fmt.Errorf("alerting: nil notifier")
-	}
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if e.stopped {
+// add registers a notifier that knew of the firing alerts known (restored
+// from the state file), starting its goroutine if the dispatcher runs.
+func (dp *dispatcher) add(n Notifier, known []string) error {
+	name := n.Name()
+	dp.mu.Lock()
+	defer dp.mu.Unlock()
+	if dp.closed {
 		return ErrShutdown
 	}
-	if err := e.addNotifierLocked(n); err != nil {
-		return err
-	}
-	if e.started {
-		e.startWorkerLocked(e.deliverers[len(e.deliverers)-1])
-	}
-	return nil
-}
-
-func (e *Engine) addNotifierLocked(n Notifier) error {
-	name := n.Name()
-	for _, d := range e.deliverers {
+	for _, d := range dp.deliverers {
 		if d.name == name {
 			return fmt.Errorf("%w: %q", ErrDuplicateNotifier, name)
 		}
 	}
 	d := &deliverer{
-		e:     e,
+		dp:    dp,
 		n:     n,
 		name:  name,
 		attrs: []metric.AddOption{metric.WithAttributeSet(attribute.NewSet(attribute.String(names.AttrNotifier, name)))},
-		queue: make(chan Alert, e.cfg.Delivery.QueueSize),
+		queue: make(chan Alert, dp.cfg.QueueSize),
 		lost:  map[string]struct{}{},
-		known: map[string]time.Time{},
+		known: make(map[string]time.Time, len(known)),
+	}
+	for _, id := range known {
+		d.known[id] = time.Time{}
 	}
 	if r, ok := n.(Resender); ok && r.ResendInterval() > 0 {
 		d.resend = r.ResendInterval()
 	}
-	if e.seq == 0 {
-		// Before the first evaluation, the active alerts are those restored
-		// from the state file: notifiers configured at start knew of them.
-		e.seedKnownLocked(d)
+	dp.deliverers = append(dp.deliverers, d)
+	if dp.started {
+		dp.wg.Add(1)
+		go d.run(dp.runCtx)
 	}
-	e.deliverers = append(e.deliverers, d)
 	return nil
 }
 
-// Notifiers returns the names of the registered notifiers in registration
-// order.
-func (e *Engine) Notifiers() []string {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	out := make([]string, len(e.deliverers))
-	for i, d := range e.deliverers {
+// names returns the notifiers' names in registration order.
+func (dp *dispatcher) names() []string {
+	dp.mu.Lock()
+	defer dp.mu.Unlock()
+	out := make([]string, len(dp.deliverers))
+	for i, d := range dp.deliverers {
 		out[i] = d.name
 	}
 	return out
 }
 
-func (e *Engine) startWorkerLocked(d *deliverer) {
-	if d.started {
+// resends reports whether a notifier is a Resender, which needs the
+// notified firing alerts at every dispatch.
+func (dp *dispatcher) resends() bool {
+	dp.mu.Lock()
+	defer dp.mu.Unlock()
+	for _, d := range dp.deliverers {
+		if d.resend > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// start starts the deliverers' goroutines.
+func (dp *dispatcher) start() {
+	dp.mu.Lock()
+	defer dp.mu.Unlock()
+	if dp.started || dp.closed {
 		return
 	}
-	d.started = true
-	e.wg.Add(1)
-	go d.run(e.runCtx)
+	dp.started = true
+	for _, d := range dp.deliverers {
+		dp.wg.Add(1)
+		go d.run(dp.runCtx)
+	}
+}
+
+// dispatch queues the notices for every notifier, in order, then the
+// resends due to Resenders among the notified firing alerts.
+func (dp *dispatcher) dispatch(notices []notice, firing []Alert, now time.Time) {
+	dp.mu.Lock()
+	ds := slices.Clone(dp.deliverers)
+	dp.mu.Unlock()
+	for _, n := range notices {
+		for _, d := range ds {
+			d.enqueue(n.a)
+		}
+	}
+	for _, d := range ds {
+		d.resendDue(firing, now)
+	}
+}
+
+// shutdown stops accepting notifications and lets each started deliverer
+// deliver what is queued (what is queued for one never started is dropped),
+// waiting for them until ctx ends; deliveries still running then are
+// cancelled.
+func (dp *dispatcher) shutdown(ctx context.Context) error {
+	dp.mu.Lock()
+	dp.closed = true
+	started := dp.started
+	ds := slices.Clone(dp.deliverers)
+	dp.mu.Unlock()
+	defer dp.cancel() // a no-op when everything finished in time
+	for _, d := range ds {
+		d.close(started)
+	}
+	done := make(chan struct{})
+	go func() {
+		dp.wg.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 // enqueue queues a notification without blocking; it drops it (and counts
@@ -136,24 +207,32 @@ func (e *Engine) startWorkerLocked(d *deliverer) {
 func (d *deliverer) enqueue(a Alert) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	_, known := d.known[a.ID]
 	if a.State == Resolved {
-		if _, ok := d.known[a.ID]; !ok {
-			d.e.log.Debug("alerting: resolved notification not sent: the notifier was never told the alert fired",
+		if !known {
+			d.dp.log.Debug("alerting: resolved notification not sent: the notifier was never told the alert fired",
 				slog.String("notifier", d.name), slog.String("alert", a.ID))
 			return
 		}
 		delete(d.known, a.ID)
-	} else if _, ok := d.known[a.ID]; ok || len(d.known) < maxKnown {
-		d.known[a.ID] = d.e.clock.Now()
 	}
-	if d.closed {
-		d.dropLocked(a, "engine shut down")
+	why := "engine shut down"
+	if !d.closed {
+		select {
+		case d.queue <- a:
+			why = ""
+		default:
+			why = "queue full"
+		}
+	}
+	if why != "" {
+		// A dropped firing of an alert the notifier never heard of leaves
+		// it unknown: its resolution will not be queued either.
+		d.dropLocked(a, why)
 		return
 	}
-	select {
-	case d.queue <- a:
-	default:
-		d.dropLocked(a, "queue full")
+	if a.State != Resolved && (known || len(d.known) < maxKnown) {
+		d.known[a.ID] = d.dp.clock.Now()
 	}
 }
 
@@ -178,13 +257,13 @@ func (d *deliverer) resendDue(firing []Alert, now time.Time) {
 }
 
 func (d *deliverer) dropLocked(a Alert, why string) {
-	if inst := d.e.inst.Load(); inst != nil {
+	if inst := d.dp.inst.Load(); inst != nil {
 		inst.dropped.Add(context.Background(), 1, d.attrs...)
 	}
 	if a.State != Resolved {
 		d.markLostLocked(a.ID)
 	}
-	d.e.log.Warn("alerting: notification dropped", slog.String("notifier", d.name),
+	d.dp.log.Warn("alerting: notification dropped", slog.String("notifier", d.name),
 		slog.String("alert", a.ID), slog.String("state", a.State.String()), slog.String("reason", why))
 }
 
@@ -233,7 +312,7 @@ func (d *deliverer) close(started bool) {
 }
 
 func (d *deliverer) run(ctx context.Context) {
-	defer d.e.wg.Done()
+	defer d.dp.wg.Done()
 	for a := range d.queue {
 		if a.State == Resolved && d.takeLost(a.ID) {
 			continue // its firing notification failed after this was queued
@@ -252,8 +331,8 @@ func (d *deliverer) run(ctx context.Context) {
 // of attempts or time, waiting between attempts with capped exponential
 // backoff or the receiver's Retry-After, whichever is longer.
 func (d *deliverer) deliver(ctx context.Context, a Alert) {
-	cfg := d.e.cfg.Delivery
-	clk := d.e.clock
+	cfg := d.dp.cfg
+	clk := d.dp.clock
 	b := backoff.NewExponentialBackOff(
 		backoff.WithInitialInterval(cfg.InitialBackoff),
 		backoff.WithMaxInterval(cfg.MaxBackoff),
@@ -277,7 +356,7 @@ func (d *deliverer) deliver(ctx context.Context, a Alert) {
 			d.fail(a, attempt, err)
 			return
 		}
-		d.e.log.Debug("alerting: notification failed; retrying", slog.String("notifier", d.name),
+		d.dp.log.Debug("alerting: notification failed; retrying", slog.String("notifier", d.name),
 			slog.String("alert", a.ID), slog.Int("attempt", attempt), slog.Duration("wait", wait), slog.Any("error", err))
 		if !clock.Sleep(ctx, clk, wait) {
 			d.fail(a, attempt, ctx.Err())
@@ -291,19 +370,19 @@ func (d *deliverer) fail(a Alert, attempts int, err error) {
 	if a.State != Resolved {
 		d.setLost(a.ID, true)
 	}
-	d.e.log.Warn("alerting: notification failed", slog.String("notifier", d.name), slog.String("alert", a.ID),
+	d.dp.log.Warn("alerting: notification failed", slog.String("notifier", d.name), slog.String("alert", a.ID),
 		slog.String("state", a.State.String()), slog.Int("attempts", attempts), slog.Any("error", err))
 }
 
 func (d *deliverer) count(pick func(*instruments) metric.Int64Counter) {
-	if inst := d.e.inst.Load(); inst != nil {
+	if inst := d.dp.inst.Load(); inst != nil {
 		pick(inst).Add(context.Background(), 1, d.attrs...)
 	}
 }
 
 // call makes one bounded attempt, turning a panic into a permanent failure.
 func (d *deliverer) call(ctx context.Context, a Alert) (err error) {
-	ctx, cancel := context.WithTimeout(ctx, d.e.cfg.Delivery.Timeout)
+	ctx, cancel := context.WithTimeout(ctx, d.dp.cfg.Timeout)
 	defer cancel()
 	defer func() {
 		if r := recover(); r != nil {

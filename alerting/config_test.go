@@ -1,0 +1,69 @@
+package alerting
+
+import (
+	"errors"
+	"slices"
+	"testing"
+	"time"
+)
+
+func TestNewRejectsInvalidConfig(t *testing.T) {
+	cases := []struct {
+		name   string
+		cfg    Config
+		fields []string
+	}{
+		{"negative evaluation interval", Config{EvaluationInterval: -time.Second}, []string{"EvaluationInterval"}},
+		{"negative retention", Config{Retention: -time.Hour}, []string{"Retention"}},
+		{"negative max resolved", Config{MaxResolved: -1}, []string{"MaxResolved"}},
+		{"negative restore grace", Config{RestoreGrace: -time.Minute}, []string{"RestoreGrace"}},
+		{"negative delivery values", Config{Delivery: DeliveryConfig{
+			QueueSize: -1, Timeout: -1, MaxAttempts: -1, InitialBackoff: -1, MaxBackoff: -1, MaxElapsed: -1,
+		}}, []string{"Delivery.QueueSize", "Delivery.Timeout", "Delivery.MaxAttempts", "Delivery.InitialBackoff", "Delivery.MaxBackoff", "Delivery.MaxElapsed"}},
+		{"max backoff below initial backoff", Config{Delivery: DeliveryConfig{InitialBackoff: time.Minute, MaxBackoff: time.Second}}, []string{"Delivery.MaxBackoff"}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			eng, err := New(c.cfg)
+			if eng != nil || !errors.Is(err, ErrInvalidConfig) {
+				t.Fatalf("New = %v, %v; want ErrInvalidConfig", eng, err)
+			}
+			var got []string
+			for _, e := range unjoin(err) {
+				var ce *ConfigError
+				if !errors.As(e, &ce) {
+					t.Fatalf("%v is not a *ConfigError", e)
+				}
+				got = append(got, ce.Field)
+			}
+			if !slices.Equal(got, c.fields) {
+				t.Fatalf("fields %q, want %q (%v)", got, c.fields, err)
+			}
+		})
+	}
+}
+
+func TestConfigDefaults(t *testing.T) {
+	cfg, err := Config{Delivery: DeliveryConfig{InitialBackoff: 2 * time.Minute}}.withDefaults()
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := cfg.Delivery
+	if cfg.EvaluationInterval != DefaultEvaluationInterval || cfg.Retention != DefaultRetention || cfg.MaxResolved != DefaultMaxResolved ||
+		cfg.RestoreGrace != DefaultRestoreGrace || d.QueueSize != DefaultQueueSize || d.Timeout != DefaultNotifyTimeout ||
+		d.MaxAttempts != DefaultMaxAttempts || d.MaxElapsed != DefaultMaxElapsed {
+		t.Fatalf("defaults not applied: %+v", cfg)
+	}
+	// A MaxBackoff left to its default follows a longer InitialBackoff.
+	if d.MaxBackoff != 2*time.Minute {
+		t.Fatalf("MaxBackoff = %s, want InitialBackoff's 2m", d.MaxBackoff)
+	}
+}
+
+// unjoin returns the errors joined in err, or err alone.
+func unjoin(err error) []error {
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		return j.Unwrap()
+	}
+	return []error{err}
+}
