@@ -1,7 +1,6 @@
 package otelmon
 
 import (
-	"context"
 	"errors"
 	"fmt"
 
@@ -56,30 +55,13 @@ func (m *Monitor) setupAlerts(o options) error {
 // (AddRule), notifiers, or to query and acknowledge alerts.
 func (m *Monitor) Alerts() *alerting.Engine { return m.alerts }
 
-// requestEvaluation asks for an alert evaluation soon, without waiting:
-// breakers opening and services going down call it so their alerts do not
-// wait for the next tick. Requests made while one is pending coalesce.
+// requestEvaluation asks the alert engine for an evaluation soon, without
+// waiting: breakers opening and services going down call it so their alerts
+// do not wait for the next tick. The engine schedules it and coalesces
+// requests (alerting.Engine.RequestEvaluation).
 func (m *Monitor) requestEvaluation() {
-	if m.alerts == nil {
-		return
-	}
-	select {
-	case m.evalNow <- struct{}{}:
-	default:
-	}
-}
-
-// evaluateOnRequest runs requested evaluations until ctx ends.
-func (m *Monitor) evaluateOnRequest(ctx context.Context) {
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-m.evalNow:
-			if err := m.alerts.Evaluate(ctx); err != nil && ctx.Err() == nil {
-				m.logger.Warn("otelmon: alert evaluation", "err", err)
-			}
-		}
+	if m.alerts != nil {
+		m.alerts.RequestEvaluation()
 	}
 }
 

@@ -215,8 +215,8 @@ func TestHostProviderAlerting(t *testing.T) {
 		t.Fatal(err)
 	}
 	if err := eng.AddRule(alerting.Rule{
-		Name: "deep_queue", Level: alerting.Critical, Enabled: true, Threshold: 100,
-		Condition: alerting.Threshold{Instrument: "host_queue_depth", Op: alerting.OpGreater},
+		Name: "deep_queue", Level: alerting.Critical,
+		Condition: alerting.Threshold{Instrument: "host_queue_depth", Op: alerting.OpGreater, Value: 100},
 	}); err != nil {
 		t.Fatal(err)
 	}

@@ -56,10 +56,7 @@ type Monitor struct {
 	health     *healthcheck.Checker
 	healthURLs map[string]string
 
-	alerts  *alerting.Engine // nil when alerting is disabled
-	evalNow chan struct{}    // requests for an evaluation, buffer 1
-	stopBg  context.CancelFunc
-	bgDone  chan struct{} // closed when the background goroutine exits
+	alerts *alerting.Engine // nil when alerting is disabled
 
 	regs []metric.Registration // observable callbacks, removed by Shutdown
 
@@ -99,7 +96,6 @@ func New(cfg Config, opts ...Option) (*Monitor, error) {
 
 		healthURLs:     o.healthURLs,
 		alerts:         o.alertEngine,
-		evalNow:        make(chan struct{}, 1),
 		apiKey:         o.apiKey,
 		protectMetrics: o.protectMetrics,
 	}
@@ -258,10 +254,11 @@ func (m *Monitor) MetricsHandler() http.Handler {
 }
 
 // Start begins the Monitor's background work (the reference service's
-// start_monitoring): scheduled health checks of the registered targets and
-// periodic alert evaluation, plus evaluations requested when a breaker
-// opens or a service goes down. ctx is used for starting only: Shutdown
-// stops what Start starts. It is safe to call more than once; it returns
+// start_monitoring): it starts the health checker (scheduled checks of the
+// registered targets) and the alert engine (periodic evaluation, plus the
+// evaluations requested when a breaker opens or a service goes down). The
+// Monitor runs no goroutine of its own. ctx is used for starting only:
+// Shutdown stops what Start starts. It is safe to call more than once; it returns
 // ErrShutdown after Shutdown.
 func (m *Monitor) Start(ctx context.Context) error {
 	m.mu.Lock()
@@ -279,12 +276,6 @@ func (m *Monitor) Start(ctx context.Context) error {
 		if err := m.alerts.Start(ctx); err != nil {
 			return errors.Join(err, m.health.Shutdown(ctx))
 		}
-		bg, stop := context.WithCancel(context.WithoutCancel(ctx))
-		m.stopBg, m.bgDone = stop, make(chan struct{})
-		go func() {
-			defer close(m.bgDone)
-			m.evaluateOnRequest(bg)
-		}()
 	}
 	m.started = true
 	return nil
@@ -299,21 +290,14 @@ func (m *Monitor) Shutdown(ctx context.Context) error {
 	m.stopOnce.Do(func() {
 		m.mu.Lock()
 		m.stopped = true
-		started := m.started
 		m.mu.Unlock()
-		if started && m.stopBg != nil {
-			m.stopBg()
-			<-m.bgDone
-		}
 		// Health checks first: stopping them is quick, while the engine may
 		// spend ctx's time delivering what is queued.
 		healthErr := m.health.Shutdown(ctx)
 		var alertErr error
 		if m.alerts != nil {
 			// Before the provider: the engine's reader belongs to it.
-			if alertErr = m.alerts.Shutdown(ctx); errors.Is(alertErr, alerting.ErrShutdown) {
-				alertErr = nil
-			}
+			alertErr = m.alerts.Shutdown(ctx)
 		}
 		// The provider flushes push exporters on shutdown: the callbacks must
 		// still be registered then, or the last export lacks their series.

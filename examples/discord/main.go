@@ -210,15 +210,12 @@ const (
 // it lasts.
 func customRule() alerting.Rule {
 	return alerting.Rule{
-		Name:             customRuleName,
-		Level:            alerting.Warning,
-		Description:      "my_service has failed its last five syncs; its list is going stale.",
-		Labels:           map[string]string{"component": "custom"},
-		Condition:        alerting.ConsecutiveFailures{Source: customSource, Count: 5},
-		Threshold:        5,
-		EvaluationWindow: 10 * time.Minute,
-		RateLimit:        30 * time.Minute,
-		Enabled:          true,
+		Name:        customRuleName,
+		Level:       alerting.Warning,
+		Description: "my_service has failed its last five syncs; its list is going stale.",
+		Labels:      map[string]string{"component": "custom"},
+		Condition:   alerting.ConsecutiveFailures{Source: customSource, Count: 5},
+		RateLimit:   30 * time.Minute,
 	}
 }
 
