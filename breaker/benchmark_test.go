@@ -146,6 +146,34 @@ func BenchmarkRejectOpen(b *testing.B) {
 	}
 }
 
+// BenchmarkCallerDeadline is a closed call with the tmdb request timeout
+// (10 s) from a caller whose context ends sooner (5 s), as an http.Client
+// with a shorter Timeout gives: no request-timeout timer is needed.
+func BenchmarkCallerDeadline(b *testing.B) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	cfg := DefaultConfigFor("tmdb")
+	b.Run("impl=otelmon", func(b *testing.B) {
+		br := newBench(b, cfg)
+		b.ReportAllocs()
+		for b.Loop() {
+			br.Execute(ctx, benchOK)
+		}
+	})
+	b.Run("impl=gobreaker", func(b *testing.B) {
+		cb, _ := newGoBench(Config{FailureThreshold: cfg.FailureThreshold, OpenTimeout: cfg.OpenTimeout}, false)
+		fn := func() (struct{}, error) {
+			c, cancel := context.WithTimeout(ctx, cfg.RequestTimeout)
+			defer cancel()
+			return struct{}{}, benchOK(c)
+		}
+		b.ReportAllocs()
+		for b.Loop() {
+			cb.Execute(fn)
+		}
+	})
+}
+
 // BenchmarkTwoStep is Allow, Done and Release on a closed breaker, against
 // gobreaker's TwoStepCircuitBreaker.
 func BenchmarkTwoStep(b *testing.B) {

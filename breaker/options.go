@@ -1,6 +1,7 @@
 package breaker
 
 import (
+	"errors"
 	"strconv"
 	"time"
 
@@ -46,7 +47,7 @@ func newOptions(opts []Option) options {
 	return o
 }
 
-func (o options) validate() []error {
+func (o options) validate() error {
 	var errs []error
 	if !o.mode.valid() {
 		errs = append(errs, &ConfigError{Field: "WithMode", Value: o.mode.String(), Reason: "unknown mode"})
@@ -54,7 +55,7 @@ func (o options) validate() []error {
 	if !(o.jitter >= 0 && o.jitter < 1) {
 		errs = append(errs, &ConfigError{Field: "WithJitter", Value: strconv.FormatFloat(o.jitter, 'g', -1, 64), Reason: "must be at least 0 and less than 1"})
 	}
-	return errs
+	return errors.Join(errs...)
 }
 
 // Clock tells the time. The breaker reads it to time open periods and

@@ -151,8 +151,8 @@ func (o Outcome) String() string {
 // ConsecutiveFailures counts failures since the last success in the closed
 // state (a failure in half-open reopens the breaker at once).
 // ConsecutiveSuccesses counts successful trial calls in the half-open state;
-// the closed state does not count successes, so that a success on the hot
-// path writes no shared memory. Both are cleared on every state change.
+// in the closed state a success only clears ConsecutiveFailures. Both are
+// cleared on every state change.
 type Counts struct {
 	ConsecutiveFailures  uint32
 	ConsecutiveSuccesses uint32
@@ -170,15 +170,16 @@ type StateChange struct {
 	Counts Counts
 }
 
-// Stats is a snapshot of what an observer exports: every field is read from
-// atomics, without blocking calls in flight. Totals count from New.
+// Stats is a snapshot of what an observer exports, taken at one instant:
+// Breaker.Stats holds the breaker's lock while it copies, never while a
+// call runs. Totals count from New.
 type Stats struct {
 	Name   string
 	State  State
 	Mode   Mode
 	Counts Counts
 	// Failures is the number of results counted as failures. Successes
-	// are not totalled: that would put a shared write on the hot path.
+	// are not totalled here; the caller's own request metrics count them.
 	Failures uint64
 	// Rejected is the number of calls refused with ErrOpen or
 	// ErrTooManyRequests.
