@@ -314,7 +314,7 @@ func (b *Breaker) admitLocked() (uint64, admission, error) {
 	switch b.state {
 	case Closed:
 		return b.gen, admitCounted, nil
-	case Open: // its period has not ended
+	case Open: // and its period has not ended, or admit would have expired it
 		if b.mode == ModeMetricsOnly {
 			return b.gen, admitFree, nil
 		}
@@ -336,7 +336,7 @@ func (b *Breaker) admitLocked() (uint64, admission, error) {
 // result from an earlier generation is dropped: the state it would count
 // toward has gone, and its half-open slot with it.
 func (b *Breaker) record(gen uint64, kind admission, o Outcome, err error) {
-	if kind == admitNone || kind == admitFree || kind == admitCounted && o == Ignored {
+	if kind == admitNone || kind == admitFree || (kind == admitCounted && o == Ignored) {
 		return
 	}
 	var ra time.Duration
