@@ -19,6 +19,17 @@ var (
 	benchGoOK = func() (struct{}, error) { return struct{}{}, nil }
 )
 
+// benchConfigs are the configurations every comparison runs with: none has
+// no request timeout; tmdb is what the Monitor builds for TMDb (3 failures,
+// 30 s open, 10 s request timeout), the shape of every breaker it builds.
+var benchConfigs = []struct {
+	name string
+	cfg  Config
+}{
+	{"none", Config{FailureThreshold: 3, OpenTimeout: 30 * time.Second}},
+	{"tmdb", DefaultConfigFor("tmdb")},
+}
+
 func newBench(b *testing.B, cfg Config) *Breaker {
 	br, err := New("bench", cfg)
 	if err != nil {
@@ -27,76 +38,132 @@ func newBench(b *testing.B, cfg Config) *Breaker {
 	return br
 }
 
-func newGoBench(tripped bool) *gobreaker.CircuitBreaker[struct{}] {
+// newGoBench returns the gobreaker equivalent of cfg, and the function it
+// executes: with a request timeout, the closure derives the same context as
+// Execute does.
+func newGoBench(cfg Config, tripped bool) (*gobreaker.CircuitBreaker[struct{}], func() (struct{}, error)) {
 	cb := gobreaker.NewCircuitBreaker[struct{}](gobreaker.Settings{
 		Name:        "bench",
-		Timeout:     time.Hour,
-		ReadyToTrip: func(c gobreaker.Counts) bool { return c.ConsecutiveFailures >= 1 },
+		Timeout:     cfg.OpenTimeout,
+		ReadyToTrip: func(c gobreaker.Counts) bool { return c.ConsecutiveFailures >= uint32(cfg.FailureThreshold) },
 	})
 	if tripped {
-		cb.Execute(func() (struct{}, error) { return struct{}{}, errBoom })
+		for range cfg.FailureThreshold {
+			cb.Execute(func() (struct{}, error) { return struct{}{}, errBoom })
+		}
 	}
-	return cb
+	fn := benchGoOK
+	if d := cfg.RequestTimeout; d > 0 {
+		ctx := context.Background()
+		fn = func() (struct{}, error) {
+			c, cancel := context.WithTimeout(ctx, d)
+			defer cancel()
+			return struct{}{}, benchOK(c)
+		}
+	}
+	return cb, fn
 }
 
 // BenchmarkClosed is a successful call through a closed breaker, one
 // goroutine.
 func BenchmarkClosed(b *testing.B) {
 	ctx := context.Background()
-	b.Run("impl=otelmon", func(b *testing.B) {
-		br := newBench(b, Config{})
-		b.ReportAllocs()
-		for b.Loop() {
-			br.Execute(ctx, benchOK)
-		}
-	})
-	b.Run("impl=gobreaker", func(b *testing.B) {
-		cb := newGoBench(false)
-		b.ReportAllocs()
-		for b.Loop() {
-			cb.Execute(benchGoOK)
-		}
-	})
+	for _, c := range benchConfigs {
+		b.Run("cfg="+c.name+"/impl=otelmon", func(b *testing.B) {
+			br := newBench(b, c.cfg)
+			b.ReportAllocs()
+			for b.Loop() {
+				br.Execute(ctx, benchOK)
+			}
+		})
+		b.Run("cfg="+c.name+"/impl=gobreaker", func(b *testing.B) {
+			cb, fn := newGoBench(c.cfg, false)
+			b.ReportAllocs()
+			for b.Loop() {
+				cb.Execute(fn)
+			}
+		})
+	}
 }
 
 // BenchmarkClosedParallel is BenchmarkClosed from GOMAXPROCS goroutines.
 func BenchmarkClosedParallel(b *testing.B) {
 	ctx := context.Background()
-	b.Run("impl=otelmon", func(b *testing.B) {
-		br := newBench(b, Config{})
-		b.ReportAllocs()
-		b.RunParallel(func(pb *testing.PB) {
-			for pb.Next() {
-				br.Execute(ctx, benchOK)
-			}
+	for _, c := range benchConfigs {
+		b.Run("cfg="+c.name+"/impl=otelmon", func(b *testing.B) {
+			br := newBench(b, c.cfg)
+			b.ReportAllocs()
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					br.Execute(ctx, benchOK)
+				}
+			})
 		})
-	})
-	b.Run("impl=gobreaker", func(b *testing.B) {
-		cb := newGoBench(false)
-		b.ReportAllocs()
-		b.RunParallel(func(pb *testing.PB) {
-			for pb.Next() {
-				cb.Execute(benchGoOK)
-			}
+		b.Run("cfg="+c.name+"/impl=gobreaker", func(b *testing.B) {
+			cb, fn := newGoBench(c.cfg, false)
+			b.ReportAllocs()
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					cb.Execute(fn)
+				}
+			})
 		})
-	})
+	}
 }
 
-// BenchmarkClosedRequestTimeout is a closed call with a request timeout; the
-// gobreaker case derives the same context inside its closure.
-func BenchmarkClosedRequestTimeout(b *testing.B) {
+// BenchmarkRejectOpen is a call rejected by an open breaker, from
+// GOMAXPROCS goroutines.
+func BenchmarkRejectOpen(b *testing.B) {
 	ctx := context.Background()
+	for _, c := range benchConfigs {
+		b.Run("cfg="+c.name+"/impl=otelmon", func(b *testing.B) {
+			br := newBench(b, c.cfg)
+			for range c.cfg.FailureThreshold {
+				br.Execute(ctx, fail)
+			}
+			if br.State() != Open {
+				b.Fatal("breaker did not open")
+			}
+			b.ReportAllocs()
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					br.Execute(ctx, benchOK)
+				}
+			})
+		})
+		b.Run("cfg="+c.name+"/impl=gobreaker", func(b *testing.B) {
+			cb, fn := newGoBench(c.cfg, true)
+			if cb.State() != gobreaker.StateOpen {
+				b.Fatal("gobreaker did not open")
+			}
+			b.ReportAllocs()
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					cb.Execute(fn)
+				}
+			})
+		})
+	}
+}
+
+// BenchmarkCallerDeadline is a closed call with the tmdb request timeout
+// (10 s) from a caller whose context ends sooner (5 s), as an http.Client
+// with a shorter Timeout gives: no request-timeout timer is needed.
+func BenchmarkCallerDeadline(b *testing.B) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	cfg := DefaultConfigFor("tmdb")
 	b.Run("impl=otelmon", func(b *testing.B) {
-		br := newBench(b, Config{RequestTimeout: 30 * time.Second})
+		br := newBench(b, cfg)
 		b.ReportAllocs()
 		for b.Loop() {
 			br.Execute(ctx, benchOK)
 		}
 	})
 	b.Run("impl=gobreaker", func(b *testing.B) {
-		cb := newGoBench(false)
+		cb, _ := newGoBench(Config{FailureThreshold: cfg.FailureThreshold, OpenTimeout: cfg.OpenTimeout}, false)
 		fn := func() (struct{}, error) {
-			c, cancel := context.WithTimeout(ctx, 30*time.Second)
+			c, cancel := context.WithTimeout(ctx, cfg.RequestTimeout)
 			defer cancel()
 			return struct{}{}, benchOK(c)
 		}
@@ -104,31 +171,6 @@ func BenchmarkClosedRequestTimeout(b *testing.B) {
 		for b.Loop() {
 			cb.Execute(fn)
 		}
-	})
-}
-
-// BenchmarkRejectOpen is a call rejected by an open breaker, from
-// GOMAXPROCS goroutines.
-func BenchmarkRejectOpen(b *testing.B) {
-	ctx := context.Background()
-	b.Run("impl=otelmon", func(b *testing.B) {
-		br := newBench(b, Config{FailureThreshold: 1, OpenTimeout: time.Hour})
-		br.Execute(ctx, fail)
-		b.ReportAllocs()
-		b.RunParallel(func(pb *testing.PB) {
-			for pb.Next() {
-				br.Execute(ctx, benchOK)
-			}
-		})
-	})
-	b.Run("impl=gobreaker", func(b *testing.B) {
-		cb := newGoBench(true)
-		b.ReportAllocs()
-		b.RunParallel(func(pb *testing.PB) {
-			for pb.Next() {
-				cb.Execute(benchGoOK)
-			}
-		})
 	})
 }
 

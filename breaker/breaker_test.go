@@ -1,6 +1,7 @@
 package breaker
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -70,7 +71,7 @@ func TestHalfOpenAfterOpenTimeout(t *testing.T) {
 		t.Fatalf("before the timeout: %v, want ErrOpen", err)
 	}
 	fc.Advance(1)
-	if s := stateOf(b.word.Load()); s != Open {
+	if s := rawState(b); s != Open {
 		t.Fatalf("state changed to %v without a call", s)
 	}
 	if err := b.Execute(context.Background(), succeed); err != nil {
@@ -297,6 +298,55 @@ func TestNoRequestTimeoutKeepsContext(t *testing.T) {
 	}
 }
 
+// A request timeout sets fn's deadline unless the caller's own comes no
+// later, in which case fn gets the caller's context itself: no timer.
+func TestRequestTimeoutDeadline(t *testing.T) {
+	const timeout = 10 * time.Second
+	for _, tc := range []struct {
+		name     string
+		deadline time.Duration // the caller's, from now; 0 for none
+		ownCtx   bool          // fn gets the caller's context
+	}{
+		{"no caller deadline", 0, false},
+		{"caller deadline later", time.Hour, false},
+		{"caller deadline sooner", time.Second, true},
+		{"caller deadline equal", timeout, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			b, _ := newTest(t, Config{RequestTimeout: timeout})
+			start := time.Now()
+			ctx := context.Background()
+			if tc.deadline > 0 {
+				var cancel context.CancelFunc
+				ctx, cancel = context.WithDeadline(ctx, start.Add(tc.deadline))
+				defer cancel()
+			}
+			check := func(got context.Context) {
+				t.Helper()
+				if (got == ctx) != tc.ownCtx {
+					t.Errorf("fn got the caller's context: %v, want %v", got == ctx, tc.ownCtx)
+				}
+				dl, ok := got.Deadline()
+				if !ok {
+					t.Fatal("fn's context has no deadline")
+				}
+				if want := start.Add(min(timeout, cmp.Or(tc.deadline, timeout))); dl.Before(want) || dl.After(want.Add(time.Minute)) {
+					t.Errorf("deadline in %v, want %v", dl.Sub(start), want.Sub(start))
+				}
+			}
+			if err := b.Execute(ctx, func(got context.Context) error { check(got); return nil }); err != nil {
+				t.Fatal(err)
+			}
+			tk, got, err := b.Allow(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			check(got)
+			tk.Release()
+		})
+	}
+}
+
 func TestPanicCountsAsFailure(t *testing.T) {
 	for _, tc := range []struct {
 		name     string
@@ -445,7 +495,17 @@ func TestRetryAfterOnTrialFailure(t *testing.T) {
 // openPeriod returns how long b, just tripped, stays open.
 func openPeriod(t *testing.T, b *Breaker) time.Duration {
 	t.Helper()
-	return time.Duration(b.openUntil.Load() - b.now())
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return time.Duration(b.openUntil - b.now())
+}
+
+// rawState returns b's state as it stands, without the move from an
+// expired open period to HalfOpen that State makes.
+func rawState(b *Breaker) State {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.state
 }
 
 func TestBackoffGrowsAndResets(t *testing.T) {
@@ -519,6 +579,9 @@ func TestClosedPathAllocations(t *testing.T) {
 	ctx := context.Background()
 	open, _ := newTest(t, Config{FailureThreshold: 1})
 	trip(t, open)
+	timed, _ := newTest(t, DefaultConfigFor("tmdb"))
+	soon, cancel := context.WithTimeout(ctx, 5*time.Second) // before tmdb's 10 s request timeout
+	defer cancel()
 	for _, tc := range []struct {
 		name string
 		f    func()
@@ -531,6 +594,7 @@ func TestClosedPathAllocations(t *testing.T) {
 			tk.Done(nil)
 			tk.Release()
 		}},
+		{"Execute with a caller deadline within the request timeout", func() { timed.Execute(soon, succeed) }},
 		{"rejection", func() { open.Execute(ctx, succeed) }},
 		{"Counts+Rejected", func() { _, _ = b.Counts(), b.Rejected() }},
 	} {

@@ -174,6 +174,8 @@ func TestNewRejectsInvalid(t *testing.T) {
 		{"jitter too large", "x", Config{}, []Option{WithJitter(1)}, "WithJitter"},
 		{"jitter negative", "x", Config{}, []Option{WithJitter(-0.1)}, "WithJitter"},
 		{"unknown mode", "x", Config{}, []Option{WithMode(Mode(9))}, "WithMode"},
+		{"negative open timeout override", "x", Config{}, []Option{WithOpenTimeoutOverride(-time.Second)}, "WithOpenTimeoutOverride"},
+		{"negative max breakers", "x", Config{}, []Option{WithMaxBreakers(-1)}, "WithMaxBreakers"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			b, err := New(tc.bname, tc.cfg, tc.opts...)

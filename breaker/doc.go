@@ -2,9 +2,9 @@
 // list-sync host calls (IMDb, TMDb, Trakt, Plex, ...).
 //
 // A [Breaker] guards one service. It knows nothing of HTTP, health checks,
-// alerts or OpenTelemetry: it exposes its state and counters (read from
-// atomics) so that the otelmon package can export them from observable
-// instruments at collection time, with no metric call on the call path.
+// alerts or OpenTelemetry: it exposes its state and counters so that the
+// otelmon package can export them from observable instruments at collection
+// time, with no metric call on the call path.
 //
 // # States
 //
@@ -29,7 +29,9 @@
 //
 //   - nil is a Success;
 //   - a call that outlives Config.RequestTimeout is a Failure, and the
-//     caller sees an error satisfying errors.Is(err, context.DeadlineExceeded);
+//     caller sees an error satisfying errors.Is(err, context.DeadlineExceeded)
+//     (when the caller's own deadline comes no later, that deadline bounds
+//     the call instead, and no timer is set);
 //   - an error while the caller's own context is done (canceled, or its
 //     deadline passed) is Ignored: a caller giving up says nothing about
 //     the service;
@@ -66,8 +68,8 @@
 // # Observing
 //
 // [Breaker.State], [Breaker.Counts], [Breaker.Rejected],
-// [Breaker.Transitions] and [Breaker.Stats] read atomics and never wait for
-// calls in flight. Listeners set with [WithStateListener] are called after
+// [Breaker.Transitions] and [Breaker.Stats] take the breaker's lock only
+// to copy, so they never wait for calls in flight. Listeners set with [WithStateListener] are called after
 // each state change, in the goroutine that caused it and with no lock held,
 // so they may call back into the breaker.
 //
@@ -79,16 +81,30 @@
 //
 // # Design notes
 //
-// The closed path takes no lock and reads no clock. The state, the mode, the
-// consecutive-failure count and the generation share one atomic word: a
-// successful call loads it twice and writes nothing (the failure count is
-// cleared only when it is not zero), so concurrent successes do not contend
-// for a cache line. A failure below the threshold is one compare-and-swap;
-// the failure that reaches it takes the mutex and opens the breaker. A
-// rejection while open is lock-free too, at the cost of one clock read.
-// Half-open admission, state changes and mode changes go through the mutex,
-// which guards the half-open slots and the backoff; listeners run after it
-// is released, unlike gobreaker's OnStateChange, which runs under its lock. Successes
-// are not totalled, since a shared counter would put a contended write on
-// every call; failures, rejections and transitions are.
+// The state machine lives under one mutex, as in sony/gobreaker: a call
+// locks it to be admitted and again to count its result, never while it
+// runs. Every state change starts a new generation (see States), which is
+// what keeps late results from counting. Only an open breaker reads the
+// clock. Listeners run after the mutex is released, unlike gobreaker's
+// OnStateChange, which runs under its lock.
+//
+// # Performance
+//
+// With a request timeout, as every breaker DefaultConfigFor builds has, a
+// call's cost is the timer: the context.WithTimeout that bounds fn costs
+// four allocations (272 B) and most of the time, here and in gobreaker
+// alike. With the tmdb configuration (3 failures, 30 s open, 10 s request
+// timeout), BenchmarkClosed measures a successful Execute at about 0.9× the
+// time of gobreaker's Execute around the same context.WithTimeout (within
+// run-to-run noise of 1×), one goroutine or two, with the same four
+// allocations; a rejection by an open breaker
+// costs about the same as gobreaker's and allocates nothing. A caller whose
+// context ends before the request timeout (an http.Client with a shorter
+// Timeout, say) saves the timer: 0.1× gobreaker's time and no allocation.
+// Without a request timeout a call costs two uncontended lock operations
+// and allocates nothing: 0.25× gobreaker, which also reads the clock twice.
+// Measure on your machine with
+//
+//	go test -run '^$' -bench . -benchmem -count 6 ./breaker/ > bench.txt
+//	benchstat -col /impl bench.txt
 package breaker

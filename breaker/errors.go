@@ -45,6 +45,7 @@ type ConfigError struct {
 	Reason string
 }
 
+// Error returns "invalid circuit breaker config: Field = Value: Reason".
 func (e *ConfigError) Error() string {
 	if e.Value == "" {
 		return fmt.Sprintf("%s: %s: %s", ErrInvalidConfig, e.Field, e.Reason)

@@ -134,7 +134,7 @@ func TestSetModeTransitions(t *testing.T) {
 				if s.mode.valid() && b.Mode() != s.mode {
 					t.Fatalf("Mode() = %v, want %v", b.Mode(), s.mode)
 				}
-				if st := stateOf(b.word.Load()); st != s.wantState {
+				if st := rawState(b); st != s.wantState {
 					t.Fatalf("after SetMode(%v): state %v, want %v", s.mode, st, s.wantState)
 				}
 			}

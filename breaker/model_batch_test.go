@@ -161,7 +161,7 @@ func (bt *batch) execute(b *Breaker) string {
 
 func (bt *batch) allow(b *Breaker) string {
 	tk, _, err := b.Allow(context.Background())
-	bt.reports <- admissionReport{err: err, kind: tk.kind, gen: genOf(tk.word)}
+	bt.reports <- admissionReport{err: err, kind: tk.kind, gen: tk.gen}
 	if err != nil {
 		return ""
 	}

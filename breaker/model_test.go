@@ -216,31 +216,31 @@ func (l *eventLog) equal(events []string) bool {
 // diff compares the breaker, and the events its listener saw, with the
 // model. It describes the first difference, or returns "" if they agree.
 func (m *model) diff(b *Breaker, events *eventLog) string {
-	w := b.word.Load()
 	b.mu.Lock()
-	inflight := b.inflight
+	state, mode, gen, inflight, openUntil := b.state, b.mode, b.gen, b.inflight, b.openUntil
 	b.mu.Unlock()
+	st := b.Stats()
 	switch {
-	case stateOf(w) != m.state:
-		return fmt.Sprintf("state %v, model %v", stateOf(w), m.state)
-	case modeOf(w) != m.mode:
-		return fmt.Sprintf("mode %v, model %v", modeOf(w), m.mode)
-	case genOf(w) != m.gen:
-		return fmt.Sprintf("generation %d, model %d", genOf(w), m.gen)
-	case b.Counts() != (Counts{uint32(m.fails), uint32(m.succ)}):
-		return fmt.Sprintf("counts %+v, model fails %d succ %d", b.Counts(), m.fails, m.succ)
+	case state != m.state:
+		return fmt.Sprintf("state %v, model %v", state, m.state)
+	case mode != m.mode:
+		return fmt.Sprintf("mode %v, model %v", mode, m.mode)
+	case gen != m.gen:
+		return fmt.Sprintf("generation %d, model %d", gen, m.gen)
+	case st.Counts != (Counts{uint32(m.fails), uint32(m.succ)}):
+		return fmt.Sprintf("counts %+v, model fails %d succ %d", st.Counts, m.fails, m.succ)
 	case inflight != m.inflight:
 		return fmt.Sprintf("trials in flight %d, model %d", inflight, m.inflight)
 	case inflight > m.cfg.HalfOpenMaxRequests:
 		return fmt.Sprintf("%d trials in flight, limit %d", inflight, m.cfg.HalfOpenMaxRequests)
-	case b.Rejected() != m.rejected:
-		return fmt.Sprintf("rejected %d, model %d", b.Rejected(), m.rejected)
-	case b.failures.Load() != m.failures:
-		return fmt.Sprintf("failures %d, model %d", b.failures.Load(), m.failures)
-	case b.Transitions() != m.transitions:
-		return fmt.Sprintf("transitions %v, model %v", b.Transitions(), m.transitions)
-	case stateOf(w) == Open && m.mode != ModeForcedOpen && time.Duration(b.openUntil.Load()) != m.openUntil:
-		return fmt.Sprintf("open until %v, model %v", time.Duration(b.openUntil.Load()), m.openUntil)
+	case st.Rejected != m.rejected:
+		return fmt.Sprintf("rejected %d, model %d", st.Rejected, m.rejected)
+	case st.Failures != m.failures:
+		return fmt.Sprintf("failures %d, model %d", st.Failures, m.failures)
+	case st.Transitions != m.transitions:
+		return fmt.Sprintf("transitions %v, model %v", st.Transitions, m.transitions)
+	case state == Open && m.mode != ModeForcedOpen && time.Duration(openUntil) != m.openUntil:
+		return fmt.Sprintf("open until %v, model %v", time.Duration(openUntil), m.openUntil)
 	case !events.equal(m.events):
 		return fmt.Sprintf("events %v, model %v", events.get(), m.events)
 	}
@@ -481,7 +481,7 @@ func TestConcurrentCallers(t *testing.T) {
 				if err != nil {
 					continue
 				}
-				gen := genOf(tk.word)
+				gen := tk.gen
 				if tk.kind == admitTrial {
 					mu.Lock()
 					running[gen]++

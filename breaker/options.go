@@ -1,6 +1,7 @@
 package breaker
 
 import (
+	"errors"
 	"strconv"
 	"time"
 
@@ -37,24 +38,37 @@ type options struct {
 }
 
 func newOptions(opts []Option) options {
-	o := options{clock: clock.Real{}, jitter: DefaultJitter, maxBreakers: DefaultMaxBreakers}
+	o := options{clock: clock.Real{}, jitter: DefaultJitter}
 	for _, opt := range opts {
 		if opt != nil {
 			o = opt.apply(o)
 		}
 	}
+	if o.maxBreakers == 0 {
+		o.maxBreakers = DefaultMaxBreakers
+	}
 	return o
 }
 
-func (o options) validate() []error {
+// validate reports every invalid option as a *ConfigError, joined.
+func (o options) validate() error {
 	var errs []error
+	bad := func(field, value, reason string) {
+		errs = append(errs, &ConfigError{Field: field, Value: value, Reason: reason})
+	}
 	if !o.mode.valid() {
-		errs = append(errs, &ConfigError{Field: "WithMode", Value: o.mode.String(), Reason: "unknown mode"})
+		bad("WithMode", o.mode.String(), "unknown mode")
 	}
 	if !(o.jitter >= 0 && o.jitter < 1) {
-		errs = append(errs, &ConfigError{Field: "WithJitter", Value: strconv.FormatFloat(o.jitter, 'g', -1, 64), Reason: "must be at least 0 and less than 1"})
+		bad("WithJitter", strconv.FormatFloat(o.jitter, 'g', -1, 64), "must be at least 0 and less than 1")
 	}
-	return errs
+	if o.openTimeoutOverride < 0 {
+		bad("WithOpenTimeoutOverride", o.openTimeoutOverride.String(), "must not be negative")
+	}
+	if o.maxBreakers < 0 {
+		bad("WithMaxBreakers", strconv.Itoa(o.maxBreakers), "must not be negative")
+	}
+	return errors.Join(errs...)
 }
 
 // Clock tells the time. The breaker reads it to time open periods and
@@ -107,7 +121,8 @@ func WithStateListener(f func(ev StateChange)) Option {
 }
 
 // WithMode sets the initial operator mode. Default: ModeNormal. A breaker
-// created in ModeForcedOpen starts Open.
+// created in ModeForcedOpen starts Open; a value other than the four modes
+// is a *ConfigError.
 func WithMode(m Mode) Option {
 	return optionFunc(func(o options) options {
 		o.mode = m
@@ -118,7 +133,7 @@ func WithMode(m Mode) Option {
 // WithJitter sets the randomization factor of the open period, in [0, 1):
 // each period is drawn uniformly from nominal×(1±f), then capped by
 // MaxOpenTimeout. Zero makes open periods exact, as tests need. Default:
-// DefaultJitter (0.2).
+// DefaultJitter (0.2); a value outside [0, 1) is a *ConfigError.
 func WithJitter(f float64) Option {
 	return optionFunc(func(o options) options {
 		o.jitter = f
@@ -129,7 +144,7 @@ func WithJitter(f float64) Option {
 // WithOpenTimeoutOverride replaces OpenTimeout by d, and MaxOpenTimeout by
 // DefaultMaxOpenTimeoutFactor×d, whatever the Config says. Demos pass it to
 // NewRegistry to make every breaker recover within seconds. Default: zero,
-// no override; d ≤ 0 means no override.
+// no override; a negative d is a *ConfigError.
 func WithOpenTimeoutOverride(d time.Duration) Option {
 	return optionFunc(func(o options) options {
 		o.openTimeoutOverride = d
@@ -141,12 +156,10 @@ func WithOpenTimeoutOverride(d time.Duration) Option {
 // host passing unbounded names (from user input, say) cannot grow memory
 // without limit; Get beyond it returns an error wrapping ErrRegistryFull. It
 // applies to NewRegistry only; New ignores it. Default: DefaultMaxBreakers
-// (64); n ≤ 0 means the default.
+// (64), which zero also means; a negative n is a *ConfigError, reported by
+// Get.
 func WithMaxBreakers(n int) Option {
 	return optionFunc(func(o options) options {
-		if n <= 0 {
-			n = DefaultMaxBreakers
-		}
 		o.maxBreakers = n
 		return o
 	})

@@ -14,6 +14,7 @@ import (
 type Registry struct {
 	overrides map[string]Config // copied in NewRegistry; read-only
 	opts      []Option          // applied to every breaker
+	optsErr   error             // what is wrong with opts; Get reports it
 	max       int
 
 	// breakers is replaced, never changed in place, so Get reads it
@@ -36,6 +37,7 @@ func NewRegistry(overrides map[string]Config, opts ...Option) *Registry {
 	r := &Registry{
 		overrides: maps.Clone(overrides),
 		opts:      slices.Clone(opts),
+		optsErr:   o.validate(),
 		max:       o.maxBreakers,
 		mode:      o.mode,
 	}
@@ -56,6 +58,9 @@ func (r *Registry) Get(service string) (*Breaker, error) {
 func (r *Registry) create(service string) (*Breaker, error) {
 	if service == "" {
 		return nil, &ConfigError{Field: "name", Reason: "must not be empty"}
+	}
+	if r.optsErr != nil {
+		return nil, fmt.Errorf("breaker %q: %w", service, r.optsErr)
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()

@@ -72,14 +72,46 @@ func TestRegistryErrors(t *testing.T) {
 }
 
 func TestRegistryDefaultLimit(t *testing.T) {
-	r := NewRegistry(nil)
-	for i := range DefaultMaxBreakers {
-		if _, err := r.Get(fmt.Sprint("svc", i)); err != nil {
-			t.Fatal(err)
-		}
+	for _, tc := range []struct {
+		name string
+		opts []Option
+	}{
+		{"no option", nil},
+		{"zero", []Option{WithMaxBreakers(0)}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := NewRegistry(nil, tc.opts...)
+			for i := range DefaultMaxBreakers {
+				if _, err := r.Get(fmt.Sprint("svc", i)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if _, err := r.Get("one-more"); !errors.Is(err, ErrRegistryFull) {
+				t.Fatalf("err = %v, want ErrRegistryFull", err)
+			}
+		})
 	}
-	if _, err := r.Get("one-more"); !errors.Is(err, ErrRegistryFull) {
-		t.Fatalf("err = %v, want ErrRegistryFull", err)
+}
+
+// Invalid options given to NewRegistry are reported by every Get, the
+// registry-only WithMaxBreakers included.
+func TestRegistryInvalidOptions(t *testing.T) {
+	for _, tc := range []struct {
+		opt   Option
+		field string
+	}{
+		{WithMaxBreakers(-1), "WithMaxBreakers"},
+		{WithOpenTimeoutOverride(-time.Second), "WithOpenTimeoutOverride"},
+		{WithJitter(2), "WithJitter"},
+	} {
+		t.Run(tc.field, func(t *testing.T) {
+			r := NewRegistry(nil, tc.opt)
+			b, err := r.Get("tmdb")
+			var ce *ConfigError
+			if b != nil || !errors.As(err, &ce) || ce.Field != tc.field || !errors.Is(err, ErrInvalidConfig) {
+				t.Fatalf("Get = %v, %v; want a *ConfigError for %s", b, err, tc.field)
+			}
+		})
 	}
 }
 

@@ -146,15 +146,14 @@ func (o Outcome) String() string {
 	return fmt.Sprintf("Outcome(%d)", uint8(o))
 }
 
-// Counts are the breaker's consecutive counters in its current state.
-//
-// ConsecutiveFailures counts failures since the last success in the closed
-// state (a failure in half-open reopens the breaker at once).
-// ConsecutiveSuccesses counts successful trial calls in the half-open state;
-// the closed state does not count successes, so that a success on the hot
-// path writes no shared memory. Both are cleared on every state change.
+// Counts are the breaker's consecutive counters in its current state. Both
+// are cleared on every state change.
 type Counts struct {
-	ConsecutiveFailures  uint32
+	// ConsecutiveFailures counts failures since the last success in the
+	// closed state (a failure in half-open reopens the breaker at once).
+	ConsecutiveFailures uint32
+	// ConsecutiveSuccesses counts successful trial calls in the half-open
+	// state; in the closed state a success only clears ConsecutiveFailures.
 	ConsecutiveSuccesses uint32
 }
 
@@ -170,15 +169,21 @@ type StateChange struct {
 	Counts Counts
 }
 
-// Stats is a snapshot of what an observer exports: every field is read from
-// atomics, without blocking calls in flight. Totals count from New.
+// Stats is a snapshot of what an observer exports, taken at one instant:
+// Breaker.Stats holds the breaker's lock while it copies, never while a
+// call runs. Totals count from New.
 type Stats struct {
-	Name   string
-	State  State
-	Mode   Mode
+	// Name is the breaker's name.
+	Name string
+	// State is the current state; an open breaker whose open period has
+	// ended reads HalfOpen.
+	State State
+	// Mode is the operator mode.
+	Mode Mode
+	// Counts are the consecutive counts of the current state.
 	Counts Counts
 	// Failures is the number of results counted as failures. Successes
-	// are not totalled: that would put a shared write on the hot path.
+	// are not totalled here; the caller's own request metrics count them.
 	Failures uint64
 	// Rejected is the number of calls refused with ErrOpen or
 	// ErrTooManyRequests.

@@ -21,7 +21,7 @@ type Ticket struct {
 	parent context.Context    // the caller's context
 	tctx   context.Context    // the request-timeout context, nil if none
 	cancel context.CancelFunc // releases tctx
-	word   uint64             // the state word the call was admitted under
+	gen    uint64             // the generation the call was admitted in
 	kind   admission
 	done   uint32 // atomic: 1 once the outcome is recorded
 }
@@ -29,13 +29,15 @@ type Ticket struct {
 // Allow admits one call, or rejects it at once with an error wrapping
 // ErrOpen or ErrTooManyRequests (and a zero Ticket and ctx itself). On
 // admission it returns the context to run the call with: ctx with the
-// Config.RequestTimeout deadline when that is set, else ctx itself.
+// Config.RequestTimeout deadline when that is set and ctx has no earlier
+// deadline, else ctx itself.
 //
 // The call must end with Done, which records its outcome, classified as by
 // Execute, and frees a half-open slot; and Release, which cancels the
 // request context. Release without Done records nothing but frees the
-// slot, so `defer t.Release()` is always safe. On a closed breaker without a
-// request timeout, Allow, Done and Release allocate nothing.
+// slot, so `defer t.Release()` is always safe. Allow, Done and Release
+// allocate nothing unless Allow sets a request timeout: a timer and its
+// context (4 allocations).
 //
 // In an http.RoundTripper:
 //
@@ -57,8 +59,7 @@ func (b *Breaker) Allow(ctx context.Context) (Ticket, context.Context, error) {
 	if err != nil {
 		return Ticket{}, ctx, err
 	}
-	if b.reqTimeout > 0 {
-		t.tctx, t.cancel = context.WithTimeoutCause(ctx, b.reqTimeout, b.errTimeout)
+	if t.tctx, t.cancel = b.requestContext(ctx); t.tctx != nil {
 		return t, t.tctx, nil
 	}
 	return t, ctx, nil
@@ -70,15 +71,11 @@ func (b *Breaker) Allow(ctx context.Context) (Ticket, context.Context, error) {
 // Ticket whose Done and Release work the same; the caller's ctx alone
 // bounds the work.
 func (b *Breaker) Admit(ctx context.Context) (Ticket, error) {
-	w := b.word.Load()
-	kind := admitCounted
-	if w&fastMask != 0 {
-		var err error
-		if w, kind, err = b.admit(); err != nil {
-			return Ticket{}, err
-		}
+	gen, kind, err := b.admit()
+	if err != nil {
+		return Ticket{}, err
 	}
-	return Ticket{b: b, parent: ctx, word: w, kind: kind}, nil
+	return Ticket{b: b, parent: ctx, gen: gen, kind: kind}, nil
 }
 
 // Done records the outcome of the call, classified from err as Execute
@@ -88,11 +85,13 @@ func (b *Breaker) Admit(ctx context.Context) (Ticket, error) {
 // cancel the request context: call Release when the call's resources (a
 // response body) are closed.
 func (t *Ticket) Done(err error) Outcome {
-	if t.b == nil || !atomic.CompareAndSwapUint32(&t.done, 0, 1) {
+	if t.b == nil || atomic.LoadUint32(&t.done) != 0 {
 		return Ignored
 	}
 	o, _ := t.b.outcome(t.parent, t.tctx, err)
-	t.b.record(t.word, t.kind, o, err)
+	if !t.finish(o, err) {
+		return Ignored
+	}
 	return o
 }
 
@@ -102,10 +101,18 @@ func (t *Ticket) Release() {
 	if t.b == nil {
 		return
 	}
-	if atomic.LoadUint32(&t.done) == 0 && atomic.CompareAndSwapUint32(&t.done, 0, 1) {
-		t.b.record(t.word, t.kind, Ignored, nil)
-	}
+	t.finish(Ignored, nil)
 	if t.cancel != nil {
 		t.cancel()
 	}
+}
+
+// finish records outcome o, unless an outcome was recorded already; it
+// reports whether this one was.
+func (t *Ticket) finish(o Outcome, err error) bool {
+	if atomic.LoadUint32(&t.done) != 0 || !atomic.CompareAndSwapUint32(&t.done, 0, 1) {
+		return false
+	}
+	t.b.record(t.gen, t.kind, o, err)
+	return true
 }

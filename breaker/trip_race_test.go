@@ -2,6 +2,7 @@ package breaker
 
 import (
 	"context"
+	"errors"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -26,11 +27,12 @@ func (c *pausingClock) Now() time.Time {
 	return c.Clock.Now()
 }
 
-// The failure that reaches the threshold trips from the word it read; a
-// success and a failure landing while it computes the open period are not
-// overwritten. The result is what the order success, failure, 4th failure
-// gives: two consecutive failures, still closed.
-func TestTripDoesNotOverwriteConcurrentResults(t *testing.T) {
+// The failure that reaches the threshold opens the breaker in one step: a
+// success and a failure started while it computes the open period wait for
+// it, so they are rejected rather than counted in the generation it ends.
+// The result is that of the order 4th failure, success, failure: open, with
+// four failures and two rejections.
+func TestTripIsAtomic(t *testing.T) {
 	pc := &pausingClock{Clock: clock.NewFake(time.Unix(0, 0)), reached: make(chan struct{}), resume: make(chan struct{})}
 	var events []StateChange
 	b, err := New("r", Config{FailureThreshold: 4}, WithClock(pc), WithJitter(0),
@@ -45,13 +47,20 @@ func TestTripDoesNotOverwriteConcurrentResults(t *testing.T) {
 	pc.armed.Store(true)
 	done := make(chan struct{})
 	go func() { defer close(done); _ = b.Execute(ctx, fail) }() // the 4th failure
-	<-pc.reached                                                // it holds the lock and is computing the open period
-	_ = b.Execute(ctx, succeed)
-	_ = b.Execute(ctx, fail)
+	<-pc.reached                                                // it is computing the open period
+	errs := make(chan error, 2)
+	for _, fn := range []func(context.Context) error{succeed, fail} {
+		go func() { errs <- b.Execute(ctx, fn) }()
+	}
 	close(pc.resume)
 	<-done
-	if st := b.Stats(); st.State != Closed || st.Counts.ConsecutiveFailures != 2 || st.Failures != 5 || len(events) != 0 {
-		t.Fatalf("state %v, counts %+v, failures %d, events %+v; want closed, 2 consecutive failures, 5 in all",
-			st.State, st.Counts, st.Failures, events)
+	for range 2 {
+		if err := <-errs; !errors.Is(err, ErrOpen) {
+			t.Errorf("call started during the trip: %v, want ErrOpen", err)
+		}
+	}
+	if st := b.Stats(); st.State != Open || st.Failures != 4 || st.Rejected != 2 || len(events) != 1 || events[0].To != Open {
+		t.Fatalf("state %v, failures %d, rejected %d, events %+v; want open, 4 failures, 2 rejected, one event to open",
+			st.State, st.Failures, st.Rejected, events)
 	}
 }
