@@ -2,11 +2,11 @@ package alerting
 
 import (
 	"errors"
-	"fmt"
 	"log/slog"
 	"time"
 
 	"github.com/listsync/otelmon/internal/clock"
+	"github.com/listsync/otelmon/internal/configerr"
 	"github.com/listsync/otelmon/internal/names"
 )
 
@@ -111,13 +111,9 @@ func (c Config) withDefaults() (Config, error) {
 
 // orDefault replaces a zero *v by def and rejects a negative one.
 func orDefault[T int | time.Duration](field string, v *T, def T) error {
-	switch {
-	case *v < 0:
-		return &ConfigError{Field: field, Value: fmt.Sprint(*v), Reason: "must not be negative"}
-	case *v == 0:
-		*v = def
-	}
-	return nil
+	return configerr.OrDefault(v, def, field, func(field, value, reason string) error {
+		return &ConfigError{Field: field, Value: value, Reason: reason}
+	})
 }
 
 // options holds what the sealed Options set.

@@ -3,6 +3,8 @@ package alerting
 import (
 	"errors"
 	"fmt"
+
+	"github.com/listsync/otelmon/internal/configerr"
 )
 
 // Sentinel errors. Callers branch on them with errors.Is; the errors the
@@ -63,10 +65,7 @@ type ConfigError struct {
 
 // Error names the field, the value and the reason.
 func (e *ConfigError) Error() string {
-	if e.Value == "" {
-		return fmt.Sprintf("%s: %s: %s", ErrInvalidConfig, e.Field, e.Reason)
-	}
-	return fmt.Sprintf("%s: %s = %s: %s", ErrInvalidConfig, e.Field, e.Value, e.Reason)
+	return configerr.Message(ErrInvalidConfig.Error(), e.Field, e.Value, e.Reason)
 }
 
 // Unwrap returns ErrInvalidConfig.

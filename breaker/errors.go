@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/listsync/otelmon/internal/configerr"
 )
 
 var (
@@ -47,10 +49,7 @@ type ConfigError struct {
 
 // Error returns "invalid circuit breaker config: Field = Value: Reason".
 func (e *ConfigError) Error() string {
-	if e.Value == "" {
-		return fmt.Sprintf("%s: %s: %s", ErrInvalidConfig, e.Field, e.Reason)
-	}
-	return fmt.Sprintf("%s: %s = %s: %s", ErrInvalidConfig, e.Field, e.Value, e.Reason)
+	return configerr.Message(ErrInvalidConfig.Error(), e.Field, e.Value, e.Reason)
 }
 
 // Unwrap returns ErrInvalidConfig.

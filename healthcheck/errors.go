@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/listsync/otelmon/internal/configerr"
 	"github.com/listsync/otelmon/internal/httperr"
 )
 
@@ -57,10 +58,7 @@ type ConfigError struct {
 // Error returns "invalid health check config: <Field>[ = <Value>]:
 // <Reason>".
 func (e *ConfigError) Error() string {
-	if e.Value == "" {
-		return fmt.Sprintf("%s: %s: %s", ErrInvalidConfig, e.Field, e.Reason)
-	}
-	return fmt.Sprintf("%s: %s = %s: %s", ErrInvalidConfig, e.Field, e.Value, e.Reason)
+	return configerr.Message(ErrInvalidConfig.Error(), e.Field, e.Value, e.Reason)
 }
 
 // Unwrap returns ErrInvalidConfig.

@@ -2,7 +2,6 @@ package otelmon
 
 import (
 	"errors"
-	"fmt"
 	"maps"
 	"slices"
 	"strconv"
@@ -10,6 +9,7 @@ import (
 
 	"github.com/listsync/otelmon/breaker"
 	"github.com/listsync/otelmon/healthcheck"
+	"github.com/listsync/otelmon/internal/configerr"
 	"github.com/listsync/otelmon/internal/names"
 )
 
@@ -106,13 +106,7 @@ type ConfigError struct {
 
 // Error describes the field, its value and what is wrong with it.
 func (e *ConfigError) Error() string {
-	s := ErrInvalidConfig.Error() + ": " + e.Field
-	if e.Value != "" {
-		s += " = " + e.Value
-	}
-	if e.Reason != "" {
-		s += ": " + e.Reason
-	}
+	s := configerr.Message(ErrInvalidConfig.Error(), e.Field, e.Value, e.Reason)
 	if e.Err != nil {
 		s += ": " + e.Err.Error()
 	}
@@ -172,11 +166,12 @@ func (c Config) withDefaults() (Config, error) {
 
 // orDefault replaces a zero *v by def and rejects a negative one.
 func orDefault[T int | time.Duration](field string, v *T, def T) error {
-	if *v < 0 {
-		return &ConfigError{Field: field, Value: fmt.Sprint(*v), Reason: "must not be negative"}
-	}
-	fillZero(v, def)
-	return nil
+	return configerr.OrDefault(v, def, field, invalid)
+}
+
+// invalid returns a *ConfigError for field.
+func invalid(field, value, reason string) error {
+	return &ConfigError{Field: field, Value: value, Reason: reason}
 }
 
 // fillZero replaces a zero *v by def.

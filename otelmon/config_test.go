@@ -134,6 +134,15 @@ func TestConfigErrorReachesBreakerError(t *testing.T) {
 	}
 }
 
+// The health checker's own typed error survives New too.
+func TestConfigErrorReachesHealthcheckError(t *testing.T) {
+	_, err := New(Config{HealthChecks: healthcheck.Config{CheckInterval: -time.Minute}})
+	var he *healthcheck.ConfigError
+	if !errors.As(err, &he) || he.Field != "CheckInterval" || !errors.Is(err, healthcheck.ErrInvalidConfig) || !errors.Is(err, ErrInvalidConfig) {
+		t.Fatalf("New = %v, want a *healthcheck.ConfigError on CheckInterval inside an otelmon one", err)
+	}
+}
+
 func TestConfigErrorsJoined(t *testing.T) {
 	_, err := New(Config{AlertRetention: -1, Metrics: MetricsConfig{CardinalityLimit: -1}},
 		WithBreakerOptions(breaker.WithJitter(2)))

@@ -2,13 +2,13 @@ package notifyhttp
 
 import (
 	"errors"
-	"fmt"
 	"net/http"
 	"net/url"
 	"slices"
 	"time"
 
 	"github.com/listsync/otelmon/alerting"
+	"github.com/listsync/otelmon/internal/configerr"
 )
 
 // ErrInvalidConfig is wrapped by every *ConfigError. Each notifier package
@@ -41,10 +41,7 @@ func (e *ConfigError) Error() string {
 	if e.kind != "" {
 		prefix = e.kind + ": " + prefix
 	}
-	if e.Value == "" {
-		return fmt.Sprintf("%s: %s: %s", prefix, e.Field, e.Reason)
-	}
-	return fmt.Sprintf("%s: %s = %s: %s", prefix, e.Field, e.Value, e.Reason)
+	return configerr.Message(prefix, e.Field, e.Value, e.Reason)
 }
 
 // Unwrap returns ErrInvalidConfig.
