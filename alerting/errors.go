@@ -37,6 +37,10 @@ var (
 	// ErrAlertResolved is returned by Acknowledge for an alert that has
 	// already resolved.
 	ErrAlertResolved = errors.New("alerting: alert already resolved")
+	// ErrNotSaved is wrapped by the error of a change (an acknowledgement)
+	// that could not be written to the state file. The change is not kept in
+	// memory either, so what the engine shows is what survives a restart.
+	ErrNotSaved = errors.New("alerting: change not saved")
 
 	// ErrDuplicateNotifier is returned by New and AddNotifier when a notifier
 	// with the same Name is already registered.
