@@ -70,9 +70,7 @@ func decodeTMDbError(t *testing.T, w *httptest.ResponseRecorder) tmdbError {
 		t.Errorf("Content-Type = %q, want application/json", ct)
 	}
 	var e tmdbError
-	dec := json.NewDecoder(w.Body)
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&e); err != nil {
+	if err := decodeStrict(w.Body.String(), &e); err != nil {
 		t.Fatalf("body is not TMDb's error JSON: %v", err)
 	}
 	if e.StatusCode == nil || e.StatusMessage == nil || e.Success == nil {
@@ -206,12 +204,17 @@ func decodeTraktRateLimit(t *testing.T, w *httptest.ResponseRecorder) traktRateL
 		t.Fatal("no X-Ratelimit header")
 	}
 	var rl traktRateLimit
-	dec := json.NewDecoder(strings.NewReader(h))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&rl); err != nil {
+	if err := decodeStrict(h, &rl); err != nil {
 		t.Fatalf("X-Ratelimit %q: %v", h, err)
 	}
 	return rl
+}
+
+// decodeStrict decodes the JSON object s into v, refusing unknown fields.
+func decodeStrict(s string, v any) error {
+	dec := json.NewDecoder(strings.NewReader(s))
+	dec.DisallowUnknownFields()
+	return dec.Decode(v)
 }
 
 func TestTraktWindow(t *testing.T) {
