@@ -39,7 +39,13 @@
 // # Status
 //
 // Every service starts [Unknown]. A check succeeds when the request returns,
-// within its timeout, a status the target accepts (any 2xx or 3xx by default).
+// within its timeout, a status the target accepts. By default that is any
+// answer below 500: a service that answers is up, even when the answer is a
+// refusal (401, 403 or 404 from an API root probed without a key) or a
+// request to slow down (429). A 5xx answer, a transport error (refused or
+// reset connection, DNS failure, TLS error, garbage) and a timeout mean the
+// check failed. [Target].ExpectedStatus narrows the rule: when set, only the
+// statuses it lists succeed, and any other fails with a [*StatusError].
 // Statuses then move as follows, with the thresholds of [Config]:
 //
 //   - Unknown → Up on the first success;

@@ -84,6 +84,7 @@ func (e *TargetError) Error() string {
 func (e *TargetError) Unwrap() error { return e.Err }
 
 // StatusError is the Result.Err of a check whose response status was not one
-// the target accepts. It is the same type as alerting.StatusError and
+// the target accepts: a 5xx by default, or any status Target.ExpectedStatus
+// does not list. It is the same type as alerting.StatusError and
 // otelmon.StatusError; a probe leaves its Delay zero.
 type StatusError = httperr.StatusError

@@ -73,10 +73,63 @@ func TestFaults(t *testing.T) {
 			check:    wantStatusError(http.StatusInternalServerError),
 		},
 		{
+			// A throttled service answered: it is up.
 			name:     "rate limited",
 			handler:  static(http.StatusTooManyRequests),
+			wantOK:   true,
+			wantCode: http.StatusTooManyRequests,
+		},
+		{
+			// An API root without a key answers 401 (TMDb, Trakt): up.
+			name:     "unauthorized",
+			handler:  static(http.StatusUnauthorized),
+			wantOK:   true,
+			wantCode: http.StatusUnauthorized,
+		},
+		{
+			name:     "forbidden",
+			handler:  static(http.StatusForbidden),
+			wantOK:   true,
+			wantCode: http.StatusForbidden,
+		},
+		{
+			name:     "not found",
+			handler:  static(http.StatusNotFound),
+			wantOK:   true,
+			wantCode: http.StatusNotFound,
+		},
+		{
+			name:     "bad gateway",
+			handler:  static(http.StatusBadGateway),
+			wantCode: http.StatusBadGateway,
+			check:    wantStatusError(http.StatusBadGateway),
+		},
+		{
+			name:     "service unavailable",
+			handler:  static(http.StatusServiceUnavailable),
+			wantCode: http.StatusServiceUnavailable,
+			check:    wantStatusError(http.StatusServiceUnavailable),
+		},
+		{
+			name:     "ExpectedStatus narrows: 401 not listed",
+			handler:  static(http.StatusUnauthorized),
+			target:   healthcheck.Target{ExpectedStatus: []int{http.StatusOK}},
+			wantCode: http.StatusUnauthorized,
+			check:    wantStatusError(http.StatusUnauthorized),
+		},
+		{
+			name:     "ExpectedStatus narrows: 429 not listed",
+			handler:  static(http.StatusTooManyRequests),
+			target:   healthcheck.Target{ExpectedStatus: []int{http.StatusOK}},
 			wantCode: http.StatusTooManyRequests,
 			check:    wantStatusError(http.StatusTooManyRequests),
+		},
+		{
+			name:     "ExpectedStatus widens: 503 listed",
+			handler:  static(http.StatusServiceUnavailable),
+			target:   healthcheck.Target{ExpectedStatus: []int{http.StatusServiceUnavailable}},
+			wantOK:   true,
+			wantCode: http.StatusServiceUnavailable,
 		},
 		{
 			name:     "unexpected 200",

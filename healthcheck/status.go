@@ -71,7 +71,7 @@ type Result struct {
 	Time time.Time
 	// Err says why the check failed; nil when OK. URLs in it are redacted.
 	// Match it with errors.Is and errors.As: *StatusError for an unaccepted
-	// status, context.DeadlineExceeded for a timeout, ErrCheckPanicked, or
+	// status (a 5xx, or by Target.ExpectedStatus), context.DeadlineExceeded for a timeout, ErrCheckPanicked, or
 	// the transport's error.
 	Err error
 }

@@ -20,11 +20,13 @@ const (
 	ServicePlex  = "plex"
 )
 
-// Default URLs of the public reference services. They need no credentials.
-// An API root may still answer 401 or 404 without an API key, which counts as
-// a failure with the default accepted statuses: a host that has a key passes
-// a URL it authorizes instead (its query values are redacted everywhere), or
-// sets Target.ExpectedStatus.
+// Default URLs of the public reference services. They need no credentials:
+// an API root answers 401 or 404 without an API key, and any answer below 500
+// means the service is up (see Target.ExpectedStatus), so a fresh install
+// without keys reports these services up while they answer. A host that
+// wants a probe to prove its key too passes a URL the key authorizes (its
+// query values are redacted everywhere) and sets Target.ExpectedStatus to
+// the 2xx statuses.
 const (
 	DefaultIMDbURL  = "https://www.imdb.com/"
 	DefaultTMDbURL  = "https://api.themoviedb.org/3/"
@@ -42,8 +44,13 @@ type Target struct {
 	// Method is the HTTP method. Optional; default GET.
 	Method string
 	// ExpectedStatus lists the response status codes that count as success.
-	// Optional; default any 2xx or 3xx. Redirects are followed by the client
-	// first, as its CheckRedirect says.
+	// Optional; by default any answer below 500, and 429, is a success:
+	// the service answered, so it is up, even when it refused the request
+	// (401, 403, 404) or asked for a pause (429). Only 5xx answers, transport
+	// errors and timeouts mean down. When set, it narrows (or replaces) that
+	// rule: only the listed statuses count as success, and any other answer
+	// fails with a *StatusError. Redirects are followed by the client first,
+	// as its CheckRedirect says.
 	ExpectedStatus []int
 	// Headers are added to every request. Optional. A User-Agent is set when
 	// Headers has none; a "Host" entry sets the request's host.
@@ -140,10 +147,12 @@ func (t Target) method() string {
 	return t.Method
 }
 
-// accepts reports whether code counts as success for t.
+// accepts reports whether code counts as success for t: by default any
+// answer but a server error (429 is below 500), since a service that
+// answers, even 401 or 429, is up.
 func (t Target) accepts(code int) bool {
 	if len(t.ExpectedStatus) == 0 {
-		return code >= 200 && code < 400
+		return code < 500
 	}
 	return slices.Contains(t.ExpectedStatus, code)
 }

@@ -187,3 +187,41 @@ func TestRemove(t *testing.T) {
 		t.Fatalf("Status(a) = %v, %v", s, ok)
 	}
 }
+
+// TestDefaultTargetsWithoutKeys is a fresh install: the default targets are
+// API roots that answer without a key as the real services do (TMDb 401 with
+// its JSON error body, Trakt 401 without trakt-api-key, a 404 for an unknown
+// path), and every one of them is up: it answered.
+func TestDefaultTargetsWithoutKeys(t *testing.T) {
+	hosts := map[string]int{
+		"www.imdb.com":       http.StatusOK,
+		"api.themoviedb.org": http.StatusUnauthorized,
+		"api.trakt.tv":       http.StatusUnauthorized,
+		"plex.local:32400":   http.StatusNotFound,
+	}
+	srv := newHandlerServer(t, func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(hosts[r.Host])
+	})
+	base := srv.Client().Transport
+	client := &http.Client{Transport: roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		r = r.Clone(r.Context())
+		r.Host = r.URL.Host
+		r.URL.Scheme, r.URL.Host = "http", strings.TrimPrefix(srv.URL, "http://")
+		return base.RoundTrip(r)
+	})}
+	c, _ := newChecker(t, healthcheck.Config{}, healthcheck.WithHTTPClient(client))
+	for _, tg := range healthcheck.DefaultTargets(map[string]string{"plex": "http://plex.local:32400/library"}) {
+		mustAdd(t, c, tg)
+	}
+	want := map[string]int{"imdb": 200, "tmdb": 401, "trakt": 401, "plex": 404}
+	results := c.CheckAll(t.Context())
+	if len(results) != len(want) {
+		t.Fatalf("got %d results, want %d", len(results), len(want))
+	}
+	for _, res := range results {
+		if !res.OK || res.Status != healthcheck.Up || res.StatusCode != want[res.Target] || res.Err != nil {
+			t.Errorf("%s: OK=%v status=%v code=%d err=%v, want up with %d",
+				res.Target, res.OK, res.Status, res.StatusCode, res.Err, want[res.Target])
+		}
+	}
+}

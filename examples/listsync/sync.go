@@ -63,6 +63,7 @@ func (s *syncer) getJSON(ctx context.Context, c *http.Client, path string, v any
 	if err != nil {
 		return err
 	}
+	authorize(req, s.source)
 	resp, err := c.Do(req)
 	if err != nil {
 		return err
@@ -73,6 +74,27 @@ func (s *syncer) getJSON(ctx context.Context, c *http.Client, path string, v any
 		return fmt.Errorf("%s answered %s", s.source, resp.Status)
 	}
 	return json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(v)
+}
+
+// authorize adds the credentials of source to req, where that service
+// expects them; without them its stand-in answers 401, as the real service
+// does. The headers never reach a log or an error.
+func authorize(req *http.Request, source string) {
+	switch source {
+	case "tmdb":
+		// TMDb API docs, "Authentication": the API read access token as a
+		// Bearer token (or the v3 key as an api_key query parameter, which
+		// would put the key in every URL).
+		req.Header.Set("Authorization", "Bearer "+tmdbReadToken)
+	case "trakt":
+		// Trakt API docs, "Required Headers".
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("trakt-api-key", traktClientID)
+		req.Header.Set("trakt-api-version", "2")
+	case "plex":
+		req.Header.Set("X-Plex-Token", plexToken)
+		req.Header.Set("Accept", "application/json")
+	}
 }
 
 // metadataCache is a small bounded cache of movie metadata shared by all
