@@ -11,9 +11,9 @@ import (
 
 // TestCheckAllParallel checks a round of 100 targets that each answer in
 // 200ms, with MaxConcurrency 100, against the time of one check of one
-// target. Each round, the first one opening 100 connections included, must
-// take at most 1.2× that time, plus an allowance for a loaded CI machine under
-// the race detector; the figures are logged (about 1.10× cold and 1.05× warm
+// target. Each round must take at most 1.2× that time, plus an allowance for
+// a loaded CI machine under the race detector (larger for the first round,
+// which opens 100 connections); the figures are logged (about 1.10× cold and 1.05× warm
 // with -race on two idle cores).
 func TestCheckAllParallel(t *testing.T) {
 	if testing.Short() {
@@ -24,6 +24,11 @@ func TestCheckAllParallel(t *testing.T) {
 		upstream  = 200 * time.Millisecond
 		maxRatio  = 1.2
 		allowance = 100 * time.Millisecond // scheduling noise on 2 loaded cores with -race
+		// coldExtra is what opening 100 connections at once adds under -race
+		// on two busy cores (seen up to 240 ms while other packages' tests
+		// ran). Checks run one after another would take 100× one check, so the
+		// bound still proves they run in parallel.
+		coldExtra = 300 * time.Millisecond
 	)
 	srv := newHandlerServer(t, func(w http.ResponseWriter, r *http.Request) {
 		time.Sleep(upstream) // a slow upstream, not a wait for correctness
@@ -67,9 +72,10 @@ func TestCheckAllParallel(t *testing.T) {
 	for _, r := range []struct {
 		name    string
 		elapsed time.Duration
-	}{{"cold", cold}, {"warm", warm}} {
-		if r.elapsed > limit {
-			t.Errorf("%s round took %v, more than %.1f× one check (%v) + %v", r.name, r.elapsed, maxRatio, single, allowance)
+		limit   time.Duration
+	}{{"cold", cold, limit + coldExtra}, {"warm", warm, limit}} {
+		if r.elapsed > r.limit {
+			t.Errorf("%s round took %v, more than %v (%.1f× one check of %v plus scheduling noise)", r.name, r.elapsed, r.limit, maxRatio, single)
 		}
 	}
 }
