@@ -9,13 +9,10 @@ import (
 	"syscall"
 )
 
-// stateLock is an exclusive flock(2) on <path>.lock. flock locks belong to
-// the open file description, so a second open of the same file, in this
-// process or another, is refused; the OS releases the lock when the
-// process dies.
-type stateLock = *os.File
-
-// lockState takes the lock of the state file at path without waiting.
+// lockState takes an exclusive flock(2) on <path>.lock without waiting.
+// flock locks belong to the open file description, so a second open of the
+// same file, in this process or another, is refused; the OS releases the
+// lock when the process dies.
 func lockState(path string) (stateLock, error) {
 	name := path + ".lock"
 	f, err := os.OpenFile(name, os.O_RDWR|os.O_CREATE, 0o600)

@@ -9,13 +9,10 @@ import (
 	"os"
 )
 
-// stateLock is the lock file <path>.lock, created exclusively, on
-// platforms without flock(2). Unlike flock it outlives a crash: a lock file
-// left by a process that died must be removed by hand, and the error says
-// which file it is.
-type stateLock = *os.File
-
-// lockState creates the lock file of the state file at path.
+// lockState creates the lock file <path>.lock exclusively, on platforms
+// without flock(2). Unlike flock it outlives a crash: a lock file left by a
+// process that died must be removed by hand, and the error says which file
+// it is.
 func lockState(path string) (stateLock, error) {
 	name := path + ".lock"
 	f, err := os.OpenFile(name, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
