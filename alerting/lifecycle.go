@@ -105,7 +105,7 @@ type notice struct {
 // acknowledgement, hysteresis (For, ResolveAfterClear), flapping, the rate
 // limit and its held-back count, and the auto-resolve hold-down. It returns
 // the next state, the notifications to send, and whether the change must be
-// saved to the state file. r may be nil for obsRetire only.
+// saved to the state file. r may be nil for obsRetire and obsAck only.
 func step(st alertState, obs observation, r *ruleView, now time.Time) (alertState, []notice, bool) {
 	m := machine{st: st, r: r, now: now}
 	switch obs.kind {

@@ -46,7 +46,7 @@ type savedAlert struct {
 // statePersister keeps the alert state in a file it owns. Its zero value
 // (no path) keeps nothing.
 //
-// One owner per file: open takes an exclusive lock on a lock file beside
+// One owner per file: openState takes an exclusive lock on a lock file beside
 // the state file (<path>.lock, flock(2) where the platform has it), held
 // until close or until the process dies, when the OS releases it. A second
 // engine on the same path, in this process or another, is refused with
