@@ -41,7 +41,9 @@ type Config struct {
 	// StatePath, when set, is the file in which alert state
 	// (acknowledgements and notification bookkeeping) is kept across
 	// restarts. It is written atomically (temporary file and rename) after
-	// every change and read by New. Optional; empty means memory only.
+	// every change and read by New. The engine owns it from New to Shutdown
+	// through a lock file beside it (StatePath+".lock"); see New.
+	// Optional; empty means memory only.
 	StatePath string
 	// RestoreGrace is how long, from the first evaluation after New, an
 	// alert restored from StatePath stays as it was while its series has not
@@ -59,8 +61,13 @@ type Config struct {
 // value is valid; zero fields take their defaults, negative ones are an
 // error (*ConfigError from New).
 type DeliveryConfig struct {
-	// QueueSize bounds each notifier's queue. When a queue is full new
-	// notifications for that notifier are dropped and counted. Default 64.
+	// QueueSize bounds the backlog a notifier may carry from one evaluation
+	// to the next. An evaluation's notifications are queued whole, however
+	// many (a burst of a thousand reaches every notifier that keeps up),
+	// for a notifier whose backlog is below QueueSize; for one whose
+	// backlog is not, a notifier that is failing or too slow, they are
+	// dropped, counted in notifications_dropped_total and logged as one
+	// summary line per notifier and minute. Default 64.
 	QueueSize int
 	// Timeout bounds one call to Notify. Default 10 s.
 	Timeout time.Duration

@@ -4,7 +4,10 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"maps"
 	"slices"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -25,11 +28,29 @@ import (
 // notification is dropped (queue full) or fails for good, the resolved
 // notification of that alert is not sent to that notifier either: the
 // receiver never heard of the alert.
+//
+// The queue takes one evaluation's notifications as a whole. Its bound,
+// QueueSize, applies to the backlog left from earlier evaluations: a
+// notifier that has delivered what it was given before (backlog below
+// QueueSize) gets the whole of the next evaluation, however large the
+// burst; one that has not is failing or too slow, and the evaluation's
+// notifications for it are dropped. So a burst of a thousand alerts
+// reaches every healthy notifier, and memory stays bounded by QueueSize
+// plus one evaluation's notifications per notifier. This was chosen over
+// batching (one Notify call per evaluation) because it keeps the one-alert
+// Notifier interface every integration implements, and over a larger fixed
+// queue because no fixed size fits every burst. Drops are counted one by
+// one (notifications_dropped_total) but logged as one summary per notifier
+// and dropLogInterval, with the count: a notifier that is down for an hour
+// writes a line a minute, not one per alert.
 
 // maxLost bounds the per-notifier set of alerts whose firing notification
 // was lost; past it the set is cleared (and a stray resolved notification
 // may be sent).
 const maxLost = 4096
+
+// dropLogInterval spaces the log lines that summarize a notifier's drops.
+const dropLogInterval = time.Minute
 
 // maxKnown bounds the per-notifier set of alerts it was told are firing;
 // past it, new firings are not remembered, and their resolved notices are
@@ -63,13 +84,15 @@ type deliverer struct {
 	n     Notifier
 	name  string
 	attrs []metric.AddOption
-	queue chan Alert
+	wake  chan struct{} // buffer 1: the queue has work, or was closed
 
 	// resend is the notifier's ResendInterval (0: not a Resender).
 	resend time.Duration
 
-	mu     sync.Mutex // guards closed, lost and known
+	mu     sync.Mutex // guards the fields below
+	queue  []Alert    // FIFO; the worker takes from the front
 	closed bool
+	drops  dropSummary
 	lost   map[string]struct{}
 	// known holds the alerts whose firing notification was queued for this
 	// notifier (or that it knew of before a restart), by ID, with when it was
@@ -97,7 +120,7 @@ func (dp *dispatcher) add(n Notifier, known []string) error {
 		n:     n,
 		name:  name,
 		attrs: []metric.AddOption{metric.WithAttributeSet(attribute.NewSet(attribute.String(names.AttrNotifier, name)))},
-		queue: make(chan Alert, dp.cfg.QueueSize),
+		wake:  make(chan struct{}, 1),
 		lost:  map[string]struct{}{},
 		known: make(map[string]time.Time, len(known)),
 	}
@@ -153,19 +176,18 @@ func (dp *dispatcher) start() {
 	}
 }
 
-// dispatch queues the notices for every notifier, in order, then the
-// resends due to Resenders among the notified firing alerts.
+// dispatch queues one change's notices for every notifier, in order,
+// with the resends due to Resenders among the notified firing alerts.
 func (dp *dispatcher) dispatch(notices []notice, firing []Alert, now time.Time) {
 	dp.mu.Lock()
 	ds := slices.Clone(dp.deliverers)
 	dp.mu.Unlock()
-	for _, n := range notices {
-		for _, d := range ds {
-			d.enqueue(n.a)
-		}
+	batch := make([]Alert, len(notices))
+	for i, n := range notices {
+		batch[i] = n.a
 	}
 	for _, d := range ds {
-		d.resendDue(firing, now)
+		d.enqueue(batch, firing, now)
 	}
 }
 
@@ -196,63 +218,96 @@ func (dp *dispatcher) shutdown(ctx context.Context) error {
 	}
 }
 
-// enqueue queues a notification without blocking; it drops it (and counts
-// the drop) when the queue is full or closed.
+// enqueue queues one change's notifications, then the resends due among
+// firing (Resenders only), without blocking: all of them if the backlog
+// left from earlier changes is below QueueSize, none otherwise (each drop
+// is counted, and summarized in the log).
 //
 // A resolved notification goes only to a notifier that was told the alert
 // fired; whether that firing notification was then delivered is checked
 // when the resolved one comes out of the queue (see run), since a later
 // firing notification still in the queue may succeed where an earlier one
 // failed.
-func (d *deliverer) enqueue(a Alert) {
+func (d *deliverer) enqueue(batch, firing []Alert, now time.Time) {
 	d.mu.Lock()
-	defer d.mu.Unlock()
-	_, known := d.known[a.ID]
-	if a.State == Resolved {
-		if !known {
-			d.dp.log.Debug("alerting: resolved notification not sent: the notifier was never told the alert fired",
-				slog.String("notifier", d.name), slog.String("alert", a.ID))
-			return
-		}
-		delete(d.known, a.ID)
+	why := ""
+	switch {
+	case d.closed:
+		why = "engine shut down"
+	case len(d.queue) >= d.dp.cfg.QueueSize:
+		why = "queue full"
 	}
-	why := "engine shut down"
-	if !d.closed {
-		select {
-		case d.queue <- a:
-			why = ""
-		default:
-			why = "queue full"
+	queued, unknown := len(d.queue), 0
+	for _, a := range batch {
+		_, known := d.known[a.ID]
+		if a.State == Resolved {
+			if !known {
+				unknown++
+				continue
+			}
+			delete(d.known, a.ID)
+		}
+		d.offerLocked(a, known, why, now)
+	}
+	if d.resend > 0 {
+		for _, a := range firing {
+			if last, ok := d.known[a.ID]; !ok || now.Sub(last) >= d.resend {
+				d.offerLocked(a, ok, why, now)
+			}
 		}
 	}
+	if len(d.queue) > queued {
+		d.signal()
+	}
+	summary := d.drops.due(now, false)
+	d.mu.Unlock()
+	if unknown > 0 {
+		d.dp.log.Debug("alerting: resolved notifications not sent: the notifier was never told the alerts fired",
+			slog.String("notifier", d.name), slog.Int("count", unknown))
+	}
+	d.logDrops(summary)
+}
+
+// offerLocked queues a, or drops it for the reason why.
+func (d *deliverer) offerLocked(a Alert, known bool, why string, now time.Time) {
 	if why != "" {
 		// A dropped firing of an alert the notifier never heard of leaves
 		// it unknown: its resolution will not be queued either.
 		d.dropLocked(a, why)
 		return
 	}
+	d.queue = append(d.queue, a)
 	if a.State != Resolved && (known || len(d.known) < maxKnown) {
-		d.known[a.ID] = d.dp.clock.Now()
+		d.known[a.ID] = now
 	}
 }
 
-// resendDue queues again, for a Resender, the notified firing alerts that
-// it was last sent more than its ResendInterval before now, or never (it
-// was added after they fired, or the process restarted).
-func (d *deliverer) resendDue(firing []Alert, now time.Time) {
-	if d.resend <= 0 {
-		return
+// signal wakes the worker without blocking.
+func (d *deliverer) signal() {
+	select {
+	case d.wake <- struct{}{}:
+	default:
 	}
-	var due []Alert
-	d.mu.Lock()
-	for _, a := range firing {
-		if last, ok := d.known[a.ID]; !ok || now.Sub(last) >= d.resend {
-			due = append(due, a)
+}
+
+// next waits for the next queued notification; it reports false once the
+// queue is closed and empty.
+func (d *deliverer) next() (Alert, bool) {
+	for {
+		d.mu.Lock()
+		if len(d.queue) > 0 {
+			a := d.queue[0]
+			d.queue[0] = Alert{}
+			d.queue = d.queue[1:]
+			d.mu.Unlock()
+			return a, true
 		}
-	}
-	d.mu.Unlock()
-	for _, a := range due {
-		d.enqueue(a) // records the new send time
+		closed := d.closed
+		d.mu.Unlock()
+		if closed {
+			return Alert{}, false
+		}
+		<-d.wake
 	}
 }
 
@@ -263,8 +318,56 @@ func (d *deliverer) dropLocked(a Alert, why string) {
 	if a.State != Resolved {
 		d.markLostLocked(a.ID)
 	}
-	d.dp.log.Warn("alerting: notification dropped", slog.String("notifier", d.name),
-		slog.String("alert", a.ID), slog.String("state", a.State.String()), slog.String("reason", why))
+	d.drops.add(why)
+}
+
+// dropSummary counts a notifier's drops between two log lines.
+type dropSummary struct {
+	count   int
+	reasons map[string]int
+	logged  time.Time // when the last summary was logged; zero: never
+}
+
+func (s *dropSummary) add(why string) {
+	if s.reasons == nil {
+		s.reasons = map[string]int{}
+	}
+	s.count++
+	s.reasons[why]++
+}
+
+// due returns the summary to log and starts a new one, when there are
+// drops and the last summary is dropLogInterval old (or force); otherwise
+// nil. The first drops are logged at once.
+func (s *dropSummary) due(now time.Time, force bool) []any {
+	if s.count == 0 || !(force || s.logged.IsZero() || now.Sub(s.logged) >= dropLogInterval) {
+		return nil
+	}
+	why := slices.Sorted(maps.Keys(s.reasons))
+	for i, r := range why {
+		why[i] = r + ": " + strconv.Itoa(s.reasons[r])
+	}
+	attrs := []any{slog.Int("count", s.count), slog.String("reasons", strings.Join(why, ", "))}
+	if !s.logged.IsZero() {
+		attrs = append(attrs, slog.Duration("since", now.Sub(s.logged)))
+	}
+	s.count, s.logged = 0, now
+	clear(s.reasons)
+	return attrs
+}
+
+func (d *deliverer) logDrops(summary []any) {
+	if summary != nil {
+		d.dp.log.Warn("alerting: notifications dropped", append([]any{slog.String("notifier", d.name)}, summary...)...)
+	}
+}
+
+// flushDrops logs the drops not summarized yet.
+func (d *deliverer) flushDrops() {
+	d.mu.Lock()
+	summary := d.drops.due(d.dp.clock.Now(), true)
+	d.mu.Unlock()
+	d.logDrops(summary)
 }
 
 func (d *deliverer) markLostLocked(id string) {
@@ -298,22 +401,32 @@ func (d *deliverer) setLost(id string, lost bool) {
 // queued and exits; otherwise what is queued is dropped.
 func (d *deliverer) close(started bool) {
 	d.mu.Lock()
-	defer d.mu.Unlock()
 	if d.closed {
+		d.mu.Unlock()
 		return
 	}
 	d.closed = true
-	close(d.queue)
 	if !started {
-		for a := range d.queue {
+		for _, a := range d.queue {
 			d.dropLocked(a, "engine shut down before start")
 		}
+		d.queue = nil
+	}
+	d.mu.Unlock()
+	d.signal()
+	if !started {
+		d.flushDrops()
 	}
 }
 
 func (d *deliverer) run(ctx context.Context) {
 	defer d.dp.wg.Done()
-	for a := range d.queue {
+	defer d.flushDrops()
+	for {
+		a, ok := d.next()
+		if !ok {
+			return
+		}
 		if a.State == Resolved && d.takeLost(a.ID) {
 			continue // its firing notification failed after this was queued
 		}

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
+	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -342,5 +344,109 @@ func TestNotifierGetsItsOwnCopy(t *testing.T) {
 	}
 	if a := h.eng.Active()[0]; a.Labels["service"] != "plex" {
 		t.Fatalf("a notifier's change reached the engine: %+v", a.Labels)
+	}
+}
+
+// hangingNotifier blocks in Notify, whatever its context, until released.
+type hangingNotifier struct {
+	name    string
+	started chan struct{} // receives once, when the first call blocks
+	release chan struct{}
+	calls   atomic.Int64
+}
+
+func (n *hangingNotifier) Name() string { return n.name }
+
+func (n *hangingNotifier) Notify(context.Context, Alert) error {
+	if n.calls.Add(1) == 1 {
+		close(n.started)
+	}
+	<-n.release
+	return nil
+}
+
+// A burst of 1000 alerts in one evaluation reaches every healthy notifier
+// although the queue bound is 64; only the hanging notifier drops, and its
+// drops are logged as one summary line per interval, not one per alert.
+func TestBurstReachesHealthyNotifiers(t *testing.T) {
+	const burst = 1000
+	hang := &hangingNotifier{name: "hang", started: make(chan struct{}), release: make(chan struct{})}
+	other := newRecorder("other")
+	h := deliveryHarness(t, DeliveryConfig{}, hang, other)
+	services := make([]string, burst)
+	for i := range services {
+		services[i] = fmt.Sprintf("s%04d", i)
+	}
+	setAll := func(up int64) {
+		for _, s := range services {
+			h.up.Record(context.Background(), up, svc(s))
+		}
+		h.step(time.Second)
+	}
+	receive := func(state State) {
+		t.Helper()
+		for _, r := range []*recorder{h.rec, other} {
+			got := map[string]bool{}
+			for range burst {
+				a := r.next(t)
+				if a.State != state {
+					t.Fatalf("%s got %s, want %s", r.name, summary([]Alert{a}), state)
+				}
+				got[a.Labels["service"]] = true
+			}
+			if len(got) != burst {
+				t.Fatalf("%s got %d distinct alerts, want %d", r.name, len(got), burst)
+			}
+		}
+	}
+	dropLines := func() []string {
+		var out []string
+		for _, l := range strings.Split(h.logs.String(), "\n") {
+			if strings.Contains(l, "dropped") {
+				out = append(out, l)
+			}
+		}
+		return out
+	}
+
+	setAll(0) // the hanging notifier's queue was empty: it takes the burst too
+	<-hang.started
+	receive(Firing)
+	if n := len(dropLines()); n != 0 {
+		t.Fatalf("drops logged for the first burst: %d lines", n)
+	}
+	setAll(1) // hang has not delivered the first burst: it drops the second
+	receive(Resolved)
+	if got := dropLines(); len(got) != 1 || !strings.Contains(got[0], "notifier=hang count=1000 ") {
+		t.Fatalf("drop log lines %q, want one summary of 1000 for hang", got)
+	}
+	setAll(0) // within the interval: counted, summarized later
+	receive(Firing)
+	if n := len(dropLines()); n != 1 {
+		t.Fatalf("%d drop lines within one interval, want 1", n)
+	}
+	h.step(dropLogInterval) // the next evaluation logs the summary due
+	if got := dropLines(); len(got) != 2 || !strings.Contains(got[1], "notifier=hang count=1000 ") {
+		t.Fatalf("drop log lines %q, want a second summary of 1000", got)
+	}
+	for name, want := range map[string]int64{"hang": 2 * burst, "rec": 0, "other": 0} {
+		if got := h.counter(names.NotificationsDroppedTotal, name); got != want {
+			t.Errorf("dropped{%s} = %d, want %d", name, got, want)
+		}
+	}
+	close(hang.release)
+	if err := h.eng.Shutdown(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if got := hang.calls.Load(); got != burst {
+		t.Fatalf("hang called %d times, want the first burst (%d)", got, burst)
+	}
+	for _, name := range []string{"rec", "other"} {
+		if got := h.counter(names.NotificationsSentTotal, name); got != 3*burst {
+			t.Errorf("sent{%s} = %d, want %d", name, got, 3*burst)
+		}
+	}
+	if n := len(strings.Split(h.logs.String(), "\n")); n > 50 {
+		t.Errorf("%d log lines for three bursts, want a handful", n)
 	}
 }

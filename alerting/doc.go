@@ -53,14 +53,30 @@
 // flapping: it is held firing and notified once. Acknowledged alerts get
 // no reminders. RateLimit spaces notifications; the ones held back are
 // counted in the next notification's HeldBack. Resolved alerts are kept for
-// Config.Retention (and at most Config.MaxResolved of them). With
-// Config.StatePath the state survives restarts.
+// Config.Retention (and at most Config.MaxResolved of them).
+//
+// # State file
+//
+// With Config.StatePath the state survives restarts. The engine owns the
+// file from New to Shutdown, through an exclusive lock on StatePath+".lock":
+// a second engine on the same path, in this process or another, fails in
+// New with [ErrStateLocked]. A missing file is an empty state, a corrupt
+// one is moved aside to a timestamped name, any other read error fails New
+// and leaves the file alone. Every change is written atomically (a
+// temporary file renamed over the old one); temporary files left by a
+// crash are removed at start. [Engine.Acknowledge] returns only once the
+// acknowledgement is saved: if it cannot be, it returns an error wrapping
+// [ErrNotSaved] and the alert stays as it was.
 //
 // # Notifications
 //
 // Every [Notifier] has its own bounded queue and goroutine: a slow,
 // failing or panicking notifier never holds up evaluation or the other
-// notifiers. Failed deliveries are retried with capped exponential backoff,
+// notifiers. The queue takes each evaluation's notifications whole, so a
+// burst of alerts reaches every notifier that keeps up; only a notifier
+// still behind from earlier evaluations drops (see
+// DeliveryConfig.QueueSize), with one log line per notifier and minute
+// that counts the drops. Failed deliveries are retried with capped exponential backoff,
 // honouring the receiver's Retry-After; errors that [Retryable] calls
 // permanent are not retried. [NewLogNotifier] logs alerts with log/slog.
 // Integrations (webhook, Discord, Slack, Alertmanager) live in
@@ -89,9 +105,11 @@
 //     no lock, no clock of its own, so it is table-tested by itself;
 //   - the alert table (table.go): every known alert, which applies steps
 //     and answers queries;
-//   - persistence (persist.go): the state file, written atomically;
-//   - the dispatcher (dispatch.go): per-notifier queues and goroutines,
-//     retries, Retry-After, Resenders;
+//   - persistence (persist.go, statelock_*.go): the state file, owned
+//     through a lock file, written atomically;
+//   - the dispatcher (dispatch.go): per-notifier queues that take each
+//     evaluation whole, goroutines, retries, Retry-After, Resenders, drop
+//     summaries;
 //   - the schedule (schedule.go): the evaluation goroutine, periodic and on
 //     request.
 //

@@ -51,9 +51,9 @@ type Engine struct {
 	prefix names.Prefix
 	reader *sdkmetric.ManualReader
 
-	sched    *schedule      // synchronizes itself
-	dispatch *dispatcher    // synchronizes itself
-	persist  statePersister // immutable; written under evalMu
+	sched    *schedule       // synchronizes itself
+	dispatch *dispatcher     // synchronizes itself
+	persist  *statePersister // written under evalMu; closed by Shutdown
 	inst     atomic.Pointer[instruments]
 
 	// evalMu serializes every change of alert state (evaluations, rule
@@ -81,11 +81,22 @@ type Engine struct {
 // New returns an engine with its ManualReader. It starts nothing: rules are
 // evaluated on demand by Evaluate and periodically once Start is called.
 //
-// When cfg.StatePath is set New reads the saved alert state. A missing file
-// is an empty state; an unreadable or corrupt one is logged (at error
-// level), a corrupt one is moved aside to StatePath+".corrupt", and the
-// engine starts empty: a bad state file never prevents the engine from
-// running. New fails only for an invalid cfg (*ConfigError wrapping
+// When cfg.StatePath is set the engine owns that file until Shutdown: New
+// takes an exclusive lock on a lock file beside it (StatePath+".lock"), and
+// fails with an error wrapping ErrStateLocked, naming the path, while
+// another engine, in this process or another, owns it. The OS releases the
+// lock if the process dies. New then checks that the file's directory can
+// be written (an error otherwise), removes temporary files left by a save
+// that a crash interrupted (StatePath+".tmp-*"), and reads the saved state:
+//   - a missing file is an empty state;
+//   - a corrupt file is logged and moved aside to
+//     StatePath+".corrupt-<UTC time>" (with "-2", "-3", ... when that name
+//     is taken, so an earlier copy is never replaced), and the engine starts
+//     empty;
+//   - any other read error (permissions, a directory at that path) makes
+//     New fail with that error, and the file is left as it is.
+//
+// New also fails for an invalid cfg (*ConfigError wrapping
 // ErrInvalidConfig, several joined) and duplicate notifier names.
 func New(cfg Config, opts ...Option) (*Engine, error) {
 	cfg, err := cfg.withDefaults()
@@ -93,6 +104,10 @@ func New(cfg Config, opts ...Option) (*Engine, error) {
 		return nil, err
 	}
 	o := newOptions(opts)
+	persist, restored, err := openState(cfg.StatePath, o.logger, o.clock.Now())
+	if err != nil {
+		return nil, err
+	}
 	e := &Engine{
 		cfg:     cfg,
 		clock:   o.clock,
@@ -100,13 +115,13 @@ func New(cfg Config, opts ...Option) (*Engine, error) {
 		prefix:  o.prefix,
 		reader:  sdkmetric.NewManualReader(),
 		sched:   newSchedule(cfg.EvaluationInterval, o.clock),
-		persist: statePersister{path: cfg.StatePath, log: o.logger},
+		persist: persist,
 		store:   newSeriesStore(cfg.EvaluationInterval),
 		rules:   newRuleSet(),
 		alerts:  newAlertTable(),
 	}
 	e.dispatch = newDispatcher(cfg.Delivery, o.clock, o.logger, &e.inst)
-	for _, rec := range e.persist.load() {
+	for _, rec := range restored {
 		e.alerts.put(rec)
 	}
 	// Notifiers configured at start knew of the notified firing alerts
@@ -116,6 +131,7 @@ func New(cfg Config, opts ...Option) (*Engine, error) {
 	for _, n := range o.notifiers {
 		if err := e.dispatch.add(n, known); err != nil {
 			e.dispatch.cancel()
+			e.persist.close()
 			return nil, err
 		}
 	}
@@ -176,6 +192,10 @@ func (e *Engine) RequestEvaluation() { e.sched.request() }
 // then dropped and counted). Shutdown is idempotent: later calls wait for
 // the first one and return its result. Shutdown does not shut the reader
 // down: that is the MeterProvider's job, after the engine's Shutdown.
+//
+// Shutdown gives up the state file (Config.StatePath) last, once the
+// evaluation goroutine has stopped: another engine may own it from then on,
+// and this one saves nothing more.
 func (e *Engine) Shutdown(ctx context.Context) error {
 	e.stopOnce.Do(func() { e.stopErr = e.shutdown(ctx) })
 	return e.stopErr
@@ -194,7 +214,9 @@ func (e *Engine) shutdown(ctx context.Context) error {
 			e.log.Debug("alerting: unregister callback", slog.Any("error", err))
 		}
 	}
-	return cmp.Or(err, e.dispatch.shutdown(ctx))
+	err = cmp.Or(err, e.dispatch.shutdown(ctx))
+	e.persist.close()
+	return err
 }
 
 func (e *Engine) isStopped() bool {
@@ -422,15 +444,22 @@ func (e *Engine) commitLocked(p *evalPass) {
 	e.dispatch.dispatch(p.notices, firing, p.now)
 }
 
-// saveLocked writes the alert state if changed, after releasing mu. It is
-// called with evalMu and mu held and releases mu.
+// saveLocked writes the alert state if changed (or if the last write
+// failed), after releasing mu; a failure is logged, and the next change
+// writes again. It is called with evalMu and mu held and releases mu.
 func (e *Engine) saveLocked(changed bool) {
 	var sf *stateFile
-	if changed {
+	if changed || e.persist.retry() {
 		sf = e.persist.snapshot(e.alerts.all)
 	}
 	e.mu.Unlock()
-	e.persist.write(sf)
+	if err := e.persist.write(sf); err != nil {
+		level := slog.LevelError
+		if errors.Is(err, ErrShutdown) {
+			level = slog.LevelDebug // a rule change after Shutdown
+		}
+		e.log.Log(context.Background(), level, "alerting: cannot save alert state", slog.String("path", e.cfg.StatePath), slog.Any("error", err))
+	}
 }
 
 func (e *Engine) newPass() *evalPass {

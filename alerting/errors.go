@@ -42,13 +42,19 @@ var (
 	// memory either, so what the engine shows is what survives a restart.
 	ErrNotSaved = errors.New("alerting: change not saved")
 
+	// ErrStateLocked is returned (wrapped, with the path) by New when
+	// Config.StatePath is owned by another engine, in this process or
+	// another: one state file has one owner, held from New until Shutdown
+	// (or the owning process's death).
+	ErrStateLocked = errors.New("alerting: alert state file is in use")
+
 	// ErrDuplicateNotifier is returned by New and AddNotifier when a notifier
 	// with the same Name is already registered.
 	ErrDuplicateNotifier = errors.New("alerting: duplicate notifier name")
 	// ErrAlreadyInstrumented is returned by a second call to Instrument.
 	ErrAlreadyInstrumented = errors.New("alerting: engine already instrumented")
-	// ErrShutdown is returned by Start, Evaluate and AddNotifier after
-	// Shutdown.
+	// ErrShutdown is returned by Start, Evaluate, Acknowledge and
+	// AddNotifier after Shutdown.
 	ErrShutdown = errors.New("alerting: engine shut down")
 
 	// ErrInvalidConfig is returned (wrapped in a *ConfigError) by New when

@@ -124,17 +124,17 @@ func (h *harness) step(d time.Duration) {
 
 // drain returns the notifications queued for the recorder (engine not
 // started).
-func (h *harness) drain() []Alert {
-	var out []Alert
-	d := h.eng.dispatch.deliverers[0]
-	for {
-		select {
-		case a := <-d.queue:
-			out = append(out, a)
-		default:
-			return out
-		}
-	}
+func (h *harness) drain() []Alert { return h.drainOf(0) }
+
+// drainOf returns and empties what is queued for the i-th notifier
+// (engine not started).
+func (h *harness) drainOf(i int) []Alert {
+	d := h.eng.dispatch.deliverers[i]
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	out := d.queue
+	d.queue = nil
+	return out
 }
 
 // firing returns the sorted label descriptions of rule's firing alerts.

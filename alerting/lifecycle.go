@@ -3,6 +3,7 @@ package alerting
 import (
 	"fmt"
 	"maps"
+	"math"
 	"strconv"
 	"time"
 
@@ -104,7 +105,7 @@ type notice struct {
 // acknowledgement, hysteresis (For, ResolveAfterClear), flapping, the rate
 // limit and its held-back count, and the auto-resolve hold-down. It returns
 // the next state, the notifications to send, and whether the change must be
-// saved to the state file. r may be nil for obsRetire only.
+// saved to the state file. r may be nil for obsRetire and obsAck only.
 func step(st alertState, obs observation, r *ruleView, now time.Time) (alertState, []notice, bool) {
 	m := machine{st: st, r: r, now: now}
 	switch obs.kind {
@@ -171,10 +172,14 @@ func (m *machine) hold(v float64, labels map[string]string) {
 		}
 		st.fresh = false
 	case Pending:
+		// The title states the value observed now.
+		st.a.Title = r.title(st.a.Labels, v)
 		if m.now.Sub(st.a.StartsAt) >= r.forDur {
 			m.fire()
 		}
 	case Firing:
+		// The title states the value observed now.
+		st.a.Title = r.title(st.a.Labels, v)
 		if st.heldFiring { // back after a clear that flapping held
 			st.heldFiring = false
 			m.transition()
@@ -423,10 +428,14 @@ func mergeLabels(series, rule map[string]string) map[string]string {
 	return out
 }
 
-// title is the alert's one-line summary.
+// title is the alert's one-line summary. It states the value observed
+// when the condition last held ("5 consecutive sync failures for imdb"),
+// not the rule's threshold, which the rule's description and condition
+// carry: a firing alert's title follows its reading at every evaluation on
+// which the condition holds, and a resolved one keeps its last.
 func title(r *Rule, c *compiled, labels map[string]string, v float64) string {
 	cond, _ := conditionValue(r.Condition)
-	val := strconv.FormatFloat(v, 'g', -1, 64)
+	val := formatValue(v)
 	who := func(key string) string {
 		if s := labels[key]; s != "" {
 			return s
@@ -440,9 +449,13 @@ func title(r *Rule, c *compiled, labels map[string]string, v float64) string {
 	case ConsecutiveFailures:
 		return fmt.Sprintf("%s consecutive sync failures for %s", val, who(names.AttrSource))
 	case SlowOperation:
-		return fmt.Sprintf("Sync of %s slower than %s", who(names.AttrSource), promDuration(cond.Threshold))
+		syncs := "syncs"
+		if v == 1 {
+			syncs = "sync"
+		}
+		return fmt.Sprintf("%s %s of %s slower than %s in the last %s", val, syncs, who(names.AttrSource), promDuration(cond.Threshold), promDuration(cond.Window))
 	case RateAbove:
-		return fmt.Sprintf("%s increased by %s in %s for %s (threshold %g)", c.metric, val, promDuration(c.window), describeLabels(labels), c.threshold)
+		return fmt.Sprintf("%s increased by %s in %s for %s", c.metric, val, promDuration(c.window), describeLabels(labels))
 	case ServiceDown:
 		return fmt.Sprintf("Service %s is down", who(names.AttrService))
 	case CircuitOpen:
@@ -455,4 +468,14 @@ func title(r *Rule, c *compiled, labels map[string]string, v float64) string {
 		return fmt.Sprintf("%s is %s (%s %g) for %s", reading, val, c.op, c.threshold, describeLabels(labels))
 	}
 	return r.Name
+}
+
+// formatValue writes a reading for a title: whole numbers without a
+// fraction, others with six significant digits, so that float noise
+// (0.30000000000000004) does not reach people.
+func formatValue(v float64) string {
+	if v == math.Trunc(v) && math.Abs(v) < 1e15 {
+		return strconv.FormatFloat(v, 'f', 0, 64)
+	}
+	return strconv.FormatFloat(v, 'g', 6, 64)
 }

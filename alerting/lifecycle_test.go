@@ -493,3 +493,70 @@ func TestAckWhilePendingCarriesIntoFiring(t *testing.T) {
 		t.Fatalf("after firing: %+v", a)
 	}
 }
+
+// Every default rule's title states the value observed, and a firing
+// alert's title follows the reading while the rate limit holds back its
+// notifications.
+func TestDefaultRuleTitlesStateTheObservedValue(t *testing.T) {
+	ctx := context.Background()
+	cases := []struct {
+		rule   string
+		record func(h *harness, step int) // step 0, then 1
+		want   [2]string                  // the title after each step
+	}{
+		{RuleConsecutiveSyncFailures, func(h *harness, step int) {
+			h.failures.Record(ctx, []int64{3, 5}[step], src("imdb"))
+		}, [2]string{"3 consecutive sync failures for imdb", "5 consecutive sync failures for imdb"}},
+		{RuleSlowSyncOperation, func(h *harness, _ int) {
+			h.duration.Record(ctx, 400, src("imdb")) // one more slow sync each step
+		}, [2]string{"1 sync of imdb slower than 5m in the last 5m", "2 syncs of imdb slower than 5m in the last 5m"}},
+		{RuleHighRateLimitHits, func(h *harness, step int) {
+			h.hits.Add(ctx, []int64{12, 3}[step], svc("tmdb"))
+		}, [2]string{
+			"radarr_list_sync_api_rate_limit_hits_total increased by 12 in 1h for service=tmdb",
+			"radarr_list_sync_api_rate_limit_hits_total increased by 15 in 1h for service=tmdb",
+		}},
+		{RuleServiceDown, func(h *harness, _ int) {
+			h.up.Record(ctx, 0, svc("plex"))
+		}, [2]string{"Service plex is down", "Service plex is down"}},
+		{RuleCircuitBreakerOpen, func(h *harness, _ int) {
+			h.breaker.Record(ctx, 1, svc("tmdb"))
+		}, [2]string{"Circuit breaker for tmdb is open", "Circuit breaker for tmdb is open"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.rule, func(t *testing.T) {
+			h := newHarness(t, Config{})
+			for _, r := range DefaultRules() {
+				if r.Name == tc.rule {
+					h.addRules(r)
+				}
+			}
+			for step := range 2 {
+				tc.record(h, step)
+				h.step(time.Minute)
+				got := h.drain()
+				// Only the first step notifies: the rate limit (or no
+				// reminders) holds back the second.
+				if want := step == 0; (len(got) == 1) != want {
+					t.Fatalf("step %d: notifications %q", step, summary(got))
+				}
+				if len(got) == 1 && got[0].Title != tc.want[step] {
+					t.Errorf("step %d: notified title %q, want %q", step, got[0].Title, tc.want[step])
+				}
+				if a := h.only(tc.rule); a.State != Firing || a.Title != tc.want[step] {
+					t.Errorf("step %d: alert %s titled %q, want %q", step, a.State, a.Title, tc.want[step])
+				}
+			}
+		})
+	}
+}
+
+func TestFormatValue(t *testing.T) {
+	for v, want := range map[float64]string{
+		5: "5", 0: "0", -3: "-3", 1e6: "1000000", 0.1 + 0.2: "0.3", 12.5: "12.5", 1234.5678: "1234.57", 1e-5: "1e-05", 1e20: "1e+20",
+	} {
+		if got := formatValue(v); got != want {
+			t.Errorf("formatValue(%v) = %q, want %q", v, got, want)
+		}
+	}
+}

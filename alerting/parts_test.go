@@ -119,10 +119,11 @@ func TestSchedule(t *testing.T) {
 }
 
 func TestStatePersisterRoundTrip(t *testing.T) {
-	p := statePersister{path: filepath.Join(t.TempDir(), "state.json"), log: slog.New(slog.DiscardHandler)}
-	if got := p.load(); got != nil {
-		t.Fatalf("missing file loaded %v", got)
+	p, got, err := openState(filepath.Join(t.TempDir(), "state.json"), slog.New(slog.DiscardHandler), t0)
+	if err != nil || got != nil {
+		t.Fatalf("missing file loaded %v, %v", got, err)
 	}
+	defer p.close()
 	resolvedAt := t0.Add(time.Hour)
 	tbl := newAlertTable()
 	tbl.put(&alertRecord{st: alertState{
@@ -130,17 +131,26 @@ func TestStatePersisterRoundTrip(t *testing.T) {
 		lastSeen: t0, notified: true, heldBack: 2, transitions: []time.Time{t0}, flapping: true,
 	}})
 	tbl.put(&alertRecord{st: alertState{a: Alert{ID: "b", Rule: "r", State: Resolved, ResolvedAt: &resolvedAt}}})
-	p.write(p.snapshot(tbl.all))
+	if err := p.write(p.snapshot(tbl.all)); err != nil {
+		t.Fatal(err)
+	}
 	if rec := tbl.all["a"]; !rec.st.savedSeen.Equal(t0) {
 		t.Fatalf("snapshot did not record what it saved: %v", rec.st.savedSeen)
 	}
-	got := p.load()
+	got, err = p.load(t0)
+	if err != nil {
+		t.Fatal(err)
+	}
 	slices.SortFunc(got, func(x, y *alertRecord) int { return strings.Compare(x.st.a.ID, y.st.a.ID) })
 	if len(got) != 2 || !got[0].restored || got[0].st.a.Labels["service"] != "plex" || !got[0].st.notified ||
 		got[0].st.heldBack != 2 || len(got[0].st.transitions) != 1 || !got[0].st.flapping || !got[1].st.a.ResolvedAt.Equal(resolvedAt) {
 		t.Fatalf("loaded %+v %+v", got[0], got[1])
 	}
-	statePersister{}.write(statePersister{}.snapshot(tbl.all)) // no path: nothing, no panic
+	none := &statePersister{}
+	if err := none.write(none.snapshot(tbl.all)); err != nil { // no path: nothing
+		t.Fatal(err)
+	}
+	none.close()
 }
 
 func TestAlertTablePruneAndCount(t *testing.T) {

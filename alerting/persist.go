@@ -9,6 +9,9 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
+	"strings"
+	"sync"
 	"time"
 )
 
@@ -40,17 +43,86 @@ type savedAlert struct {
 	HeldFiring   bool        `json:"heldFiring,omitempty"`
 }
 
-// statePersister keeps the alert state in a file. Its zero value (no path)
-// keeps nothing. Writes are not serialized here: the engine makes them one
-// at a time, in the order the changes were decided.
+// statePersister keeps the alert state in a file it owns. Its zero value
+// (no path) keeps nothing.
+//
+// One owner per file: openState takes an exclusive lock on a lock file beside
+// the state file (<path>.lock, flock(2) where the platform has it), held
+// until close or until the process dies, when the OS releases it. A second
+// engine on the same path, in this process or another, is refused with
+// ErrStateLocked instead of silently overwriting the first one's state.
+// The lock file itself is left in place: removing it would let a third
+// engine lock a new file while the second still holds the old one.
+//
+// Writes are made one at a time, in the order the changes were decided:
+// the engine calls write under its evaluation mutex; mu only orders writes
+// with close.
 type statePersister struct {
 	path string
 	log  *slog.Logger
+
+	mu     sync.Mutex // guards the fields below
+	lock   stateLock  // held from open to close; nil without a path
+	closed bool
+	dirty  bool // the last write failed: the next change writes again
+}
+
+// stateLock is the held lock on a state file: its open lock file
+// (statelock_*.go).
+type stateLock = *os.File
+
+// openState takes ownership of the state file at path and reads it (see
+// New for what happens with each kind of problem). now names a corrupt
+// file's copy.
+func openState(path string, log *slog.Logger, now time.Time) (*statePersister, []*alertRecord, error) {
+	p := &statePersister{path: path, log: log}
+	if path == "" {
+		return p, nil, nil
+	}
+	lock, err := lockState(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	recs, err := p.start(now)
+	if err != nil {
+		if uerr := unlockState(lock); uerr != nil {
+			log.Debug("alerting: release state lock", slog.String("path", path), slog.Any("error", uerr))
+		}
+		return nil, nil, err
+	}
+	p.lock = lock
+	return p, recs, nil
+}
+
+// start checks that the state file's directory can be written, removes
+// the temporary files of saves that a crash interrupted, and loads the
+// state. It runs with the lock held, so no other engine is writing.
+func (p *statePersister) start(now time.Time) ([]*alertRecord, error) {
+	dir, base := splitPath(p.path)
+	// Probe: a directory in which the state cannot be saved is an error
+	// now rather than a log line at every change.
+	if err := probeWritable(dir, base); err != nil {
+		return nil, fmt.Errorf("alerting: alert state directory %s is not writable: %w", dir, err)
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, fmt.Errorf("alerting: list alert state directory: %w", err)
+	}
+	for _, de := range entries {
+		if name := de.Name(); strings.HasPrefix(name, base+tmpInfix) && de.Type().IsRegular() {
+			tmp := filepath.Join(dir, name)
+			if err := os.Remove(tmp); err != nil {
+				return nil, fmt.Errorf("alerting: remove stale temporary state file: %w", err)
+			}
+			p.log.Info("alerting: removed temporary state file left by an interrupted save", slog.String("path", tmp))
+		}
+	}
+	return p.load(now)
 }
 
 // snapshot returns the state of the alerts to write, or nil when there is
 // no state file. It records on each alert what is being saved.
-func (p statePersister) snapshot(alerts map[string]*alertRecord) *stateFile {
+func (p *statePersister) snapshot(alerts map[string]*alertRecord) *stateFile {
 	if p.path == "" {
 		return nil
 	}
@@ -73,26 +145,71 @@ func (p statePersister) snapshot(alerts map[string]*alertRecord) *stateFile {
 	return sf
 }
 
-// write saves a snapshot atomically; a failure is logged.
-func (p statePersister) write(sf *stateFile) {
+// write saves a snapshot atomically; a nil snapshot saves nothing. After a
+// failed write, retry asks the caller for a fresh snapshot at its next
+// change.
+func (p *statePersister) write(sf *stateFile) error {
 	if sf == nil {
-		return
+		return nil
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.closed {
+		return ErrShutdown
 	}
 	data, err := json.Marshal(sf)
 	if err == nil {
 		err = writeAtomic(p.path, data)
 	}
+	p.dirty = err != nil
 	if err != nil {
-		p.log.Error("alerting: cannot save alert state", slog.String("path", p.path), slog.Any("error", err))
+		return fmt.Errorf("alerting: save alert state: %w", err)
+	}
+	return nil
+}
+
+// retry reports whether the last write failed, so that the next change
+// writes the whole state again even if it changed nothing itself.
+func (p *statePersister) retry() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.dirty && !p.closed
+}
+
+// close releases the lock; later writes return ErrShutdown. It waits for a
+// write in progress.
+func (p *statePersister) close() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.closed {
+		return
+	}
+	p.closed = true
+	if p.lock == nil {
+		return
+	}
+	if err := unlockState(p.lock); err != nil {
+		p.log.Warn("alerting: release state lock", slog.String("path", p.path), slog.Any("error", err))
 	}
 }
 
-func writeAtomic(path string, data []byte) error {
-	dir, base := filepath.Split(path)
+// tmpInfix marks the temporary files of the state file (<base>.tmp-*):
+// those of saves and of the start-up probe, which a crash may leave.
+const tmpInfix = ".tmp-"
+
+func splitPath(path string) (dir, base string) {
+	dir, base = filepath.Split(path)
 	if dir == "" {
 		dir = "."
 	}
-	f, err := os.CreateTemp(dir, base+".tmp-*")
+	return dir, base
+}
+
+// writeAtomic writes data to a temporary file beside path, syncs it and
+// renames it over path.
+func writeAtomic(path string, data []byte) error {
+	dir, base := splitPath(path)
+	f, err := os.CreateTemp(dir, base+tmpInfix+"*")
 	if err != nil {
 		return err
 	}
@@ -113,28 +230,34 @@ func writeAtomic(path string, data []byte) error {
 	return err
 }
 
-// load reads the state file; see New for how problems are handled.
-func (p statePersister) load() []*alertRecord {
-	if p.path == "" {
-		return nil
+// probeWritable creates and removes a temporary file of the state file,
+// as a save would.
+func probeWritable(dir, base string) error {
+	f, err := os.CreateTemp(dir, base+tmpInfix+"*")
+	if err != nil {
+		return err
 	}
+	return errors.Join(f.Close(), os.Remove(f.Name()))
+}
+
+// load reads the state file: missing is an empty state, corrupt is moved
+// aside (an empty state), any other read error is returned.
+func (p *statePersister) load(now time.Time) ([]*alertRecord, error) {
 	data, err := os.ReadFile(p.path)
 	if errors.Is(err, fs.ErrNotExist) {
-		return nil
+		return nil, nil
 	}
 	if err != nil {
-		p.log.Error("alerting: cannot read alert state; starting empty", slog.String("path", p.path), slog.Any("error", err))
-		return nil
+		return nil, fmt.Errorf("alerting: cannot read alert state: %w", err)
 	}
 	var sf stateFile
 	if err := decodeState(data, &sf); err != nil {
-		aside := p.path + ".corrupt"
-		if rerr := os.Rename(p.path, aside); rerr != nil {
-			p.log.Error("alerting: corrupt alert state file could not be moved aside", slog.String("path", p.path), slog.Any("error", errors.Join(err, rerr)))
-		} else {
-			p.log.Error("alerting: corrupt alert state file moved aside; starting empty", slog.String("path", p.path), slog.String("movedTo", aside), slog.Any("error", err))
+		aside, merr := moveAside(p.path, now)
+		if merr != nil {
+			return nil, fmt.Errorf("alerting: corrupt alert state file %s could not be moved aside: %w", p.path, errors.Join(err, merr))
 		}
-		return nil
+		p.log.Error("alerting: corrupt alert state file moved aside; starting empty", slog.String("path", p.path), slog.String("movedTo", aside), slog.Any("error", err))
+		return nil, nil
 	}
 	out := make([]*alertRecord, 0, len(sf.Alerts))
 	for _, sa := range sf.Alerts {
@@ -144,7 +267,39 @@ func (p statePersister) load() []*alertRecord {
 			transitions: sa.Transitions, flapping: sa.Flapping, flapNotified: sa.FlapNotified, heldFiring: sa.HeldFiring,
 		}})
 	}
-	return out
+	return out, nil
+}
+
+// maxAsideTries bounds the names moveAside tries for one timestamp.
+const maxAsideTries = 1000
+
+// moveAside renames a corrupt state file to <path>.corrupt-<UTC time>,
+// adding -2, -3, ... when that name is taken, and returns the new name. It
+// never replaces an earlier copy: the name is first claimed with O_EXCL.
+func moveAside(path string, now time.Time) (string, error) {
+	stem := path + ".corrupt-" + now.UTC().Format("20060102T150405Z")
+	for i := 1; i <= maxAsideTries; i++ {
+		name := stem
+		if i > 1 {
+			name += "-" + strconv.Itoa(i)
+		}
+		f, err := os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+		if errors.Is(err, fs.ErrExist) {
+			continue
+		}
+		if err != nil {
+			return "", err
+		}
+		if err := f.Close(); err != nil {
+			return "", err
+		}
+		if err := os.Rename(path, name); err != nil {
+			_ = os.Remove(name)
+			return "", err
+		}
+		return name, nil
+	}
+	return "", fmt.Errorf("no free name after %s (%d tried)", stem, maxAsideTries)
 }
 
 func decodeState(data []byte, sf *stateFile) error {

@@ -73,15 +73,24 @@ func (e *Engine) CountsByLevel() map[Level]int {
 // Acknowledge marks a pending or firing alert as acknowledged by someone,
 // with a comment, and returns the updated alert. An acknowledged alert gets
 // no reminders; its acknowledgement lasts until it resolves or its level
-// rises. Acknowledging again overwrites by, time and comment. It returns
-// ErrAlertNotFound for an unknown ID and ErrAlertResolved for an alert that
-// has resolved. With Config.StatePath set the acknowledgement is saved
-// before Acknowledge returns (a failure to save is logged). It waits for an
-// evaluation in progress.
+// rises. Acknowledging again overwrites by, time and comment. It waits for
+// an evaluation in progress.
+//
+// With Config.StatePath set the acknowledgement is saved before Acknowledge
+// returns. If it cannot be saved, Acknowledge returns an error wrapping
+// ErrNotSaved and the cause, and the alert is left as it was, in memory
+// too: what the engine shows is what survives a restart.
+//
+// It returns ErrAlertNotFound for an unknown ID, ErrAlertResolved for an
+// alert that has resolved, and ErrShutdown after Shutdown.
 func (e *Engine) Acknowledge(id, by, comment string) (Alert, error) {
 	e.evalMu.Lock()
 	defer e.evalMu.Unlock()
 	e.mu.Lock()
+	if e.stopped {
+		e.mu.Unlock()
+		return Alert{}, ErrShutdown
+	}
 	rec, ok := e.alerts.all[id]
 	if !ok {
 		e.mu.Unlock()
@@ -91,9 +100,24 @@ func (e *Engine) Acknowledge(id, by, comment string) (Alert, error) {
 		e.mu.Unlock()
 		return Alert{}, fmt.Errorf("%w: %q", ErrAlertResolved, id)
 	}
-	p := e.newPass()
-	p.apply(rec, e.rules.get(rec.st.a.Rule), observation{kind: obsAck, by: by, comment: comment})
-	a := cloneAlert(rec.st.a)
-	e.saveLocked(p.save)
+	// The acknowledged state goes into the snapshot, but becomes the
+	// alert's only once saved. evalMu keeps every other change out until
+	// then; queries see the alert as it was.
+	prev := rec.st
+	next, _, save := step(prev, observation{kind: obsAck, by: by, comment: comment}, nil, e.clock.Now())
+	var sf *stateFile
+	if save || e.persist.retry() {
+		rec.st = next
+		sf = e.persist.snapshot(e.alerts.all)
+		next, rec.st = rec.st, prev
+	}
+	e.mu.Unlock()
+	if err := e.persist.write(sf); err != nil {
+		return Alert{}, fmt.Errorf("%w: acknowledgement of %q: %w", ErrNotSaved, id, err)
+	}
+	e.mu.Lock()
+	rec.st = next
+	a := cloneAlert(next.a)
+	e.mu.Unlock()
 	return a, nil
 }

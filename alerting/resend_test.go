@@ -15,19 +15,6 @@ type resender struct {
 
 func (r resender) ResendInterval() time.Duration { return r.every }
 
-// drainOf returns what is queued for the i-th notifier.
-func (h *harness) drainOf(i int) []Alert {
-	var out []Alert
-	for {
-		select {
-		case a := <-h.eng.dispatch.deliverers[i].queue:
-			out = append(out, a)
-		default:
-			return out
-		}
-	}
-}
-
 func TestResenderGetsFiringAlertsAgain(t *testing.T) {
 	am := resender{recorder: newRecorder("am"), every: time.Minute}
 	h := newHarness(t, Config{}, WithNotifier(am))
