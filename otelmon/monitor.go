@@ -104,21 +104,31 @@ func New(cfg Config, opts ...Option) (*Monitor, error) {
 			return nil, err
 		}
 	}
+	// An engine New built owns its state file until Shutdown: a failing New
+	// shuts it down, so that a retry can take the file again.
+	var ownEngine *alerting.Engine
+	fail := func(err error) (*Monitor, error) {
+		if ownEngine != nil {
+			err = errors.Join(err, ownEngine.Shutdown(context.Background()))
+		}
+		return nil, err
+	}
 	if m.mp == nil {
 		if m.alerts == nil {
 			if m.alerts, err = newAlertEngine(cfg, o.alertStatePath, o.alertDelivery,
 				alerting.WithClock(m.clock), alerting.WithLogger(m.logger)); err != nil {
 				return nil, err
 			}
+			ownEngine = m.alerts
 		}
 		if err := m.buildProvider(o); err != nil {
-			return nil, err
+			return fail(err)
 		}
 	} else if m.alerts == nil {
 		m.logger.Warn("otelmon: alerting disabled: a host MeterProvider was given without WithAlertEngine")
 	}
 	if err := m.build(o); err != nil {
-		return nil, errors.Join(err, m.unregister(), m.shutdownProvider(context.Background()))
+		return fail(errors.Join(err, m.unregister(), m.shutdownProvider(context.Background())))
 	}
 	return m, nil
 }

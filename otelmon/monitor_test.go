@@ -2,11 +2,14 @@ package otelmon
 
 import (
 	"context"
+	"errors"
+	"path/filepath"
 	"testing"
 	"time"
 
 	"go.uber.org/goleak"
 
+	"github.com/listsync/otelmon/alerting"
 	"github.com/listsync/otelmon/internal/clock"
 )
 
@@ -28,4 +31,21 @@ func newTestMonitor(t testing.TB, cfg Config, opts ...Option) (*Monitor, *clock.
 		}
 	})
 	return m, clk
+}
+
+// A New that fails after building its alert engine releases the engine's
+// state file, so that the next New on the same path succeeds.
+func TestFailedNewReleasesStateFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "alerts.json")
+	t.Setenv("OTEL_METRICS_EXPORTER", "bogus")
+	if _, err := New(Config{}, WithAlertStatePath(path)); err == nil {
+		t.Fatal("New with an unknown exporter succeeded")
+	}
+	m, _ := newTestMonitor(t, Config{}, WithAlertStatePath(path))
+	if m.Alerts() == nil {
+		t.Fatal("no alert engine")
+	}
+	if _, err := New(Config{}, WithAlertStatePath(path)); !errors.Is(err, alerting.ErrStateLocked) {
+		t.Fatalf("second owner: New = %v, want ErrStateLocked", err)
+	}
 }
