@@ -11,10 +11,17 @@
 //     configured so the exposition shows otelmon's names exactly: no unit or
 //     _total suffixes are added (instruments already carry their full names)
 //     and no otel_scope_* labels are attached.
-//   - "otlp", "console", "none": delegated to go.opentelemetry.io/contrib/exporters/autoexport,
-//     which reads OTEL_EXPORTER_OTLP_PROTOCOL ("http/protobuf" by default, or
-//     "grpc"), OTEL_EXPORTER_OTLP_ENDPOINT, OTEL_EXPORTER_OTLP_HEADERS and the
-//     rest of the OTLP variables.
+//   - "otlp", "console", "none": built by the [PushFunc] given to New,
+//     exporters/push.Reader, which delegates to
+//     go.opentelemetry.io/contrib/exporters/autoexport; it reads
+//     OTEL_EXPORTER_OTLP_PROTOCOL ("http/protobuf" by default, or "grpc"),
+//     OTEL_EXPORTER_OTLP_ENDPOINT, OTEL_EXPORTER_OTLP_HEADERS and the rest of
+//     the OTLP variables. Without one, New fails with [ErrPushNotLinked].
+//
+// The push exporters live in their own package so that a program that only
+// serves Prometheus links neither the OTLP exporters nor gRPC: a host that
+// calls only otelmon.New links about half the packages, and its binary is
+// about half the size (see the README).
 //
 // The translation strategy applies to the whole registry: a host's own
 // instruments read through the same exporter keep their names without
@@ -27,8 +34,8 @@
 // # Shape
 //
 // Two constructors and no options: [New] reads the environment (its errors
-// wrap [ErrUnknownExporter] for a value it does not know, or carry the
-// exporter's own error), [NewPrometheus] builds the Prometheus exporter
+// wrap [ErrUnknownExporter] for a value it does not know, [ErrPushNotLinked]
+// for a push kind without a [PushFunc], or carry the exporter's own error), [NewPrometheus] builds the Prometheus exporter
 // directly. The package has no lifecycle of its own: a [Metrics.Reader]
 // belongs to the MeterProvider it is registered with, whose Shutdown flushes
 // and stops it. NewPrometheus starts nothing; the push readers of New

@@ -7,7 +7,6 @@ import (
 	"os"
 	"strings"
 
-	"go.opentelemetry.io/contrib/exporters/autoexport"
 	"go.opentelemetry.io/otel/attribute"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	"go.opentelemetry.io/otel/sdk/resource"
@@ -29,6 +28,17 @@ const (
 // exporter this package does not know.
 var ErrUnknownExporter = errors.New("exporters: unknown metrics exporter")
 
+// ErrPushNotLinked is returned by New when OTEL_METRICS_EXPORTER names a push
+// exporter ("otlp", "console", "none") and no PushFunc was given: the
+// program did not link package exporters/push.
+var ErrPushNotLinked = errors.New("exporters: push exporters not linked")
+
+// PushFunc makes the reader of a push exporter kind (KindOTLP, KindConsole
+// or KindNone) from the environment. exporters/push.Reader is the one to
+// use; it lives in its own package so that a program that only serves
+// Prometheus does not link the OTLP exporters.
+type PushFunc func(ctx context.Context, kind string) (sdkmetric.Reader, error)
+
 // Metrics is the exporter selected by the environment: a reader to add to a
 // MeterProvider, and the Prometheus handler when the exporter is Prometheus.
 type Metrics struct {
@@ -45,9 +55,11 @@ type Metrics struct {
 // See the package documentation for the variables each one reads. One
 // exporter at a time: a comma-separated list gives an error wrapping
 // ErrUnknownExporter (a host that wants several builds its own provider and
-// passes it to the Monitor). The reader of a push exporter runs from here on,
-// until it or its MeterProvider shuts down.
-func New(ctx context.Context) (*Metrics, error) {
+// passes it to the Monitor). push makes the push exporters' readers; with
+// push nil, a push kind gives an error wrapping ErrPushNotLinked. The
+// reader of a push exporter runs from here on, until it or its
+// MeterProvider shuts down.
+func New(ctx context.Context, push PushFunc) (*Metrics, error) {
 	raw := os.Getenv(EnvMetricsExporter)
 	if strings.Contains(raw, ",") {
 		return nil, fmt.Errorf("%w: %s=%q: one exporter at a time", ErrUnknownExporter, EnvMetricsExporter, raw)
@@ -61,9 +73,12 @@ func New(ctx context.Context) (*Metrics, error) {
 		}
 		return &Metrics{Kind: KindPrometheus, Reader: p.Reader(), Prometheus: p}, nil
 	case KindOTLP, KindConsole, KindNone:
-		r, err := autoexport.NewMetricReader(ctx)
+		if push == nil {
+			return nil, fmt.Errorf("%w: %s=%q needs exporters/push (otelmon.WithPushExporters(push.Reader))", ErrPushNotLinked, EnvMetricsExporter, kind)
+		}
+		r, err := push(ctx, kind)
 		if err != nil {
-			return nil, fmt.Errorf("exporters: %s exporter: %w", kind, err)
+			return nil, err
 		}
 		return &Metrics{Kind: kind, Reader: r}, nil
 	default:

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"os/exec"
 	"slices"
 	"strings"
 	"sync"
@@ -24,6 +25,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/listsync/otelmon/exporters"
+	"github.com/listsync/otelmon/exporters/push"
 	"github.com/listsync/otelmon/otelmon"
 )
 
@@ -313,7 +315,7 @@ func unsetenv(t *testing.T, k string) {
 // its MeterProvider.
 func newMonitor(t *testing.T) (*otelmon.Monitor, *sdkmetric.MeterProvider) {
 	t.Helper()
-	mon, err := otelmon.New(otelmon.DefaultConfig())
+	mon, err := otelmon.New(otelmon.DefaultConfig(), otelmon.WithPushExporters(push.Reader))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -442,7 +444,7 @@ func TestNewKinds(t *testing.T) {
 			setOTLPEnv(t, "http/protobuf", "http://127.0.0.1:4318")
 			t.Setenv(exporters.EnvMetricsExporter, tc.env)
 			ctx := context.Background()
-			m, err := exporters.New(ctx)
+			m, err := exporters.New(ctx, push.Reader)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -526,6 +528,39 @@ func redirectStdout(t *testing.T) func() string {
 			t.Fatal(err)
 		}
 		return string(b)
+	}
+}
+
+// Without exporters/push, a push kind is a clear error, and Prometheus still
+// works: a host that serves only Prometheus need not link the push exporters.
+func TestPushNotLinked(t *testing.T) {
+	ctx := context.Background()
+	for _, kind := range []string{exporters.KindOTLP, exporters.KindConsole, exporters.KindNone} {
+		t.Setenv(exporters.EnvMetricsExporter, kind)
+		if _, err := exporters.New(ctx, nil); !errors.Is(err, exporters.ErrPushNotLinked) || !strings.Contains(err.Error(), "exporters/push") {
+			t.Errorf("%s: New = %v, want ErrPushNotLinked naming exporters/push", kind, err)
+		}
+		if _, err := otelmon.New(otelmon.DefaultConfig()); !errors.Is(err, exporters.ErrPushNotLinked) {
+			t.Errorf("%s: otelmon.New = %v, want ErrPushNotLinked", kind, err)
+		}
+	}
+	t.Setenv(exporters.EnvMetricsExporter, "")
+	m, err := exporters.New(ctx, nil)
+	if err != nil || m.Prometheus == nil {
+		t.Fatalf("Prometheus without push: %v", err)
+	}
+}
+
+// A program that calls only otelmon.New does not link the push exporters.
+func TestOtelmonDoesNotLinkPush(t *testing.T) {
+	out, err := exec.Command("go", "list", "-deps", "github.com/listsync/otelmon/otelmon").Output()
+	if err != nil {
+		t.Skipf("go list: %v", err)
+	}
+	for _, dep := range strings.Fields(string(out)) {
+		if strings.Contains(dep, "autoexport") || strings.Contains(dep, "otlpmetricgrpc") || dep == "google.golang.org/grpc" {
+			t.Errorf("otelmon links %s", dep)
+		}
 	}
 }
 

@@ -190,7 +190,7 @@ func (m *Monitor) unregister() error {
 
 func (m *Monitor) buildProvider(o options) error {
 	ctx := context.Background()
-	exp, err := exporters.New(ctx)
+	exp, err := exporters.New(ctx, o.pushExporters)
 	if err != nil {
 		return err
 	}

@@ -23,6 +23,7 @@ type options struct {
 	meterProvider  metric.MeterProvider
 	prometheus     *exporters.Prometheus
 	logger         *slog.Logger
+	pushExporters  exporters.PushFunc
 	loggerSet      bool
 	clock          clock.Clock
 	serviceName    string
@@ -77,6 +78,19 @@ func (o options) validate() error {
 func WithMeterProvider(mp metric.MeterProvider) Option {
 	return optionFunc(func(o options) options {
 		o.meterProvider = mp
+		return o
+	})
+}
+
+// WithPushExporters lets OTEL_METRICS_EXPORTER select a push exporter
+// ("otlp", "console" or "none") for the provider the Monitor builds: pass
+// exporters/push.Reader. Without it the Monitor links and serves Prometheus
+// only, and those values make New fail with an error wrapping
+// exporters.ErrPushNotLinked. It has no effect with WithMeterProvider.
+// Default: nil.
+func WithPushExporters(f exporters.PushFunc) Option {
+	return optionFunc(func(o options) options {
+		o.pushExporters = f
 		return o
 	})
 }

@@ -42,6 +42,7 @@ import (
 	"time"
 
 	"github.com/listsync/otelmon/exporters"
+	"github.com/listsync/otelmon/exporters/push"
 	"github.com/listsync/otelmon/otelmon"
 )
 
@@ -82,7 +83,8 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 
 	// Nothing here names an exporter: otelmon.New builds the one the
 	// environment selects.
-	mon, err := otelmon.New(otelmon.DefaultConfig(), otelmon.WithServiceName("otlp-example", otelmon.Version))
+	mon, err := otelmon.New(otelmon.DefaultConfig(), otelmon.WithServiceName("otlp-example", otelmon.Version),
+		otelmon.WithPushExporters(push.Reader))
 	if err != nil {
 		return err
 	}
