@@ -25,6 +25,8 @@ func FuzzHandler(f *testing.F) {
 		{"POST", "/api/v3/monitoring/alerts/%2e%2e/acknowledge", testKey, "{"},
 		{"PUT", "/metrics", "", "x"},
 		{"GET", "/api/v3/monitoring/health/\x00/check", "wrong", ""},
+		{"POST", "/api/v3/monitoring/alerts/abc/acknowledge", testKey, "{\"by\":\"\u202e\",\"comment\":\"\\u0000\"}"},
+		{"POST", "/api/v3/monitoring/health/imdb/check?apikey=" + testKey, "", ""},
 	} {
 		f.Add(seed.method, seed.path, seed.key, seed.body)
 	}
@@ -35,7 +37,7 @@ func FuzzHandler(f *testing.F) {
 		f.Fatal(err)
 	}
 	h := m.Handler()
-	allowed := map[int]bool{200: true, 400: true, 401: true, 404: true, 405: true, 409: true, 413: true, 503: true}
+	allowed := map[int]bool{200: true, 400: true, 401: true, 404: true, 405: true, 409: true, 413: true, 415: true, 503: true}
 	f.Fuzz(func(t *testing.T, method, path, key, body string) {
 		if method == "" || strings.ContainsAny(method, " \t\r\n") {
 			method = "GET"
@@ -48,6 +50,7 @@ func FuzzHandler(f *testing.F) {
 		req = req.WithContext(context.Background())
 		if body != "" {
 			req.Body = io.NopCloser(strings.NewReader(body))
+			req.ContentLength = int64(len(body)) // as the server sets it
 		}
 		if key != "" {
 			req.Header.Set("X-Api-Key", key)
