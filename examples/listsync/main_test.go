@@ -16,7 +16,13 @@ import (
 	"github.com/listsync/otelmon/internal/syncbuf"
 )
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+func TestMain(m *testing.M) {
+	if os.Getenv(asDemoEnv) != "" {
+		runAsDemo() // a child started by a test: the demo itself
+		return
+	}
+	goleak.VerifyTestMain(m)
+}
 
 // demo runs the demo with args on a free port and returns its address; the
 // demo stops when the test ends.
