@@ -15,7 +15,8 @@ import (
 
 // FuzzHandler throws arbitrary methods, paths, keys and bodies at the
 // handler. It must never panic, always answer with a known status, answer
-// API errors in JSON, and never echo the API key.
+// API errors in JSON, close the connection after a request with a body,
+// and never echo the API key.
 func FuzzHandler(f *testing.F) {
 	for _, seed := range []struct{ method, path, key, body string }{
 		{"GET", "/api/v3/monitoring/status", testKey, ""},
@@ -46,7 +47,7 @@ func FuzzHandler(f *testing.F) {
 		if err != nil {
 			u = &url.URL{Path: "/" + path}
 		}
-		req := &http.Request{Method: method, URL: u, Header: http.Header{}, Body: http.NoBody, Host: "example"}
+		req := &http.Request{Method: method, URL: u, Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1, Header: http.Header{}, Body: http.NoBody, Host: "example"}
 		req = req.WithContext(context.Background())
 		if body != "" {
 			req.Body = io.NopCloser(strings.NewReader(body))
@@ -65,6 +66,9 @@ func FuzzHandler(f *testing.F) {
 			if err := json.Unmarshal(rec.Body.Bytes(), &e); err != nil || e.Code == "" {
 				t.Fatalf("%s %q: error body %q", method, path, rec.Body.String())
 			}
+		}
+		if body != "" && rec.Header().Get("Connection") != "close" {
+			t.Fatalf("%s %q with a body: no Connection: close", method, path)
 		}
 		if u.Path != "/" && u.Path != "/index.html" && strings.Contains(rec.Body.String(), testKey) {
 			t.Fatalf("%s %q: API key echoed", method, path)

@@ -99,7 +99,7 @@ func extendDeadlines(w http.ResponseWriter, d time.Duration) {
 	_ = rc.SetWriteDeadline(at)
 }
 
-// closeAfterBody answers every request that carries a body with
+// closeAfterBody answers every HTTP/1 request that carries a body with
 // "Connection: close" and, once the handler has returned, stops reading
 // whatever of the body it left unread. Without it, net/http reads up to
 // 256 KiB of an unread body before answering a keep-alive request (and
@@ -107,10 +107,12 @@ func extendDeadlines(w http.ResponseWriter, d time.Duration) {
 // ReadTimeout: a client trickling a body that was refused (401, 413, 415,
 // 400, 404) would hold its connection and the server's file descriptor for
 // as long as it liked. The API's only bodies are acknowledgements, rare
-// enough that keep-alive saves nothing for them.
+// enough that keep-alive saves nothing for them. HTTP/2 needs none of
+// this: a handler that returns resets its stream, and "Connection: close"
+// there would end every other stream of the connection.
 func closeAfterBody(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !hasBody(r) {
+		if r.ProtoMajor != 1 || !hasBody(r) {
 			next.ServeHTTP(w, r)
 			return
 		}

@@ -7,6 +7,9 @@
 //
 //	go run ./examples/listsync -fail imdb -fail-for 2m -sync-interval 5s
 //
+// The API key comes from -api-key or $LISTSYNC_API_KEY; without either, the
+// demo generates one and prints it (a key it was given is never printed).
+// It serves through otelmon's Monitor.Server, with its timeouts and limits.
 // Ctrl-C stops it cleanly.
 package main
 
