@@ -2,8 +2,10 @@ package otelmon
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/listsync/otelmon/alerting"
@@ -83,26 +85,85 @@ func (m *Monitor) serveAcknowledge(w http.ResponseWriter, r *http.Request) {
 	if !decodeBody(w, r, &req) {
 		return
 	}
-	switch {
-	case len(req.By) > maxAckBy || len(req.Comment) > maxAckComment:
-		writeError(w, http.StatusBadRequest, CodeBadRequest, "by or comment too long")
-		return
-	case !utf8.ValidString(req.By) || !utf8.ValidString(req.Comment):
-		writeError(w, http.StatusBadRequest, CodeBadRequest, "by and comment must be UTF-8")
+	var bad []string
+	for _, err := range []error{
+		checkText("by", req.By, maxAckBy, false),
+		checkText("comment", req.Comment, maxAckComment, true),
+	} {
+		if err != nil {
+			bad = append(bad, err.Error())
+		}
+	}
+	if bad != nil {
+		writeError(w, http.StatusBadRequest, CodeBadRequest, strings.Join(bad, "; "))
 		return
 	}
 	if req.By == "" {
 		req.By = "api"
 	}
 	a, err := m.alerts.Acknowledge(r.PathValue("id"), req.By, req.Comment)
+	if err != nil {
+		status, code, msg := ackError(err)
+		writeError(w, status, code, msg)
+		return
+	}
+	writeJSON(w, http.StatusOK, a)
+}
+
+// ackError maps an error of alerting.Engine.Acknowledge to the API's
+// answer: an acknowledgement the state file could not take is 503, since
+// it was not kept and may succeed later.
+func ackError(err error) (status int, code, msg string) {
 	switch {
 	case errors.Is(err, alerting.ErrAlertNotFound):
-		writeError(w, http.StatusNotFound, CodeNotFound, "no such alert")
+		return http.StatusNotFound, CodeNotFound, "no such alert"
 	case errors.Is(err, alerting.ErrAlertResolved):
-		writeError(w, http.StatusConflict, CodeConflict, "alert already resolved")
-	case err != nil:
-		writeError(w, http.StatusInternalServerError, CodeInternal, "acknowledge failed")
+		return http.StatusConflict, CodeConflict, "alert already resolved"
+	case errors.Is(err, alerting.ErrNotSaved):
+		return http.StatusServiceUnavailable, CodeUnavailable, "acknowledgement could not be saved, so it was not kept; try again"
+	case errors.Is(err, alerting.ErrShutdown):
+		return http.StatusServiceUnavailable, CodeUnavailable, "alerting is shut down"
 	default:
-		writeJSON(w, http.StatusOK, a)
+		return http.StatusInternalServerError, CodeInternal, "acknowledge failed"
 	}
+}
+
+// checkText returns an error naming field when s is too long, not UTF-8,
+// or holds a character that would let it pass for something else once
+// shown or logged: a control character (multiline text may hold tabs and
+// newlines), a line or paragraph separator, or an invisible formatting
+// character (Unicode category Cf: bidirectional overrides and isolates,
+// zero-width spaces, the byte order mark, ...). Zero-width joiners and
+// non-joiners and emoji tag characters, which emoji and some scripts need,
+// are allowed.
+func checkText(field, s string, maxLen int, multiline bool) error {
+	if len(s) > maxLen {
+		return fmt.Errorf("%s: longer than %d bytes", field, maxLen)
+	}
+	if !utf8.ValidString(s) {
+		return fmt.Errorf("%s: not UTF-8", field)
+	}
+	for _, c := range s {
+		if multiline && (c == '\t' || c == '\n') {
+			continue
+		}
+		if disallowedRune(c) {
+			return fmt.Errorf("%s: character %U not allowed (control or invisible formatting character)", field, c)
+		}
+	}
+	return nil
+}
+
+// disallowedRune reports whether c is a control, separator or invisible
+// formatting character that checkText refuses.
+func disallowedRune(c rune) bool {
+	switch {
+	case c == '\u200c', c == '\u200d': // zero-width non-joiner and joiner
+		return false
+	case c >= 0xE0020 && c <= 0xE007F: // tag characters of emoji flags
+		return false
+	case c == '\u2028', c == '\u2029': // line and paragraph separators
+		return true
+	}
+	return unicode.Is(unicode.Cc, c) || unicode.Is(unicode.Cf, c)
 }

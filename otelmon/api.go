@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"mime"
 	"net/http"
 	"net/url"
 	"strings"
@@ -32,8 +33,10 @@ const (
 	CodeMethodNotAllowed = "method_not_allowed"
 	CodeConflict         = "conflict"
 	CodeTooLarge         = "request_too_large"
-	CodeUnavailable      = "unavailable"
-	CodeInternal         = "internal_error"
+	// CodeUnsupportedMediaType answers a body that is not JSON (415).
+	CodeUnsupportedMediaType = "unsupported_media_type"
+	CodeUnavailable          = "unavailable"
+	CodeInternal             = "internal_error"
 )
 
 // apiError is the body of every error the API returns.
@@ -77,14 +80,21 @@ func generateAPIKey(o options) (string, error) {
 	return key, nil
 }
 
-// authorized reports whether r carries the API key, in the X-Api-Key header
-// or the apikey query parameter, compared in constant time.
+// authorized reports whether r carries the API key, compared in constant
+// time: in the X-Api-Key header or, for GET and HEAD only, the apikey query
+// parameter. A mutation takes the key only from the header, which a
+// cross-site form cannot set.
 func (m *Monitor) authorized(r *http.Request) bool {
 	got := r.Header.Get("X-Api-Key")
-	if got == "" {
+	if got == "" && safeMethod(r.Method) {
 		got = r.URL.Query().Get("apikey")
 	}
 	return subtle.ConstantTimeCompare([]byte(got), []byte(m.apiKey)) == 1
+}
+
+// safeMethod reports whether method only reads.
+func safeMethod(method string) bool {
+	return method == http.MethodGet || method == http.MethodHead
 }
 
 // requireAPIKey answers 401 with msg to requests without the API key and
@@ -92,11 +102,40 @@ func (m *Monitor) authorized(r *http.Request) bool {
 func (m *Monitor) requireAPIKey(msg string, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !m.authorized(r) {
-			writeError(w, http.StatusUnauthorized, CodeUnauthorized, msg)
+			why := msg
+			if !safeMethod(r.Method) && r.Header.Get("X-Api-Key") == "" && r.URL.Query().Has("apikey") {
+				why = "send the API key in the X-Api-Key header: only GET takes it from the query"
+			}
+			writeError(w, http.StatusUnauthorized, CodeUnauthorized, why)
 			return
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// requireJSON answers 415 to a request whose body is not JSON: one with a
+// Content-Type other than application/json, with charset utf-8 or none. A
+// body without a Content-Type is taken as JSON.
+func requireJSON(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if ct := r.Header.Get("Content-Type"); ct != "" && hasBody(r) && !isJSON(ct) {
+			writeError(w, http.StatusUnsupportedMediaType, CodeUnsupportedMediaType,
+				"body must be JSON (Content-Type: application/json)")
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// isJSON reports whether the Content-Type ct is application/json with
+// charset utf-8 or none.
+func isJSON(ct string) bool {
+	mt, params, err := mime.ParseMediaType(ct)
+	if err != nil || mt != "application/json" {
+		return false
+	}
+	cs, ok := params["charset"]
+	return !ok || strings.EqualFold(cs, "utf-8")
 }
 
 // isAPIPath reports whether p is under the /api/v3 monitoring prefix.
@@ -110,7 +149,7 @@ func isAPIPath(p string) bool {
 // slashes, and bounds the body to maxBodyBytes. Other requests pass as they
 // are.
 func (m *Monitor) guardAPI(next http.Handler) http.Handler {
-	auth := m.requireAPIKey("missing or wrong API key (X-Api-Key header or apikey query parameter)",
+	auth := m.requireAPIKey("missing or wrong API key (X-Api-Key header; apikey query parameter for GET)",
 		http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			if err := checkPath(r.URL.EscapedPath()); err != nil {
 				writeError(w, http.StatusBadRequest, CodeBadRequest, err.Error())

@@ -1,6 +1,7 @@
 package otelmon
 
 import (
+	"context"
 	_ "embed"
 	"errors"
 	"net/http"
@@ -23,15 +24,28 @@ var statusPage []byte
 //	POST /api/v3/monitoring/alerts/{id}/acknowledge   {"by": "...", "comment": "..."}
 //	POST /api/v3/monitoring/health/{service}/check    runs that check now
 //
-// The /api/v3 endpoints require the API key in the X-Api-Key header or the
-// apikey query parameter. Errors are JSON {"error": "...", "code": "..."},
+// The /api/v3 endpoints require the API key in the X-Api-Key header. GET
+// and HEAD also take it from the apikey query parameter; a POST takes it
+// only from the header, so that a cross-site form, which cannot set
+// headers, cannot post with it (401 otherwise). A POST body, when there is
+// one, must be JSON: a Content-Type other than application/json (charset
+// utf-8 or none) gets 415. In an acknowledgement, by and comment must be
+// UTF-8 without control characters (comment may hold tabs and newlines) or
+// invisible formatting characters such as bidirectional overrides: 400
+// names the field. An acknowledgement the alert state file could not take
+// gets 503 and is not kept. Errors are JSON {"error": "...", "code": "..."},
 // including 404 for unknown paths and 405, with an Allow header, for a
 // method an endpoint does not serve; HEAD is served wherever GET is. The
 // handler never panics on any input: a panic in a handler becomes a 500.
 //
+// A request with a body is answered with "Connection: close", and what the
+// handler did not read of the body is not waited for (see Server), so a
+// refused client cannot hold its connection open by trickling a body.
+//
 // Routing is net/http.ServeMux's. The API's path checks and authentication
 // run before it, so that a path ServeMux would clean ("..", "//") is
-// rejected with 400 rather than redirected.
+// rejected with 400 rather than redirected. Serve it with Server, which
+// sets the timeouts an exposed server needs.
 func (m *Monitor) Handler() http.Handler {
 	var metrics http.Handler = http.HandlerFunc(m.serveMetrics)
 	if m.protectMetrics {
@@ -40,13 +54,13 @@ func (m *Monitor) Handler() http.Handler {
 	mux := newJSONMux()
 	mux.handle("GET /api/v3/monitoring/status", http.HandlerFunc(m.serveStatus))
 	mux.handle("GET /api/v3/monitoring/health", http.HandlerFunc(m.serveHealth))
-	mux.handle("POST /api/v3/monitoring/health/{service}/check", http.HandlerFunc(m.serveHealthCheck))
+	mux.handle("POST /api/v3/monitoring/health/{service}/check", requireJSON(http.HandlerFunc(m.serveHealthCheck)))
 	mux.handle("GET /api/v3/monitoring/alerts", http.HandlerFunc(m.serveAlerts))
-	mux.handle("POST /api/v3/monitoring/alerts/{id}/acknowledge", http.HandlerFunc(m.serveAcknowledge))
+	mux.handle("POST /api/v3/monitoring/alerts/{id}/acknowledge", requireJSON(http.HandlerFunc(m.serveAcknowledge)))
 	mux.handle("GET /{$}", http.HandlerFunc(serveStatusPage))
 	mux.handle("GET /index.html", http.HandlerFunc(serveStatusPage))
 	mux.handle("GET /metrics", metrics)
-	return recoverer(m.guardAPI(mux))
+	return closeAfterBody(recoverer(m.guardAPI(mux)))
 }
 
 // recoverer turns a handler panic into a JSON 500 instead of a dropped
@@ -131,14 +145,26 @@ type checkResult struct {
 	Error      string             `json:"error,omitempty"`
 }
 
+// serveHealthCheck runs a health check now. The check may take its whole
+// timeout, plus checkQueueWait for a free check slot: the connection's
+// deadlines are extended to fit (see Server), and a check that found no
+// slot in time answers 503.
 func (m *Monitor) serveHealthCheck(w http.ResponseWriter, r *http.Request) {
-	res, err := m.CheckHealthNow(r.Context(), r.PathValue("service"))
+	service := r.PathValue("service")
+	timeout := m.checkTimeout(service)
+	extendDeadlines(w, timeout+ServerCheckSlack)
+	ctx, cancel := context.WithTimeout(r.Context(), timeout+checkQueueWait)
+	defer cancel()
+	res, err := m.CheckHealthNow(ctx, service)
 	switch {
 	case errors.Is(err, healthcheck.ErrUnknownTarget):
 		writeError(w, http.StatusNotFound, CodeNotFound, "no health check for that service")
 		return
 	case errors.Is(err, ErrShutdown):
 		writeError(w, http.StatusServiceUnavailable, CodeUnavailable, "monitor is shut down")
+		return
+	case errors.Is(err, context.DeadlineExceeded) && r.Context().Err() == nil:
+		writeError(w, http.StatusServiceUnavailable, CodeUnavailable, "health check did not finish in time; try again")
 		return
 	case err != nil:
 		writeError(w, http.StatusInternalServerError, CodeInternal, "health check could not run")

@@ -15,7 +15,8 @@ import (
 
 // FuzzHandler throws arbitrary methods, paths, keys and bodies at the
 // handler. It must never panic, always answer with a known status, answer
-// API errors in JSON, and never echo the API key.
+// API errors in JSON, close the connection after a request with a body,
+// and never echo the API key.
 func FuzzHandler(f *testing.F) {
 	for _, seed := range []struct{ method, path, key, body string }{
 		{"GET", "/api/v3/monitoring/status", testKey, ""},
@@ -25,6 +26,8 @@ func FuzzHandler(f *testing.F) {
 		{"POST", "/api/v3/monitoring/alerts/%2e%2e/acknowledge", testKey, "{"},
 		{"PUT", "/metrics", "", "x"},
 		{"GET", "/api/v3/monitoring/health/\x00/check", "wrong", ""},
+		{"POST", "/api/v3/monitoring/alerts/abc/acknowledge", testKey, "{\"by\":\"\u202e\",\"comment\":\"\\u0000\"}"},
+		{"POST", "/api/v3/monitoring/health/imdb/check?apikey=" + testKey, "", ""},
 	} {
 		f.Add(seed.method, seed.path, seed.key, seed.body)
 	}
@@ -35,7 +38,7 @@ func FuzzHandler(f *testing.F) {
 		f.Fatal(err)
 	}
 	h := m.Handler()
-	allowed := map[int]bool{200: true, 400: true, 401: true, 404: true, 405: true, 409: true, 413: true, 503: true}
+	allowed := map[int]bool{200: true, 400: true, 401: true, 404: true, 405: true, 409: true, 413: true, 415: true, 503: true}
 	f.Fuzz(func(t *testing.T, method, path, key, body string) {
 		if method == "" || strings.ContainsAny(method, " \t\r\n") {
 			method = "GET"
@@ -44,10 +47,11 @@ func FuzzHandler(f *testing.F) {
 		if err != nil {
 			u = &url.URL{Path: "/" + path}
 		}
-		req := &http.Request{Method: method, URL: u, Header: http.Header{}, Body: http.NoBody, Host: "example"}
+		req := &http.Request{Method: method, URL: u, Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1, Header: http.Header{}, Body: http.NoBody, Host: "example"}
 		req = req.WithContext(context.Background())
 		if body != "" {
 			req.Body = io.NopCloser(strings.NewReader(body))
+			req.ContentLength = int64(len(body)) // as the server sets it
 		}
 		if key != "" {
 			req.Header.Set("X-Api-Key", key)
@@ -62,6 +66,9 @@ func FuzzHandler(f *testing.F) {
 			if err := json.Unmarshal(rec.Body.Bytes(), &e); err != nil || e.Code == "" {
 				t.Fatalf("%s %q: error body %q", method, path, rec.Body.String())
 			}
+		}
+		if body != "" && rec.Header().Get("Connection") != "close" {
+			t.Fatalf("%s %q with a body: no Connection: close", method, path)
 		}
 		if u.Path != "/" && u.Path != "/index.html" && strings.Contains(rec.Body.String(), testKey) {
 			t.Fatalf("%s %q: API key echoed", method, path)

@@ -3,13 +3,18 @@ package otelmon
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
+	"github.com/listsync/otelmon/alerting"
 	"github.com/listsync/otelmon/healthcheck"
 )
 
@@ -229,5 +234,185 @@ func TestAPIErrors(t *testing.T) {
 				t.Fatal("405 without Allow")
 			}
 		})
+	}
+}
+
+// firingAlert raises tmdb's consecutive-failures alert and returns the URL
+// that acknowledges it.
+func firingAlert(t *testing.T, m *Monitor, srv *httptest.Server) string {
+	t.Helper()
+	ctx := context.Background()
+	for i := 0; i < 3; i++ {
+		m.RecordSyncOperation(ctx, "tmdb", false, time.Second, 0, 0, 0)
+	}
+	if err := m.Alerts().Evaluate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	act := m.Alerts().Active()
+	if len(act) != 1 {
+		t.Fatalf("active alerts: %+v", act)
+	}
+	return srv.URL + "/api/v3/monitoring/alerts/" + act[0].ID + "/acknowledge"
+}
+
+// A POST takes the key from the X-Api-Key header only, so that a
+// cross-site form (which can put it in the URL, not in a header) cannot
+// post; a GET may still use the query parameter.
+func TestAPIMutationsTakeKeyFromHeaderOnly(t *testing.T) {
+	m, srv, _, _ := apiMonitor(t)
+	ack := firingAlert(t, m, srv)
+	check := srv.URL + "/api/v3/monitoring/health/imdb/check"
+	for _, tc := range []struct {
+		name, method, url, key string
+		want                   int
+	}{
+		{"check, key in query", "POST", check + "?apikey=" + testKey, "", 401},
+		{"ack, key in query", "POST", ack + "?apikey=" + testKey, "", 401},
+		{"ack as a form would post it", "POST", ack + "?apikey=" + testKey, "", 401},
+		{"check, key in header", "POST", check, testKey, 200},
+		{"ack, key in header", "POST", ack, testKey, 200},
+		{"GET, key in query", "GET", srv.URL + "/api/v3/monitoring/status?apikey=" + testKey, "", 200},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var hdr []string
+			body := ""
+			if strings.Contains(tc.name, "form") {
+				hdr, body = []string{"Content-Type", "application/x-www-form-urlencoded"}, "by=mallory"
+			}
+			r := call(t, tc.method, tc.url, tc.key, body, hdr...)
+			if r.code != tc.want {
+				t.Fatalf("status %d, want %d: %s", r.code, tc.want, r.body)
+			}
+			if tc.want == 401 && (errCode(t, r) != CodeUnauthorized || !strings.Contains(r.body, "X-Api-Key header")) {
+				t.Fatalf("401 body: %s", r.body)
+			}
+			if strings.Contains(r.body, testKey) {
+				t.Fatal("API key echoed")
+			}
+		})
+	}
+	if a := m.Alerts().Active()[0]; a.AcknowledgedBy != "api" {
+		t.Fatalf("acknowledged by %q, want only the header call's", a.AcknowledgedBy)
+	}
+}
+
+// A body must be JSON: another Content-Type gets 415, before the body is
+// read; no Content-Type, or JSON with charset utf-8, is accepted.
+func TestAPIContentType(t *testing.T) {
+	m, srv, _, _ := apiMonitor(t)
+	ack := firingAlert(t, m, srv)
+	check := srv.URL + "/api/v3/monitoring/health/imdb/check"
+	for _, tc := range []struct {
+		name, url, ct, body string
+		want                int
+	}{
+		{"form", ack, "application/x-www-form-urlencoded", "by=x", 415},
+		{"text", ack, "text/plain", `{"by":"x"}`, 415},
+		{"multipart", ack, "multipart/form-data; boundary=x", "--x--", 415},
+		{"JSON in another charset", ack, "application/json; charset=iso-8859-1", `{"by":"x"}`, 415},
+		{"malformed type", ack, "application/", `{"by":"x"}`, 415},
+		{"text on the check", check, "text/plain", "x", 415},
+		{"JSON", ack, "application/json", `{"by":"a"}`, 200},
+		{"JSON utf-8", ack, "Application/JSON; charset=UTF-8", `{"by":"b"}`, 200},
+		{"no type", ack, "", `{"by":"c"}`, 200},
+		{"text without a body", check, "text/plain", "", 200},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var hdr []string
+			if tc.ct != "" {
+				hdr = []string{"Content-Type", tc.ct}
+			}
+			r := call(t, "POST", tc.url, testKey, tc.body, hdr...)
+			if r.code != tc.want {
+				t.Fatalf("status %d, want %d: %s", r.code, tc.want, r.body)
+			}
+			if tc.want == 415 && errCode(t, r) != CodeUnsupportedMediaType {
+				t.Fatalf("415 body: %s", r.body)
+			}
+		})
+	}
+}
+
+// by and comment refuse control characters and invisible formatting
+// characters (bidirectional overrides above all), naming the field; text
+// of any script, emoji sequences, and line breaks in a comment pass.
+func TestAPIAcknowledgeTextHygiene(t *testing.T) {
+	m, srv, _, _ := apiMonitor(t)
+	ack := firingAlert(t, m, srv)
+	for _, tc := range []struct {
+		name, by, comment string
+		bad               string // the field the 400 names; "" for 200
+	}{
+		{"right-to-left override in by", "admin\u202egnp.exe", "", "by"},
+		{"isolate in comment", "alice", "ok \u2066x\u2069", "comment"},
+		{"right-to-left mark", "\u200fbob", "", "by"},
+		{"NUL", "a\x00b", "", "by"},
+		{"escape sequence", "alice", "\x1b[31mred", "comment"},
+		{"carriage return", "alice", "a\rb", "comment"},
+		{"newline in by", "alice\nroot", "", "by"},
+		{"DEL", "alice\x7f", "", "by"},
+		{"C1 control", "alice\u0085", "", "by"},
+		{"line separator", "alice", "a\u2028b", "comment"},
+		{"zero-width space", "ali\u200bce", "", "by"},
+		{"byte order mark", "alice", "\ufeffhi", "comment"},
+		{"both", "\u202e", "\x00", "by"},
+		{"too long", strings.Repeat("a", maxAckBy+1), "", "by"},
+		{"plain", "alice", "looking into it", ""},
+		{"newline and tab in comment", "bob", "line one\n\tline two", ""},
+		{"other scripts", "שלום", "مرحبا 你好", ""},
+		{"emoji with joiners", "👩‍💻", "🏳️‍🌈 🏴󠁧󠁢󠁳󠁣󠁴󠁿", ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			body, _ := json.Marshal(ackRequest{By: tc.by, Comment: tc.comment})
+			r := call(t, "POST", ack, testKey, string(body), "Content-Type", "application/json")
+			if tc.bad == "" {
+				if r.code != 200 {
+					t.Fatalf("status %d: %s", r.code, r.body)
+				}
+				if a := m.Alerts().Active()[0]; a.AcknowledgedBy != tc.by || a.AcknowledgeComment != tc.comment {
+					t.Fatalf("stored %q %q", a.AcknowledgedBy, a.AcknowledgeComment)
+				}
+				return
+			}
+			if r.code != 400 || errCode(t, r) != CodeBadRequest {
+				t.Fatalf("status %d: %s", r.code, r.body)
+			}
+			var e apiError
+			_ = json.Unmarshal([]byte(r.body), &e)
+			if !strings.HasPrefix(e.Error, tc.bad+":") {
+				t.Fatalf("error %q does not name %q first", e.Error, tc.bad)
+			}
+			if tc.name == "both" && !strings.Contains(e.Error, "; comment:") {
+				t.Fatalf("error %q does not name both fields", e.Error)
+			}
+		})
+	}
+	if t.Failed() {
+		return
+	}
+	// Refused text was not stored.
+	if a := m.Alerts().Active()[0]; a.AcknowledgedBy != "👩‍💻" {
+		t.Fatalf("acknowledged by %q", a.AcknowledgedBy)
+	}
+}
+
+// ackError maps the engine's errors: a change the state file could not
+// take is 503 unavailable, since it was not kept and a retry may work.
+func TestAckError(t *testing.T) {
+	for _, tc := range []struct {
+		err    error
+		status int
+		code   string
+	}{
+		{fmt.Errorf("%w: %q", alerting.ErrAlertNotFound, "x"), 404, CodeNotFound},
+		{fmt.Errorf("%w: %q", alerting.ErrAlertResolved, "x"), 409, CodeConflict},
+		{fmt.Errorf("alerting: save state: %w", errors.Join(alerting.ErrNotSaved, os.ErrPermission)), 503, CodeUnavailable},
+		{alerting.ErrShutdown, 503, CodeUnavailable},
+		{errors.New("boom"), 500, CodeInternal},
+	} {
+		status, code, msg := ackError(tc.err)
+		if status != tc.status || code != tc.code || msg == "" {
+			t.Errorf("ackError(%v) = %d %s %q, want %d %s", tc.err, status, code, msg, tc.status, tc.code)
+		}
 	}
 }

@@ -155,7 +155,7 @@ func TestOperationsAfterShutdown(t *testing.T) {
 			t.Errorf("%s after Shutdown: %v, want ErrShutdown", name, err)
 		}
 	}
-	r := call(t, "POST", api.URL+"/api/v3/monitoring/health/imdb/check?apikey="+m.APIKey(), "", "")
+	r := call(t, "POST", api.URL+"/api/v3/monitoring/health/imdb/check", m.APIKey(), "")
 	if r.code != http.StatusServiceUnavailable || errCode(t, r) != CodeUnavailable {
 		t.Errorf("forced check after Shutdown: %d %s", r.code, r.body)
 	}

@@ -7,11 +7,16 @@
 //
 //	go run ./examples/listsync -fail imdb -fail-for 2m -sync-interval 5s
 //
+// The API key comes from -api-key or $LISTSYNC_API_KEY; without either, the
+// demo generates one and prints it (a key it was given is never printed).
+// It serves through otelmon's Monitor.Server, with its timeouts and limits.
 // Ctrl-C stops it cleanly.
 package main
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"flag"
 	"fmt"
@@ -37,6 +42,10 @@ import (
 // services are the simulated upstreams, in the order they are started.
 var services = []string{"imdb", "tmdb", "trakt", "plex"}
 
+// apiKeyEnv names the environment variable that gives the API key when
+// -api-key is not set; it keeps the key out of the process list.
+const apiKeyEnv = "LISTSYNC_API_KEY"
+
 type config struct {
 	listen             string
 	apiKey             string
@@ -57,7 +66,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs := flag.NewFlagSet("listsync", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.StringVar(&c.listen, "listen", "127.0.0.1:7878", "address to serve metrics, API and status page on")
-	fs.StringVar(&c.apiKey, "api-key", "", "API key for /api/v3 (generated and printed when empty)")
+	fs.StringVar(&c.apiKey, "api-key", "", "API key for /api/v3 (default $"+apiKeyEnv+"; generated and printed when both are empty)")
 	fs.DurationVar(&c.syncInterval, "sync-interval", 10*time.Second, "interval between syncs of each list")
 	fs.DurationVar(&c.healthInterval, "health-interval", 15*time.Second, "interval between health checks")
 	fs.DurationVar(&c.evalInterval, "eval-interval", 5*time.Second, "interval between alert evaluations")
@@ -72,6 +81,9 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	}
 	if fs.NArg() > 0 {
 		return c, fmt.Errorf("unexpected arguments: %q", fs.Args())
+	}
+	if c.apiKey == "" {
+		c.apiKey = os.Getenv(apiKeyEnv) // not the flag's default: -help would print it
 	}
 	var err error
 	if c.fail, err = serviceList("fail", fail); err != nil {
@@ -165,11 +177,20 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, ready cha
 	for name, u := range upstreams {
 		healthURLs[name] = u.URL() + "/health"
 	}
+	// A key given by the operator is theirs and is never printed; one the
+	// demo makes up is printed once below, so that someone can use it.
+	apiKey, generated := cfg.apiKey, false
+	if apiKey == "" {
+		if apiKey, err = newAPIKey(); err != nil {
+			return err
+		}
+		generated = true
+	}
 	mopts := []otelmon.Option{
 		otelmon.WithLogger(logger),
 		otelmon.WithHealthCheckURLs(healthURLs),
 		otelmon.WithServiceName("listsync-demo", otelmon.Version),
-		otelmon.WithAPIKey(cfg.apiKey),
+		otelmon.WithAPIKey(apiKey),
 		otelmon.WithNotifiers(alerting.NewLogNotifier(logger)),
 	}
 	if cfg.alertmanagerURL != "" {
@@ -200,7 +221,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, ready cha
 		return err
 	}
 
-	srv := &http.Server{Handler: mon.Handler(), ReadHeaderTimeout: 5 * time.Second}
+	srv := mon.Server(ln.Addr().String())
 	srvErr := make(chan error, 1)
 	go func() { srvErr <- srv.Serve(ln) }()
 
@@ -209,7 +230,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, ready cha
 	fmt.Fprintf(stdout, "  status page: http://%s/\n", addr)
 	fmt.Fprintf(stdout, "  metrics:     http://%s/metrics\n", addr)
 	fmt.Fprintf(stdout, "  API:         http://%s/api/v3/monitoring/status (header X-Api-Key)\n", addr)
-	fmt.Fprintf(stdout, "  API key:     %s\n", mon.APIKey())
+	if generated {
+		fmt.Fprintf(stdout, "  API key:     %s (generated; set -api-key or $%s to choose one)\n", apiKey, apiKeyEnv)
+	}
 	for _, name := range services {
 		fmt.Fprintf(stdout, "  upstream %-6s %s\n", name, upstreams[name].URL())
 	}
@@ -282,6 +305,15 @@ func startUpstreams(cfg config) (map[string]*upstream, error) {
 		out[name] = u
 	}
 	return out, nil
+}
+
+// newAPIKey returns 32 random hex digits.
+func newAPIKey() (string, error) {
+	var b [16]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return "", fmt.Errorf("generate API key: %w", err)
+	}
+	return hex.EncodeToString(b[:]), nil
 }
 
 // reachable returns addr as a host:port that a browser can open: an

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"io"
 	"net/http"
@@ -17,20 +16,32 @@ import (
 	"github.com/listsync/otelmon/internal/syncbuf"
 )
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+func TestMain(m *testing.M) {
+	if os.Getenv(asDemoEnv) != "" {
+		runAsDemo() // a child started by a test: the demo itself
+		return
+	}
+	goleak.VerifyTestMain(m)
+}
 
 // demo runs the demo with args on a free port and returns its address; the
 // demo stops when the test ends.
 func demo(t *testing.T, args ...string) string {
 	t.Helper()
+	addr, _, _ := demoOutput(t, args...)
+	return addr
+}
+
+// demoOutput is demo that also returns the demo's stdout and stderr.
+func demoOutput(t *testing.T, args ...string) (addr string, stdout, stderr *syncbuf.Buffer) {
+	t.Helper()
 	t.Setenv("OTEL_METRICS_EXPORTER", "")
 	ctx, cancel := context.WithCancel(context.Background())
 	ready := make(chan string, 1)
 	done := make(chan error, 1)
-	var stdout bytes.Buffer
-	var stderr syncbuf.Buffer
+	stdout, stderr = &syncbuf.Buffer{}, &syncbuf.Buffer{}
 	go func() {
-		done <- run(ctx, append([]string{"-listen", "127.0.0.1:0"}, args...), &stdout, &stderr, ready)
+		done <- run(ctx, append([]string{"-listen", "127.0.0.1:0"}, args...), stdout, stderr, ready)
 	}()
 	t.Cleanup(func() {
 		cancel()
@@ -39,14 +50,14 @@ func demo(t *testing.T, args ...string) string {
 		}
 	})
 	select {
-	case addr := <-ready:
-		return addr
+	case addr = <-ready:
+		return addr, stdout, stderr
 	case err := <-done:
 		t.Fatalf("demo failed to start: %v", err)
 	case <-time.After(30 * time.Second):
 		t.Fatal("demo did not start")
 	}
-	return ""
+	return "", nil, nil
 }
 
 // waitFor polls url until the body contains every want, or fails the test
@@ -170,5 +181,53 @@ func TestDemoAlertsFireAndResolve(t *testing.T) {
 	}
 	if strings.Contains(body, `"state":"firing"`) {
 		t.Errorf("alerts still firing after the heal: %s", body)
+	}
+}
+
+// The demo prints the API key only when it made one up: a key given with
+// -api-key or $LISTSYNC_API_KEY is never printed or logged.
+func TestDemoPrintsOnlyAGeneratedKey(t *testing.T) {
+	const given = "operator-chosen-key-42"
+	for _, tc := range []struct {
+		name string
+		args []string
+		env  string
+	}{
+		{"flag", []string{"-api-key", given}, ""},
+		{"environment", nil, given},
+		{"flag over environment", []string{"-api-key", given}, "another-key-from-env"},
+		{"generated", nil, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Setenv(apiKeyEnv, tc.env)
+			addr, stdout, stderr := demoOutput(t, tc.args...)
+			out := stdout.String()
+			key := given
+			if tc.name == "generated" {
+				m := regexp.MustCompile(`(?m)^  API key: +([0-9a-f]{32}) \(generated`).FindStringSubmatch(out)
+				if m == nil {
+					t.Fatalf("generated key not printed:\n%s", out)
+				}
+				key = m[1]
+			} else if strings.Contains(out, "API key:") || strings.Contains(out, given) {
+				t.Fatalf("given key printed:\n%s", out)
+			}
+			if tc.env != "" && tc.env != given && strings.Contains(out+stderr.String(), tc.env) {
+				t.Fatal("environment key printed")
+			}
+			if strings.Contains(stderr.String(), key) {
+				t.Fatalf("key logged:\n%s", stderr)
+			}
+			req, _ := http.NewRequest("GET", "http://"+addr+"/api/v3/monitoring/status", nil)
+			req.Header.Set("X-Api-Key", key)
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_ = resp.Body.Close()
+			if resp.StatusCode != http.StatusOK {
+				t.Fatalf("the key does not open the API: %s", resp.Status)
+			}
+		})
 	}
 }
