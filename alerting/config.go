@@ -134,7 +134,7 @@ type options struct {
 func newOptions(opts []Option) options {
 	o := options{
 		clock:  clock.Real{},
-		logger: slog.New(slog.DiscardHandler),
+		logger: slog.Default(),
 		prefix: names.Default,
 	}
 	for _, opt := range opts {
@@ -178,7 +178,7 @@ func WithClock(c Clock) Option {
 }
 
 // WithLogger sets the logger for evaluation errors, delivery failures and
-// state file problems. Default: a logger that discards everything. A nil
+// state file problems. Default: slog.Default() as it is when New runs. A nil
 // logger is ignored.
 func WithLogger(l *slog.Logger) Option {
 	return optionFunc(func(o options) options {

@@ -46,7 +46,7 @@ func newOptions(opts []Option) options {
 		o.clock = clock.Real{}
 	}
 	if o.logger == nil {
-		o.logger = slog.New(slog.DiscardHandler)
+		o.logger = slog.Default()
 	}
 	if o.jitter == nil {
 		o.jitter = rand.Float64
@@ -75,8 +75,8 @@ func WithClock(c Clock) Option {
 
 // WithLogger sets the logger for skipped targets (Info), status changes (Info
 // for up, Warn for down), failed checks (Debug) and panicking listeners
-// (Error). Default (and for nil): a logger that discards everything. URLs in
-// records are redacted.
+// (Error). Default (and for nil): slog.Default() as it is when New runs.
+// URLs in records are redacted.
 func WithLogger(l *slog.Logger) Option {
 	return optionFunc(func(o options) options { o.logger = l; return o })
 }

@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"mime"
 	"net/http"
 	"net/url"
@@ -63,21 +62,16 @@ func writeError(w http.ResponseWriter, status int, code, msg string) {
 	writeJSON(w, status, apiError{Error: msg, Code: code})
 }
 
-// generateAPIKey returns 32 random hex digits, as Radarr's keys look, and
-// logs the key once at Info level: through o's logger, or slog.Default when
-// none was given, since the key must reach someone.
+// generateAPIKey returns 32 random hex digits, as Radarr's keys look. It
+// logs that a key was generated, but not the key: a secret never goes to a
+// log. The host reads it with Monitor.APIKey (the demo prints it).
 func generateAPIKey(o options) (string, error) {
 	var b [16]byte
 	if _, err := rand.Read(b[:]); err != nil {
 		return "", fmt.Errorf("otelmon: generate API key: %w", err)
 	}
-	key := hex.EncodeToString(b[:])
-	l := o.logger
-	if !o.loggerSet {
-		l = slog.Default()
-	}
-	l.Info("otelmon: no API key configured; generated one for /api/v3", "apiKey", key)
-	return key, nil
+	o.logger.Info("otelmon: no API key configured; generated one for /api/v3 (read it with Monitor.APIKey)")
+	return hex.EncodeToString(b[:]), nil
 }
 
 // authorized reports whether r carries the API key, compared in constant

@@ -3,6 +3,7 @@ package otelmon
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"path/filepath"
 	"testing"
 	"time"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/listsync/otelmon/alerting"
 	"github.com/listsync/otelmon/internal/clock"
+	"github.com/listsync/otelmon/internal/syncbuf"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -47,5 +49,27 @@ func TestFailedNewReleasesStateFile(t *testing.T) {
 	}
 	if _, err := New(Config{}, WithAlertStatePath(path)); !errors.Is(err, alerting.ErrStateLocked) {
 		t.Fatalf("second owner: New = %v, want ErrStateLocked", err)
+	}
+}
+
+// Without WithLogger the Monitor logs through slog.Default(), as Go
+// libraries do; a generated API key is announced but never logged.
+func TestDefaultLoggerIsSlogDefault(t *testing.T) {
+	var buf syncbuf.Buffer
+	prev := slog.Default()
+	slog.SetDefault(slog.New(slog.NewTextHandler(&buf, nil)))
+	t.Cleanup(func() { slog.SetDefault(prev) })
+
+	t.Setenv("OTEL_METRICS_EXPORTER", "")
+	m, err := New(Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = m.Shutdown(context.Background()) })
+	if !buf.Contains("generated one for /api/v3") {
+		t.Fatalf("slog.Default() got no record of the generated key:\n%s", buf.String())
+	}
+	if buf.Contains(m.APIKey()) {
+		t.Fatal("the generated API key reached the log")
 	}
 }

@@ -36,6 +36,7 @@ import (
 	"github.com/listsync/otelmon/alerting"
 	"github.com/listsync/otelmon/alerting/alertmanager"
 	"github.com/listsync/otelmon/breaker"
+	"github.com/listsync/otelmon/exporters/push"
 	"github.com/listsync/otelmon/otelmon"
 )
 
@@ -70,9 +71,9 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.DurationVar(&c.syncInterval, "sync-interval", 10*time.Second, "interval between syncs of each list")
 	fs.DurationVar(&c.healthInterval, "health-interval", 15*time.Second, "interval between health checks")
 	fs.DurationVar(&c.evalInterval, "eval-interval", 5*time.Second, "interval between alert evaluations")
-	fs.StringVar(&fail, "fail", "", "comma-separated upstreams that answer 500 (imdb,tmdb,trakt,plex)")
+	fs.StringVar(&fail, "fail", "", "comma-separated upstreams that are down: 500 for every request, health probes included (imdb,tmdb,trakt,plex)")
 	fs.DurationVar(&c.failFor, "fail-for", 0, "the -fail upstreams heal after this long (0: never)")
-	fs.StringVar(&rateLimit, "rate-limit", "", "comma-separated upstreams that answer 429 with Retry-After")
+	fs.StringVar(&rateLimit, "rate-limit", "", "comma-separated upstreams that enforce a tight rate limit (tmdb 4 req/s, trakt 20 GETs per 10 s): 429 with Retry-After beyond it")
 	fs.StringVar(&slow, "slow", "", "comma-separated upstreams that answer slowly")
 	fs.DurationVar(&c.breakerOpenTimeout, "breaker-open-timeout", 0, "override every breaker's open timeout (0: per-service defaults)")
 	fs.StringVar(&c.alertmanagerURL, "alertmanager", "", "also send alerts to the Alertmanager at this base URL (e.g. http://127.0.0.1:9093)")
@@ -175,7 +176,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, ready cha
 	mcfg.HealthChecks.RequestTimeout = min(cfg.healthInterval, 5*time.Second)
 	healthURLs := map[string]string{}
 	for name, u := range upstreams {
-		healthURLs[name] = u.URL() + "/health"
+		healthURLs[name] = u.healthURL()
 	}
 	// A key given by the operator is theirs and is never printed; one the
 	// demo makes up is printed once below, so that someone can use it.
@@ -203,6 +204,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, ready cha
 	if cfg.breakerOpenTimeout > 0 {
 		mopts = append(mopts, otelmon.WithBreakerOptions(breaker.WithOpenTimeoutOverride(cfg.breakerOpenTimeout)))
 	}
+	// The demo links the push exporters, so OTEL_METRICS_EXPORTER=otlp or
+	// console switches it from Prometheus.
+	mopts = append(mopts, otelmon.WithPushExporters(push.Reader))
 	mon, err := otelmon.New(mcfg, mopts...)
 	if err != nil {
 		return err
@@ -287,10 +291,9 @@ func startUpstreams(cfg config) (map[string]*upstream, error) {
 	}
 	for i, name := range services {
 		f := fault{
-			fail:       slices.Contains(cfg.fail, name),
-			failUntil:  failUntil,
-			rateLimit:  slices.Contains(cfg.rateLimit, name),
-			retryAfter: 30 * time.Second,
+			fail:      slices.Contains(cfg.fail, name),
+			failUntil: failUntil,
+			rateLimit: slices.Contains(cfg.rateLimit, name),
 		}
 		if slices.Contains(cfg.slow, name) {
 			f.slow = 2 * time.Second

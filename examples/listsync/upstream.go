@@ -48,9 +48,6 @@ type fault struct {
 	// is not an outage: requests beyond the limit are answered 429 with
 	// Retry-After, the others are served.
 	rateLimit bool
-	// retryAfter is ignored: the stand-ins announce the wait their limiter
-	// computes, as the real services do.
-	retryAfter time.Duration
 	// slow delays every answer by this long.
 	slow time.Duration
 }
