@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -414,5 +415,35 @@ func TestAckError(t *testing.T) {
 		if status != tc.status || code != tc.code || msg == "" {
 			t.Errorf("ackError(%v) = %d %s %q, want %d %s", tc.err, status, code, msg, tc.status, tc.code)
 		}
+	}
+}
+
+// An acknowledgement the state file cannot take answers 503 unavailable
+// and is not kept: what the API shows is what survives a restart.
+func TestAPIAcknowledgeNotSaved(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.Mkdir(filepath.Join(dir, "state"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	m, srv, _, _ := apiMonitor(t, WithAlertStatePath(filepath.Join(dir, "state", "alerts.json")))
+	ack := firingAlert(t, m, srv)
+	// The state directory becomes a file: every later save fails, for root
+	// too.
+	if err := os.RemoveAll(filepath.Join(dir, "state")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "state"), nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r := call(t, "POST", ack, testKey, `{"by":"alice"}`)
+	if r.code != http.StatusServiceUnavailable || errCode(t, r) != CodeUnavailable {
+		t.Fatalf("acknowledge with an unwritable state: %d %s", r.code, r.body)
+	}
+	if a := m.Alerts().Active()[0]; a.Acknowledged {
+		t.Fatal("an unsaved acknowledgement was kept")
+	}
+	r = call(t, "GET", srv.URL+"/api/v3/monitoring/alerts", testKey, "")
+	if r.code != 200 || !strings.Contains(r.body, `"acknowledged":false`) {
+		t.Fatalf("alerts after a refused acknowledgement: %d %s", r.code, r.body)
 	}
 }
