@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"sync"
 
+	"github.com/google/uuid"
 	"go.opentelemetry.io/otel/attribute"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	"go.opentelemetry.io/otel/sdk/resource"
@@ -86,11 +88,22 @@ func New(ctx context.Context, push PushFunc) (*Metrics, error) {
 	}
 }
 
+// instanceID is this process's service.instance.id: a random UUID, made
+// once, as the semantic conventions recommend when nothing stabler is known.
+var instanceID = sync.OnceValue(uuid.NewString)
+
 // Resource describes the process to metric backends: service.name and
-// service.version as given, overridden by OTEL_SERVICE_NAME and
-// OTEL_RESOURCE_ATTRIBUTES when set, plus the SDK's own attributes.
+// service.version as given, service.instance.id a random UUID made once per
+// process, each overridden by OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES
+// when set, plus the SDK's own attributes.
+//
+// The instance id keeps the series of two instances of one service apart
+// once they meet in a collector or in Prometheus' remote write, which would
+// otherwise merge them into one series that jumps between the instances'
+// values. Set it stable with OTEL_RESOURCE_ATTRIBUTES (e.g.
+// service.instance.id=$(POD_NAME)) when restarts should continue a series.
 func Resource(ctx context.Context, serviceName, serviceVersion string) (*resource.Resource, error) {
-	kvs := []attribute.KeyValue{semconv.ServiceName(serviceName)}
+	kvs := []attribute.KeyValue{semconv.ServiceName(serviceName), semconv.ServiceInstanceID(instanceID())}
 	if serviceVersion != "" {
 		kvs = append(kvs, semconv.ServiceVersion(serviceVersion))
 	}

@@ -16,6 +16,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
+
 	"go.opentelemetry.io/otel/attribute"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	colmetricpb "go.opentelemetry.io/proto/otlp/collector/metrics/v1"
@@ -616,5 +618,39 @@ func TestResource(t *testing.T) {
 				t.Error("resource lacks telemetry.sdk.name")
 			}
 		})
+	}
+}
+
+// Each process gets its own service.instance.id, a UUID, unless the
+// environment sets one: two instances never merge into one series.
+func TestResourceInstanceID(t *testing.T) {
+	const key = attribute.Key("service.instance.id")
+	clearResourceEnv(t)
+	ctx := context.Background()
+	a, err := exporters.Resource(ctx, "listsync", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := exporters.Resource(ctx, "listsync", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, ok := a.Set().Value(key)
+	if !ok {
+		t.Fatal("resource lacks service.instance.id")
+	}
+	if _, err := uuid.Parse(id.AsString()); err != nil {
+		t.Errorf("service.instance.id %q is not a UUID: %v", id.AsString(), err)
+	}
+	if other, _ := b.Set().Value(key); other.AsString() != id.AsString() {
+		t.Errorf("one process, two ids: %q and %q", id.AsString(), other.AsString())
+	}
+	t.Setenv("OTEL_RESOURCE_ATTRIBUTES", "service.instance.id=pod-7")
+	c, err := exporters.Resource(ctx, "listsync", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := c.Set().Value(key); got.AsString() != "pod-7" {
+		t.Errorf("service.instance.id = %q, want the environment's pod-7", got.AsString())
 	}
 }
