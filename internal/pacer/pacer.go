@@ -377,8 +377,8 @@ type Snapshot struct {
 // Snapshot returns the pacer's state at the clock's current time.
 func (p *Pacer) Snapshot() Snapshot {
 	s := Snapshot{
-		Rate:      float64(p.read.Limit()),
-		WriteRate: float64(p.write.Limit()),
+		Rate:      limitValue(p.read.Limit()),
+		WriteRate: limitValue(p.write.Limit()),
 		Remaining: p.remaining.Load(),
 		Waited:    time.Duration(p.waited.Load()),
 	}
@@ -386,6 +386,15 @@ func (p *Pacer) Snapshot() Snapshot {
 		s.PausedUntil = time.Unix(0, end)
 	}
 	return s
+}
+
+// limitValue returns l in requests per second, +Inf for rate.Inf (which
+// is math.MaxFloat64).
+func limitValue(l rate.Limit) float64 {
+	if l == rate.Inf {
+		return math.Inf(1)
+	}
+	return float64(l)
 }
 
 // Remaining returns the last budget the service announced and whether it
