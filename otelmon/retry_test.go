@@ -79,13 +79,7 @@ func do(clk *clock.Fake, c *http.Client, req *http.Request) (int, error) {
 	done := make(chan struct{})
 	go drive(clk, done)
 	defer close(done)
-	resp, err := c.Do(req)
-	if err != nil {
-		return 0, err
-	}
-	_, _ = io.Copy(io.Discard, resp.Body)
-	resp.Body.Close()
-	return resp.StatusCode, nil
+	return statusOf(c.Do(req))
 }
 
 func TestRetries(t *testing.T) {

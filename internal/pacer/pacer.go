@@ -4,6 +4,7 @@
 // the service announces (X-RateLimit-*, IETF RateLimit, Trakt's X-Ratelimit)
 // and, when it announces none, from its 429 answers: additive increase,
 // multiplicative decrease, as the AWS SDKs' adaptive retry mode does.
+// (The increase is quick back to the rate that worked, then slow past it.)
 //
 // The token bucket is golang.org/x/time/rate's: a limiter that is well kept,
 // takes explicit times (so a fake clock drives it) and lets a reservation be
@@ -34,10 +35,13 @@ const (
 	// decrease is the factor applied to the measured rate on a 429 without
 	// budget headers (multiplicative decrease).
 	decrease = 0.8
-	// increasePerSecond is how fast the rate climbs back after a decrease:
-	// this fraction of the decreased rate per second of successes
-	// (additive increase).
-	increasePerSecond = 0.02
+	// After a decrease, successes raise the rate back towards the peak (the
+	// rate the service accepted when it throttled) with time constant
+	// recoverTau, then probe beyond it by probePerSecond of the peak per
+	// second (additive increase), as TCP CUBIC and the AWS SDKs' adaptive
+	// retry mode do: quick back to what worked, slow past it.
+	recoverTau     = time.Second
+	probePerSecond = 0.005
 	// minRate is the slowest pace learning sets, in requests per second.
 	minRate = 0.2
 	// reactGap is how long after a decrease further 429s are taken as
@@ -100,7 +104,7 @@ type Pacer struct {
 	mu          sync.Mutex // guards the learning state below
 	ceiling     rate.Limit // the configured read rate, rate.Inf when unpaced
 	burst       int        // the configured read burst
-	base        rate.Limit // the rate set by the last decrease; 0 when not recovering
+	peak        rate.Limit // the accepted rate at the last decrease; 0 when not recovering
 	decreasedAt time.Time
 	buckets     [bucketCount]bucket // successes, for the measured rate
 }
@@ -291,7 +295,7 @@ func (p *Pacer) paceBudget(now time.Time, b Budget) {
 	r := rate.Limit(float64(avail) / left.Seconds())
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.base = 0 // the budget, not the 429s, sets the pace now
+	p.peak = 0 // the budget, not the 429s, sets the pace now
 	p.setLocked(now, min(r, p.ceiling), 1)
 }
 
@@ -304,16 +308,20 @@ func (p *Pacer) decrease(now time.Time) {
 		return
 	}
 	measured := rate.Limit(p.measuredLocked(now))
-	cur := p.read.Limit()
-	next := min(cur, measured) * decrease
+	peak := min(p.read.Limit(), measured)
 	if measured == 0 {
-		next = cur * decrease
+		// Nothing accepted lately: no rate to start from. An unpaced
+		// service stays unpaced (its Retry-After, if any, pauses it); a
+		// paced one decreases from its pace.
+		if peak = p.read.Limit(); peak == rate.Inf {
+			return
+		}
 	}
-	if next == rate.Inf || next < minRate {
-		next = minRate
+	if peak*decrease < minRate {
+		peak = minRate / decrease
 	}
-	p.base, p.decreasedAt = next, now
-	p.setLocked(now, next, 1)
+	p.peak, p.decreasedAt = peak, now
+	p.setLocked(now, peak*decrease, 1)
 }
 
 // succeeded counts a success and, while recovering from a decrease,
@@ -328,12 +336,13 @@ func (p *Pacer) succeeded(now time.Time, announced bool) {
 		*bk = bucket{start: start}
 	}
 	bk.n++
-	if p.base == 0 || announced {
+	if p.peak == 0 || announced {
 		return
 	}
-	next := p.base * rate.Limit(1+increasePerSecond*now.Sub(p.decreasedAt).Seconds())
+	t := now.Sub(p.decreasedAt).Seconds()
+	next := p.peak * rate.Limit(1-(1-decrease)*math.Exp(-t/recoverTau.Seconds())+probePerSecond*t)
 	if next >= p.ceiling {
-		p.base = 0
+		p.peak = 0
 		p.setLocked(now, p.ceiling, p.burst)
 		return
 	}

@@ -182,10 +182,19 @@ func TestAdditiveIncreaseMultiplicativeDecrease(t *testing.T) {
 	if r := p.Snapshot().Rate; r != 16 {
 		t.Fatalf("echo lowered the pace to %v", r)
 	}
-	clk.Advance(10 * time.Second)
-	p.Observe(http.StatusOK, nil)
-	if r := p.Snapshot().Rate; math.Abs(r-16*1.2) > 1e-9 {
-		t.Fatalf("10 s of successes later: %v/s, want %v", r, 16*1.2)
+	// Quick back towards the 20 that worked, slow past it.
+	for _, tc := range []struct {
+		after time.Duration
+		want  float64
+	}{
+		{time.Second, 20 * (1 - 0.2*math.Exp(-1) + 0.005)},
+		{10 * time.Second, 20 * (1 - 0.2*math.Exp(-10) + 0.05)},
+	} {
+		clk.Advance(tc.after - clk.Now().Sub(t0))
+		p.Observe(http.StatusOK, nil)
+		if r := p.Snapshot().Rate; math.Abs(r-tc.want) > 1e-9 {
+			t.Fatalf("%v of successes later: %v/s, want %v", tc.after, r, tc.want)
+		}
 	}
 	// A configured ceiling ends the recovery.
 	q := New(Config{Rate: 10, Burst: 5}, clk)
