@@ -44,6 +44,8 @@ type serviceSeries struct {
 	labeler *otelhttp.Labeler // adds service=<name> to otelhttp's duration
 
 	requests, rateLimited atomic.Uint64
+	retries               atomic.Uint64 // attempts after the first
+	client                clientSlot    // pacer, retry budget and limits
 }
 
 func newServiceSeries(label string, set attribute.Set) *serviceSeries {
@@ -98,6 +100,13 @@ func (p scopedMeterProvider) Meter(_ string, opts ...metric.MeterOption) metric.
 	return p.mp.Meter(p.scope, opts...)
 }
 
+// Metric name suffixes of the client stack's pacing and retries.
+const (
+	apiRetriesTotal         = "api_retries_total"
+	apiRateLimitWaitSeconds = "api_rate_limit_wait_seconds_total"
+	apiRateLimitRemaining   = "api_rate_limit_remaining"
+)
+
 // apiMetrics counts API requests and rate-limit hits per service.
 type apiMetrics struct {
 	services *labelTable[serviceSeries]
@@ -114,16 +123,32 @@ func newAPIMetrics(meter metric.Meter, mp metric.MeterProvider, prefix names.Pre
 		metric.WithDescription("Requests sent to external APIs, per service."))
 	limited, err2 := meter.Int64ObservableCounter(prefix.Name(names.APIRateLimitHitsTotal),
 		metric.WithDescription("Requests answered 429 Too Many Requests, per service."))
-	if err := errors.Join(err1, err2); err != nil {
+	retries, err3 := meter.Int64ObservableCounter(prefix.Name(apiRetriesTotal),
+		metric.WithDescription("Requests sent again after a 429, a 502, 503 or 504, or a broken connection, per service."))
+	waited, err4 := meter.Float64ObservableCounter(prefix.Name(apiRateLimitWaitSeconds),
+		metric.WithDescription("Time requests spent waiting for the service's pace or a pause it asked for, per service."),
+		metric.WithUnit("s"))
+	remaining, err5 := meter.Int64ObservableGauge(prefix.Name(apiRateLimitRemaining),
+		metric.WithDescription("Requests the service last announced it still accepts in its current window, per service; absent until it announces a budget."))
+	if err := errors.Join(err1, err2, err3, err4, err5); err != nil {
 		return nil, fmt.Errorf("otelmon: API instruments: %w", err)
 	}
 	a.reg, err1 = meter.RegisterCallback(func(_ context.Context, o metric.Observer) error {
 		a.services.each(func(s *serviceSeries) {
 			o.ObserveInt64(requests, int64(s.requests.Load()), s.obs...)
 			o.ObserveInt64(limited, int64(s.rateLimited.Load()), s.obs...)
+			c := s.client.c.Load()
+			if c == nil {
+				return
+			}
+			o.ObserveInt64(retries, int64(s.retries.Load()), s.obs...)
+			o.ObserveFloat64(waited, c.pacer.Waited().Seconds(), s.obs...)
+			if r, ok := c.pacer.Remaining(); ok {
+				o.ObserveInt64(remaining, r, s.obs...)
+			}
 		})
 		return nil
-	}, requests, limited)
+	}, requests, limited, retries, waited, remaining)
 	if err1 != nil {
 		return nil, fmt.Errorf("otelmon: register API callback: %w", err1)
 	}
@@ -171,10 +196,13 @@ func newTransportOptions(opts []TransportOption) transportOptions {
 	return o
 }
 
-// WithoutCircuitBreaker makes Transport send every request, whatever the
-// state of the service's circuit breaker. Health checks use it: they must
-// reach a service to see it recover. Default: requests go through the
-// breaker.
+// WithoutCircuitBreaker makes Transport a health probe's: every request
+// is sent at once and only once, whatever the state of the service's
+// circuit breaker and its pacer; each still counts against the service's
+// pace, so that the requests that wait leave room for it, and its answer
+// still teaches the pacer. Health checks use it: they must reach a service
+// to see it recover. Default: requests wait for the pacer, go through the
+// breaker, and idempotent ones are retried.
 func WithoutCircuitBreaker() TransportOption {
 	return transportOptionFunc(func(o transportOptions) transportOptions {
 		o.noBreaker = true
@@ -183,21 +211,44 @@ func WithoutCircuitBreaker() TransportOption {
 }
 
 // Transport returns an http.RoundTripper for requests to service, for hosts
-// that bring their own http.Client. Every request is counted in
-// api_requests_total{service} and timed by otelhttp into
-// api_request_duration_seconds{service}; 429 answers are counted in
-// api_rate_limit_hits_total{service}. The duration is otelhttp's: it stops
-// when the response headers arrive, so it does not include reading the body.
+// that bring their own http.Client. Every client of one service in the
+// process shares its pacer and retry budget. For each request:
 //
-// Unless WithoutCircuitBreaker is given, each request first goes through
-// service's circuit breaker: while it is open, RoundTrip fails at once with
-// an error wrapping breaker.ErrOpen; transport errors and 5xx answers count
-// as failures, 429 as a failure whose Retry-After holds the breaker open,
-// other answers as successes (see ClassifyResponse). The breaker's request
-// timeout bounds the request until its body is closed. A request whose
-// context is that of a job run by MonitoredSyncHandler for the same service
-// runs under the job's admission instead: bounded by the request timeout,
-// not counted by the breaker a second time.
+//   - Pacing. The request waits for the service's pacer: past any pause the
+//     service asked for (Retry-After on a 429 or 503, or a budget it
+//     announced as spent), then for a slot of its pace (Config.RateLimits;
+//     DefaultRateLimitFor). The pace follows the budget the service
+//     announces (X-RateLimit-Remaining/Reset, the IETF RateLimit field,
+//     Trakt's X-Ratelimit) and, when it announces none, its 429s: each
+//     burst of 429s lowers it to 80 % of the rate the service accepted over
+//     the last second, successes raise it back by 2 % a second. A wait that
+//     would pass the request's deadline or RateLimit.MaxWait fails at once
+//     with a *RateLimitError (wrapping ErrRateLimited) that says how long.
+//   - Retries. A GET, HEAD, OPTIONS or TRACE, or a request with an
+//     Idempotency-Key header (with GetBody for its body), that gets 429,
+//     502, 503, 504 or a broken connection is sent again, up to
+//     RateLimit.MaxAttempts in all: after the service's Retry-After, or
+//     after a jittered exponential backoff from 250 ms. Retries stop at the
+//     request's deadline, and when they would pass 10 % of the service's
+//     requests over 10 s plus 10 (the retry budget); the last answer is then
+//     returned. Discarded answers are drained and closed.
+//   - Circuit breaker. Unless WithoutCircuitBreaker is given, each attempt
+//     goes through the service's breaker: while it is open, the attempt
+//     fails at once with an error wrapping breaker.ErrOpen, and no retry
+//     follows. Transport errors and 5xx answers count as failures, a 429
+//     does not (unless RateLimit.ThrottleIsFailure), other answers are
+//     successes (see ClassifyResponse). The breaker's request timeout
+//     bounds each attempt until its body is closed. A request whose context
+//     is that of a job run by MonitoredSyncHandler for the same service
+//     runs under the job's admission instead: bounded by the request
+//     timeout, not counted by the breaker a second time.
+//   - Metrics. Every attempt is counted in api_requests_total{service} and
+//     timed by otelhttp into api_request_duration_seconds{service} (until
+//     the response headers arrive); 429 answers are counted in
+//     api_rate_limit_hits_total{service}, attempts after the first in
+//     api_retries_total{service}, time spent waiting for the pacer in
+//     api_rate_limit_wait_seconds_total{service}, and the last budget the
+//     service announced is api_rate_limit_remaining{service}.
 //
 // base carries the requests; nil means http.DefaultTransport.
 func (m *Monitor) Transport(service string, base http.RoundTripper, opts ...TransportOption) http.RoundTripper {
@@ -205,17 +256,20 @@ func (m *Monitor) Transport(service string, base http.RoundTripper, opts ...Tran
 	if base == nil {
 		base = http.DefaultTransport
 	}
-	rt := m.instrumented(service, base)
+	series := m.api.services.get(service)
+	c := m.client(series)
+	pt := &pacedTransport{m: m, series: series, c: c, next: m.instrumented(service, base), probe: o.noBreaker}
 	if o.noBreaker {
-		return rt
+		return pt
 	}
 	b, err := m.breakers.Get(service)
 	if err != nil {
 		// The registry is full or the name empty: requests still flow, unguarded.
 		m.logger.Warn("otelmon: no circuit breaker for HTTP client", "service", service, "err", err)
-		return rt
+		return pt
 	}
-	return &breakerTransport{m: m, b: b, next: rt}
+	pt.next = &breakerTransport{m: m, b: b, throttleFails: c.limits.ThrottleIsFailure, next: pt.next}
+	return pt
 }
 
 // instrumented returns base with service's request counting and otelhttp

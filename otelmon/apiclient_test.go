@@ -48,9 +48,12 @@ func doGet(t *testing.T, c *http.Client, url string) int {
 
 func TestHTTPClientMetrics(t *testing.T) {
 	srv := statusServer(t)
-	m, _ := newTestMonitor(t, DefaultConfig())
+	cfg := DefaultConfig()
+	// One attempt: the 429 is answered, not retried after its 30 s pause.
+	cfg.RateLimits = map[string]RateLimit{"tmdb": {MaxAttempts: 1}}
+	m, _ := newTestMonitor(t, cfg)
 	c := m.HTTPClient("tmdb")
-	for _, p := range []string{"/200", "/200", "/429", "/500"} {
+	for _, p := range []string{"/200", "/200", "/500", "/429"} {
 		doGet(t, c, srv.URL+p)
 	}
 	doGet(t, m.HTTPClient("imdb"), srv.URL+"/200")

@@ -176,8 +176,11 @@ func (r *boundProm) record(success bool, d time.Duration, added, updated, found 
 }
 
 // BenchmarkHTTPClient compares a loopback GET through the Monitor's client
-// (breaker, counting, otelhttp) with the same GET through a bare otelhttp
-// transport on the same provider and through a plain http.Client.
+// (pacer, retry loop, breaker, counting, otelhttp) with the same GET
+// through the 0.1 stack (breaker, counting, otelhttp, no pacer or retry
+// loop), through a bare otelhttp transport on the same provider and
+// through a plain http.Client. The service is unpaced ("acme"): this is
+// the overhead on a request that is not throttled.
 func BenchmarkHTTPClient(b *testing.B) {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		_, _ = io.WriteString(w, "ok")
@@ -203,9 +206,10 @@ func BenchmarkHTTPClient(b *testing.B) {
 		name string
 		c    *http.Client
 	}{
-		{"otelmon", &http.Client{Transport: m.Transport("tmdb", base)}},
-		{"otelhttp-bare", &http.Client{Transport: otelhttp.NewTransport(base, otelhttp.WithMeterProvider(mp))}},
-		{"plain", &http.Client{Transport: base}},
+		{"stack=otelmon", &http.Client{Transport: m.Transport("acme", base)}},
+		{"stack=0.1", &http.Client{Transport: seedStack(b, m, "acme", base)}},
+		{"stack=otelhttp-bare", &http.Client{Transport: otelhttp.NewTransport(base, otelhttp.WithMeterProvider(mp))}},
+		{"stack=plain", &http.Client{Transport: base}},
 	}
 	for _, tc := range clients {
 		b.Run(tc.name, func(b *testing.B) {
@@ -220,4 +224,14 @@ func BenchmarkHTTPClient(b *testing.B) {
 			}
 		})
 	}
+}
+
+// seedStack is the client stack of otelmon 0.1: breaker, counting and
+// otelhttp, without pacer or retry loop.
+func seedStack(tb testing.TB, m *Monitor, service string, base http.RoundTripper) http.RoundTripper {
+	br, err := m.Breaker(service)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return &breakerTransport{m: m, b: br, next: m.instrumented(service, base)}
 }

@@ -48,8 +48,9 @@ func Execute[T any](ctx context.Context, m *Monitor, service string, fn func(con
 }
 
 // StatusError is the breaker's view of an HTTP response that counts as a
-// failure of the service: a 5xx, or a 429 whose Retry-After (its Delay, if
-// any) holds the breaker open at least that long. The response itself still
+// failure of the service: a 5xx, or (with RateLimit.ThrottleIsFailure) a
+// 429 whose Retry-After (its Delay, if any) holds the breaker open at least
+// that long. The response itself still
 // reaches the caller; StatusError only feeds the breaker. It is the same type
 // as alerting.StatusError and healthcheck.StatusError.
 type StatusError = httperr.StatusError
@@ -57,19 +58,29 @@ type StatusError = httperr.StatusError
 var _ breaker.RetryAfterError = (*StatusError)(nil)
 
 // ClassifyResponse returns the breaker outcome of an HTTP exchange as an
-// error: the transport error itself, a *StatusError for 5xx and 429, nil
-// for everything else (other 4xx say the request was wrong, not that the
-// service is failing).
+// error: the transport error itself, a *StatusError for 5xx, nil for
+// everything else. A 429 is nil: a throttled service is not a broken one
+// (its Retry-After pauses the service's pacer instead); other 4xx say the
+// request was wrong, not that the service is failing. now is unused since
+// a 429 stopped counting; it stays for callers' compatibility.
 func ClassifyResponse(resp *http.Response, err error, now time.Time) error {
+	_ = now
 	switch {
 	case err != nil:
 		return err
-	case resp.StatusCode == http.StatusTooManyRequests:
-		return httperr.FromResponse(resp, now)
 	case resp.StatusCode >= 500:
 		return &StatusError{StatusCode: resp.StatusCode}
 	}
 	return nil
+}
+
+// classify is ClassifyResponse, with a 429 a failure (carrying its
+// Retry-After) when the service's RateLimit.ThrottleIsFailure says so.
+func (t *breakerTransport) classify(resp *http.Response, err error, now time.Time) error {
+	if t.throttleFails && err == nil && resp.StatusCode == http.StatusTooManyRequests {
+		return httperr.FromResponse(resp, now)
+	}
+	return ClassifyResponse(resp, err, now)
 }
 
 // breakerTransport admits each request through a breaker and reports its
@@ -80,7 +91,9 @@ type breakerTransport struct {
 	m    *Monitor
 	b    *breaker.Breaker
 	held bool // a monitored sync job holds b's admission for every request
-	next http.RoundTripper
+	// throttleFails counts a 429 as a failure (RateLimit.ThrottleIsFailure).
+	throttleFails bool
+	next          http.RoundTripper
 }
 
 func (t *breakerTransport) RoundTrip(req *http.Request) (*http.Response, error) {
@@ -99,7 +112,12 @@ func (t *breakerTransport) RoundTrip(req *http.Request) (*http.Response, error) 
 		req = req.WithContext(ctx)
 	}
 	resp, err := t.next.RoundTrip(req)
-	ticket.Done(ClassifyResponse(resp, err, t.m.clock.Now()))
+	if err == nil && resp.StatusCode == http.StatusTooManyRequests && !t.throttleFails {
+		// Neither a failure nor a success: Release, below or when the body
+		// is closed, records the attempt as ignored.
+	} else {
+		ticket.Done(t.classify(resp, err, t.m.clock.Now()))
+	}
 	if err != nil || !timed {
 		ticket.Release()
 		return resp, err
@@ -121,7 +139,7 @@ func (t *breakerTransport) roundTripInJob(req *http.Request) (*http.Response, er
 	resp, err := t.next.RoundTrip(req.WithContext(ctx))
 	now := t.m.clock.Now()
 	var se *StatusError
-	if errors.As(ClassifyResponse(resp, err, now), &se) && se.Delay > 0 {
+	if errors.As(t.classify(resp, err, now), &se) && se.Delay > 0 {
 		t.m.retryWindows.note(t.b, now.Add(se.Delay))
 	}
 	if err != nil {

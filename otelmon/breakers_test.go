@@ -109,7 +109,9 @@ func TestConfigCircuitBreakersOverride(t *testing.T) {
 
 func TestHTTPClientThroughBreaker(t *testing.T) {
 	srv := statusServer(t)
-	m, _ := newTestMonitor(t, DefaultConfig())
+	cfg := DefaultConfig()
+	cfg.RateLimits = map[string]RateLimit{"tmdb": {MaxAttempts: 1, MaxWait: time.Second}}
+	m, clk := newTestMonitor(t, cfg)
 	c := m.HTTPClient("tmdb") // 3 failures open it
 	for i := 0; i < 5; i++ {
 		if code := doGet(t, c, srv.URL+"/404"); code != http.StatusOK {
@@ -122,13 +124,27 @@ func TestHTTPClientThroughBreaker(t *testing.T) {
 	if code := doGet(t, c, srv.URL+"/429"); code != http.StatusTooManyRequests {
 		t.Fatalf("429 not passed through: %d", code)
 	}
+	// A 429 is not a failure: two 5xx so far, the breaker stays closed.
+	b, _ := m.Breaker("tmdb")
+	if st, n := b.State(), b.Counts().ConsecutiveFailures; st != breaker.Closed || n != 2 {
+		t.Fatalf("after a 429: %v with %d failures", st, n)
+	}
+	// Its Retry-After (30 s) pauses the service; a wait past MaxWait fails at once.
 	_, err := c.Get(srv.URL + "/200")
+	var rle *RateLimitError
+	if !errors.Is(err, ErrRateLimited) || !errors.As(err, &rle) || rle.Wait != 30*time.Second || !rle.Paused || rle.Service != "tmdb" {
+		t.Fatalf("request during the pause: %v", err)
+	}
+	clk.Advance(30 * time.Second)
+	doGet(t, c, srv.URL+"/500")
+	clk.Advance(time.Second) // the 429 lowered tmdb's pace to 4/s
+	_, err = c.Get(srv.URL + "/200")
 	if !errors.Is(err, breaker.ErrOpen) {
 		t.Fatalf("open breaker: %v", err)
 	}
 	// Rejected requests never reach the API, so they are not counted there.
 	text, _ := m.PrometheusMetrics(context.Background())
-	if !strings.Contains(text, `radarr_list_sync_api_requests_total{service="tmdb"} 8`) {
+	if !strings.Contains(text, `radarr_list_sync_api_requests_total{service="tmdb"} 9`) {
 		t.Fatalf("request count:\n%s", text)
 	}
 	// Health checks bypass the breaker.
@@ -154,7 +170,7 @@ func TestClassifyResponse(t *testing.T) {
 		wait  time.Duration
 	}{
 		{200, "", false, 0}, {302, "", false, 0}, {404, "", false, 0}, {400, "", false, 0},
-		{500, "", true, 0}, {503, "", true, 0}, {429, "", true, 0}, {429, "45", true, 45 * time.Second},
+		{500, "", true, 0}, {503, "", true, 0}, {429, "", false, 0}, {429, "45", false, 0},
 	} {
 		err := ClassifyResponse(mk(tc.code, tc.retry), nil, now)
 		if (err != nil) != tc.fail {

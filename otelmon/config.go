@@ -47,6 +47,13 @@ type Config struct {
 	// trakt 3 / 45 s / 15 s, plex 2 / 30 s / 20 s, others 5 / 60 s / 30 s).
 	// Empty means the defaults.
 	CircuitBreakers map[string]breaker.Config
+	// RateLimits overrides, per service, how the Monitor's clients pace,
+	// retry and judge requests; fields left zero keep the service's
+	// defaults (DefaultRateLimitFor: tmdb 40/s, trakt 1000 GET per 5 min
+	// and 1 write/s, others unpaced until they push back; 3 attempts for
+	// idempotent requests; a 429 is not a breaker failure). Empty means the
+	// defaults.
+	RateLimits map[string]RateLimit
 }
 
 // MetricsConfig names the metrics and chooses which are recorded. Its zero
@@ -160,6 +167,9 @@ func (c Config) withDefaults() (Config, error) {
 		if err := c.CircuitBreakers[name].Validate(); err != nil {
 			errs = append(errs, &ConfigError{Field: "CircuitBreakers[" + name + "]", Err: err})
 		}
+	}
+	for _, name := range slices.Sorted(maps.Keys(c.RateLimits)) {
+		errs = append(errs, c.RateLimits[name].validate("RateLimits["+name+"]"))
 	}
 	return c, errors.Join(errs...)
 }

@@ -2,6 +2,7 @@ package otelmon
 
 import (
 	"context"
+	"math"
 	"time"
 
 	"github.com/listsync/otelmon/healthcheck"
@@ -17,6 +18,8 @@ type Status struct {
 	HealthSummary healthcheck.Summary `json:"healthSummary"`
 	// CircuitBreakers lists every breaker created so far, by service name.
 	CircuitBreakers []BreakerStatus `json:"circuitBreakers"`
+	// RateLimits is the pacing of every service a client was made for.
+	RateLimits []RateLimitStatus `json:"rateLimits"`
 	// LastSuccessfulSync maps each source to its last successful sync;
 	// sources that never succeeded are absent.
 	LastSuccessfulSync map[string]time.Time `json:"lastSuccessfulSync"`
@@ -40,12 +43,74 @@ type BreakerStatus struct {
 	Rejected            uint64 `json:"rejected"`
 }
 
+// RateLimitStatus is the pacing of one service's requests, shared by every
+// client of the service.
+type RateLimitStatus struct {
+	Service string `json:"service"`
+	// RequestsPerSecond is the current pace of reads (and of writes unless
+	// WritesPerSecond differs); absent (null) while the service is unpaced.
+	RequestsPerSecond *float64 `json:"requestsPerSecond"`
+	// WritesPerSecond is the current pace of writes; null when unpaced.
+	WritesPerSecond *float64 `json:"writesPerSecond"`
+	// Paused is true while every request waits for a pause the service
+	// asked for (Retry-After, or a budget it announced as spent), until
+	// PausedUntil.
+	Paused      bool      `json:"paused"`
+	PausedUntil time.Time `json:"pausedUntil,omitzero"`
+	// Remaining is the last budget the service announced; absent until it
+	// announces one.
+	Remaining *int64 `json:"remaining,omitempty"`
+	// Retries counts attempts after the first; WaitSeconds the time
+	// requests spent waiting for the pacer.
+	Retries     uint64  `json:"retries"`
+	WaitSeconds float64 `json:"waitSeconds"`
+}
+
+// rateLimitStatuses returns the pacing of every service with a client, in
+// first-seen order.
+func (m *Monitor) rateLimitStatuses() []RateLimitStatus {
+	out := []RateLimitStatus{}
+	m.api.services.each(func(s *serviceSeries) {
+		c := s.client.c.Load()
+		if c == nil {
+			return
+		}
+		snap := c.pacer.Snapshot()
+		st := RateLimitStatus{
+			Service:           s.name,
+			RequestsPerSecond: finite(snap.Rate),
+			WritesPerSecond:   finite(snap.WriteRate),
+			Paused:            !snap.PausedUntil.IsZero(),
+			PausedUntil:       snap.PausedUntil.UTC(),
+			Retries:           s.retries.Load(),
+			WaitSeconds:       snap.Waited.Seconds(),
+		}
+		if snap.Remaining >= 0 {
+			st.Remaining = &snap.Remaining
+		}
+		if !st.Paused {
+			st.PausedUntil = time.Time{}
+		}
+		out = append(out, st)
+	})
+	return out
+}
+
+// finite returns &v, or nil for an infinite pace.
+func finite(v float64) *float64 {
+	if math.IsInf(v, 0) || math.IsNaN(v) {
+		return nil
+	}
+	return &v
+}
+
 // Status returns the Monitor's current state. It reads in-memory state
 // only; ctx is for future use by remote components.
 func (m *Monitor) Status(_ context.Context) (Status, error) {
 	st := Status{
 		HealthSummary:      m.health.Summary(),
 		CircuitBreakers:    []BreakerStatus{},
+		RateLimits:         m.rateLimitStatuses(),
 		LastSuccessfulSync: map[string]time.Time{},
 		Syncs:              m.sync.syncStatuses(),
 		StartedAt:          m.startAt.UTC(),

@@ -36,8 +36,11 @@ func (j SyncJob) HTTPClient(service string) *http.Client {
 	case j.mon == nil:
 		return &http.Client{}
 	case j.held != nil && service == j.Source:
-		return &http.Client{Transport: &breakerTransport{m: j.mon, b: j.held, held: true,
-			next: j.mon.instrumented(service, http.DefaultTransport)}}
+		series := j.mon.api.services.get(service)
+		c := j.mon.client(series)
+		return &http.Client{Transport: &pacedTransport{m: j.mon, series: series, c: c,
+			next: &breakerTransport{m: j.mon, b: j.held, held: true, throttleFails: c.limits.ThrottleIsFailure,
+				next: j.mon.instrumented(service, http.DefaultTransport)}}}
 	}
 	return j.mon.HTTPClient(service)
 }
@@ -72,9 +75,13 @@ func (f SyncHandlerFunc) ExecuteSync(ctx context.Context, job SyncJob) (SyncResu
 // The breaker counts the job's outcome once. The job has no overall
 // deadline but the caller's. Its requests to the same service, made with
 // job.HTTPClient or with the Monitor's HTTPClient and the job's context,
-// are each bounded by the service's request timeout, timed and counted as
-// usual, but not counted by the breaker a second time; a 429's Retry-After
-// among them holds the breaker open if the job fails. A source without a
+// are each bounded by the service's request timeout, paced, retried, timed
+// and counted as usual, but not counted by the breaker a second time. A
+// failed job whose trouble was throttling alone is not a breaker failure:
+// one that failed with a *RateLimitError, or during which the service
+// answered 429 and neither a 5xx nor a transport error (unless the
+// source's RateLimit.ThrottleIsFailure, when a 429's Retry-After among its
+// requests holds the breaker open if the job fails). A source without a
 // breaker (an empty name, or a full registry) runs unguarded.
 func (m *Monitor) MonitoredSyncHandler(h SyncHandler) SyncHandler {
 	var warnOnce sync.Once
@@ -112,6 +119,10 @@ func (m *Monitor) MonitoredSyncHandler(h SyncHandler) SyncHandler {
 		job.held = b
 		res, err = h.ExecuteSync(withHeldBreaker(ctx, b), job)
 		returned = true
+		if m.throttledOnly(job.Source, err, start) {
+			ticket.Release() // neither a failure nor a success
+			return res, err
+		}
 		ticket.Done(m.retryWindows.outcome(b, err, m.clock.Now()))
 		ticket.Release()
 		return res, err
@@ -119,6 +130,22 @@ func (m *Monitor) MonitoredSyncHandler(h SyncHandler) SyncHandler {
 }
 
 var errSyncPanicked = errors.New("otelmon: sync job panicked")
+
+// throttledOnly reports whether a job of source that started at start and
+// failed with err failed because the service throttled it, and nothing
+// else: err is a *RateLimitError, or since start the service answered 429
+// and neither a 5xx nor a transport error. It is false for a service whose
+// RateLimit.ThrottleIsFailure is set.
+func (m *Monitor) throttledOnly(source string, err error, start time.Time) bool {
+	if err == nil {
+		return false
+	}
+	c := m.client(m.api.services.get(source))
+	if c.limits.ThrottleIsFailure {
+		return false
+	}
+	return errors.Is(err, ErrRateLimited) || c.pacer.ThrottledOnly(start)
+}
 
 // heldBreakerKey is the context key of the breaker whose admission a
 // monitored sync job holds.

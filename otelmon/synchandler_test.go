@@ -85,6 +85,7 @@ func TestMonitoredSyncJobs(t *testing.T) {
 	ctx := context.Background()
 	cfg := DefaultConfig()
 	cfg.CircuitBreakers = map[string]breaker.Config{"trakt": {RequestTimeout: 50 * time.Millisecond}}
+	cfg.RateLimits = map[string]RateLimit{"plex": {ThrottleIsFailure: true}}
 	m, clk := newTestMonitor(t, cfg)
 	hang := make(chan struct{})
 	t.Cleanup(func() { close(hang) })
@@ -146,7 +147,29 @@ func TestMonitoredSyncJobs(t *testing.T) {
 		}
 	})
 
-	t.Run("a 429's Retry-After holds the breaker open", func(t *testing.T) {
+	t.Run("a throttled job is not a breaker failure", func(t *testing.T) {
+		c := m.HTTPClient("imdb") // 5 failures open it
+		h := m.MonitoredSyncHandler(SyncHandlerFunc(func(ctx context.Context, _ SyncJob) (SyncResult, error) {
+			return SyncResult{}, get(ctx, c, "/429")
+		}))
+		// The first job's 429 asks for 120 s: past MaxWait (1 min), so the
+		// request is not retried and later ones fail at once.
+		for i := range 6 {
+			_, err := h.ExecuteSync(ctx, SyncJob{Source: "imdb"})
+			if i > 0 && !errors.Is(err, ErrRateLimited) {
+				t.Fatalf("job %d during the pause: %v", i, err)
+			}
+		}
+		b, _ := m.Breaker("imdb")
+		if b.State() != breaker.Closed || b.Counts().ConsecutiveFailures != 0 {
+			t.Fatalf("throttled jobs counted: %v %+v", b.State(), b.Counts())
+		}
+		if s := status("imdb"); s.Failed != 6 {
+			t.Fatalf("throttled jobs are still failed syncs: %+v", s)
+		}
+	})
+
+	t.Run("with ThrottleIsFailure a 429's Retry-After holds the breaker open", func(t *testing.T) {
 		c := m.HTTPClient("plex") // opens on the 2nd failure, 30 s by default
 		h := m.MonitoredSyncHandler(SyncHandlerFunc(func(ctx context.Context, _ SyncJob) (SyncResult, error) {
 			return SyncResult{}, get(ctx, c, "/429")
@@ -164,8 +187,8 @@ func TestMonitoredSyncJobs(t *testing.T) {
 		h := m.MonitoredSyncHandler(SyncHandlerFunc(func(context.Context, SyncJob) (SyncResult, error) {
 			return SyncResult{ItemsFound: 20, ItemsAdded: 4}, errUpstream
 		}))
-		_, _ = h.ExecuteSync(ctx, SyncJob{Source: "imdb"})
-		if s := status("imdb"); s.Failed != 1 || s.ItemsAdded != 4 || s.ItemsFound != 20 {
+		_, _ = h.ExecuteSync(ctx, SyncJob{Source: "custom-list"})
+		if s := status("custom-list"); s.Failed != 1 || s.ItemsAdded != 4 || s.ItemsFound != 20 {
 			t.Fatalf("recorded %+v", s)
 		}
 	})
@@ -209,7 +232,8 @@ func TestMonitoredSyncJobs(t *testing.T) {
 func TestSyncJobHTTPClient(t *testing.T) {
 	ctx := context.Background()
 	cfg := DefaultConfig()
-	cfg.CircuitBreakers = map[string]breaker.Config{"plex": {OpenTimeout: 10 * time.Second}}
+	cfg.CircuitBreakers = map[string]breaker.Config{"plex": {OpenTimeout: 5 * time.Second}}
+	cfg.RateLimits = map[string]RateLimit{"plex": {ThrottleIsFailure: true, MaxAttempts: 1, MaxWait: 5 * time.Second}}
 	m, clk := newTestMonitor(t, cfg, WithBreakerOptions(breaker.WithJitter(0)))
 	srv := statusServer(t) // /429 asks to wait 30 s
 	var other *http.Client
@@ -224,19 +248,23 @@ func TestSyncJobHTTPClient(t *testing.T) {
 		resp.Body.Close()
 		return SyncResult{}, errors.New(resp.Status)
 	}))
-	b, _ := m.Breaker("plex") // opens on the 2nd failure, for 10 s
+	b, _ := m.Breaker("plex") // opens on the 2nd failure, for 5 s
 	if _, err := h.ExecuteSync(ctx, SyncJob{Source: "plex"}); err == nil {
 		t.Fatal("failing job succeeded")
 	}
 	if c := b.Counts(); b.State() != breaker.Closed || c.ConsecutiveFailures != 1 {
 		t.Fatalf("after one failed job: %v %+v (the request was counted on its own)", b.State(), c)
 	}
-	clk.Advance(20 * time.Second) // the first Retry-After window ends at 30 s
-	_, _ = h.ExecuteSync(ctx, SyncJob{Source: "plex"})
+	clk.Advance(20 * time.Second) // the Retry-After pause ends at 30 s
+	// 10 s of pause left, past MaxWait: the request fails at once, and the
+	// job with it, carrying the pause to the breaker.
+	if _, err := h.ExecuteSync(ctx, SyncJob{Source: "plex"}); !errors.Is(err, ErrRateLimited) {
+		t.Fatalf("job during the pause: %v", err)
+	}
 	if b.State() != breaker.Open {
 		t.Fatalf("after two failed jobs: %v", b.State())
 	}
-	clk.Advance(29 * time.Second) // past the open period, inside the second job's window
+	clk.Advance(9 * time.Second) // past the open period, inside the pause
 	if _, err := h.ExecuteSync(ctx, SyncJob{Source: "plex"}); !errors.Is(err, breaker.ErrOpen) {
 		t.Fatalf("inside the Retry-After window: %v", err)
 	}

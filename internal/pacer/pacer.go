@@ -1,0 +1,430 @@
+// Package pacer paces the requests of one external service: a steady rate
+// from the service's published limits, a pause that every request waits out
+// when the service sends Retry-After, a rate learned from the budget headers
+// the service announces (X-RateLimit-*, IETF RateLimit, Trakt's X-Ratelimit)
+// and, when it announces none, from its 429 answers: additive increase,
+// multiplicative decrease, as the AWS SDKs' adaptive retry mode does.
+// (The increase is quick back to the rate that worked, then slow past it.)
+//
+// The token bucket is golang.org/x/time/rate's: a limiter that is well kept,
+// takes explicit times (so a fake clock drives it) and lets a reservation be
+// cancelled when the caller will not wait for it. This package only decides
+// the rate and the pauses.
+//
+// A Pacer is safe for concurrent use. Its hot path, for a service that is
+// neither paced nor paused, is two atomic loads and an atomic add.
+package pacer
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/time/rate"
+
+	"github.com/listsync/otelmon/internal/clock"
+	"github.com/listsync/otelmon/internal/retryafter"
+)
+
+// Learning constants.
+const (
+	// decrease is the factor applied to the measured rate on a 429 without
+	// budget headers (multiplicative decrease).
+	decrease = 0.8
+	// After a decrease, successes raise the rate back towards the peak (the
+	// rate the service accepted when it throttled) with time constant
+	// recoverTau, then probe beyond it by probePerSecond of the peak per
+	// second (additive increase), as TCP CUBIC and the AWS SDKs' adaptive
+	// retry mode do: quick back to what worked, slow past it.
+	recoverTau     = time.Second
+	probePerSecond = 0.005
+	// minRate is the slowest pace learning sets, in requests per second.
+	minRate = 0.2
+	// reactGap is how long after a decrease further 429s are taken as
+	// echoes of the same overload (requests already in flight) rather than
+	// a new one.
+	reactGap = time.Second
+	// maxPause bounds a pause set from a budget header's reset time.
+	maxPause = time.Hour
+	// measureWindow is the span over which successes are counted to
+	// measure the rate the service accepted.
+	measureWindow = time.Second
+	bucketCount   = 10
+)
+
+// Config is a service's starting pace. Its zero value is unpaced.
+type Config struct {
+	// Rate is the steady pace of requests (reads, and writes unless
+	// WriteRate is set), per second; zero or +Inf is unpaced until the
+	// service pushes back.
+	Rate float64
+	// Burst is how many requests may go at once above Rate; zero means 1.
+	Burst int
+	// WriteRate, when positive, paces writes (POST, PUT, PATCH, DELETE) on a
+	// limiter of their own, with burst 1.
+	WriteRate float64
+	// MaxWait bounds the wait of one request; zero is unbounded (the
+	// request's deadline still bounds it).
+	MaxWait time.Duration
+}
+
+// WaitError is returned by Wait when the wait for a slot would pass the
+// request's deadline or the pacer's MaxWait. Nothing was waited.
+type WaitError struct {
+	// Wait is how long the request would have had to wait.
+	Wait time.Duration
+	// Paused is true when the wait is a pause the service asked for
+	// (Retry-After, or an exhausted budget), false when it is the pace.
+	Paused bool
+}
+
+func (e *WaitError) Error() string {
+	return fmt.Sprintf("rate limited: the next slot is %v away", e.Wait)
+}
+
+// Pacer paces the requests of one service.
+type Pacer struct {
+	clk     clock.Clock
+	maxWait time.Duration
+	read    *rate.Limiter
+	write   *rate.Limiter // == read when writes share the pace
+
+	unpaced     atomic.Bool  // read's limit is +Inf: skip it
+	pausedUntil atomic.Int64 // Unix nanoseconds; 0 when never paused
+	inflight    atomic.Int64 // requests sent whose answer has not arrived
+	waited      atomic.Int64 // nanoseconds requests spent waiting, in total
+	remaining   atomic.Int64 // last announced budget; -1 until one is
+	throttledAt atomic.Int64 // Unix nanoseconds of the last 429; 0 never
+	failedAt    atomic.Int64 // Unix nanoseconds of the last 5xx or transport error
+
+	mu          sync.Mutex // guards the learning state below
+	ceiling     rate.Limit // the configured read rate, rate.Inf when unpaced
+	burst       int        // the configured read burst
+	peak        rate.Limit // the accepted rate at the last decrease; 0 when not recovering
+	decreasedAt time.Time
+	buckets     [bucketCount]bucket // successes, for the measured rate
+}
+
+type bucket struct {
+	start int64 // Unix nanoseconds, a multiple of the bucket width
+	n     int
+}
+
+// New returns a Pacer starting at cfg's pace, reading time from clk.
+func New(cfg Config, clk clock.Clock) *Pacer {
+	limit := rate.Limit(cfg.Rate)
+	if cfg.Rate <= 0 || math.IsInf(cfg.Rate, 1) {
+		limit = rate.Inf
+	}
+	burst := max(cfg.Burst, 1)
+	p := &Pacer{clk: clk, maxWait: cfg.MaxWait, read: rate.NewLimiter(limit, burst), ceiling: limit, burst: burst}
+	p.write = p.read
+	if cfg.WriteRate > 0 && !math.IsInf(cfg.WriteRate, 1) {
+		p.write = rate.NewLimiter(rate.Limit(cfg.WriteRate), 1)
+	}
+	p.unpaced.Store(limit == rate.Inf)
+	p.remaining.Store(-1)
+	return p
+}
+
+// IsWrite reports whether method changes state on the server, and so is
+// paced by the write limiter.
+func IsWrite(method string) bool {
+	switch method {
+	case http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete:
+		return true
+	}
+	return false
+}
+
+// Wait waits until a request may be sent: past any pause, then for a slot
+// of the pace. A wait that would end after ctx's deadline, or last longer
+// than MaxWait, fails at once with a *WaitError and waits for nothing; a
+// ctx that ends while waiting returns ctx.Err(). On success the request
+// counts as in flight until Observe or Abandon.
+func (p *Pacer) Wait(ctx context.Context, write bool) error {
+	now := p.clk.Now()
+	var waited time.Duration
+	reserved := false
+	for {
+		if end := p.pausedUntil.Load(); end > now.UnixNano() {
+			d := time.Duration(end - now.UnixNano())
+			if err := p.check(ctx, now, waited, d, true); err != nil {
+				return err
+			}
+			if !clock.Sleep(ctx, p.clk, d) {
+				p.waited.Add(int64(waited + p.clk.Now().Sub(now)))
+				return ctx.Err()
+			}
+			waited += d
+			now = p.clk.Now()
+			continue
+		}
+		if reserved {
+			break
+		}
+		lim := p.read
+		if write {
+			lim = p.write
+		}
+		if lim == p.read && p.unpaced.Load() {
+			break
+		}
+		r := lim.ReserveN(now, 1)
+		reserved = true
+		d := r.DelayFrom(now)
+		if d <= 0 {
+			break
+		}
+		if err := p.check(ctx, now, waited, d, false); err != nil {
+			r.CancelAt(now)
+			return err
+		}
+		if !clock.Sleep(ctx, p.clk, d) {
+			r.CancelAt(p.clk.Now())
+			p.waited.Add(int64(waited + p.clk.Now().Sub(now)))
+			return ctx.Err()
+		}
+		waited += d
+		now = p.clk.Now() // a pause may have begun meanwhile: look again
+	}
+	if waited > 0 {
+		p.waited.Add(int64(waited))
+	}
+	p.inflight.Add(1)
+	return nil
+}
+
+// check fails a wait of d, after waited already, that would pass ctx's
+// deadline or the pacer's MaxWait.
+func (p *Pacer) check(ctx context.Context, now time.Time, waited, d time.Duration, paused bool) error {
+	if dl, ok := ctx.Deadline(); ok && now.Add(d).After(dl) {
+		return &WaitError{Wait: d, Paused: paused}
+	}
+	if p.maxWait > 0 && waited+d > p.maxWait {
+		return &WaitError{Wait: d, Paused: paused}
+	}
+	return ctx.Err()
+}
+
+// Take records a request sent without waiting (a health probe): it takes
+// a slot of the pace if one is free now, never one that a waiting request
+// reserved, and counts the request as in flight until Observe or Abandon.
+// Probes thus count against the budget without starving the requests that
+// wait, however often they run.
+func (p *Pacer) Take(write bool) {
+	lim := p.read
+	if write {
+		lim = p.write
+	}
+	if lim != p.read || !p.unpaced.Load() {
+		lim.AllowN(p.clk.Now(), 1)
+	}
+	p.inflight.Add(1)
+}
+
+// Abandon ends a request that got no answer through no fault of the
+// service (a breaker rejection, the caller's cancellation).
+func (p *Pacer) Abandon() { p.inflight.Add(-1) }
+
+// ObserveError ends a request that failed without an answer: a transport
+// error or a timeout.
+func (p *Pacer) ObserveError() {
+	p.inflight.Add(-1)
+	p.failedAt.Store(p.clk.Now().UnixNano())
+}
+
+// Observe ends a request with the answer it got and learns from it. It
+// returns the pause the answer asked for (its Retry-After on a 429 or 503),
+// zero when none.
+func (p *Pacer) Observe(status int, h http.Header) time.Duration {
+	p.inflight.Add(-1)
+	now := p.clk.Now()
+	var pause time.Duration
+	if status == http.StatusTooManyRequests || status == http.StatusServiceUnavailable {
+		if pause = retryafter.Parse(h.Get("Retry-After"), now); pause > 0 {
+			p.pauseUntil(now.Add(pause))
+		}
+	}
+	b, announced := ParseBudget(h, now)
+	if announced {
+		p.remaining.Store(b.Remaining)
+		p.paceBudget(now, b)
+	}
+	switch {
+	case status == http.StatusTooManyRequests:
+		p.throttledAt.Store(now.UnixNano())
+		if !announced {
+			p.decrease(now)
+		}
+	case status >= 500:
+		p.failedAt.Store(now.UnixNano())
+	default:
+		p.succeeded(now, announced)
+	}
+	return pause
+}
+
+// pauseUntil extends the pause to end at least at end.
+func (p *Pacer) pauseUntil(end time.Time) {
+	for {
+		old := p.pausedUntil.Load()
+		if end.UnixNano() <= old || p.pausedUntil.CompareAndSwap(old, end.UnixNano()) {
+			return
+		}
+	}
+}
+
+// paceBudget spreads an announced budget over the time left until it is
+// renewed, keeping room for the requests already in flight, or pauses
+// until then when nothing is left.
+func (p *Pacer) paceBudget(now time.Time, b Budget) {
+	left := b.Reset.Sub(now)
+	if left <= 0 {
+		return
+	}
+	avail := b.Remaining - p.inflight.Load()
+	if avail <= 0 {
+		p.pauseUntil(now.Add(min(left, maxPause)))
+		return
+	}
+	r := rate.Limit(float64(avail) / left.Seconds())
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.peak = 0 // the budget, not the 429s, sets the pace now
+	p.setLocked(now, min(r, p.ceiling), 1)
+}
+
+// decrease lowers the pace after a 429 that announced no budget: to a
+// fraction of the rate the service accepted over the last second.
+func (p *Pacer) decrease(now time.Time) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if !p.decreasedAt.IsZero() && now.Sub(p.decreasedAt) < reactGap {
+		return
+	}
+	measured := rate.Limit(p.measuredLocked(now))
+	peak := min(p.read.Limit(), measured)
+	if measured == 0 {
+		// Nothing accepted lately: no rate to start from. An unpaced
+		// service stays unpaced (its Retry-After, if any, pauses it); a
+		// paced one decreases from its pace.
+		if peak = p.read.Limit(); peak == rate.Inf {
+			return
+		}
+	}
+	if peak*decrease < minRate {
+		peak = minRate / decrease
+	}
+	p.peak, p.decreasedAt = peak, now
+	p.setLocked(now, peak*decrease, 1)
+}
+
+// succeeded counts a success and, while recovering from a decrease,
+// raises the pace.
+func (p *Pacer) succeeded(now time.Time, announced bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	width := int64(measureWindow / bucketCount)
+	start := now.UnixNano() / width * width
+	bk := &p.buckets[(start/width)%bucketCount]
+	if bk.start != start {
+		*bk = bucket{start: start}
+	}
+	bk.n++
+	if p.peak == 0 || announced {
+		return
+	}
+	t := now.Sub(p.decreasedAt).Seconds()
+	next := p.peak * rate.Limit(1-(1-decrease)*math.Exp(-t/recoverTau.Seconds())+probePerSecond*t)
+	if next >= p.ceiling {
+		p.peak = 0
+		p.setLocked(now, p.ceiling, p.burst)
+		return
+	}
+	if next > p.read.Limit()*1.01 {
+		p.setLocked(now, next, 1)
+	}
+}
+
+// measuredLocked returns the successes per second over the last window.
+func (p *Pacer) measuredLocked(now time.Time) float64 {
+	from := now.Add(-measureWindow).UnixNano()
+	n := 0
+	for _, bk := range p.buckets {
+		if bk.start > from {
+			n += bk.n
+		}
+	}
+	return float64(n) / measureWindow.Seconds()
+}
+
+func (p *Pacer) setLocked(now time.Time, r rate.Limit, burst int) {
+	p.read.SetLimitAt(now, r)
+	p.read.SetBurstAt(now, burst)
+	p.unpaced.Store(r == rate.Inf)
+}
+
+// Snapshot is a Pacer's state at one time.
+type Snapshot struct {
+	// Rate is the read pace in requests per second; +Inf when unpaced.
+	Rate float64
+	// WriteRate is the write pace; equal to Rate when writes share it.
+	WriteRate float64
+	// PausedUntil is the end of the running pause; zero when none runs.
+	PausedUntil time.Time
+	// Remaining is the last budget the service announced; -1 until one is.
+	Remaining int64
+	// Waited is the time requests spent waiting, in total.
+	Waited time.Duration
+}
+
+// Snapshot returns the pacer's state at the clock's current time.
+func (p *Pacer) Snapshot() Snapshot {
+	s := Snapshot{
+		Rate:      limitValue(p.read.Limit()),
+		WriteRate: limitValue(p.write.Limit()),
+		Remaining: p.remaining.Load(),
+		Waited:    time.Duration(p.waited.Load()),
+	}
+	if end := p.pausedUntil.Load(); end > p.clk.Now().UnixNano() {
+		s.PausedUntil = time.Unix(0, end)
+	}
+	return s
+}
+
+// limitValue returns l in requests per second, +Inf for rate.Inf (which
+// is math.MaxFloat64).
+func limitValue(l rate.Limit) float64 {
+	if l == rate.Inf {
+		return math.Inf(1)
+	}
+	return float64(l)
+}
+
+// Remaining returns the last budget the service announced and whether it
+// announced one.
+func (p *Pacer) Remaining() (int64, bool) {
+	r := p.remaining.Load()
+	return r, r >= 0
+}
+
+// Waited returns the time requests spent waiting, in total.
+func (p *Pacer) Waited() time.Duration { return time.Duration(p.waited.Load()) }
+
+// PauseLeft returns how long the running pause lasts from now; zero when
+// none runs.
+func (p *Pacer) PauseLeft(now time.Time) time.Duration {
+	return max(time.Duration(p.pausedUntil.Load()-now.UnixNano()), 0)
+}
+
+// ThrottledOnly reports whether, since from, the service answered 429 and
+// neither a 5xx nor a transport error: whether what went wrong since then
+// was throttling alone.
+func (p *Pacer) ThrottledOnly(from time.Time) bool {
+	return p.throttledAt.Load() >= from.UnixNano() && p.failedAt.Load() < from.UnixNano()
+}
