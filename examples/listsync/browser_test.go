@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -29,6 +30,7 @@ type statusPageSummary struct {
 	Services map[string]struct {
 		Health  string `json:"health"`
 		Breaker string `json:"breaker"`
+		Pace    string `json:"pace"`
 	} `json:"services"`
 	Syncs        map[string]string `json:"syncs"`
 	Alerts       []string          `json:"alerts"`
@@ -101,6 +103,9 @@ func TestStatusPageInBrowser(t *testing.T) {
 		if got := sum.Services[s]; [2]string{got.Health, got.Breaker} != want {
 			t.Errorf("page showed %s as %s/%s, want %s/%s", s, got.Health, got.Breaker, want[0], want[1])
 		}
+	}
+	if p := sum.Services["tmdb"].Pace; !strings.HasPrefix(p, "40/s") {
+		t.Errorf("page showed tmdb's pace as %q, want its published 40/s", p)
 	}
 	if sum.Acknowledged.ID == "" {
 		t.Fatalf("the page acknowledged no alert: %s", stdout.Bytes())

@@ -123,6 +123,13 @@ async function drive(page) {
   const imdbError = (await page.locator('#services tr[data-service="imdb"] td').nth(5).innerText()).trim();
   check(imdbError !== "", "imdb's last error is not shown");
   services.imdb.lastError = imdbError;
+  // Pace: tmdb is paced at its published 40 requests a second, trakt reads
+  // at 1000 per 5 minutes with writes at 1 a second; imdb is unpaced.
+  const paceOf = (s) => page.locator(`#services tr[data-service="${s}"] td`).nth(6);
+  await paceOf("tmdb").filter({ hasText: /^40\/s/ }).waitFor();
+  await paceOf("trakt").filter({ hasText: /writes 1\.0\/s/ }).waitFor();
+  await paceOf("imdb").filter({ hasText: /^unpaced/ }).waitFor();
+  for (const s of SERVICES) services[s].pace = (await paceOf(s).innerText()).trim();
 
   // 5. Recent syncs: a row per source, imdb failing and the rest succeeding.
   const syncs = {};
