@@ -46,9 +46,29 @@
 // context. [SyncJob.HTTPClient] returns a client bound to the job; the
 // job's context also carries a read-only mark of the breaker it holds, so
 // the Monitor's own HTTPClient, given the job's context, does the same.
-// Retry-After flows forward only: the transport notes a 429's window on the
-// Monitor, per breaker, and the job, when it fails, reports the window
-// still running to the breaker with its outcome.
+// Throttling is not failure: a job that failed only because its service
+// throttled it (a 429, or a *RateLimitError from the pacer) is not counted
+// by the breaker. With RateLimit.ThrottleIsFailure set, Retry-After flows
+// forward only: the transport notes a 429's window on the Monitor, per
+// breaker, and the job, when it fails, reports the window still running to
+// the breaker with its outcome.
+//
+// # Client stack
+//
+// [Monitor.HTTPClient] and [Monitor.Transport] share, per service and
+// across the process, one pacer and one retry budget. A request passes, in
+// order: the retry loop (idempotent requests only: GET, HEAD, OPTIONS, or a
+// body with GetBody and an Idempotency-Key; 429, 502, 503, 504 and broken
+// connections are retried after Retry-After or a jittered backoff, within
+// the caller's deadline, RateLimit.MaxAttempts and a budget of about 10 % of
+// the service's requests); for each attempt the pacer (golang.org/x/time/rate
+// at the service's published pace, paused by Retry-After, paced by
+// X-RateLimit-*, the IETF RateLimit fields and Trakt's X-Ratelimit, lowered
+// by repeated 429s and raised slowly by successes; a wait that would pass the
+// deadline fails at once with a [*RateLimitError]); the breaker (5xx,
+// timeouts and transport errors are failures, a 429 is not); otelhttp (the
+// duration histogram); and counting. Health probes skip the breaker, the
+// wait and the retries, but take a free slot of the pace.
 //
 // # HTTP API
 //
