@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 )
 
@@ -205,8 +206,9 @@ func splitPath(path string) (dir, base string) {
 	return dir, base
 }
 
-// writeAtomic writes data to a temporary file beside path, syncs it and
-// renames it over path.
+// writeAtomic writes data to a temporary file beside path, syncs it,
+// renames it over path and syncs the directory, so that the rename itself
+// survives a power loss: a change reported as saved is on disk.
 func writeAtomic(path string, data []byte) error {
 	dir, base := splitPath(path)
 	f, err := os.CreateTemp(dir, base+tmpInfix+"*")
@@ -226,8 +228,24 @@ func writeAtomic(path string, data []byte) error {
 	}
 	if err != nil {
 		_ = os.Remove(tmp)
+		return err
 	}
-	return err
+	return syncDir(dir)
+}
+
+// syncDir flushes dir's entries (a rename) to disk. Platforms whose
+// directories cannot be synced (EINVAL, as some file systems answer) are
+// left as they are: the rename is then as durable as the platform makes it.
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	err = d.Sync()
+	if errors.Is(err, syscall.EINVAL) || errors.Is(err, errors.ErrUnsupported) {
+		err = nil
+	}
+	return errors.Join(err, d.Close())
 }
 
 // probeWritable creates and removes a temporary file of the state file,
