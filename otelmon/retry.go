@@ -154,7 +154,7 @@ func (t *pacedTransport) observe(req *http.Request, resp *http.Response, err err
 	p := t.c.pacer
 	switch {
 	case err == nil:
-		p.Observe(resp.StatusCode, resp.Header)
+		p.Observe(pacer.IsWrite(req.Method), resp.StatusCode, resp.Header)
 	case errors.Is(err, breaker.ErrOpen), errors.Is(err, breaker.ErrTooManyRequests), req.Context().Err() != nil:
 		p.Abandon() // never reached the service, or the caller gave up
 	default:

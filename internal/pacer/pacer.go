@@ -95,6 +95,11 @@ type Pacer struct {
 
 	unpaced     atomic.Bool  // read's limit is +Inf: skip it
 	pausedUntil atomic.Int64 // Unix nanoseconds; 0 when never paused
+	// writePausedUntil is the pause of writes when they have a pace of their
+	// own (write != read): a write's 429 or spent budget pauses writes only,
+	// and a read's pauses reads only, as the service counts them apart.
+	writePausedUntil atomic.Int64
+	budgetUntil      atomic.Int64 // Unix nanoseconds when an announced budget renews; 0 when no budget sets the pace
 	inflight    atomic.Int64 // requests sent whose answer has not arrived
 	waited      atomic.Int64 // nanoseconds requests spent waiting, in total
 	remaining   atomic.Int64 // last announced budget; -1 until one is
@@ -148,10 +153,12 @@ func IsWrite(method string) bool {
 // counts as in flight until Observe or Abandon.
 func (p *Pacer) Wait(ctx context.Context, write bool) error {
 	now := p.clk.Now()
+	p.expireBudget(now)
+	pause := p.pauseOf(write)
 	var waited time.Duration
 	reserved := false
 	for {
-		if end := p.pausedUntil.Load(); end > now.UnixNano() {
+		if end := pause.Load(); end > now.UnixNano() {
 			d := time.Duration(end - now.UnixNano())
 			if err := p.check(ctx, now, waited, d, true); err != nil {
 				return err
@@ -217,6 +224,7 @@ func (p *Pacer) check(ctx context.Context, now time.Time, waited, d time.Duratio
 // Probes thus count against the budget without starving the requests that
 // wait, however often they run.
 func (p *Pacer) Take(write bool) {
+	p.expireBudget(p.clk.Now())
 	lim := p.read
 	if write {
 		lim = p.write
@@ -238,44 +246,79 @@ func (p *Pacer) ObserveError() {
 	p.failedAt.Store(p.clk.Now().UnixNano())
 }
 
-// Observe ends a request with the answer it got and learns from it. It
-// returns the pause the answer asked for (its Retry-After on a 429 or 503),
-// zero when none.
-func (p *Pacer) Observe(status int, h http.Header) time.Duration {
+// Observe ends a request (a write when write is true) with the answer it
+// got and learns from it. It returns the pause the answer asked for (its
+// Retry-After on a 429 or 503), zero when none.
+//
+// When writes have a pace of their own, a write's answer pauses writes
+// only and leaves the read pace alone: Trakt, say, counts its 1 write a
+// second apart from its 1000 GETs per 5 minutes.
+func (p *Pacer) Observe(write bool, status int, h http.Header) time.Duration {
 	p.inflight.Add(-1)
 	now := p.clk.Now()
+	ownPace := write && p.write != p.read
 	var pause time.Duration
 	if status == http.StatusTooManyRequests || status == http.StatusServiceUnavailable {
 		if pause = retryafter.Parse(h.Get("Retry-After"), now); pause > 0 {
-			p.pauseUntil(now.Add(pause))
+			pauseUntil(p.pauseOf(write), now.Add(pause))
 		}
 	}
 	b, announced := ParseBudget(h, now)
 	if announced {
 		p.remaining.Store(b.Remaining)
-		p.paceBudget(now, b)
+		if ownPace {
+			if b.Remaining <= 0 && b.Reset.After(now) {
+				pauseUntil(&p.writePausedUntil, now.Add(min(b.Reset.Sub(now), maxPause)))
+			}
+		} else {
+			p.paceBudget(now, b)
+		}
 	}
 	switch {
 	case status == http.StatusTooManyRequests:
 		p.throttledAt.Store(now.UnixNano())
-		if !announced {
+		if !announced && !ownPace {
 			p.decrease(now)
 		}
 	case status >= 500:
 		p.failedAt.Store(now.UnixNano())
-	default:
+	case !ownPace:
 		p.succeeded(now, announced)
 	}
 	return pause
 }
 
-// pauseUntil extends the pause to end at least at end.
-func (p *Pacer) pauseUntil(end time.Time) {
+// pauseOf returns the pause that a request (a write when write is true)
+// waits out.
+func (p *Pacer) pauseOf(write bool) *atomic.Int64 {
+	if write && p.write != p.read {
+		return &p.writePausedUntil
+	}
+	return &p.pausedUntil
+}
+
+// pauseUntil extends the pause in slot to end at least at end.
+func pauseUntil(slot *atomic.Int64, end time.Time) {
 	for {
-		old := p.pausedUntil.Load()
-		if end.UnixNano() <= old || p.pausedUntil.CompareAndSwap(old, end.UnixNano()) {
+		old := slot.Load()
+		if end.UnixNano() <= old || slot.CompareAndSwap(old, end.UnixNano()) {
 			return
 		}
+	}
+}
+
+// expireBudget restores the configured pace once the budget that set it
+// has renewed: a service that announced "1 left until in an hour" must not
+// hold its pace at one an hour after the hour.
+func (p *Pacer) expireBudget(now time.Time) {
+	until := p.budgetUntil.Load()
+	if until == 0 || now.UnixNano() < until || !p.budgetUntil.CompareAndSwap(until, 0) {
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.peak == 0 { // not recovering from 429s meanwhile
+		p.setLocked(now, p.ceiling, p.burst)
 	}
 }
 
@@ -289,7 +332,7 @@ func (p *Pacer) paceBudget(now time.Time, b Budget) {
 	}
 	avail := b.Remaining - p.inflight.Load()
 	if avail <= 0 {
-		p.pauseUntil(now.Add(min(left, maxPause)))
+		pauseUntil(&p.pausedUntil, now.Add(min(left, maxPause)))
 		return
 	}
 	r := rate.Limit(float64(avail) / left.Seconds())
@@ -297,6 +340,7 @@ func (p *Pacer) paceBudget(now time.Time, b Budget) {
 	defer p.mu.Unlock()
 	p.peak = 0 // the budget, not the 429s, sets the pace now
 	p.setLocked(now, min(r, p.ceiling), 1)
+	p.budgetUntil.Store(b.Reset.UnixNano())
 }
 
 // decrease lowers the pace after a 429 that announced no budget: to a

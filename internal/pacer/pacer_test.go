@@ -62,7 +62,7 @@ func TestRetryAfterPausesEveryRequest(t *testing.T) {
 	clk := clock.NewFake(t0)
 	p := New(Config{}, clk)
 	_ = p.Wait(context.Background(), false)
-	if d := p.Observe(http.StatusTooManyRequests, header("Retry-After", "2")); d != 2*time.Second {
+	if d := p.Observe(false, http.StatusTooManyRequests, header("Retry-After", "2")); d != 2*time.Second {
 		t.Fatalf("Observe returned %v", d)
 	}
 	// Reads and writes wait alike.
@@ -88,7 +88,7 @@ func TestRetryAfterPausesEveryRequest(t *testing.T) {
 	}
 
 	// An HTTP date works too.
-	p.Observe(http.StatusServiceUnavailable, header("Retry-After", clk.Now().Add(10*time.Second).UTC().Format(http.TimeFormat)))
+	p.Observe(false, http.StatusServiceUnavailable, header("Retry-After", clk.Now().Add(10*time.Second).UTC().Format(http.TimeFormat)))
 	if left := p.PauseLeft(clk.Now()); left != 10*time.Second {
 		t.Fatalf("pause from an HTTP date: %v", left)
 	}
@@ -104,10 +104,10 @@ func TestWaitPastDeadlineFailsAtOnce(t *testing.T) {
 		want    WaitError
 	}{
 		{"pause past the deadline", Config{}, deadlineCtx{context.Background(), t0.Add(time.Second)},
-			func(p *Pacer) { p.Observe(http.StatusTooManyRequests, header("Retry-After", "5")) },
+			func(p *Pacer) { p.Observe(false, http.StatusTooManyRequests, header("Retry-After", "5")) },
 			WaitError{Wait: 5 * time.Second, Paused: true}},
 		{"pause past MaxWait", Config{MaxWait: time.Second}, context.Background(),
-			func(p *Pacer) { p.Observe(http.StatusTooManyRequests, header("Retry-After", "3")) },
+			func(p *Pacer) { p.Observe(false, http.StatusTooManyRequests, header("Retry-After", "3")) },
 			WaitError{Wait: 3 * time.Second, Paused: true}},
 		{"pace past the deadline", Config{Rate: 1}, deadlineCtx{context.Background(), t0.Add(500 * time.Millisecond)},
 			func(p *Pacer) { _ = p.Wait(context.Background(), false) },
@@ -143,13 +143,13 @@ func TestBudgetHeadersSetThePace(t *testing.T) {
 	clk := clock.NewFake(now)
 	p := New(Config{}, clk)
 	_ = p.Wait(context.Background(), false)
-	p.Observe(http.StatusOK, header("X-RateLimit-Remaining", "10", "X-RateLimit-Reset", strconv.FormatInt(now.Add(5*time.Second).Unix(), 10)))
+	p.Observe(false, http.StatusOK, header("X-RateLimit-Remaining", "10", "X-RateLimit-Reset", strconv.FormatInt(now.Add(5*time.Second).Unix(), 10)))
 	if s := p.Snapshot(); s.Rate != 2 || s.Remaining != 10 {
 		t.Fatalf("10 left for 5 s: %+v", s)
 	}
 	// Trakt: nothing left until the window ends: a pause, before any 429.
 	_ = p.Wait(context.Background(), false)
-	p.Observe(http.StatusOK, header("X-Ratelimit",
+	p.Observe(false, http.StatusOK, header("X-Ratelimit",
 		`{"name":"UNAUTHED_API_GET_LIMIT","period":300,"limit":1000,"remaining":0,"until":"`+now.Add(40*time.Second).UTC().Format(time.RFC3339)+`"}`))
 	if s := p.Snapshot(); !s.PausedUntil.Equal(now.Add(40*time.Second)) || s.Remaining != 0 {
 		t.Fatalf("spent budget: %+v", s)
@@ -159,8 +159,8 @@ func TestBudgetHeadersSetThePace(t *testing.T) {
 	for range 5 {
 		_ = q.Wait(context.Background(), false)
 	}
-	q.Observe(http.StatusOK, header("Ratelimit", `"default";r=4;t=1`))
-	if s := q.Snapshot(); s.Rate != 0 && s.PausedUntil.IsZero() {
+	q.Observe(false, http.StatusOK, header("Ratelimit", `"default";r=4;t=1`))
+	if s := q.Snapshot(); s.PausedUntil.IsZero() {
 		t.Fatalf("4 left, 4 in flight: %+v", s)
 	}
 }
@@ -170,15 +170,15 @@ func TestAdditiveIncreaseMultiplicativeDecrease(t *testing.T) {
 	p := New(Config{}, clk)
 	for range 20 {
 		_ = p.Wait(context.Background(), false)
-		p.Observe(http.StatusOK, nil)
+		p.Observe(false, http.StatusOK, nil)
 	}
 	_ = p.Wait(context.Background(), false)
-	p.Observe(http.StatusTooManyRequests, nil)
+	p.Observe(false, http.StatusTooManyRequests, nil)
 	if r := p.Snapshot().Rate; r != 16 {
 		t.Fatalf("after a 429 at 20 accepted per second: %v/s, want 16", r)
 	}
 	// An echo (a request already in flight) does not lower it again.
-	p.Observe(http.StatusTooManyRequests, nil)
+	p.Observe(false, http.StatusTooManyRequests, nil)
 	if r := p.Snapshot().Rate; r != 16 {
 		t.Fatalf("echo lowered the pace to %v", r)
 	}
@@ -191,16 +191,16 @@ func TestAdditiveIncreaseMultiplicativeDecrease(t *testing.T) {
 		{10 * time.Second, 20 * (1 - 0.2*math.Exp(-10) + 0.05)},
 	} {
 		clk.Advance(tc.after - clk.Now().Sub(t0))
-		p.Observe(http.StatusOK, nil)
+		p.Observe(false, http.StatusOK, nil)
 		if r := p.Snapshot().Rate; math.Abs(r-tc.want) > 1e-9 {
 			t.Fatalf("%v of successes later: %v/s, want %v", tc.after, r, tc.want)
 		}
 	}
 	// A configured ceiling ends the recovery.
 	q := New(Config{Rate: 10, Burst: 5}, clk)
-	q.Observe(http.StatusTooManyRequests, nil)
+	q.Observe(false, http.StatusTooManyRequests, nil)
 	clk.Advance(time.Hour)
-	q.Observe(http.StatusOK, nil)
+	q.Observe(false, http.StatusOK, nil)
 	if r := q.Snapshot().Rate; r != 10 {
 		t.Fatalf("recovered to %v/s, want the configured 10", r)
 	}
@@ -289,5 +289,69 @@ func TestRetryBudget(t *testing.T) {
 	}
 	if retries != 10 {
 		t.Fatalf("%d retries with no requests, want the floor of 10", retries)
+	}
+}
+
+// With a pace of their own, writes are paused and paced apart from reads:
+// a write's 429 or spent budget leaves reads alone, and the other way round.
+func TestWritesPausedApartFromReads(t *testing.T) {
+	clk := clock.NewFake(t0)
+	// MaxWait makes a wait that would be needed fail at once, so the test
+	// sees who would wait without waiting.
+	p := New(Config{Rate: 10, Burst: 10, WriteRate: 1, MaxWait: 500 * time.Millisecond}, clk)
+	ctx := context.Background()
+	if err := p.Wait(ctx, true); err != nil {
+		t.Fatal(err)
+	}
+	until := clk.Now().Add(time.Second).UTC().Format(time.RFC3339)
+	p.Observe(true, http.StatusOK, header("X-Ratelimit",
+		`{"name":"AUTHED_API_POST_LIMIT","period":1,"limit":1,"remaining":0,"until":"`+until+`"}`))
+	if d := p.PauseLeft(clk.Now()); d != 0 {
+		t.Fatalf("a write's spent budget paused reads for %v", d)
+	}
+	if s := p.Snapshot(); s.Rate != 10 {
+		t.Fatalf("a write's budget changed the read pace: %+v", s)
+	}
+	// A read goes at once; a write would wait for the write pause.
+	if err := p.Wait(ctx, false); err != nil {
+		t.Fatalf("read during a write pause: %v", err)
+	}
+	p.Observe(false, http.StatusOK, nil)
+	var we *WaitError
+	if err := p.Wait(ctx, true); !errors.As(err, &we) || !we.Paused {
+		t.Fatalf("write during its pause: %v", err)
+	}
+	// A read's 429 pauses reads, not writes.
+	clk.Advance(2 * time.Second)
+	if err := p.Wait(ctx, false); err != nil {
+		t.Fatal(err)
+	}
+	p.Observe(false, http.StatusTooManyRequests, header("Retry-After", "30"))
+	if d := p.PauseLeft(clk.Now()); d != 30*time.Second {
+		t.Fatalf("read pause = %v, want 30s", d)
+	}
+	if err := p.Wait(ctx, true); err != nil {
+		t.Fatalf("write during a read pause: %v", err)
+	}
+}
+
+// A pace set from an announced budget lasts until the budget renews; then
+// the configured pace is back.
+func TestBudgetPaceExpires(t *testing.T) {
+	clk := clock.NewFake(t0)
+	p := New(Config{Rate: 40, Burst: 20}, clk)
+	reset := clk.Now().Add(time.Hour)
+	if err := p.Wait(context.Background(), false); err != nil {
+		t.Fatal(err)
+	}
+	p.Observe(false, http.StatusOK, header("X-RateLimit-Remaining", "2", "X-RateLimit-Reset", strconv.FormatInt(reset.Unix(), 10)))
+	if s := p.Snapshot(); s.Rate >= 1 {
+		t.Fatalf("2 left for an hour: pace %v, want well below 1/s", s.Rate)
+	}
+	clk.Advance(time.Hour + time.Second)
+	p.Take(false)
+	p.Abandon()
+	if s := p.Snapshot(); s.Rate != 40 {
+		t.Fatalf("after the budget renewed: pace %v, want 40", s.Rate)
 	}
 }
