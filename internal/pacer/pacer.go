@@ -100,11 +100,11 @@ type Pacer struct {
 	// and a read's pauses reads only, as the service counts them apart.
 	writePausedUntil atomic.Int64
 	budgetUntil      atomic.Int64 // Unix nanoseconds when an announced budget renews; 0 when no budget sets the pace
-	inflight    atomic.Int64 // requests sent whose answer has not arrived
-	waited      atomic.Int64 // nanoseconds requests spent waiting, in total
-	remaining   atomic.Int64 // last announced budget; -1 until one is
-	throttledAt atomic.Int64 // Unix nanoseconds of the last 429; 0 never
-	failedAt    atomic.Int64 // Unix nanoseconds of the last 5xx or transport error
+	inflight         atomic.Int64 // requests sent whose answer has not arrived
+	waited           atomic.Int64 // nanoseconds requests spent waiting, in total
+	remaining        atomic.Int64 // last announced budget; -1 until one is
+	throttledAt      atomic.Int64 // Unix nanoseconds of the last 429; 0 never
+	failedAt         atomic.Int64 // Unix nanoseconds of the last 5xx or transport error
 
 	mu          sync.Mutex // guards the learning state below
 	ceiling     rate.Limit // the configured read rate, rate.Inf when unpaced
