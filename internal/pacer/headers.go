@@ -29,7 +29,9 @@ const epochThreshold = 1_000_000_000
 //     Limiting"), until an RFC 3339 time;
 //   - the IETF RateLimit field (draft-ietf-httpapi-ratelimit-headers):
 //     the structured form `"default";r=50;t=30` or the earlier
-//     `limit=100, remaining=50, reset=30`, t and reset in seconds;
+//     `limit=100, remaining=50, reset=30`, t and reset in seconds; when it
+//     gives no reset, the window w of the RateLimit-Policy field
+//     (`"default";q=100;w=60`) bounds when the budget renews;
 //   - RateLimit-Remaining with RateLimit-Reset (earlier drafts, seconds);
 //   - X-RateLimit-Remaining with X-RateLimit-Reset, a Unix time when it is
 //     that large, else seconds (GitHub and many others).
@@ -57,6 +59,9 @@ func ParseBudget(h map[string][]string, now time.Time) (Budget, bool) {
 	}
 	if v := get("Ratelimit"); v != "" {
 		if b, ok := parseRateLimitField(v, now); ok {
+			if b.Reset.IsZero() {
+				b.Reset = policyWindowEnd(get("Ratelimit-Policy"), now)
+			}
 			return b, true
 		}
 	}
@@ -76,6 +81,23 @@ func ParseBudget(h map[string][]string, now time.Time) (Budget, bool) {
 		return b, true
 	}
 	return Budget{}, false
+}
+
+// policyWindowEnd returns now plus the window (w, in seconds) of the first
+// policy of an IETF RateLimit-Policy field, or zero when it gives none: a
+// budget announced without a reset renews at the latest then.
+func policyWindowEnd(v string, now time.Time) time.Time {
+	first, _, _ := strings.Cut(v, ",")
+	for _, part := range strings.Split(first, ";") {
+		k, val, ok := strings.Cut(strings.TrimSpace(part), "=")
+		if !ok || strings.TrimSpace(k) != "w" {
+			continue
+		}
+		if w, err := strconv.ParseFloat(strings.TrimSpace(val), 64); err == nil && w > 0 {
+			return now.Add(time.Duration(w * float64(time.Second)))
+		}
+	}
+	return time.Time{}
 }
 
 // parseRateLimitField reads the IETF RateLimit field in either of its
