@@ -223,7 +223,8 @@ func figureTable(limit int, ideal time.Duration, rows []figureRow) string {
 // GETs, with failsafe-go only against the stand-in without headers (it
 // reads Retry-After alone, so the headers change nothing for it);
 // OTELMON_FIGURES=1 runs the 20 per second and 200 GETs with all
-// three clients against every stand-in and logs the table.
+// three clients against every stand-in, checks the bounds and logs
+// the table.
 func TestFigures(t *testing.T) {
 	limit, n, full := 100, 200, os.Getenv("OTELMON_FIGURES") != ""
 	if full {
@@ -255,10 +256,15 @@ func TestFigures(t *testing.T) {
 			if f.failed != 0 {
 				t.Errorf("%d GETs did not end in 200", f.failed)
 			}
-			if f.throttledShare() > tc.maxShare {
+			// The bounds on the 429 share and the wall time are
+			// figures: checked in the full run, only logged in the scaled
+			// one, whose few seconds of real time on a loaded machine would
+			// make them flaky. Every run checks what must always hold: all
+			// 200s, the breaker closed.
+			if full && f.throttledShare() > tc.maxShare {
 				t.Errorf("%.1f %% of requests answered 429, want ≤ %.0f %%", 100*f.throttledShare(), 100*tc.maxShare)
 			}
-			if f.wall > ideal*13/10 {
+			if full && f.wall > ideal*13/10 {
 				t.Errorf("wall time %v, want ≤ 1.3 × %v", f.wall, ideal)
 			}
 			b, _ := m.Breaker("acme")
