@@ -233,7 +233,10 @@ func WithoutCircuitBreaker() TransportOption {
 //     requests over 10 s plus 10 (the retry budget); the last answer is then
 //     returned. Discarded answers are drained and closed.
 //   - Circuit breaker. Unless WithoutCircuitBreaker is given, each attempt
-//     goes through the service's breaker: while it is open, the attempt
+//     goes through the service's breaker (when the service has none, for
+//     Config.MaxCircuitBreakers are taken, the requests are unguarded: a
+//     warning is logged once per service, and Status lists it in
+//     UnguardedServices): while it is open, the attempt
 //     fails at once with an error wrapping breaker.ErrOpen, and no retry
 //     follows. Transport errors and 5xx answers count as failures, a 429
 //     does not (unless RateLimit.ThrottleIsFailure), other answers are
@@ -264,8 +267,9 @@ func (m *Monitor) Transport(service string, base http.RoundTripper, opts ...Tran
 	}
 	b, err := m.breakers.Get(service)
 	if err != nil {
-		// The registry is full or the name empty: requests still flow, unguarded.
-		m.logger.Warn("otelmon: no circuit breaker for HTTP client", "service", service, "err", err)
+		// The registry is full or the name empty: requests still flow,
+		// unguarded.
+		m.noteUnguarded(service, "its HTTP clients", err)
 		return pt
 	}
 	pt.next = &breakerTransport{m: m, b: b, throttleFails: c.limits.ThrottleIsFailure, next: pt.next}

@@ -51,6 +51,7 @@ type Monitor struct {
 	api  *apiMetrics
 
 	breakers     *breaker.Registry
+	unguarded    unguardedSet // services that got no breaker
 	retryWindows retryWindows // Retry-After seen inside monitored sync jobs
 
 	health     *healthcheck.Checker
@@ -93,6 +94,7 @@ func New(cfg Config, opts ...Option) (*Monitor, error) {
 		mp:         o.meterProvider,
 		prometheus: o.prometheus,
 		startAt:    o.clock.Now(),
+		unguarded:  unguardedSet{limit: cfg.Metrics.CardinalityLimit},
 
 		healthURLs:     o.healthURLs,
 		alerts:         o.alertEngine,
@@ -148,6 +150,7 @@ func (m *Monitor) build(o options) error {
 	m.regs = append(m.regs, m.api.reg)
 
 	bopts := append([]breaker.Option{
+		breaker.WithMaxBreakers(m.cfg.MaxCircuitBreakers),
 		breaker.WithClock(m.clock),
 		breaker.WithStateListener(m.onBreakerChange),
 	}, o.breakerOptions...)

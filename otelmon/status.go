@@ -18,6 +18,12 @@ type Status struct {
 	HealthSummary healthcheck.Summary `json:"healthSummary"`
 	// CircuitBreakers lists every breaker created so far, by service name.
 	CircuitBreakers []BreakerStatus `json:"circuitBreakers"`
+	// UnguardedServices lists, sorted, the services whose HTTP clients or
+	// monitored sync jobs run without a circuit breaker, because
+	// Config.MaxCircuitBreakers were taken when they first asked for one.
+	// It holds at most Config.Metrics.CardinalityLimit names; further ones
+	// appear as OverflowLabel.
+	UnguardedServices []string `json:"unguardedServices"`
 	// RateLimits is the pacing of every service a client was made for.
 	RateLimits []RateLimitStatus `json:"rateLimits"`
 	// Syncs is the latest state of each source's syncs, its last success
@@ -132,12 +138,13 @@ func finite(v float64) *float64 {
 // only and cannot fail; it is safe for concurrent use.
 func (m *Monitor) Status() Status {
 	st := Status{
-		HealthSummary:   m.health.Summary(),
-		CircuitBreakers: []BreakerStatus{},
-		RateLimits:      m.rateLimitStatuses(),
-		Syncs:           m.sync.syncStatuses(),
-		StartedAt:       m.startAt.UTC(),
-		UptimeSeconds:   m.clock.Now().Sub(m.startAt).Seconds(),
+		HealthSummary:     m.health.Summary(),
+		CircuitBreakers:   []BreakerStatus{},
+		UnguardedServices: m.unguarded.list(),
+		RateLimits:        m.rateLimitStatuses(),
+		Syncs:             m.sync.syncStatuses(),
+		StartedAt:         m.startAt.UTC(),
+		UptimeSeconds:     m.clock.Now().Sub(m.startAt).Seconds(),
 	}
 	if st.Syncs == nil {
 		st.Syncs = []SyncStatus{}
