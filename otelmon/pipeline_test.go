@@ -92,6 +92,8 @@ func TestNamesSurviveSuffixingExporter(t *testing.T) {
 		"radarr_list_sync_api_retries_total",
 		"radarr_list_sync_api_rate_limit_wait_seconds_total",
 		"radarr_list_sync_service_up",
+		"radarr_list_sync_health_checks_total",
+		"radarr_list_sync_health_check_duration_seconds",
 		"radarr_list_sync_circuit_breaker_failures",
 		"radarr_list_sync_circuit_breaker_state",
 		"radarr_list_sync_circuit_breaker_rejected_total",
