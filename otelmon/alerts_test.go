@@ -44,7 +44,7 @@ func TestBreakerOpenTriggersEvaluation(t *testing.T) {
 	if a.Rule != alerting.RuleCircuitBreakerOpen || a.State != alerting.Firing || a.Labels["service"] != "plex" || a.Level != alerting.Warning {
 		t.Fatalf("notified %+v", a)
 	}
-	st, _ := m.Status(ctx)
+	st := m.Status()
 	if st.ActiveWarningAlerts != 1 || st.ActiveCriticalAlerts != 0 {
 		t.Fatalf("status counts: %+v", st)
 	}

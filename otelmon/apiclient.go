@@ -46,12 +46,16 @@ type serviceSeries struct {
 	requests, rateLimited atomic.Uint64
 	retries               atomic.Uint64 // attempts after the first
 	client                clientSlot    // pacer, retry budget and limits
+
+	probes probeSeries // health checks, apart from the API's requests
 }
 
 func newServiceSeries(label string, set attribute.Set) *serviceSeries {
 	l := &otelhttp.Labeler{}
 	l.Add(set.ToSlice()...)
-	return &serviceSeries{name: label, set: set, obs: []metric.ObserveOption{metric.WithAttributeSet(set)}, labeler: l}
+	s := &serviceSeries{name: label, set: set, obs: []metric.ObserveOption{metric.WithAttributeSet(set)}, labeler: l}
+	s.probes.init(set)
+	return s
 }
 
 // Views returns the sdk/metric Views a MeterProvider needs for otelmon's
@@ -180,6 +184,7 @@ type TransportOption interface {
 
 type transportOptions struct {
 	noBreaker bool
+	accepts   []int // a probe's successful statuses; nil: below 500
 }
 
 type transportOptionFunc func(transportOptions) transportOptions
@@ -200,9 +205,12 @@ func newTransportOptions(opts []TransportOption) transportOptions {
 // is sent at once and only once, whatever the state of the service's
 // circuit breaker and its pacer; each still counts against the service's
 // pace, so that the requests that wait leave room for it, and its answer
-// still teaches the pacer. Health checks use it: they must reach a service
-// to see it recover. Default: requests wait for the pacer, go through the
-// breaker, and idempotent ones are retried.
+// still teaches the pacer. Its requests are health checks, not API usage:
+// they are counted in health_checks_total{service,result} and timed in
+// health_check_duration_seconds{service}, never in the API metrics.
+// Health checks use it: they must reach a service to see it recover.
+// Default: requests wait for the pacer, go through the breaker, and
+// idempotent ones are retried.
 func WithoutCircuitBreaker() TransportOption {
 	return transportOptionFunc(func(o transportOptions) transportOptions {
 		o.noBreaker = true
@@ -233,7 +241,10 @@ func WithoutCircuitBreaker() TransportOption {
 //     requests over 10 s plus 10 (the retry budget); the last answer is then
 //     returned. Discarded answers are drained and closed.
 //   - Circuit breaker. Unless WithoutCircuitBreaker is given, each attempt
-//     goes through the service's breaker: while it is open, the attempt
+//     goes through the service's breaker (when the service has none, for
+//     Config.MaxCircuitBreakers are taken, the requests are unguarded: a
+//     warning is logged once per service, and Status lists it in
+//     UnguardedServices): while it is open, the attempt
 //     fails at once with an error wrapping breaker.ErrOpen, and no retry
 //     follows. Transport errors and 5xx answers count as failures, a 429
 //     does not (unless RateLimit.ThrottleIsFailure), other answers are
@@ -248,7 +259,9 @@ func WithoutCircuitBreaker() TransportOption {
 //     api_rate_limit_hits_total{service}, attempts after the first in
 //     api_retries_total{service}, time spent waiting for the pacer in
 //     api_rate_limit_wait_seconds_total{service}, and the last budget the
-//     service announced is api_rate_limit_remaining{service}.
+//     service announced is api_rate_limit_remaining{service}. With
+//     WithoutCircuitBreaker, requests are health checks instead, counted
+//     and timed apart (health_checks_total, health_check_duration_seconds).
 //
 // base carries the requests; nil means http.DefaultTransport.
 func (m *Monitor) Transport(service string, base http.RoundTripper, opts ...TransportOption) http.RoundTripper {
@@ -258,14 +271,17 @@ func (m *Monitor) Transport(service string, base http.RoundTripper, opts ...Tran
 	}
 	series := m.api.services.get(service)
 	c := m.client(series)
-	pt := &pacedTransport{m: m, series: series, c: c, next: m.instrumented(service, base), probe: o.noBreaker}
+	pt := &pacedTransport{m: m, series: series, c: c, probe: o.noBreaker}
 	if o.noBreaker {
+		pt.next = m.probeTransport(series, base, o.accepts)
 		return pt
 	}
+	pt.next = m.instrumented(service, base)
 	b, err := m.breakers.Get(service)
 	if err != nil {
-		// The registry is full or the name empty: requests still flow, unguarded.
-		m.logger.Warn("otelmon: no circuit breaker for HTTP client", "service", service, "err", err)
+		// The registry is full or the name empty: requests still flow,
+		// unguarded.
+		m.noteUnguarded(service, "its HTTP clients", err)
 		return pt
 	}
 	pt.next = &breakerTransport{m: m, b: b, throttleFails: c.limits.ThrottleIsFailure, next: pt.next}

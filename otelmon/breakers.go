@@ -5,7 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
+	"slices"
+	"sync"
 	"time"
 
 	"go.opentelemetry.io/otel/attribute"
@@ -18,10 +21,59 @@ import (
 
 // Breaker returns the circuit breaker of service, creating it on first use
 // with the service's defaults (breaker.DefaultConfigFor) overridden by
-// Config.CircuitBreakers. It fails for an empty name or when the registry
-// is full (breaker.ErrRegistryFull).
+// Config.CircuitBreakers. It fails for an empty name or when
+// Config.MaxCircuitBreakers breakers exist already (an error wrapping
+// breaker.ErrRegistryFull).
 func (m *Monitor) Breaker(service string) (*breaker.Breaker, error) {
 	return m.breakers.Get(service)
+}
+
+// unguardedSet remembers the services that run without a circuit breaker,
+// for Status and so that each is warned about once. It holds at most limit
+// names; further ones share OverflowLabel.
+type unguardedSet struct {
+	limit int
+	mu    sync.Mutex          // guards names
+	names map[string]struct{} // sanitized labels
+}
+
+// add records service and reports whether it is new.
+func (u *unguardedSet) add(service string) bool {
+	label := sanitizeLabel(service)
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if _, ok := u.names[label]; ok {
+		return false
+	}
+	if len(u.names) >= u.limit {
+		if _, ok := u.names[OverflowLabel]; ok {
+			return false
+		}
+		label = OverflowLabel
+	}
+	if u.names == nil {
+		u.names = map[string]struct{}{}
+	}
+	u.names[label] = struct{}{}
+	return true
+}
+
+// list returns the recorded services, sorted; never nil.
+func (u *unguardedSet) list() []string {
+	u.mu.Lock()
+	out := slices.AppendSeq(make([]string, 0, len(u.names)), maps.Keys(u.names))
+	u.mu.Unlock()
+	slices.Sort(out)
+	return out
+}
+
+// noteUnguarded records that what (a service's HTTP clients or sync jobs)
+// got no breaker for service, and logs a warning the first time.
+func (m *Monitor) noteUnguarded(service, what string, err error) {
+	if m.unguarded.add(service) {
+		m.logger.Warn("otelmon: no circuit breaker for "+what+"; they run unguarded",
+			"service", service, "maxCircuitBreakers", m.cfg.MaxCircuitBreakers, "err", err)
+	}
 }
 
 // ExecuteWithCircuitBreaker runs fn through service's circuit breaker:

@@ -2,8 +2,12 @@ package otelmon
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
+	"log/slog"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -11,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/listsync/otelmon/breaker"
+	"github.com/listsync/otelmon/internal/syncbuf"
 )
 
 var errUpstream = errors.New("upstream failed")
@@ -183,5 +188,91 @@ func TestClassifyResponse(t *testing.T) {
 	}
 	if err := ClassifyResponse(nil, errUpstream, now); !errors.Is(err, errUpstream) {
 		t.Errorf("transport error: %v", err)
+	}
+}
+
+// Past Config.MaxCircuitBreakers, clients and monitored sync jobs still
+// work, unguarded: one warning per service however many clients or jobs
+// ask, and Status names the services.
+func TestMaxCircuitBreakers(t *testing.T) {
+	var logs syncbuf.Buffer
+	srv := statusServer(t)
+	cfg := DefaultConfig()
+	cfg.MaxCircuitBreakers = 2
+	m, _ := newTestMonitor(t, cfg, WithLogger(slog.New(slog.NewTextHandler(&logs, nil))))
+	if got := m.Config().MaxCircuitBreakers; got != 2 {
+		t.Fatalf("Config().MaxCircuitBreakers = %d", got)
+	}
+	for _, s := range []string{"imdb", "tmdb"} {
+		if _, err := m.Breaker(s); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := m.Breaker("trakt"); !errors.Is(err, breaker.ErrRegistryFull) {
+		t.Fatalf("third breaker: %v, want ErrRegistryFull", err)
+	}
+	// plex would open after 2 failures; unguarded, every request goes out.
+	for range 3 {
+		if code := doGet(t, m.HTTPClient("plex"), srv.URL+"/500"); code != http.StatusInternalServerError {
+			t.Fatalf("unguarded request: %d", code)
+		}
+	}
+	doGet(t, m.HTTPClient("trakt"), srv.URL+"/200")
+	h := m.MonitoredSyncHandler(SyncHandlerFunc(func(context.Context, SyncJob) (SyncResult, error) {
+		return SyncResult{}, errUpstream
+	}))
+	for range 3 {
+		if _, err := h.ExecuteSync(context.Background(), SyncJob{Source: "letterboxd"}); !errors.Is(err, errUpstream) {
+			t.Fatalf("unguarded job: %v", err)
+		}
+	}
+	doGet(t, m.HTTPClient("imdb"), srv.URL+"/200") // guarded: no warning
+
+	for _, s := range []string{"plex", "trakt", "letterboxd"} {
+		if n := strings.Count(logs.String(), "service="+s+" "); n != 1 {
+			t.Errorf("%d warnings for %s, want 1:\n%s", n, s, logs.String())
+		}
+	}
+	if strings.Contains(logs.String(), "service=imdb") {
+		t.Errorf("warning for a guarded service:\n%s", logs.String())
+	}
+	st := m.Status()
+	if !slices.Equal(st.UnguardedServices, []string{"letterboxd", "plex", "trakt"}) {
+		t.Errorf("UnguardedServices = %q", st.UnguardedServices)
+	}
+	if len(st.CircuitBreakers) != 2 {
+		t.Errorf("CircuitBreakers = %+v", st.CircuitBreakers)
+	}
+	body, err := json.Marshal(st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(body), `"unguardedServices":["letterboxd","plex","trakt"]`) {
+		t.Errorf("status JSON: %s", body)
+	}
+}
+
+// The list of unguarded services is bounded like a label: past the
+// cardinality limit, new names share OverflowLabel (and its one warning).
+func TestUnguardedServicesBounded(t *testing.T) {
+	var logs syncbuf.Buffer
+	cfg := DefaultConfig()
+	cfg.MaxCircuitBreakers = 1
+	cfg.Metrics.CardinalityLimit = 3
+	m, _ := newTestMonitor(t, cfg, WithLogger(slog.New(slog.NewTextHandler(&logs, nil))))
+	for i := range 10 {
+		m.HTTPClient(fmt.Sprintf("svc%d", i))
+	}
+	want := []string{OverflowLabel, "svc1", "svc2", "svc3"} // svc0 has the breaker
+	if got := m.Status().UnguardedServices; !slices.Equal(got, want) {
+		t.Errorf("UnguardedServices = %q, want %q", got, want)
+	}
+	if n := strings.Count(logs.String(), "run unguarded"); n != 4 {
+		t.Errorf("%d warnings, want 4:\n%s", n, logs.String())
+	}
+	// Without clients beyond the limit, the list is empty, not null.
+	m2, _ := newTestMonitor(t, DefaultConfig())
+	if body, _ := json.Marshal(m2.Status()); !strings.Contains(string(body), `"unguardedServices":[]`) {
+		t.Errorf("status JSON: %s", body)
 	}
 }

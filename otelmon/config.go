@@ -47,6 +47,17 @@ type Config struct {
 	// trakt 3 / 45 s / 15 s, plex 2 / 30 s / 20 s, others 5 / 60 s / 30 s).
 	// Empty means the defaults.
 	CircuitBreakers map[string]breaker.Config
+	// MaxCircuitBreakers bounds how many services get a circuit breaker
+	// (one per service name, made on first use), so that unbounded names
+	// cannot grow memory. A client for a service beyond it (HTTPClient,
+	// Transport) is unguarded: its requests are still paced, retried and
+	// counted, but no breaker stops them; the Monitor logs a warning once
+	// for the service and Status lists it in UnguardedServices. Breaker
+	// and ExecuteWithCircuitBreaker fail for it with an error wrapping
+	// breaker.ErrRegistryFull. Default (zero) breaker.DefaultMaxBreakers,
+	// 64; negative is invalid. A breaker.WithMaxBreakers passed through
+	// WithBreakerOptions takes precedence.
+	MaxCircuitBreakers int
 	// RateLimits overrides, per service, how the Monitor's clients pace,
 	// retry and judge requests; fields left zero keep the service's
 	// defaults (DefaultRateLimitFor: tmdb 40/s, trakt 1000 GET per 5 min
@@ -75,7 +86,8 @@ type MetricsConfig struct {
 // DefaultConfig returns the reference service's configuration with every
 // default spelled out: namespace "radarr", subsystem "list_sync", timing
 // histograms on, default alerts on, alert evaluation every 60 s, resolved
-// alerts kept 30 days, healthcheck.DefaultConfig. New treats Config{} the
+// alerts kept 30 days, healthcheck.DefaultConfig, at most 64 circuit
+// breakers. New treats Config{} the
 // same way.
 func DefaultConfig() Config {
 	return Config{
@@ -85,6 +97,7 @@ func DefaultConfig() Config {
 			CardinalityLimit: DefaultCardinalityLimit,
 		},
 		HealthChecks:            healthcheck.DefaultConfig(),
+		MaxCircuitBreakers:      breaker.DefaultMaxBreakers,
 		AlertEvaluationInterval: DefaultAlertEvaluationInterval,
 		AlertRetention:          DefaultAlertRetention,
 	}
@@ -151,7 +164,8 @@ func (c Config) withDefaults() (Config, error) {
 	errs = append(errs,
 		orDefault("Metrics.CardinalityLimit", &c.Metrics.CardinalityLimit, def.Metrics.CardinalityLimit),
 		orDefault("AlertEvaluationInterval", &c.AlertEvaluationInterval, def.AlertEvaluationInterval),
-		orDefault("AlertRetention", &c.AlertRetention, def.AlertRetention))
+		orDefault("AlertRetention", &c.AlertRetention, def.AlertRetention),
+		orDefault("MaxCircuitBreakers", &c.MaxCircuitBreakers, def.MaxCircuitBreakers))
 	if err := c.HealthChecks.Validate(); err != nil {
 		errs = append(errs, &ConfigError{Field: "HealthChecks", Err: err})
 	} else {

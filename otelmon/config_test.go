@@ -99,6 +99,7 @@ func TestConfigErrors(t *testing.T) {
 		{"negative limit", func(c *Config) { c.Metrics.CardinalityLimit = -1 }, "Metrics.CardinalityLimit", nil},
 		{"negative interval", func(c *Config) { c.AlertEvaluationInterval = -time.Second }, "AlertEvaluationInterval", nil},
 		{"negative retention", func(c *Config) { c.AlertRetention = -time.Hour }, "AlertRetention", nil},
+		{"negative breaker limit", func(c *Config) { c.MaxCircuitBreakers = -1 }, "MaxCircuitBreakers", nil},
 		{"negative breaker threshold", func(c *Config) {
 			c.CircuitBreakers = map[string]breaker.Config{"imdb": {FailureThreshold: -1}}
 		}, "CircuitBreakers[imdb]", breaker.ErrInvalidConfig},

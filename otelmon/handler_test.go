@@ -141,7 +141,7 @@ func TestAPIStatus(t *testing.T) {
 	if err := json.Unmarshal([]byte(r.body), &got); err != nil {
 		t.Fatal(err)
 	}
-	for _, k := range []string{"activeCriticalAlerts", "activeWarningAlerts", "healthSummary", "circuitBreakers", "lastSuccessfulSync", "syncs", "uptimeSeconds"} {
+	for _, k := range []string{"activeCriticalAlerts", "activeWarningAlerts", "healthSummary", "circuitBreakers", "unguardedServices", "rateLimits", "lastSuccessfulSync", "syncs", "startedAt", "uptimeSeconds"} {
 		if _, ok := got[k]; !ok {
 			t.Errorf("status lacks %q", k)
 		}

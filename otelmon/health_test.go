@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
@@ -78,11 +79,22 @@ radarr_list_sync_service_up{service="tmdb"} 1
 	expectServiceUp(t, m, `radarr_list_sync_service_up{service="imdb"} 1
 radarr_list_sync_service_up{service="tmdb"} 1
 `)
-	// Health checks are counted as API requests of the service but never
-	// pass through its breaker.
-	text, _ := m.PrometheusMetrics(ctx)
-	if !strings.Contains(text, `radarr_list_sync_api_requests_total{service="imdb"} 5`) {
-		t.Fatalf("health requests not counted:\n%s", text)
+	// Health checks are counted as health checks, by result, not as API
+	// requests of the service.
+	err := testutil.GatherAndCompare(m.prometheus.Gatherer(), strings.NewReader(`
+# HELP radarr_list_sync_api_requests_total Requests sent to external APIs, per service.
+# TYPE radarr_list_sync_api_requests_total counter
+radarr_list_sync_api_requests_total{service="imdb"} 0
+radarr_list_sync_api_requests_total{service="tmdb"} 0
+# HELP radarr_list_sync_health_checks_total Health check requests, per service and result: success or failure (an unaccepted status, a 5xx by default, a transport error or a timeout).
+# TYPE radarr_list_sync_health_checks_total counter
+radarr_list_sync_health_checks_total{result="failure",service="imdb"} 3
+radarr_list_sync_health_checks_total{result="failure",service="tmdb"} 0
+radarr_list_sync_health_checks_total{result="success",service="imdb"} 2
+radarr_list_sync_health_checks_total{result="success",service="tmdb"} 1
+`), "radarr_list_sync_api_requests_total", "radarr_list_sync_health_checks_total")
+	if err != nil {
+		t.Fatal(err)
 	}
 	if _, err := m.CheckHealthNow(ctx, "netflix"); !errors.Is(err, healthcheck.ErrUnknownTarget) {
 		t.Fatalf("unknown service: %v", err)
@@ -159,4 +171,163 @@ func TestOperationsAfterShutdown(t *testing.T) {
 	if r.code != http.StatusServiceUnavailable || errCode(t, r) != CodeUnavailable {
 		t.Errorf("forced check after Shutdown: %d %s", r.code, r.body)
 	}
+}
+
+// gathered returns the value of the one sample of family with the given
+// labels in m's exposition, or -1 when there is none.
+func gathered(t *testing.T, m *Monitor, family string, labels map[string]string) float64 {
+	t.Helper()
+	mfs, err := m.prometheus.Gatherer().Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() != family {
+			continue
+		}
+	samples:
+		for _, s := range mf.GetMetric() {
+			if len(s.GetLabel()) != len(labels) {
+				continue
+			}
+			for _, l := range s.GetLabel() {
+				if labels[l.GetName()] != l.GetValue() {
+					continue samples
+				}
+			}
+			switch {
+			case s.Counter != nil:
+				return s.GetCounter().GetValue()
+			case s.Histogram != nil:
+				return float64(s.GetHistogram().GetSampleCount())
+			case s.Gauge != nil:
+				return s.GetGauge().GetValue()
+			}
+		}
+	}
+	return -1
+}
+
+// Health checks are not API usage: a probe leaves the API's request
+// count, throttling count and duration histogram as they were, and is
+// counted and timed as a health check, by result. The result follows the
+// checker's rule: by default an answer below 500 (a 429 included) is a
+// success; with Target.ExpectedStatus only the statuses listed are.
+func TestProbesAreNotAPIUsage(t *testing.T) {
+	srv := statusServer(t)
+	m, _ := newTestMonitor(t, DefaultConfig())
+	ctx := context.Background()
+	doGet(t, m.HTTPClient("tmdb"), srv.URL+"/200")
+	doGet(t, m.HTTPClient("trakt"), srv.URL+"/200")
+	for _, tg := range []healthcheck.Target{
+		{Name: "tmdb", URL: srv.URL + "/429"},
+		{Name: "trakt", URL: srv.URL + "/429", ExpectedStatus: []int{http.StatusOK}},
+	} {
+		if err := m.AddHealthCheck(tg); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, name := range []string{"tmdb", "trakt", "tmdb"} {
+		if _, err := m.CheckHealthNow(ctx, name); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, tc := range []struct {
+		family  string
+		service string
+		result  string // for health_checks_total
+		want    float64
+	}{
+		{"radarr_list_sync_api_requests_total", "tmdb", "", 1},
+		{"radarr_list_sync_api_requests_total", "trakt", "", 1},
+		{"radarr_list_sync_api_request_duration_seconds", "tmdb", "", 1},
+		{"radarr_list_sync_api_request_duration_seconds", "trakt", "", 1},
+		{"radarr_list_sync_api_rate_limit_hits_total", "tmdb", "", 0},
+		{"radarr_list_sync_health_checks_total", "tmdb", "success", 2},
+		{"radarr_list_sync_health_checks_total", "tmdb", "failure", 0},
+		{"radarr_list_sync_health_checks_total", "trakt", "success", 0},
+		{"radarr_list_sync_health_checks_total", "trakt", "failure", 1},
+		{"radarr_list_sync_health_check_duration_seconds", "tmdb", "", 2},
+		{"radarr_list_sync_health_check_duration_seconds", "trakt", "", 1},
+	} {
+		labels := map[string]string{"service": tc.service}
+		if tc.result != "" {
+			labels["result"] = tc.result
+		}
+		if got := gathered(t, m, tc.family, labels); got != tc.want {
+			t.Errorf("%s%v = %v, want %v", tc.family, labels, got, tc.want)
+		}
+	}
+	// The checker agrees on trakt's failure.
+	if res, _ := m.CheckHealthNow(ctx, "trakt"); res.OK {
+		t.Errorf("trakt check: %+v", res)
+	}
+	text, _ := m.PrometheusMetrics(ctx)
+	if !strings.Contains(text, `radarr_list_sync_health_check_duration_seconds_bucket{service="tmdb",le="30"} 2`) {
+		t.Errorf("health check histogram lacks its buckets:\n%s", text)
+	}
+}
+
+// A probe whose caller gave up is not counted, as the checker does not
+// count it; the histogram goes with the other timing histograms.
+func TestProbeCanceledAndHistogramOff(t *testing.T) {
+	srv := statusServer(t)
+	cfg := DefaultConfig()
+	cfg.Metrics.DisableTimingHistograms = true
+	m, _ := newTestMonitor(t, cfg)
+	c := &http.Client{Transport: m.Transport("imdb", nil, WithoutCircuitBreaker())}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, srv.URL+"/200", nil)
+	if _, err := c.Do(req); !errors.Is(err, context.Canceled) {
+		t.Fatalf("canceled probe: %v", err)
+	}
+	doGet(t, c, srv.URL+"/500")
+	for labels, want := range map[[2]string]float64{{"imdb", "success"}: 0, {"imdb", "failure"}: 1} {
+		if got := gathered(t, m, "radarr_list_sync_health_checks_total", map[string]string{"service": labels[0], "result": labels[1]}); got != want {
+			t.Errorf("health_checks_total%v = %v, want %v", labels, got, want)
+		}
+	}
+	text, _ := m.PrometheusMetrics(context.Background())
+	if strings.Contains(text, "health_check_duration") {
+		t.Errorf("histogram exported although timing histograms are off:\n%s", text)
+	}
+}
+
+// A probe still takes a slot of the service's pace: a request right after
+// it would wait for the next slot (here past MaxWait, so it fails at once).
+func TestProbeTakesPacerSlot(t *testing.T) {
+	srv := statusServer(t)
+	cfg := DefaultConfig()
+	cfg.RateLimits = map[string]RateLimit{"acme": {RequestsPerSecond: 1, Burst: 1, MaxWait: 100 * time.Millisecond}}
+	m, _ := newTestMonitor(t, cfg)
+	if err := m.AddHealthCheck(healthcheck.Target{Name: "acme", URL: srv.URL + "/200"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.CheckHealthNow(context.Background(), "acme"); err != nil {
+		t.Fatal(err)
+	}
+	_, err := m.HTTPClient("acme").Get(srv.URL + "/200")
+	var rle *RateLimitError
+	if !errors.As(err, &rle) || rle.Paused || rle.Wait <= 0 {
+		t.Fatalf("request after the probe: %v, want a *RateLimitError for the pace", err)
+	}
+}
+
+// The health check families' exposition: names, help, labels, buckets.
+func TestHealthCheckExposition(t *testing.T) {
+	var ok atomic.Bool
+	srv := flakyServer(t, &ok)
+	m, _ := newTestMonitor(t, DefaultConfig())
+	if err := m.AddHealthCheck(healthcheck.Target{Name: "imdb", URL: srv.URL}); err != nil {
+		t.Fatal(err)
+	}
+	for _, up := range []bool{true, true, false} {
+		ok.Store(up)
+		if _, err := m.CheckHealthNow(context.Background(), "imdb"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	goldenCompare(t, m, "health.golden",
+		"radarr_list_sync_health_checks_total", "radarr_list_sync_health_check_duration_seconds")
 }

@@ -51,10 +51,17 @@ type Monitor struct {
 	api  *apiMetrics
 
 	breakers     *breaker.Registry
+	unguarded    unguardedSet // services that got no breaker
 	retryWindows retryWindows // Retry-After seen inside monitored sync jobs
 
-	health     *healthcheck.Checker
-	healthURLs map[string]string
+	health        *healthcheck.Checker
+	healthURLs    map[string]string
+	probeDuration metric.Float64Histogram // nil when timing histograms are off
+
+	// adding serializes AddHealthCheck; addingAccepts is the
+	// ExpectedStatus of the target being added, for probeClient.
+	adding        sync.Mutex
+	addingAccepts []int
 
 	alerts *alerting.Engine // nil when alerting is disabled
 
@@ -93,6 +100,7 @@ func New(cfg Config, opts ...Option) (*Monitor, error) {
 		mp:         o.meterProvider,
 		prometheus: o.prometheus,
 		startAt:    o.clock.Now(),
+		unguarded:  unguardedSet{limit: cfg.Metrics.CardinalityLimit},
 
 		healthURLs:     o.healthURLs,
 		alerts:         o.alertEngine,
@@ -148,6 +156,7 @@ func (m *Monitor) build(o options) error {
 	m.regs = append(m.regs, m.api.reg)
 
 	bopts := append([]breaker.Option{
+		breaker.WithMaxBreakers(m.cfg.MaxCircuitBreakers),
 		breaker.WithClock(m.clock),
 		breaker.WithStateListener(m.onBreakerChange),
 	}, o.breakerOptions...)
@@ -161,14 +170,16 @@ func (m *Monitor) build(o options) error {
 	m.health, err = healthcheck.New(m.cfg.HealthChecks,
 		healthcheck.WithClock(m.clock),
 		healthcheck.WithLogger(m.logger),
-		healthcheck.WithClientFor(func(service string) *http.Client {
-			return &http.Client{Transport: m.Transport(service, nil, WithoutCircuitBreaker())}
-		}),
+		healthcheck.WithClientFor(m.probeClient),
 		healthcheck.WithListener(m.onHealthChange))
 	if err != nil {
 		return err
 	}
 	if reg, err = registerServiceUp(meter, m.prefix, m.health, m.api.services); err != nil {
+		return err
+	}
+	m.regs = append(m.regs, reg)
+	if m.probeDuration, reg, err = registerProbeMetrics(meter, m.prefix, m.cfg.Metrics, m.api.services); err != nil {
 		return err
 	}
 	m.regs = append(m.regs, reg)

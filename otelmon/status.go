@@ -1,7 +1,7 @@
 package otelmon
 
 import (
-	"context"
+	"encoding/json"
 	"math"
 	"time"
 
@@ -18,17 +18,47 @@ type Status struct {
 	HealthSummary healthcheck.Summary `json:"healthSummary"`
 	// CircuitBreakers lists every breaker created so far, by service name.
 	CircuitBreakers []BreakerStatus `json:"circuitBreakers"`
+	// UnguardedServices lists, sorted, the services whose HTTP clients or
+	// monitored sync jobs run without a circuit breaker, because
+	// Config.MaxCircuitBreakers were taken when they first asked for one.
+	// It holds at most Config.Metrics.CardinalityLimit names; further ones
+	// appear as OverflowLabel.
+	UnguardedServices []string `json:"unguardedServices"`
 	// RateLimits is the pacing of every service a client was made for.
 	RateLimits []RateLimitStatus `json:"rateLimits"`
-	// LastSuccessfulSync maps each source to its last successful sync;
-	// sources that never succeeded are absent.
-	LastSuccessfulSync map[string]time.Time `json:"lastSuccessfulSync"`
-	// Syncs is the latest state of each source's syncs.
+	// Syncs is the latest state of each source's syncs, its last success
+	// included. The JSON form also carries it as the map
+	// "lastSuccessfulSync" (see Status.LastSuccessfulSync), made from Syncs
+	// when encoded.
 	Syncs []SyncStatus `json:"syncs"`
 	// StartedAt is when the Monitor was created (New); UptimeSeconds counts
 	// from then.
 	StartedAt     time.Time `json:"startedAt"`
 	UptimeSeconds float64   `json:"uptimeSeconds"`
+}
+
+// LastSuccessfulSync maps each source of s.Syncs to its last successful
+// sync; sources that never succeeded are absent. It is made from Syncs on
+// each call, and is never nil.
+func (s Status) LastSuccessfulSync() map[string]time.Time {
+	out := make(map[string]time.Time, len(s.Syncs))
+	for _, sy := range s.Syncs {
+		if !sy.LastSuccess.IsZero() {
+			out[sy.Source] = sy.LastSuccess
+		}
+	}
+	return out
+}
+
+// MarshalJSON encodes s with its fields' keys, plus "lastSuccessfulSync":
+// the map LastSuccessfulSync returns, which clients of the reference
+// service read.
+func (s Status) MarshalJSON() ([]byte, error) {
+	type fields Status // without the method, so no recursion
+	return json.Marshal(struct {
+		fields
+		LastSuccessfulSync map[string]time.Time `json:"lastSuccessfulSync"`
+	}{fields(s), s.LastSuccessfulSync()})
 }
 
 // BreakerStatus is one circuit breaker's state.
@@ -105,24 +135,19 @@ func finite(v float64) *float64 {
 }
 
 // Status returns the Monitor's current state. It reads in-memory state
-// only; ctx is for future use by remote components.
-func (m *Monitor) Status(_ context.Context) (Status, error) {
+// only and cannot fail; it is safe for concurrent use.
+func (m *Monitor) Status() Status {
 	st := Status{
-		HealthSummary:      m.health.Summary(),
-		CircuitBreakers:    []BreakerStatus{},
-		RateLimits:         m.rateLimitStatuses(),
-		LastSuccessfulSync: map[string]time.Time{},
-		Syncs:              m.sync.syncStatuses(),
-		StartedAt:          m.startAt.UTC(),
-		UptimeSeconds:      m.clock.Now().Sub(m.startAt).Seconds(),
+		HealthSummary:     m.health.Summary(),
+		CircuitBreakers:   []BreakerStatus{},
+		UnguardedServices: m.unguarded.list(),
+		RateLimits:        m.rateLimitStatuses(),
+		Syncs:             m.sync.syncStatuses(),
+		StartedAt:         m.startAt.UTC(),
+		UptimeSeconds:     m.clock.Now().Sub(m.startAt).Seconds(),
 	}
 	if st.Syncs == nil {
 		st.Syncs = []SyncStatus{}
-	}
-	for _, s := range st.Syncs {
-		if !s.LastSuccess.IsZero() {
-			st.LastSuccessfulSync[s.Source] = s.LastSuccess
-		}
 	}
 	for _, b := range m.breakers.Stats() {
 		st.CircuitBreakers = append(st.CircuitBreakers, BreakerStatus{
@@ -134,5 +159,5 @@ func (m *Monitor) Status(_ context.Context) (Status, error) {
 		})
 	}
 	st.ActiveCriticalAlerts, st.ActiveWarningAlerts = m.activeAlertCounts()
-	return st, nil
+	return st
 }

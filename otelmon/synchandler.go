@@ -82,9 +82,10 @@ func (f SyncHandlerFunc) ExecuteSync(ctx context.Context, job SyncJob) (SyncResu
 // answered 429 and neither a 5xx nor a transport error (unless the
 // source's RateLimit.ThrottleIsFailure, when a 429's Retry-After among its
 // requests holds the breaker open if the job fails). A source without a
-// breaker (an empty name, or a full registry) runs unguarded.
+// breaker (an empty name, or Config.MaxCircuitBreakers taken) runs
+// unguarded: a warning is logged once for it, and Status lists it in
+// UnguardedServices.
 func (m *Monitor) MonitoredSyncHandler(h SyncHandler) SyncHandler {
-	var warnOnce sync.Once
 	return SyncHandlerFunc(func(ctx context.Context, job SyncJob) (res SyncResult, err error) {
 		start := m.clock.Now()
 		returned := false // h returned (or was rejected) rather than panicked
@@ -98,9 +99,7 @@ func (m *Monitor) MonitoredSyncHandler(h SyncHandler) SyncHandler {
 		job.mon, job.held = m, nil
 		b, berr := m.breakers.Get(job.Source)
 		if berr != nil {
-			warnOnce.Do(func() {
-				m.logger.Warn("otelmon: sync jobs run without a circuit breaker", "source", job.Source, "err", berr)
-			})
+			m.noteUnguarded(job.Source, "its sync jobs", berr)
 			res, err = h.ExecuteSync(ctx, job)
 			returned = true
 			return res, err

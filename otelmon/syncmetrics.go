@@ -90,9 +90,11 @@ func newSyncMetrics(meter metric.Meter, prefix names.Prefix, cfg MetricsConfig, 
 	consecutive, err := meter.Int64ObservableGauge(prefix.Name(names.ConsecutiveFailures),
 		metric.WithDescription("Failed sync operations since the last successful one, per source."))
 	errs = append(errs, err)
+	// No unit: "s" would make a suffixing Prometheus exporter (a stock
+	// OpenTelemetry Collector's) name it ..._timestamp_seconds; the seed's
+	// name is ..._timestamp (Unix time in seconds, as the description says).
 	lastSuccess, err := meter.Float64ObservableGauge(prefix.Name(names.LastSuccessfulSync),
-		metric.WithDescription("Unix time of the last successful sync operation, per source; absent until one succeeds."),
-		metric.WithUnit("s"))
+		metric.WithDescription("Unix time of the last successful sync operation, per source; absent until one succeeds."))
 	errs = append(errs, err)
 	if !cfg.DisableTimingHistograms {
 		m.duration, err = meter.Float64Histogram(prefix.Name(names.SyncDurationSeconds),
