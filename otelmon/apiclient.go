@@ -45,7 +45,6 @@ type serviceSeries struct {
 
 	requests, rateLimited atomic.Uint64
 	retries               atomic.Uint64 // attempts after the first
-	client                clientSlot    // pacer, retry budget and limits
 
 	probes probeSeries // health checks, apart from the API's requests
 }
@@ -114,13 +113,15 @@ const (
 // apiMetrics counts API requests and rate-limit hits per service.
 type apiMetrics struct {
 	services *labelTable[serviceSeries]
+	clients  serviceClients // each service's pacer and retry budget
 	otelhttp []otelhttp.Option
 	reg      metric.Registration
 }
 
-func newAPIMetrics(meter metric.Meter, mp metric.MeterProvider, prefix names.Prefix, cfg MetricsConfig) (*apiMetrics, error) {
+func newAPIMetrics(meter metric.Meter, mp metric.MeterProvider, prefix names.Prefix, cfg MetricsConfig, maxClients int) (*apiMetrics, error) {
 	a := &apiMetrics{
 		services: newLabelTable(names.AttrService, cfg.CardinalityLimit, newServiceSeries),
+		clients:  serviceClients{max: maxClients},
 		otelhttp: []otelhttp.Option{otelhttp.WithMeterProvider(scopedMeterProvider{mp: mp, scope: APIClientScope})},
 	}
 	requests, err1 := meter.Int64ObservableCounter(prefix.Name(names.APIRequestsTotal),
@@ -141,16 +142,37 @@ func newAPIMetrics(meter metric.Meter, mp metric.MeterProvider, prefix names.Pre
 		a.services.each(func(s *serviceSeries) {
 			o.ObserveInt64(requests, int64(s.requests.Load()), s.obs...)
 			o.ObserveInt64(limited, int64(s.rateLimited.Load()), s.obs...)
-			c := s.client.c.Load()
-			if c == nil {
-				return
-			}
-			o.ObserveInt64(retries, int64(s.retries.Load()), s.obs...)
-			o.ObserveFloat64(waited, c.pacer.Waited().Seconds(), s.obs...)
-			if r, ok := c.pacer.Remaining(); ok {
-				o.ObserveInt64(remaining, r, s.obs...)
-			}
 		})
+		// Pacing is per service: services that share a label (past the
+		// cardinality limit) add up their waits; a budget is only shown
+		// for a label that one service has.
+		type paced struct {
+			waited    float64
+			remaining int64
+			announced bool
+			services  int
+		}
+		bySeries := map[*serviceSeries]*paced{}
+		var order []*serviceSeries
+		a.clients.each(func(c *serviceClient) {
+			p := bySeries[c.series]
+			if p == nil {
+				p = &paced{}
+				bySeries[c.series] = p
+				order = append(order, c.series)
+			}
+			p.services++
+			p.waited += c.pacer.Waited().Seconds()
+			p.remaining, p.announced = c.pacer.Remaining()
+		})
+		for _, s := range order {
+			p := bySeries[s]
+			o.ObserveInt64(retries, int64(s.retries.Load()), s.obs...)
+			o.ObserveFloat64(waited, p.waited, s.obs...)
+			if p.announced && p.services == 1 {
+				o.ObserveInt64(remaining, p.remaining, s.obs...)
+			}
+		}
 		return nil
 	}, requests, limited, retries, waited, remaining)
 	if err1 != nil {
@@ -269,8 +291,8 @@ func (m *Monitor) Transport(service string, base http.RoundTripper, opts ...Tran
 	if base == nil {
 		base = http.DefaultTransport
 	}
-	series := m.api.services.get(service)
-	c := m.client(series)
+	c := m.client(service)
+	series := c.series
 	pt := &pacedTransport{m: m, series: series, c: c, probe: o.noBreaker}
 	if o.noBreaker {
 		pt.next = m.probeTransport(series, base, o.accepts)

@@ -150,7 +150,7 @@ func (m *Monitor) build(o options) error {
 		return err
 	}
 	m.regs = append(m.regs, m.sync.reg)
-	if m.api, err = newAPIMetrics(meter, m.mp, m.prefix, m.cfg.Metrics); err != nil {
+	if m.api, err = newAPIMetrics(meter, m.mp, m.prefix, m.cfg.Metrics, m.cfg.MaxCircuitBreakers); err != nil {
 		return err
 	}
 	m.regs = append(m.regs, m.api.reg)

@@ -7,7 +7,6 @@ import (
 	"net"
 	"net/http"
 	"sync"
-	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -38,9 +37,12 @@ const (
 const maxDrain = 64 << 10
 
 // serviceClient is what every client of one service shares in the process:
-// its limits, its pacer and its retry budget.
+// its limits, its pacer and its retry budget. It belongs to the service's
+// name, not to its metric label: services past the label's cardinality
+// limit share the label __overflow__, never a pacer.
 type serviceClient struct {
 	name   string
+	series *serviceSeries // the service's metric series
 	limits RateLimit
 	pacer  *pacer.Pacer
 	budget *pacer.RetryBudget
@@ -59,21 +61,47 @@ func newServiceClient(name string, rl RateLimit, clk clock.Clock) *serviceClient
 	}
 }
 
-// clientSlot holds a service's serviceClient, made on first use.
-type clientSlot struct {
-	once sync.Once
-	c    atomic.Pointer[serviceClient]
+// serviceClients holds each service's serviceClient, made on first use and
+// kept for the Monitor's life, in first-use order. Like the breakers, at
+// most max are kept: a service beyond them gets a client of its own per
+// Transport, so it is still paced and retried, but not across its clients,
+// and memory stays bounded whatever names a host uses.
+type serviceClients struct {
+	mu     sync.Mutex
+	byName map[string]*serviceClient
+	order  []*serviceClient
+	max    int
 }
 
 // client returns service's shared client state.
-func (m *Monitor) client(s *serviceSeries) *serviceClient {
-	if c := s.client.c.Load(); c != nil {
+func (m *Monitor) client(service string) *serviceClient {
+	cs := &m.api.clients
+	cs.mu.Lock()
+	defer cs.mu.Unlock()
+	if c, ok := cs.byName[service]; ok {
 		return c
 	}
-	s.client.once.Do(func() {
-		s.client.c.Store(newServiceClient(s.name, m.cfg.rateLimitFor(s.name), m.clock))
-	})
-	return s.client.c.Load()
+	c := newServiceClient(service, m.cfg.rateLimitFor(service), m.clock)
+	c.series = m.api.services.get(service)
+	if len(cs.order) >= cs.max {
+		return c
+	}
+	if cs.byName == nil {
+		cs.byName = make(map[string]*serviceClient)
+	}
+	cs.byName[service] = c
+	cs.order = append(cs.order, c)
+	return c
+}
+
+// each calls f for every kept service client, in first-use order.
+func (cs *serviceClients) each(f func(*serviceClient)) {
+	cs.mu.Lock()
+	order := cs.order
+	cs.mu.Unlock()
+	for _, c := range order {
+		f(c)
+	}
 }
 
 // pacedTransport is the top of a service's client stack: it waits for the

@@ -269,3 +269,35 @@ func TestRateLimitMetricsAndStatus(t *testing.T) {
 		t.Fatalf("status %+v", rl)
 	}
 }
+
+// Pacing belongs to the service, not to its metric label: services past
+// the cardinality limit share the label __overflow__, never a pacer, so one
+// service's Retry-After does not pause another.
+func TestServicesPastTheLabelLimitKeepTheirOwnPacer(t *testing.T) {
+	a := newScriptServer(t, http.Header{"Retry-After": {"30"}}, http.StatusTooManyRequests)
+	b := newScriptServer(t, nil, http.StatusOK)
+	m, _ := newTestMonitor(t, Config{
+		Metrics:    MetricsConfig{CardinalityLimit: 1},
+		RateLimits: map[string]RateLimit{"svc-a": {MaxAttempts: 1}, "svc-b": {MaxWait: time.Second}},
+	})
+	_ = m.HTTPClient("first") // takes the label table's one slot
+	resp, err := m.HTTPClient("svc-a").Get(a.URL)
+	if err != nil || resp.StatusCode != http.StatusTooManyRequests {
+		t.Fatalf("svc-a: %v %v", resp, err)
+	}
+	resp.Body.Close()
+	resp, err = m.HTTPClient("svc-b").Get(b.URL)
+	if err != nil {
+		t.Fatalf("svc-b waited for svc-a's Retry-After: %v", err)
+	}
+	resp.Body.Close()
+	var paused []string
+	for _, st := range m.Status().RateLimits {
+		if st.Paused {
+			paused = append(paused, st.Service)
+		}
+	}
+	if len(paused) != 1 || paused[0] != "svc-a" {
+		t.Fatalf("paused services = %v, want [svc-a] by name", paused)
+	}
+}

@@ -100,26 +100,19 @@ type RateLimitStatus struct {
 // first-seen order.
 func (m *Monitor) rateLimitStatuses() []RateLimitStatus {
 	out := []RateLimitStatus{}
-	m.api.services.each(func(s *serviceSeries) {
-		c := s.client.c.Load()
-		if c == nil {
-			return
-		}
+	m.api.clients.each(func(c *serviceClient) {
 		snap := c.pacer.Snapshot()
 		st := RateLimitStatus{
-			Service:           s.name,
+			Service:           c.name,
 			RequestsPerSecond: finite(snap.Rate),
 			WritesPerSecond:   finite(snap.WriteRate),
 			Paused:            !snap.PausedUntil.IsZero(),
 			PausedUntil:       snap.PausedUntil.UTC(),
-			Retries:           s.retries.Load(),
+			Retries:           c.series.retries.Load(),
 			WaitSeconds:       snap.Waited.Seconds(),
 		}
 		if snap.Remaining >= 0 {
 			st.Remaining = &snap.Remaining
-		}
-		if !st.Paused {
-			st.PausedUntil = time.Time{}
 		}
 		out = append(out, st)
 	})

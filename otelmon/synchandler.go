@@ -36,9 +36,8 @@ func (j SyncJob) HTTPClient(service string) *http.Client {
 	case j.mon == nil:
 		return &http.Client{}
 	case j.held != nil && service == j.Source:
-		series := j.mon.api.services.get(service)
-		c := j.mon.client(series)
-		return &http.Client{Transport: &pacedTransport{m: j.mon, series: series, c: c,
+		c := j.mon.client(service)
+		return &http.Client{Transport: &pacedTransport{m: j.mon, series: c.series, c: c,
 			next: &breakerTransport{m: j.mon, b: j.held, held: true, throttleFails: c.limits.ThrottleIsFailure,
 				next: j.mon.instrumented(service, http.DefaultTransport)}}}
 	}
@@ -139,7 +138,7 @@ func (m *Monitor) throttledOnly(source string, err error, start time.Time) bool 
 	if err == nil {
 		return false
 	}
-	c := m.client(m.api.services.get(source))
+	c := m.client(source)
 	if c.limits.ThrottleIsFailure {
 		return false
 	}
