@@ -185,6 +185,9 @@ func (c Config) withDefaults() (Config, error) {
 	for _, name := range slices.Sorted(maps.Keys(c.RateLimits)) {
 		errs = append(errs, c.RateLimits[name].validate("RateLimits["+name+"]"))
 	}
+	// The Monitor reads the maps for its life: a host that changes or
+	// reuses its own must not race with it.
+	c.CircuitBreakers, c.RateLimits = maps.Clone(c.CircuitBreakers), maps.Clone(c.RateLimits)
 	return c, errors.Join(errs...)
 }
 

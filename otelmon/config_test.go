@@ -185,3 +185,21 @@ func TestBucketsAreCopies(t *testing.T) {
 		}
 	}
 }
+
+// The Monitor keeps its own copies of the Config's maps: the caller's
+// later changes do not reach it, and Config() hands out copies.
+func TestConfigMapsAreCopied(t *testing.T) {
+	rl := map[string]RateLimit{"tmdb": {RequestsPerSecond: 5}}
+	cb := map[string]breaker.Config{"tmdb": {FailureThreshold: 7}}
+	m, _ := newTestMonitor(t, Config{RateLimits: rl, CircuitBreakers: cb})
+	rl["tmdb"] = RateLimit{RequestsPerSecond: 99}
+	cb["tmdb"] = breaker.Config{FailureThreshold: 99}
+	got := m.Config()
+	if got.RateLimits["tmdb"].RequestsPerSecond != 5 || got.CircuitBreakers["tmdb"].FailureThreshold != 7 {
+		t.Fatalf("the caller's changes reached the Monitor: %+v %+v", got.RateLimits, got.CircuitBreakers)
+	}
+	got.RateLimits["tmdb"] = RateLimit{RequestsPerSecond: 1}
+	if m.Config().RateLimits["tmdb"].RequestsPerSecond != 5 {
+		t.Fatal("Config() handed out the Monitor's own map")
+	}
+}

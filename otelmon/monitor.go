@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net/http"
 	"sync"
 	"time"
@@ -232,7 +233,11 @@ func (m *Monitor) onBreakerChange(ev breaker.StateChange) {
 func (m *Monitor) APIKey() string { return m.apiKey }
 
 // Config returns the effective configuration, defaults filled in.
-func (m *Monitor) Config() Config { return m.cfg }
+func (m *Monitor) Config() Config {
+	c := m.cfg
+	c.CircuitBreakers, c.RateLimits = maps.Clone(c.CircuitBreakers), maps.Clone(c.RateLimits)
+	return c
+}
 
 // MeterProvider returns the provider the Monitor records on.
 func (m *Monitor) MeterProvider() metric.MeterProvider { return m.mp }
