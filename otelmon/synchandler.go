@@ -19,8 +19,38 @@ type SyncJob struct {
 	// ID identifies the job for the host (a list ID, say). Optional.
 	ID string
 
-	mon  *Monitor         // set by MonitoredSyncHandler
-	held *breaker.Breaker // the breaker whose admission the job holds, or nil
+	mon     *Monitor         // set by MonitoredSyncHandler
+	held    *breaker.Breaker // the breaker whose admission the job holds, or nil
+	answers *jobAnswers      // what the job's own client was answered, or nil
+}
+
+// jobAnswers records what the service finally answered the requests a job
+// made with its own client (job.HTTPClient of its Source), retries done: a
+// 429, or a failure (a 5xx, a transport error). It belongs to one job and
+// reaches its client as an explicit value, never through a context.
+type jobAnswers struct {
+	throttled, failed atomic.Bool
+}
+
+// answersTransport records into a job's jobAnswers.
+type answersTransport struct {
+	answers *jobAnswers
+	next    http.RoundTripper
+}
+
+func (t *answersTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	resp, err := t.next.RoundTrip(req)
+	switch {
+	case err != nil:
+		if req.Context().Err() == nil && !errors.Is(err, ErrRateLimited) {
+			t.answers.failed.Store(true)
+		}
+	case resp.StatusCode == http.StatusTooManyRequests:
+		t.answers.throttled.Store(true)
+	case resp.StatusCode >= 500:
+		t.answers.failed.Store(true)
+	}
+	return resp, err
 }
 
 // HTTPClient returns an http.Client for the job's requests to service. In a
@@ -37,9 +67,13 @@ func (j SyncJob) HTTPClient(service string) *http.Client {
 		return &http.Client{}
 	case j.held != nil && service == j.Source:
 		c := j.mon.client(service)
-		return &http.Client{Transport: &pacedTransport{m: j.mon, series: c.series, c: c,
+		var rt http.RoundTripper = &pacedTransport{m: j.mon, series: c.series, c: c,
 			next: &breakerTransport{m: j.mon, b: j.held, held: true, throttleFails: c.limits.ThrottleIsFailure,
-				next: j.mon.instrumented(service, http.DefaultTransport)}}}
+				next: j.mon.instrumented(service, http.DefaultTransport)}}
+		if j.answers != nil {
+			rt = &answersTransport{answers: j.answers, next: rt}
+		}
+		return &http.Client{Transport: rt}
 	}
 	return j.mon.HTTPClient(service)
 }
@@ -77,10 +111,11 @@ func (f SyncHandlerFunc) ExecuteSync(ctx context.Context, job SyncJob) (SyncResu
 // are each bounded by the service's request timeout, paced, retried, timed
 // and counted as usual, but not counted by the breaker a second time. A
 // failed job whose trouble was throttling alone is not a breaker failure:
-// one that failed with a *RateLimitError, or during which the service
-// answered 429 and neither a 5xx nor a transport error (unless the
-// source's RateLimit.ThrottleIsFailure, when a 429's Retry-After among its
-// requests holds the breaker open if the job fails). A source without a
+// one that failed with a *RateLimitError, or whose own requests through
+// job.HTTPClient were finally answered 429 and never 5xx nor failed in
+// transport — what other jobs or health probes of the service got does
+// not count. With the source's RateLimit.ThrottleIsFailure, a 429's
+// Retry-After among its requests holds the breaker open if the job fails. A source without a
 // breaker (an empty name, or Config.MaxCircuitBreakers taken) runs
 // unguarded: a warning is logged once for it, and Status lists it in
 // UnguardedServices.
@@ -114,10 +149,10 @@ func (m *Monitor) MonitoredSyncHandler(h SyncHandler) SyncHandler {
 				ticket.Release()
 			}
 		}()
-		job.held = b
+		job.held, job.answers = b, &jobAnswers{}
 		res, err = h.ExecuteSync(withHeldBreaker(ctx, b), job)
 		returned = true
-		if m.throttledOnly(job.Source, err, start) {
+		if m.throttledOnly(job, err) {
 			ticket.Release() // neither a failure nor a success
 			return res, err
 		}
@@ -129,20 +164,20 @@ func (m *Monitor) MonitoredSyncHandler(h SyncHandler) SyncHandler {
 
 var errSyncPanicked = errors.New("otelmon: sync job panicked")
 
-// throttledOnly reports whether a job of source that started at start and
-// failed with err failed because the service throttled it, and nothing
-// else: err is a *RateLimitError, or since start the service answered 429
-// and neither a 5xx nor a transport error. It is false for a service whose
-// RateLimit.ThrottleIsFailure is set.
-func (m *Monitor) throttledOnly(source string, err error, start time.Time) bool {
-	if err == nil {
+// throttledOnly reports whether job, which failed with err, failed because
+// the service throttled it, and nothing else: err is a *RateLimitError, or
+// the job's own requests were finally answered 429 and never failed
+// otherwise. It is false for a service whose RateLimit.ThrottleIsFailure is
+// set.
+func (m *Monitor) throttledOnly(job SyncJob, err error) bool {
+	if err == nil || m.client(job.Source).limits.ThrottleIsFailure {
 		return false
 	}
-	c := m.client(source)
-	if c.limits.ThrottleIsFailure {
-		return false
+	if errors.Is(err, ErrRateLimited) {
+		return true
 	}
-	return errors.Is(err, ErrRateLimited) || c.pacer.ThrottledOnly(start)
+	a := job.answers
+	return a != nil && a.throttled.Load() && !a.failed.Load()
 }
 
 // heldBreakerKey is the context key of the breaker whose admission a

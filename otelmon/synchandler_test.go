@@ -148,9 +148,9 @@ func TestMonitoredSyncJobs(t *testing.T) {
 	})
 
 	t.Run("a throttled job is not a breaker failure", func(t *testing.T) {
-		c := m.HTTPClient("imdb") // 5 failures open it
-		h := m.MonitoredSyncHandler(SyncHandlerFunc(func(ctx context.Context, _ SyncJob) (SyncResult, error) {
-			return SyncResult{}, get(ctx, c, "/429")
+		// imdb's breaker opens after 5 failures.
+		h := m.MonitoredSyncHandler(SyncHandlerFunc(func(ctx context.Context, job SyncJob) (SyncResult, error) {
+			return SyncResult{}, get(ctx, job.HTTPClient("imdb"), "/429")
 		}))
 		// The first job's 429 asks for 120 s: past MaxWait (1 min), so the
 		// request is not retried and later ones fail at once.
@@ -283,5 +283,42 @@ func TestSyncJobHTTPClient(t *testing.T) {
 	// A job no MonitoredSyncHandler runs gets a plain client.
 	if c := (SyncJob{Source: "plex"}).HTTPClient("plex"); c == nil || c.Transport != nil {
 		t.Fatalf("unmonitored job's client: %+v", c)
+	}
+}
+
+// Whether a failed job was only throttled is judged from its own requests:
+// a 429 that another client of the service got meanwhile (another job, a
+// probe) does not hide the job's own failure from the breaker.
+func TestThrottlingElsewhereDoesNotHideAJobsFailure(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/throttle" {
+			w.WriteHeader(http.StatusTooManyRequests)
+			return
+		}
+		_, _ = w.Write([]byte("{"))
+	}))
+	t.Cleanup(srv.Close)
+	m, _ := newTestMonitor(t, Config{RateLimits: map[string]RateLimit{"plex": {MaxAttempts: 1}}})
+	other := m.HTTPClient("plex")
+	h := m.MonitoredSyncHandler(SyncHandlerFunc(func(ctx context.Context, job SyncJob) (SyncResult, error) {
+		resp, err := other.Get(srv.URL + "/throttle") // not the job's request
+		if err != nil {
+			return SyncResult{}, err
+		}
+		resp.Body.Close()
+		resp, err = job.HTTPClient("plex").Get(srv.URL + "/list")
+		if err != nil {
+			return SyncResult{}, err
+		}
+		resp.Body.Close()
+		return SyncResult{}, errors.New("decode: unexpected end of JSON input")
+	}))
+	for range 2 { // plex opens on its 2nd consecutive failure
+		if _, err := h.ExecuteSync(context.Background(), SyncJob{Source: "plex"}); err == nil {
+			t.Fatal("the job succeeded")
+		}
+	}
+	if b, _ := m.Breaker("plex"); b.State() != breaker.Open {
+		t.Fatalf("two failed jobs left the breaker %v: another request's 429 hid their failures", b.State())
 	}
 }

@@ -103,8 +103,6 @@ type Pacer struct {
 	inflight         atomic.Int64 // requests sent whose answer has not arrived
 	waited           atomic.Int64 // nanoseconds requests spent waiting, in total
 	remaining        atomic.Int64 // last announced budget; -1 until one is
-	throttledAt      atomic.Int64 // Unix nanoseconds of the last 429; 0 never
-	failedAt         atomic.Int64 // Unix nanoseconds of the last 5xx or transport error
 
 	mu          sync.Mutex // guards the learning state below
 	ceiling     rate.Limit // the configured read rate, rate.Inf when unpaced
@@ -241,10 +239,7 @@ func (p *Pacer) Abandon() { p.inflight.Add(-1) }
 
 // ObserveError ends a request that failed without an answer: a transport
 // error or a timeout.
-func (p *Pacer) ObserveError() {
-	p.inflight.Add(-1)
-	p.failedAt.Store(p.clk.Now().UnixNano())
-}
+func (p *Pacer) ObserveError() { p.inflight.Add(-1) }
 
 // Observe ends a request (a write when write is true) with the answer it
 // got and learns from it. It returns the pause the answer asked for (its
@@ -276,12 +271,10 @@ func (p *Pacer) Observe(write bool, status int, h http.Header) time.Duration {
 	}
 	switch {
 	case status == http.StatusTooManyRequests:
-		p.throttledAt.Store(now.UnixNano())
 		if !announced && !ownPace {
 			p.decrease(now)
 		}
 	case status >= 500:
-		p.failedAt.Store(now.UnixNano())
 	case !ownPace:
 		p.succeeded(now, announced)
 	}
@@ -464,11 +457,4 @@ func (p *Pacer) Waited() time.Duration { return time.Duration(p.waited.Load()) }
 // none runs.
 func (p *Pacer) PauseLeft(now time.Time) time.Duration {
 	return max(time.Duration(p.pausedUntil.Load()-now.UnixNano()), 0)
-}
-
-// ThrottledOnly reports whether, since from, the service answered 429 and
-// neither a 5xx nor a transport error: whether what went wrong since then
-// was throttling alone.
-func (p *Pacer) ThrottledOnly(from time.Time) bool {
-	return p.throttledAt.Load() >= from.UnixNano() && p.failedAt.Load() < from.UnixNano()
 }
