@@ -249,9 +249,12 @@ func WithoutCircuitBreaker() TransportOption {
 //     announced as spent), then for a slot of its pace (Config.RateLimits;
 //     DefaultRateLimitFor). The pace follows the budget the service
 //     announces (X-RateLimit-Remaining/Reset, the IETF RateLimit field,
-//     Trakt's X-Ratelimit) and, when it announces none, its 429s: each
+//     Trakt's X-Ratelimit, the IETF RateLimit-Policy window) and, when it
+//     announces none, its 429s: each
 //     burst of 429s lowers it to 80 % of the rate the service accepted over
-//     the last second, successes raise it back by 2 % a second. A wait that
+//     the last second; successes bring it back towards that rate within
+//     seconds (exponentially, time constant 1 s), then probe past it by
+//     0.5 % of it a second, up to the configured pace. A wait that
 //     would pass the request's deadline or RateLimit.MaxWait fails at once
 //     with a *RateLimitError (wrapping ErrRateLimited) that says how long.
 //   - Retries. A GET, HEAD, OPTIONS or TRACE, or a request with an
