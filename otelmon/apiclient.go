@@ -14,6 +14,7 @@ import (
 	"go.opentelemetry.io/otel/sdk/instrumentation"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 
+	"github.com/listsync/otelmon/breaker"
 	"github.com/listsync/otelmon/internal/names"
 	"github.com/listsync/otelmon/internal/redact"
 )
@@ -295,29 +296,35 @@ func (m *Monitor) Transport(service string, base http.RoundTripper, opts ...Tran
 		base = http.DefaultTransport
 	}
 	c := m.client(service)
-	series := c.series
-	pt := &pacedTransport{m: m, series: series, c: c, probe: o.noBreaker}
 	if o.noBreaker {
-		pt.next = m.probeTransport(series, base, o.accepts)
-		return pt
+		return &pacedTransport{m: m, series: c.series, c: c, probe: true, next: m.probeTransport(c.series, base, o.accepts)}
 	}
-	pt.next = m.instrumented(service, base)
 	b, err := m.breakers.Get(service)
 	if err != nil {
 		// The registry is full or the name empty: requests still flow,
 		// unguarded.
 		m.noteUnguarded(service, "its HTTP clients", err)
-		return pt
 	}
-	pt.next = &breakerTransport{m: m, b: b, throttleFails: c.limits.ThrottleIsFailure, next: pt.next}
-	return pt
+	return m.apiStack(c, b, false, base)
 }
 
-// instrumented returns base with service's request counting and otelhttp
+// apiStack returns the client stack of c's service over base: the pacer
+// and retries, the breaker b (none when b is nil; held when a sync job
+// holds b's admission for every request), and the counting and timing.
+// Transport and SyncJob.HTTPClient both build it here.
+func (m *Monitor) apiStack(c *serviceClient, b *breaker.Breaker, held bool, base http.RoundTripper) *pacedTransport {
+	next := m.instrumented(c.series, base)
+	if b != nil {
+		next = &breakerTransport{m: m, b: b, held: held, throttleFails: c.limits.ThrottleIsFailure, next: next}
+	}
+	return &pacedTransport{m: m, series: c.series, c: c, next: next}
+}
+
+// instrumented returns base with the series' request counting and otelhttp
 // timing, without a breaker.
-func (m *Monitor) instrumented(service string, base http.RoundTripper) http.RoundTripper {
+func (m *Monitor) instrumented(series *serviceSeries, base http.RoundTripper) http.RoundTripper {
 	return &apiTransport{
-		series: m.api.services.get(service),
+		series: series,
 		next:   otelhttp.NewTransport(base, m.api.otelhttp...),
 	}
 }

@@ -233,5 +233,5 @@ func seedStack(tb testing.TB, m *Monitor, service string, base http.RoundTripper
 	if err != nil {
 		tb.Fatal(err)
 	}
-	return &breakerTransport{m: m, b: br, next: m.instrumented(service, base)}
+	return &breakerTransport{m: m, b: br, next: m.instrumented(m.api.services.get(service), base)}
 }

@@ -66,10 +66,7 @@ func (j SyncJob) HTTPClient(service string) *http.Client {
 	case j.mon == nil:
 		return &http.Client{}
 	case j.held != nil && service == j.Source:
-		c := j.mon.client(service)
-		var rt http.RoundTripper = &pacedTransport{m: j.mon, series: c.series, c: c,
-			next: &breakerTransport{m: j.mon, b: j.held, held: true, throttleFails: c.limits.ThrottleIsFailure,
-				next: j.mon.instrumented(service, http.DefaultTransport)}}
+		var rt http.RoundTripper = j.mon.apiStack(j.mon.client(service), j.held, true, http.DefaultTransport)
 		if j.answers != nil {
 			rt = &answersTransport{answers: j.answers, next: rt}
 		}
