@@ -1,6 +1,7 @@
 package breaker
 
 import (
+	"cmp"
 	"errors"
 	"math"
 	"strconv"
@@ -115,27 +116,13 @@ func DefaultConfigs() map[string]Config {
 //
 //	cfg := breaker.DefaultConfigFor("tmdb").Merge(breaker.Config{OpenTimeout: 5 * time.Second})
 func (c Config) Merge(override Config) Config {
-	if override.FailureThreshold != 0 {
-		c.FailureThreshold = override.FailureThreshold
-	}
-	if override.SuccessThreshold != 0 {
-		c.SuccessThreshold = override.SuccessThreshold
-	}
-	if override.HalfOpenMaxRequests != 0 {
-		c.HalfOpenMaxRequests = override.HalfOpenMaxRequests
-	}
-	if override.OpenTimeout != 0 {
-		c.OpenTimeout = override.OpenTimeout
-	}
-	if override.MaxOpenTimeout != 0 {
-		c.MaxOpenTimeout = override.MaxOpenTimeout
-	}
-	if override.BackoffMultiplier != 0 {
-		c.BackoffMultiplier = override.BackoffMultiplier
-	}
-	if override.RequestTimeout != 0 {
-		c.RequestTimeout = override.RequestTimeout
-	}
+	c.FailureThreshold = cmp.Or(override.FailureThreshold, c.FailureThreshold)
+	c.SuccessThreshold = cmp.Or(override.SuccessThreshold, c.SuccessThreshold)
+	c.HalfOpenMaxRequests = cmp.Or(override.HalfOpenMaxRequests, c.HalfOpenMaxRequests)
+	c.OpenTimeout = cmp.Or(override.OpenTimeout, c.OpenTimeout)
+	c.MaxOpenTimeout = cmp.Or(override.MaxOpenTimeout, c.MaxOpenTimeout)
+	c.BackoffMultiplier = cmp.Or(override.BackoffMultiplier, c.BackoffMultiplier)
+	c.RequestTimeout = cmp.Or(override.RequestTimeout, c.RequestTimeout)
 	return c
 }
 

@@ -1,6 +1,7 @@
 package otelmon
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"math"
@@ -81,21 +82,11 @@ func DefaultRateLimitFor(service string) RateLimit {
 
 // Merge returns rl with every non-zero field of override in place of rl's.
 func (rl RateLimit) Merge(override RateLimit) RateLimit {
-	if override.RequestsPerSecond != 0 {
-		rl.RequestsPerSecond = override.RequestsPerSecond
-	}
-	if override.Burst != 0 {
-		rl.Burst = override.Burst
-	}
-	if override.WritesPerSecond != 0 {
-		rl.WritesPerSecond = override.WritesPerSecond
-	}
-	if override.MaxAttempts != 0 {
-		rl.MaxAttempts = override.MaxAttempts
-	}
-	if override.MaxWait != 0 {
-		rl.MaxWait = override.MaxWait
-	}
+	rl.RequestsPerSecond = cmp.Or(override.RequestsPerSecond, rl.RequestsPerSecond)
+	rl.Burst = cmp.Or(override.Burst, rl.Burst)
+	rl.WritesPerSecond = cmp.Or(override.WritesPerSecond, rl.WritesPerSecond)
+	rl.MaxAttempts = cmp.Or(override.MaxAttempts, rl.MaxAttempts)
+	rl.MaxWait = cmp.Or(override.MaxWait, rl.MaxWait)
 	rl.Unpaced = rl.Unpaced || override.Unpaced
 	rl.ThrottleIsFailure = rl.ThrottleIsFailure || override.ThrottleIsFailure
 	return rl
