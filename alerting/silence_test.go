@@ -160,7 +160,7 @@ func TestSilenceMatchers(t *testing.T) {
 		{eq("severity", "critical"), true},
 		{Matcher{Name: "service", Value: "imdb", Type: MatchNotEqual}, false},
 		{Matcher{Name: "source", Value: "imdb", Type: MatchNotEqual}, true}, // absent reads as ""
-		{Matcher{Name: "service", Value: "im", Type: MatchRegexp}, false},  // anchored
+		{Matcher{Name: "service", Value: "im", Type: MatchRegexp}, false},   // anchored
 		{Matcher{Name: "service", Value: "im.*|tmdb", Type: MatchRegexp}, true},
 		{Matcher{Name: "severity", Value: "warning|info", Type: MatchNotRegexp}, true},
 	} {
