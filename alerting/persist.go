@@ -30,7 +30,19 @@ type stateFile struct {
 	Alerts  []savedAlert `json:"alerts"`
 	// Silences were added within version 1: a file without them (written
 	// before silences existed) has none, and is read as it always was.
-	Silences []Silence `json:"silences,omitempty"`
+	Silences []savedSilence `json:"silences,omitempty"`
+}
+
+// savedSilence is a silence as the state file keeps it: without its
+// status, which depends on the time it is read.
+type savedSilence struct {
+	ID        string    `json:"id"`
+	Matchers  []Matcher `json:"matchers"`
+	StartsAt  time.Time `json:"startsAt"`
+	EndsAt    time.Time `json:"endsAt"`
+	UpdatedAt time.Time `json:"updatedAt,omitzero"`
+	CreatedBy string    `json:"createdBy,omitempty"`
+	Comment   string    `json:"comment,omitempty"`
 }
 
 type savedAlert struct {
@@ -287,7 +299,9 @@ func (p *statePersister) load(now time.Time) ([]*alertRecord, error) {
 		return nil, nil
 	}
 	if p.silences != nil {
-		for _, s := range sf.Silences {
+		for _, ss := range sf.Silences {
+			s := Silence{ID: ss.ID, Matchers: ss.Matchers, StartsAt: ss.StartsAt, EndsAt: ss.EndsAt,
+				UpdatedAt: ss.UpdatedAt, CreatedBy: ss.CreatedBy, Comment: ss.Comment}
 			ent, err := newSilenceEntry(s)
 			if err != nil {
 				// Only a change of the matching rules can bring this: keep

@@ -421,12 +421,14 @@ func (e *silenceEntry) public(now time.Time) Silence {
 }
 
 // saved returns the silences to write to the state file, in ID order.
-func (st *silenceStore) saved() []Silence {
-	out := make([]Silence, 0, len(st.byID))
+func (st *silenceStore) saved() []savedSilence {
+	out := make([]savedSilence, 0, len(st.byID))
 	for _, e := range st.byID {
-		out = append(out, cloneSilence(e.s))
+		s := &e.s
+		out = append(out, savedSilence{ID: s.ID, Matchers: slices.Clone(s.Matchers), StartsAt: s.StartsAt, EndsAt: s.EndsAt,
+			UpdatedAt: s.UpdatedAt, CreatedBy: s.CreatedBy, Comment: s.Comment})
 	}
-	slices.SortFunc(out, func(a, b Silence) int { return strings.Compare(a.ID, b.ID) })
+	slices.SortFunc(out, func(a, b savedSilence) int { return strings.Compare(a.ID, b.ID) })
 	return out
 }
 

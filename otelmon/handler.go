@@ -28,6 +28,7 @@ var statusPage []byte
 //	GET  /api/v3/monitoring/silences/{id}             one silence
 //	DELETE /api/v3/monitoring/silences/{id}           expires it
 //	POST /api/v3/monitoring/alerts/{id}/silence       {"duration": "2h", "comment": "..."} silences that alert's labels
+//	GET  /api/v3/monitoring/maintenance-windows       configured maintenance windows, each with "active"
 //
 // The /api/v3 endpoints require the API key in the X-Api-Key header. GET
 // and HEAD also take it from the apikey query parameter; a POST takes it
@@ -67,6 +68,7 @@ func (m *Monitor) Handler() http.Handler {
 	mux.handle("GET /api/v3/monitoring/silences/{id}", http.HandlerFunc(m.serveSilence))
 	mux.handle("DELETE /api/v3/monitoring/silences/{id}", http.HandlerFunc(m.serveExpireSilence))
 	mux.handle("POST /api/v3/monitoring/alerts/{id}/silence", requireJSON(http.HandlerFunc(m.serveSilenceAlert)))
+	mux.handle("GET /api/v3/monitoring/maintenance-windows", http.HandlerFunc(m.serveMaintenanceWindows))
 	mux.handle("GET /{$}", http.HandlerFunc(serveStatusPage))
 	mux.handle("GET /index.html", http.HandlerFunc(serveStatusPage))
 	mux.handle("GET /metrics", metrics)

@@ -17,6 +17,7 @@ import (
 //	GET    /api/v3/monitoring/silences/{id}         one silence
 //	DELETE /api/v3/monitoring/silences/{id}         expires it → 200 the silence
 //	POST   /api/v3/monitoring/alerts/{id}/silence   {"duration":"2h","comment":"...","createdBy":"..."} → 201 the silence
+//	GET    /api/v3/monitoring/maintenance-windows   the configured windows, each with "active"
 //
 // Bad input is a JSON 400 that says what is wrong, an unknown ID 404, and a
 // change the alert state file could not take 503 (it was not kept).
@@ -55,6 +56,14 @@ func (m *Monitor) serveSilences(w http.ResponseWriter, _ *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, m.alerts.Silences())
+}
+
+func (m *Monitor) serveMaintenanceWindows(w http.ResponseWriter, _ *http.Request) {
+	if m.alerts == nil {
+		writeError(w, http.StatusServiceUnavailable, CodeUnavailable, "alerting is disabled")
+		return
+	}
+	writeJSON(w, http.StatusOK, m.alerts.MaintenanceWindows())
 }
 
 func (m *Monitor) serveSilence(w http.ResponseWriter, r *http.Request) {

@@ -226,3 +226,24 @@ func TestConfigMaintenanceWindowsInvalid(t *testing.T) {
 		t.Fatalf("New = %v, want *ConfigErrors wrapping both ErrInvalidConfig", err)
 	}
 }
+
+func TestAPIMaintenanceWindows(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.MaintenanceWindows = []alerting.MaintenanceWindow{{
+		Name:     "plex-nightly",
+		Matchers: []alerting.Matcher{{Name: "service", Value: "plex"}},
+		TimeIntervals: []alerting.TimeInterval{{
+			Times:    []alerting.TimeRange{{Start: "03:00", End: "03:15"}},
+			Location: "Europe/Berlin",
+		}},
+	}}
+	m, _ := newTestMonitor(t, cfg, WithAPIKey(testKey))
+	srv := httptest.NewServer(m.Handler())
+	t.Cleanup(srv.Close)
+	r := call(t, "GET", srv.URL+"/api/v3/monitoring/maintenance-windows", testKey, "")
+	want := `[{"name":"plex-nightly","matchers":[{"name":"service","value":"plex","isRegex":false,"isEqual":true}],` +
+		`"timeIntervals":[{"times":[{"startTime":"03:00","endTime":"03:15"}],"location":"Europe/Berlin"}],"active":false}]`
+	if r.code != 200 || strings.TrimSpace(r.body) != want {
+		t.Fatalf("maintenance windows: %d\n%s\nwant\n%s", r.code, r.body, want)
+	}
+}
