@@ -583,13 +583,10 @@ func newSilenceID() string {
 // silence is saved before CreateSilence returns; if it cannot be, the
 // error wraps ErrNotSaved and the silence is not kept.
 func (e *Engine) CreateSilence(s Silence) (Silence, error) {
-	e.evalMu.Lock()
-	defer e.evalMu.Unlock()
-	e.mu.Lock()
-	if e.stopped {
-		e.mu.Unlock()
+	if !e.lockChange() {
 		return Silence{}, ErrShutdown
 	}
+	defer e.evalMu.Unlock()
 	now := e.clock.Now()
 	ent, err := e.checkSilence(s, now)
 	if err != nil {
@@ -607,6 +604,20 @@ func (e *Engine) CreateSilence(s Silence) (Silence, error) {
 		return Silence{}, fmt.Errorf("%w: silence: %w", ErrNotSaved, err)
 	}
 	return ent.public(now), nil
+}
+
+// lockChange takes evalMu and mu for a change of state and reports true;
+// after Shutdown it takes neither and reports false. The caller releases
+// both (mu through commitLocked or saveSilenceChangeLocked).
+func (e *Engine) lockChange() bool {
+	e.evalMu.Lock()
+	e.mu.Lock()
+	if e.stopped {
+		e.mu.Unlock()
+		e.evalMu.Unlock()
+		return false
+	}
+	return true
 }
 
 // checkSilence validates a new silence and returns its entry, with its ID,
@@ -677,13 +688,10 @@ func sortedKeys[V any](m map[string]V) []string {
 // one wrapping ErrNotSaved when the change could not be saved (the silence
 // is then left as it was).
 func (e *Engine) ExpireSilence(id string) (Silence, error) {
-	e.evalMu.Lock()
-	defer e.evalMu.Unlock()
-	e.mu.Lock()
-	if e.stopped {
-		e.mu.Unlock()
+	if !e.lockChange() {
 		return Silence{}, ErrShutdown
 	}
+	defer e.evalMu.Unlock()
 	now := e.clock.Now()
 	old, ok := e.silences.byID[id]
 	if !ok {

@@ -313,16 +313,20 @@ func TestSilenceAlert(t *testing.T) {
 	}
 }
 
+// plexNightly is the example: plex, every day 03:00–03:15
+// Europe/Berlin.
+var plexNightly = MaintenanceWindow{
+	Name:     "plex-nightly",
+	Matchers: []Matcher{eq("service", "plex")},
+	TimeIntervals: []TimeInterval{{
+		Times:    []TimeRange{{Start: "03:00", End: "03:15"}},
+		Location: "Europe/Berlin",
+	}},
+}
+
 func TestMaintenanceWindowMutes(t *testing.T) {
 	ctx := context.Background()
-	cfg := Config{MaintenanceWindows: []MaintenanceWindow{{
-		Name:     "plex-nightly",
-		Matchers: []Matcher{eq("service", "plex")},
-		TimeIntervals: []TimeInterval{{
-			Times:    []TimeRange{{Start: "03:00", End: "03:15"}},
-			Location: "Europe/Berlin",
-		}},
-	}}}
+	cfg := Config{MaintenanceWindows: []MaintenanceWindow{plexNightly}}
 	h := newHarness(t, cfg)
 	h.addRules(DefaultRules()...)
 	// t0 is 12:00 UTC on 1 March 2025 (13:00 in Berlin); go to 02:59 Berlin

@@ -133,14 +133,7 @@ func TestTimeIntervalInvalid(t *testing.T) {
 func TestMaintenanceWindowAcrossDST(t *testing.T) {
 	mustLoad(t, "Europe/Berlin")
 	ctx := context.Background()
-	cfg := Config{MaintenanceWindows: []MaintenanceWindow{{
-		Name:     "plex-nightly",
-		Matchers: []Matcher{eq("service", "plex")},
-		TimeIntervals: []TimeInterval{{
-			Times:    []TimeRange{{Start: "03:00", End: "03:15"}},
-			Location: "Europe/Berlin",
-		}},
-	}}}
+	cfg := Config{MaintenanceWindows: []MaintenanceWindow{plexNightly}}
 	h := newHarness(t, cfg)
 	h.addRules(DefaultRules()...)
 	plex := alertID(RuleServiceDown, labels(names.AttrService, "plex"))

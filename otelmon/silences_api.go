@@ -51,24 +51,21 @@ type alertSilenceRequest struct {
 }
 
 func (m *Monitor) serveSilences(w http.ResponseWriter, _ *http.Request) {
-	if m.alerts == nil {
-		writeError(w, http.StatusServiceUnavailable, CodeUnavailable, "alerting is disabled")
+	if !m.alertingOn(w) {
 		return
 	}
 	writeJSON(w, http.StatusOK, m.alerts.Silences())
 }
 
 func (m *Monitor) serveMaintenanceWindows(w http.ResponseWriter, _ *http.Request) {
-	if m.alerts == nil {
-		writeError(w, http.StatusServiceUnavailable, CodeUnavailable, "alerting is disabled")
+	if !m.alertingOn(w) {
 		return
 	}
 	writeJSON(w, http.StatusOK, m.alerts.MaintenanceWindows())
 }
 
 func (m *Monitor) serveSilence(w http.ResponseWriter, r *http.Request) {
-	if m.alerts == nil {
-		writeError(w, http.StatusServiceUnavailable, CodeUnavailable, "alerting is disabled")
+	if !m.alertingOn(w) {
 		return
 	}
 	s, ok := m.alerts.Silence(r.PathValue("id"))
@@ -80,8 +77,7 @@ func (m *Monitor) serveSilence(w http.ResponseWriter, r *http.Request) {
 }
 
 func (m *Monitor) serveCreateSilence(w http.ResponseWriter, r *http.Request) {
-	if m.alerts == nil {
-		writeError(w, http.StatusServiceUnavailable, CodeUnavailable, "alerting is disabled")
+	if !m.alertingOn(w) {
 		return
 	}
 	var req silenceRequest
@@ -93,30 +89,26 @@ func (m *Monitor) serveCreateSilence(w http.ResponseWriter, r *http.Request) {
 		CreatedBy: cmp.Or(req.CreatedBy, "api"), Comment: req.Comment,
 	})
 	if err != nil {
-		status, code, msg := silenceError(err)
-		writeError(w, status, code, msg)
+		writeSilenceError(w, err)
 		return
 	}
 	writeJSON(w, http.StatusCreated, silenceCreated{ID: s.ID})
 }
 
 func (m *Monitor) serveExpireSilence(w http.ResponseWriter, r *http.Request) {
-	if m.alerts == nil {
-		writeError(w, http.StatusServiceUnavailable, CodeUnavailable, "alerting is disabled")
+	if !m.alertingOn(w) {
 		return
 	}
 	s, err := m.alerts.ExpireSilence(r.PathValue("id"))
 	if err != nil {
-		status, code, msg := silenceError(err)
-		writeError(w, status, code, msg)
+		writeSilenceError(w, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, s)
 }
 
 func (m *Monitor) serveSilenceAlert(w http.ResponseWriter, r *http.Request) {
-	if m.alerts == nil {
-		writeError(w, http.StatusServiceUnavailable, CodeUnavailable, "alerting is disabled")
+	if !m.alertingOn(w) {
 		return
 	}
 	var req alertSilenceRequest
@@ -134,11 +126,24 @@ func (m *Monitor) serveSilenceAlert(w http.ResponseWriter, r *http.Request) {
 	}
 	s, err := m.alerts.SilenceAlert(r.PathValue("id"), d, cmp.Or(req.CreatedBy, "api"), req.Comment)
 	if err != nil {
-		status, code, msg := silenceError(err)
-		writeError(w, status, code, msg)
+		writeSilenceError(w, err)
 		return
 	}
 	writeJSON(w, http.StatusCreated, s)
+}
+
+// alertingOn answers 503 and reports false when alerting is disabled.
+func (m *Monitor) alertingOn(w http.ResponseWriter) bool {
+	if m.alerts == nil {
+		writeError(w, http.StatusServiceUnavailable, CodeUnavailable, "alerting is disabled")
+		return false
+	}
+	return true
+}
+
+func writeSilenceError(w http.ResponseWriter, err error) {
+	status, code, msg := silenceError(err)
+	writeError(w, status, code, msg)
 }
 
 // checkSilenceText answers 400 naming the fields when createdBy or comment
