@@ -494,3 +494,80 @@ func TestSilenceNotSavedIsNotKept(t *testing.T) {
 		t.Fatalf("after Shutdown: %v", err)
 	}
 }
+
+// The lifecycle alone: what muting does to a step's notices and state.
+func TestStepMuted(t *testing.T) {
+	ent, err := newSilenceEntry(Silence{ID: "s1", Matchers: []Matcher{eq("service", "plex")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	muted, open := &muteSet{silences: []*silenceEntry{ent}}, &muteSet{}
+	with := func(o observation, ms *muteSet) observation { o.mute = ms; return o }
+	type tstep struct {
+		at    time.Duration
+		obs   observation
+		notes []string
+	}
+	limited := view(func(v *ruleView) { v.rateLimit = time.Hour })
+	flappy := view(func(v *ruleView) { v.flapChanges = 2 })
+	for _, tc := range []struct {
+		name  string
+		view  *ruleView
+		steps []tstep
+	}{
+		{"unmuted within the rate limit: notified once all the same", limited, []tstep{
+			{0, with(obsHoldPlex, open), []string{"F"}},
+			{time.Minute, with(obsHoldPlex, muted), nil},
+			{2 * time.Minute, with(obsHoldPlex, open), []string{"F"}},
+			{3 * time.Minute, with(obsHoldPlex, open), nil},
+		}},
+		{"fires muted, unmuted by a silence change (obsMute)", view(), []tstep{
+			{0, with(obsHoldPlex, muted), nil},
+			{time.Minute, with(observation{kind: obsMute}, open), []string{"F"}},
+		}},
+		{"flaps while muted: nothing, then one firing", flappy, []tstep{
+			{0, with(obsHoldPlex, muted), nil},
+			{time.Minute, with(obsClear0, muted), nil},
+			{2 * time.Minute, with(obsHoldPlex, muted), nil},
+			{3 * time.Minute, with(obsClear0, muted), nil},
+			{4 * time.Minute, with(obsHoldPlex, open), []string{"F!"}}, // still flapping
+		}},
+		{"nil mute leaves muting as it was", view(), []tstep{
+			{0, with(obsHoldPlex, muted), nil},
+			{time.Minute, observation{kind: obsAck, by: "a"}, nil},
+			{2 * time.Minute, with(obsHoldPlex, muted), nil},
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			st := freshState()
+			for i, s := range tc.steps {
+				var notes []notice
+				st, notes, _ = step(st, s.obs, tc.view, t0.Add(s.at))
+				if got := kinds(alertsOf(notes)); !slices.Equal(got, s.notes) {
+					t.Fatalf("step %d: notices %q, want %q", i, got, s.notes)
+				}
+				for _, n := range notes {
+					if n.a.SilencedBy != nil || n.a.MutedBy != nil {
+						t.Fatalf("step %d: a notice says it is muted: %+v", i, n.a)
+					}
+				}
+				if s.obs.mute == muted && !slices.Equal(st.a.SilencedBy, []string{"s1"}) {
+					t.Fatalf("step %d: silencedBy %q", i, st.a.SilencedBy)
+				}
+			}
+		})
+	}
+	// A rule gone (nil view): no firing notice can be made, and no panic.
+	st, _, _ := step(freshState(), with(obsHoldPlex, muted), view(), t0)
+	if st, notes, _ := step(st, with(observation{kind: obsMute}, open), nil, t0); len(notes) != 0 || st.a.SilencedBy != nil {
+		t.Fatalf("unmuted without a rule: %+v %+v", st, notes)
+	}
+}
+
+func alertsOf(ns []notice) []Alert {
+	out := make([]Alert, len(ns))
+	for i, n := range ns {
+		out[i] = n.a
+	}
+	return out
+}
