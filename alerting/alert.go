@@ -147,6 +147,13 @@ type Alert struct {
 	// being notified since the previous notification. It is set on the
 	// notification that follows them.
 	HeldBack int `json:"heldBack,omitempty"`
+
+	// SilencedBy lists the IDs of the active silences that mute the alert,
+	// and MutedBy the names of the open maintenance windows that do, as of
+	// its last evaluation; both empty when nothing mutes it. A muted alert
+	// is notified to no one (see Silence).
+	SilencedBy []string `json:"silencedBy,omitempty"`
+	MutedBy    []string `json:"mutedBy,omitempty"`
 }
 
 // MarshalJSON encodes the alert with its JSON tags; a Value that JSON

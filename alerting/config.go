@@ -3,6 +3,7 @@ package alerting
 import (
 	"errors"
 	"log/slog"
+	"slices"
 	"time"
 
 	"github.com/listsync/otelmon/internal/clock"
@@ -23,6 +24,10 @@ const (
 	DefaultInitialBackoff = time.Second
 	DefaultMaxBackoff     = time.Minute
 	DefaultMaxElapsed     = 5 * time.Minute
+
+	DefaultMaxSilenceDuration = 30 * 24 * time.Hour
+	DefaultMaxSilences        = 1000
+	DefaultSilenceRetention   = 120 * time.Hour
 )
 
 // Config holds the engine's settings. The zero value is valid: every field
@@ -55,6 +60,29 @@ type Config struct {
 	RestoreGrace time.Duration
 	// Delivery configures notification queues and retries.
 	Delivery DeliveryConfig
+	// Silences bounds the silences (CreateSilence) and how long expired
+	// ones are kept.
+	Silences SilenceConfig
+	// MaintenanceWindows mute the alerts they select at recurring times
+	// (see MaintenanceWindow). Optional; names must be unique, and each
+	// window is checked by New (*ConfigError naming
+	// MaintenanceWindows[i]).
+	MaintenanceWindows []MaintenanceWindow
+}
+
+// SilenceConfig bounds silences. The zero value is valid; zero fields take
+// their defaults, negative ones are an error (*ConfigError from New).
+type SilenceConfig struct {
+	// MaxDuration is the longest a silence may last, from its start to its
+	// end; a longer one is refused with ErrInvalidSilence. Recurring quiet
+	// times are maintenance windows. Default 30 days.
+	MaxDuration time.Duration
+	// MaxSilences bounds the silences pending or active at once; past it
+	// CreateSilence returns ErrTooManySilences. Default 1000.
+	MaxSilences int
+	// Retention is how long an expired silence is kept for the API (and in
+	// the state file) after its end. Default 120 h, as Alertmanager's.
+	Retention time.Duration
 }
 
 // DeliveryConfig configures how notifications reach notifiers. The zero
@@ -102,6 +130,9 @@ func (c Config) withDefaults() (Config, error) {
 		orDefault("Delivery.InitialBackoff", &d.InitialBackoff, DefaultInitialBackoff),
 		orDefault("Delivery.MaxBackoff", &d.MaxBackoff, DefaultMaxBackoff),
 		orDefault("Delivery.MaxElapsed", &d.MaxElapsed, DefaultMaxElapsed),
+		orDefault("Silences.MaxDuration", &c.Silences.MaxDuration, DefaultMaxSilenceDuration),
+		orDefault("Silences.MaxSilences", &c.Silences.MaxSilences, DefaultMaxSilences),
+		orDefault("Silences.Retention", &c.Silences.Retention, DefaultSilenceRetention),
 	}
 	if d.MaxBackoff < d.InitialBackoff {
 		if maxBackoffSet {
@@ -110,10 +141,24 @@ func (c Config) withDefaults() (Config, error) {
 		}
 		d.MaxBackoff = d.InitialBackoff
 	}
+	if _, err := compileWindows(c.MaintenanceWindows); err != nil {
+		errs = append(errs, err)
+	}
 	if err := errors.Join(errs...); err != nil {
 		return Config{}, err
 	}
+	c.MaintenanceWindows = slices.Clone(c.MaintenanceWindows)
+	for i, mw := range c.MaintenanceWindows {
+		c.MaintenanceWindows[i] = cloneWindow(mw)
+	}
 	return c, nil
+}
+
+// Validate reports every invalid value of c, each a *ConfigError wrapping
+// ErrInvalidConfig, joined; nil when New would accept it.
+func (c Config) Validate() error {
+	_, err := c.withDefaults()
+	return err
 }
 
 // orDefault replaces a zero *v by def and rejects a negative one.

@@ -69,6 +69,8 @@ type Engine struct {
 	mu         sync.Mutex
 	rules      *ruleSet
 	alerts     *alertTable
+	silences   *silenceStore
+	windows    []*window // compiled cfg.MaintenanceWindows; never changed
 	seq        uint64    // evaluations so far
 	graceUntil time.Time // end of RestoreGrace, set by the first evaluation
 	started    bool
@@ -103,8 +105,13 @@ func New(cfg Config, opts ...Option) (*Engine, error) {
 	if err != nil {
 		return nil, err
 	}
+	windows, err := compileWindows(cfg.MaintenanceWindows)
+	if err != nil {
+		return nil, err
+	}
 	o := newOptions(opts)
-	persist, restored, err := openState(cfg.StatePath, o.logger, o.clock.Now())
+	silences := newSilenceStore()
+	persist, restored, err := openState(cfg.StatePath, o.logger, o.clock.Now(), silences)
 	if err != nil {
 		return nil, err
 	}
@@ -119,6 +126,9 @@ func New(cfg Config, opts ...Option) (*Engine, error) {
 		store:   newSeriesStore(cfg.EvaluationInterval),
 		rules:   newRuleSet(),
 		alerts:  newAlertTable(),
+
+		silences: silences,
+		windows:  windows,
 	}
 	e.dispatch = newDispatcher(cfg.Delivery, o.clock, o.logger, &e.inst)
 	for _, rec := range restored {
@@ -432,6 +442,9 @@ func (e *Engine) commitLocked(p *evalPass) {
 	if e.alerts.prune(p.now, e.cfg.Retention, e.cfg.MaxResolved) {
 		p.save = true
 	}
+	if e.silences.prune(p.now, e.cfg.Silences.Retention) {
+		p.save = true
+	}
 	e.alerts.recount()
 	var firing []Alert // for Resenders
 	if e.dispatch.resends() {
@@ -462,8 +475,10 @@ func (e *Engine) saveLocked(changed bool) {
 	}
 }
 
+// newPass starts a change of alert state. It is called with mu held.
 func (e *Engine) newPass() *evalPass {
-	return &evalPass{alerts: e.alerts, now: e.clock.Now()}
+	now := e.clock.Now()
+	return &evalPass{alerts: e.alerts, now: now, mute: e.muteSetLocked(now)}
 }
 
 // evalPass collects what one evaluation (or rule change) decides. It is the
@@ -475,6 +490,7 @@ type evalPass struct {
 	notices []notice
 	errs    map[*ruleEntry]error
 	save    bool
+	mute    *muteSet // what mutes alerts at now
 }
 
 var _ observer = (*evalPass)(nil)
@@ -515,6 +531,7 @@ func (p *evalPass) fail(re *ruleEntry, err error) {
 }
 
 func (p *evalPass) apply(rec *alertRecord, re *ruleEntry, obs observation) {
+	obs.mute = p.mute
 	notices, save := p.alerts.apply(rec, re, obs, p.now)
 	p.notices = append(p.notices, notices...)
 	p.save = p.save || save

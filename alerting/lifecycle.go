@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"maps"
 	"math"
+	"slices"
 	"strconv"
 	"time"
 
@@ -53,6 +54,7 @@ const (
 	obsRetire                    // the rule was removed or disabled
 	obsRuleChange                // the rule was updated: level, description
 	obsAck                       // someone acknowledged the alert
+	obsMute                      // the silences changed: only what mutes the alert may change
 )
 
 // observation is one input of the state machine.
@@ -62,6 +64,9 @@ type observation struct {
 	labels  map[string]string // the series' attributes (obsHold)
 	by      string            // obsAck
 	comment string            // obsAck
+	// mute says what mutes alerts now; nil leaves the alert's muting as
+	// it was (see machine.applyMute).
+	mute *muteSet
 }
 
 // ruleView is what the lifecycle reads of a rule, resolved once per rule.
@@ -108,6 +113,7 @@ type notice struct {
 // saved to the state file. r may be nil for obsRetire and obsAck only.
 func step(st alertState, obs observation, r *ruleView, now time.Time) (alertState, []notice, bool) {
 	m := machine{st: st, r: r, now: now}
+	wasMuted := st.a.SilencedBy != nil || st.a.MutedBy != nil
 	switch obs.kind {
 	case obsHold:
 		m.hold(obs.value, obs.labels)
@@ -128,7 +134,42 @@ func step(st alertState, obs observation, r *ruleView, now time.Time) (alertStat
 	case obsAck:
 		m.acknowledge(obs.by, obs.comment)
 	}
+	if obs.mute != nil {
+		m.applyMute(obs.mute, wasMuted)
+	}
 	return m.st, m.notices, m.save
+}
+
+// applyMute sets what mutes the alert now and keeps every notice of a
+// muted alert from the notifiers: its firing, reminders and resends (its
+// firing is then "not notified", so Resenders leave it alone too) and its
+// resolution. An alert that is no longer muted and still fires is
+// notified once, whatever the rate limit; one that resolved while muted is
+// not.
+func (m *machine) applyMute(ms *muteSet, wasMuted bool) {
+	st := &m.st
+	if st.gone {
+		return
+	}
+	sil, mw := ms.of(&st.a)
+	if !slices.Equal(sil, st.a.SilencedBy) || !slices.Equal(mw, st.a.MutedBy) {
+		st.a.SilencedBy, st.a.MutedBy = sil, mw
+		m.save = true
+	}
+	if sil != nil || mw != nil {
+		if m.notices != nil || st.notified {
+			m.notices = nil
+			st.notified = false
+			m.save = true
+		}
+		return
+	}
+	for i := range m.notices {
+		m.notices[i].a.SilencedBy, m.notices[i].a.MutedBy = nil, nil
+	}
+	if wasMuted && st.a.State == Firing && !st.notified && m.r != nil {
+		m.sendFiring()
+	}
 }
 
 // machine is one step in progress.

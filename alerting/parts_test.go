@@ -119,7 +119,7 @@ func TestSchedule(t *testing.T) {
 }
 
 func TestStatePersisterRoundTrip(t *testing.T) {
-	p, got, err := openState(filepath.Join(t.TempDir(), "state.json"), slog.New(slog.DiscardHandler), t0)
+	p, got, err := openState(filepath.Join(t.TempDir(), "state.json"), slog.New(slog.DiscardHandler), t0, nil)
 	if err != nil || got != nil {
 		t.Fatalf("missing file loaded %v, %v", got, err)
 	}

@@ -28,6 +28,21 @@ const stateVersion = 1
 type stateFile struct {
 	Version int          `json:"version"`
 	Alerts  []savedAlert `json:"alerts"`
+	// Silences were added within version 1: a file without them (written
+	// before silences existed) has none, and is read as it always was.
+	Silences []savedSilence `json:"silences,omitempty"`
+}
+
+// savedSilence is a silence as the state file keeps it: without its
+// status, which depends on the time it is read.
+type savedSilence struct {
+	ID        string    `json:"id"`
+	Matchers  []Matcher `json:"matchers"`
+	StartsAt  time.Time `json:"startsAt"`
+	EndsAt    time.Time `json:"endsAt"`
+	UpdatedAt time.Time `json:"updatedAt,omitzero"`
+	CreatedBy string    `json:"createdBy,omitempty"`
+	Comment   string    `json:"comment,omitempty"`
 }
 
 type savedAlert struct {
@@ -59,8 +74,9 @@ type savedAlert struct {
 // the engine calls write under its evaluation mutex; mu only orders writes
 // with close.
 type statePersister struct {
-	path string
-	log  *slog.Logger
+	path     string
+	log      *slog.Logger
+	silences *silenceStore // the engine's, saved with the alerts; guarded by the engine's mu
 
 	mu     sync.Mutex // guards the fields below
 	lock   stateLock  // held from open to close; nil without a path
@@ -73,10 +89,11 @@ type statePersister struct {
 type stateLock = *os.File
 
 // openState takes ownership of the state file at path and reads it (see
-// New for what happens with each kind of problem). now names a corrupt
-// file's copy.
-func openState(path string, log *slog.Logger, now time.Time) (*statePersister, []*alertRecord, error) {
-	p := &statePersister{path: path, log: log}
+// New for what happens with each kind of problem): it returns the alerts
+// and puts the silences in silences (nil: silences are neither read nor
+// saved). now names a corrupt file's copy.
+func openState(path string, log *slog.Logger, now time.Time, silences *silenceStore) (*statePersister, []*alertRecord, error) {
+	p := &statePersister{path: path, log: log, silences: silences}
 	if path == "" {
 		return p, nil, nil
 	}
@@ -121,13 +138,17 @@ func (p *statePersister) start(now time.Time) ([]*alertRecord, error) {
 	return p.load(now)
 }
 
-// snapshot returns the state of the alerts to write, or nil when there is
-// no state file. It records on each alert what is being saved.
+// snapshot returns the state of the alerts and silences to write, or nil
+// when there is no state file. It records on each alert what is being
+// saved. It is called with the engine's mu held.
 func (p *statePersister) snapshot(alerts map[string]*alertRecord) *stateFile {
 	if p.path == "" {
 		return nil
 	}
 	sf := &stateFile{Version: stateVersion, Alerts: make([]savedAlert, 0, len(alerts))}
+	if p.silences != nil {
+		sf.Silences = p.silences.saved()
+	}
 	for _, rec := range alerts {
 		st := &rec.st
 		st.savedSeen = st.lastSeen
@@ -277,6 +298,20 @@ func (p *statePersister) load(now time.Time) ([]*alertRecord, error) {
 		p.log.Error("alerting: corrupt alert state file moved aside; starting empty", slog.String("path", p.path), slog.String("movedTo", aside), slog.Any("error", err))
 		return nil, nil
 	}
+	if p.silences != nil {
+		for _, ss := range sf.Silences {
+			s := Silence{ID: ss.ID, Matchers: ss.Matchers, StartsAt: ss.StartsAt, EndsAt: ss.EndsAt,
+				UpdatedAt: ss.UpdatedAt, CreatedBy: ss.CreatedBy, Comment: ss.Comment}
+			ent, err := newSilenceEntry(s)
+			if err != nil {
+				// Only a change of the matching rules can bring this: keep
+				// the others.
+				p.log.Error("alerting: saved silence dropped: it is no longer valid", slog.String("silence", s.ID), slog.Any("error", err))
+				continue
+			}
+			p.silences.byID[s.ID] = ent
+		}
+	}
 	out := make([]*alertRecord, 0, len(sf.Alerts))
 	for _, sa := range sf.Alerts {
 		out = append(out, &alertRecord{restored: true, st: alertState{
@@ -338,6 +373,18 @@ func decodeState(data []byte, sf *stateFile) error {
 			return fmt.Errorf("alert %q: resolved without resolvedAt", sa.Alert.ID)
 		}
 		seen[sa.Alert.ID] = true
+	}
+	seen = make(map[string]bool, len(sf.Silences))
+	for i, s := range sf.Silences {
+		switch {
+		case s.ID == "":
+			return fmt.Errorf("silence %d: missing id", i)
+		case seen[s.ID]:
+			return fmt.Errorf("silence %d: duplicate id %q", i, s.ID)
+		case s.StartsAt.IsZero() || s.EndsAt.IsZero():
+			return fmt.Errorf("silence %q: missing startsAt or endsAt", s.ID)
+		}
+		seen[s.ID] = true
 	}
 	return nil
 }

@@ -195,6 +195,8 @@ func sortAlerts(out []Alert) {
 
 func cloneAlert(a Alert) Alert {
 	a.Labels = maps.Clone(a.Labels)
+	a.SilencedBy = slices.Clone(a.SilencedBy)
+	a.MutedBy = slices.Clone(a.MutedBy)
 	if a.ResolvedAt != nil {
 		t := *a.ResolvedAt
 		a.ResolvedAt = &t

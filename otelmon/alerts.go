@@ -26,6 +26,8 @@ func newAlertEngine(cfg Config, statePath string, delivery alerting.DeliveryConf
 		Retention:          cfg.AlertRetention,
 		StatePath:          statePath,
 		Delivery:           delivery,
+		Silences:           cfg.Silences,
+		MaintenanceWindows: cfg.MaintenanceWindows,
 	}, opts...)
 }
 

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/listsync/otelmon/alerting"
 	"github.com/listsync/otelmon/breaker"
 	"github.com/listsync/otelmon/healthcheck"
 	"github.com/listsync/otelmon/internal/configerr"
@@ -65,6 +66,17 @@ type Config struct {
 	// idempotent requests; a 429 is not a breaker failure). Empty means the
 	// defaults.
 	RateLimits map[string]RateLimit
+	// Silences bounds silences (POST /api/v3/monitoring/silences,
+	// alerting.Engine.CreateSilence): their longest duration (default 30
+	// days), how many may be pending or active (default 1000) and how long
+	// expired ones are kept (default 120 h). Zero fields mean the defaults.
+	Silences alerting.SilenceConfig
+	// MaintenanceWindows mute the alerts they select at recurring times,
+	// with Alertmanager's time_intervals semantics, e.g. plex every day
+	// 03:00–03:15 Europe/Berlin (see alerting.MaintenanceWindow). An alert
+	// inside a window is evaluated and listed, with the window's name in its
+	// mutedBy, but not notified. Empty means none.
+	MaintenanceWindows []alerting.MaintenanceWindow
 }
 
 // MetricsConfig names the metrics and chooses which are recorded. Its zero
@@ -185,6 +197,13 @@ func (c Config) withDefaults() (Config, error) {
 	for _, name := range slices.Sorted(maps.Keys(c.RateLimits)) {
 		errs = append(errs, c.RateLimits[name].validate("RateLimits["+name+"]"))
 	}
+	if err := (alerting.Config{Silences: c.Silences}).Validate(); err != nil {
+		errs = append(errs, &ConfigError{Field: "Silences", Err: err})
+	}
+	if err := (alerting.Config{MaintenanceWindows: c.MaintenanceWindows}).Validate(); err != nil {
+		errs = append(errs, &ConfigError{Field: "MaintenanceWindows", Err: err})
+	}
+	c.MaintenanceWindows = slices.Clone(c.MaintenanceWindows)
 	// The Monitor reads the maps for its life: a host that changes or
 	// reuses its own must not race with it.
 	c.CircuitBreakers, c.RateLimits = maps.Clone(c.CircuitBreakers), maps.Clone(c.RateLimits)

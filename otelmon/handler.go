@@ -23,6 +23,12 @@ var statusPage []byte
 //	GET  /api/v3/monitoring/health                    health summary; health+json on Accept
 //	POST /api/v3/monitoring/alerts/{id}/acknowledge   {"by": "...", "comment": "..."}
 //	POST /api/v3/monitoring/health/{service}/check    runs that check now
+//	GET  /api/v3/monitoring/silences                  silences with their state (pending, active, expired)
+//	POST /api/v3/monitoring/silences                  {"matchers": [...], "startsAt", "endsAt", "createdBy", "comment"} → 201 {"id"}
+//	GET  /api/v3/monitoring/silences/{id}             one silence
+//	DELETE /api/v3/monitoring/silences/{id}           expires it
+//	POST /api/v3/monitoring/alerts/{id}/silence       {"duration": "2h", "comment": "..."} silences that alert's labels
+//	GET  /api/v3/monitoring/maintenance-windows       configured maintenance windows, each with "active"
 //
 // The /api/v3 endpoints require the API key in the X-Api-Key header. GET
 // and HEAD also take it from the apikey query parameter; a POST takes it
@@ -57,6 +63,12 @@ func (m *Monitor) Handler() http.Handler {
 	mux.handle("POST /api/v3/monitoring/health/{service}/check", requireJSON(http.HandlerFunc(m.serveHealthCheck)))
 	mux.handle("GET /api/v3/monitoring/alerts", http.HandlerFunc(m.serveAlerts))
 	mux.handle("POST /api/v3/monitoring/alerts/{id}/acknowledge", requireJSON(http.HandlerFunc(m.serveAcknowledge)))
+	mux.handle("GET /api/v3/monitoring/silences", http.HandlerFunc(m.serveSilences))
+	mux.handle("POST /api/v3/monitoring/silences", requireJSON(http.HandlerFunc(m.serveCreateSilence)))
+	mux.handle("GET /api/v3/monitoring/silences/{id}", http.HandlerFunc(m.serveSilence))
+	mux.handle("DELETE /api/v3/monitoring/silences/{id}", http.HandlerFunc(m.serveExpireSilence))
+	mux.handle("POST /api/v3/monitoring/alerts/{id}/silence", requireJSON(http.HandlerFunc(m.serveSilenceAlert)))
+	mux.handle("GET /api/v3/monitoring/maintenance-windows", http.HandlerFunc(m.serveMaintenanceWindows))
 	mux.handle("GET /{$}", http.HandlerFunc(serveStatusPage))
 	mux.handle("GET /index.html", http.HandlerFunc(serveStatusPage))
 	mux.handle("GET /metrics", metrics)

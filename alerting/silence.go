@@ -1,0 +1,800 @@
+package alerting
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Silences and maintenance windows, with Alertmanager's semantics inside
+// the process. A silence mutes the alerts its matchers select from its
+// start to its end; a maintenance window mutes the alerts its matchers
+// select while the time is inside one of its recurring intervals. A muted
+// alert is still evaluated and listed, with the silences (SilencedBy) and
+// windows (MutedBy) that mute it, but no notifier hears of it: neither its
+// firing, nor reminders and resends, nor its resolution. When it is no
+// longer muted and still fires, the notifiers get it once; when it resolved
+// meanwhile, they get nothing. The lifecycle applies this (see step); this
+// file holds the silences, the windows and the Engine's silence API.
+
+// Sentinel errors of silences; the errors returned wrap them, most inside a
+// *SilenceError.
+var (
+	// ErrInvalidSilence is wrapped by the *SilenceError CreateSilence and
+	// SilenceAlert return for a silence that cannot be kept as written: no
+	// matchers, a regular expression that does not compile, an end before
+	// the start or in the past, longer than SilenceConfig.MaxDuration.
+	ErrInvalidSilence = errors.New("alerting: invalid silence")
+	// ErrSilenceNotFound is returned by ExpireSilence for an ID the engine
+	// does not know (never created, or dropped after its retention).
+	ErrSilenceNotFound = errors.New("alerting: silence not found")
+	// ErrTooManySilences is wrapped by the *SilenceError CreateSilence
+	// returns when SilenceConfig.MaxSilences silences are pending or active.
+	ErrTooManySilences = errors.New("alerting: too many silences")
+)
+
+// SilenceError reports what is wrong with a silence. It wraps
+// ErrInvalidSilence or ErrTooManySilences; several are joined with
+// errors.Join.
+type SilenceError struct {
+	// Field is the Silence field at fault, e.g. "endsAt" or
+	// "matchers[1].value"; empty when the error is about the whole silence.
+	Field string
+	// Reason says what is wrong in words.
+	Reason string
+	// Err is the sentinel this error wraps.
+	Err error
+}
+
+// Error names the field and the reason.
+func (e *SilenceError) Error() string {
+	msg := e.Err.Error()
+	if e.Field != "" {
+		msg += ": " + e.Field
+	}
+	return msg + ": " + e.Reason
+}
+
+// Unwrap returns the wrapped sentinel.
+func (e *SilenceError) Unwrap() error { return e.Err }
+
+func invalidSilence(field, format string, args ...any) error {
+	return &SilenceError{Field: field, Reason: fmt.Sprintf(format, args...), Err: ErrInvalidSilence}
+}
+
+// MatchType is how a Matcher compares a label's value. The zero value is
+// MatchEqual.
+type MatchType int
+
+// Match types, as Alertmanager's: =, !=, =~ and !~.
+const (
+	MatchEqual MatchType = iota
+	MatchNotEqual
+	MatchRegexp
+	MatchNotRegexp
+)
+
+// String returns "=", "!=", "=~" or "!~".
+func (t MatchType) String() string {
+	switch t {
+	case MatchEqual:
+		return "="
+	case MatchNotEqual:
+		return "!="
+	case MatchRegexp:
+		return "=~"
+	case MatchNotRegexp:
+		return "!~"
+	}
+	return fmt.Sprintf("MatchType(%d)", int(t))
+}
+
+// Matcher selects alerts by one label. Names are the alert's labels
+// (source, service, ...) plus alertname, the rule's name, and severity, the
+// level ("info", "warning", "critical"), as the Alertmanager notifier sends
+// them; alertname and severity win over labels of the same name. A label
+// the alert does not have reads as "", as in Prometheus: service!="plex"
+// matches an alert without a service label. A regular expression is
+// anchored at both ends (service=~"imdb|tmdb").
+//
+// In JSON it is Alertmanager v2's shape: {"name", "value", "isRegex",
+// "isEqual"}; isEqual defaults to true and isRegex to false.
+type Matcher struct {
+	Name  string
+	Value string
+	Type  MatchType
+}
+
+// String returns the matcher as Alertmanager writes it, e.g.
+// service="imdb".
+func (m Matcher) String() string {
+	return m.Name + m.Type.String() + strconv.Quote(m.Value)
+}
+
+type matcherJSON struct {
+	Name    string `json:"name"`
+	Value   string `json:"value"`
+	IsRegex bool   `json:"isRegex"`
+	IsEqual *bool  `json:"isEqual,omitempty"`
+}
+
+// MarshalJSON encodes the matcher in Alertmanager v2's shape.
+func (m Matcher) MarshalJSON() ([]byte, error) {
+	eq := m.Type == MatchEqual || m.Type == MatchRegexp
+	return json.Marshal(matcherJSON{Name: m.Name, Value: m.Value, IsRegex: m.Type == MatchRegexp || m.Type == MatchNotRegexp, IsEqual: &eq})
+}
+
+// UnmarshalJSON decodes a matcher in Alertmanager v2's shape; a missing
+// isEqual means true.
+func (m *Matcher) UnmarshalJSON(b []byte) error {
+	var j matcherJSON
+	if err := json.Unmarshal(b, &j); err != nil {
+		return err
+	}
+	eq := j.IsEqual == nil || *j.IsEqual
+	t := MatchEqual
+	switch {
+	case j.IsRegex && eq:
+		t = MatchRegexp
+	case j.IsRegex:
+		t = MatchNotRegexp
+	case !eq:
+		t = MatchNotEqual
+	}
+	*m = Matcher{Name: j.Name, Value: j.Value, Type: t}
+	return nil
+}
+
+// labelMatcher is a Matcher ready to match.
+type labelMatcher struct {
+	Matcher
+	re *regexp.Regexp // MatchRegexp, MatchNotRegexp
+}
+
+func (m *labelMatcher) matches(v string) bool {
+	switch m.Type {
+	case MatchEqual:
+		return v == m.Value
+	case MatchNotEqual:
+		return v != m.Value
+	case MatchRegexp:
+		return m.re.MatchString(v)
+	case MatchNotRegexp:
+		return !m.re.MatchString(v)
+	}
+	return false
+}
+
+// compileMatchers compiles ms; field names the list in errors.
+func compileMatchers(field string, ms []Matcher) ([]labelMatcher, []fieldError) {
+	out := make([]labelMatcher, 0, len(ms))
+	var errs []fieldError
+	for i, m := range ms {
+		f := fmt.Sprintf("%s[%d]", field, i)
+		if m.Name == "" {
+			errs = append(errs, fieldError{field: f + ".name", reason: "must not be empty"})
+			continue
+		}
+		c := labelMatcher{Matcher: m}
+		switch m.Type {
+		case MatchEqual, MatchNotEqual:
+		case MatchRegexp, MatchNotRegexp:
+			re, err := regexp.Compile("^(?:" + m.Value + ")$")
+			if err != nil {
+				errs = append(errs, fieldError{field: f + ".value", value: strconv.Quote(m.Value), reason: "invalid regular expression: " + err.Error()})
+				continue
+			}
+			c.re = re
+		default:
+			errs = append(errs, fieldError{field: f + ".type", value: m.Type.String(), reason: "unknown match type"})
+			continue
+		}
+		out = append(out, c)
+	}
+	return out, errs
+}
+
+// matchesAlert reports whether every matcher matches a's labels.
+func matchesAlert(ms []labelMatcher, a *Alert) bool {
+	for i := range ms {
+		if !ms[i].matches(alertLabel(a, ms[i].Name)) {
+			return false
+		}
+	}
+	return true
+}
+
+// alertLabel returns the value of a's label name as the Alertmanager
+// notifier sends it: alertname and severity first, then a's own labels.
+func alertLabel(a *Alert, name string) string {
+	switch name {
+	case "alertname":
+		return a.Rule
+	case "severity":
+		return a.Level.String()
+	}
+	return a.Labels[name]
+}
+
+// SilenceState is where a silence is in time. The zero value is
+// SilencePending.
+type SilenceState int
+
+// Silence states.
+const (
+	SilencePending SilenceState = iota // its start is in the future
+	SilenceActive                      // it mutes the alerts it matches
+	SilenceExpired                     // it has ended (or was expired)
+)
+
+// String returns "pending", "active" or "expired".
+func (s SilenceState) String() string {
+	switch s {
+	case SilencePending:
+		return "pending"
+	case SilenceActive:
+		return "active"
+	case SilenceExpired:
+		return "expired"
+	}
+	return fmt.Sprintf("SilenceState(%d)", int(s))
+}
+
+// MarshalText encodes the state as its String form.
+func (s SilenceState) MarshalText() ([]byte, error) {
+	if s < SilencePending || s > SilenceExpired {
+		return nil, fmt.Errorf("alerting: invalid silence state %d", int(s))
+	}
+	return []byte(s.String()), nil
+}
+
+// UnmarshalText decodes a state from its String form.
+func (s *SilenceState) UnmarshalText(b []byte) error {
+	for _, v := range []SilenceState{SilencePending, SilenceActive, SilenceExpired} {
+		if strings.EqualFold(string(b), v.String()) {
+			*s = v
+			return nil
+		}
+	}
+	return fmt.Errorf("alerting: unknown silence state %q", b)
+}
+
+// SilenceStatus is a silence's status, as Alertmanager's v2 API nests it.
+type SilenceStatus struct {
+	State SilenceState `json:"state"`
+}
+
+// Silence mutes the alerts its matchers select from StartsAt to EndsAt.
+// Values are snapshots: the engine hands out copies.
+type Silence struct {
+	// ID identifies the silence; the engine sets it on creation.
+	ID string `json:"id"`
+	// Matchers select the alerts; all must match. Required: at least one,
+	// and at least one that does not match the empty string, so that a
+	// silence cannot mute every alert by accident.
+	Matchers []Matcher `json:"matchers"`
+	// StartsAt is when the silence starts; zero or past means now.
+	StartsAt time.Time `json:"startsAt"`
+	// EndsAt is when it ends. Required: after StartsAt and in the future,
+	// at most SilenceConfig.MaxDuration after StartsAt.
+	EndsAt time.Time `json:"endsAt"`
+	// UpdatedAt is when the silence was created or last expired; the
+	// engine sets it.
+	UpdatedAt time.Time `json:"updatedAt"`
+	// CreatedBy says who created it; Comment why. Optional.
+	CreatedBy string `json:"createdBy"`
+	Comment   string `json:"comment"`
+	// Status is the silence's state when it was read; the engine sets it.
+	Status SilenceStatus `json:"status"`
+}
+
+// stateAt returns the silence's state at now.
+func (s *Silence) stateAt(now time.Time) SilenceState {
+	switch {
+	case !now.Before(s.EndsAt):
+		return SilenceExpired
+	case now.Before(s.StartsAt):
+		return SilencePending
+	}
+	return SilenceActive
+}
+
+func cloneSilence(s Silence) Silence {
+	s.Matchers = slices.Clone(s.Matchers)
+	return s
+}
+
+// silenceEntry is a kept silence with its compiled matchers.
+type silenceEntry struct {
+	s Silence // Status unset
+	m []labelMatcher
+}
+
+// newSilenceEntry compiles s's matchers; the errors are *SilenceErrors.
+func newSilenceEntry(s Silence) (*silenceEntry, error) {
+	ms, ferrs := compileMatchers("matchers", s.Matchers)
+	var errs []error
+	for _, fe := range ferrs {
+		reason := fe.reason
+		if fe.value != "" {
+			reason = fe.value + ": " + reason
+		}
+		errs = append(errs, invalidSilence(fe.field, "%s", reason))
+	}
+	switch {
+	case len(s.Matchers) == 0:
+		errs = append(errs, invalidSilence("matchers", "at least one matcher is required"))
+	case len(errs) == 0 && matchesEmpty(ms):
+		errs = append(errs, invalidSilence("matchers", "at least one matcher must not match the empty string, or the silence would mute every alert"))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	s.Status = SilenceStatus{}
+	s.Matchers = slices.Clone(s.Matchers)
+	return &silenceEntry{s: s, m: ms}, nil
+}
+
+// matchesEmpty reports whether every matcher matches the empty string.
+func matchesEmpty(ms []labelMatcher) bool {
+	for i := range ms {
+		if !ms[i].matches("") {
+			return false
+		}
+	}
+	return true
+}
+
+// silenceStore holds the silences by ID. It is not safe for concurrent
+// use: the engine guards it with its mu.
+type silenceStore struct {
+	byID map[string]*silenceEntry
+}
+
+func newSilenceStore() *silenceStore { return &silenceStore{byID: map[string]*silenceEntry{}} }
+
+// live returns how many silences are pending or active at now.
+func (st *silenceStore) live(now time.Time) int {
+	n := 0
+	for _, e := range st.byID {
+		if e.s.stateAt(now) != SilenceExpired {
+			n++
+		}
+	}
+	return n
+}
+
+// prune drops silences that expired more than retention ago; it reports
+// whether it dropped any.
+func (st *silenceStore) prune(now time.Time, retention time.Duration) bool {
+	dropped := false
+	for id, e := range st.byID {
+		if now.Sub(e.s.EndsAt) > retention {
+			delete(st.byID, id)
+			dropped = true
+		}
+	}
+	return dropped
+}
+
+// list returns copies of the silences with their state at now: active
+// ones first (ending soonest first), then pending (starting soonest
+// first), then expired (most recently ended first), then by ID.
+func (st *silenceStore) list(now time.Time) []Silence {
+	out := make([]Silence, 0, len(st.byID))
+	for _, e := range st.byID {
+		out = append(out, e.public(now))
+	}
+	rank := map[SilenceState]int{SilenceActive: 0, SilencePending: 1, SilenceExpired: 2}
+	slices.SortFunc(out, func(a, b Silence) int {
+		if d := rank[a.Status.State] - rank[b.Status.State]; d != 0 {
+			return d
+		}
+		var c int
+		switch a.Status.State {
+		case SilenceActive:
+			c = a.EndsAt.Compare(b.EndsAt)
+		case SilencePending:
+			c = a.StartsAt.Compare(b.StartsAt)
+		default:
+			c = b.EndsAt.Compare(a.EndsAt)
+		}
+		if c != 0 {
+			return c
+		}
+		return strings.Compare(a.ID, b.ID)
+	})
+	return out
+}
+
+func (e *silenceEntry) public(now time.Time) Silence {
+	s := cloneSilence(e.s)
+	s.Status = SilenceStatus{State: s.stateAt(now)}
+	return s
+}
+
+// saved returns the silences to write to the state file, in ID order.
+func (st *silenceStore) saved() []savedSilence {
+	out := make([]savedSilence, 0, len(st.byID))
+	for _, e := range st.byID {
+		s := &e.s
+		out = append(out, savedSilence{ID: s.ID, Matchers: slices.Clone(s.Matchers), StartsAt: s.StartsAt, EndsAt: s.EndsAt,
+			UpdatedAt: s.UpdatedAt, CreatedBy: s.CreatedBy, Comment: s.Comment})
+	}
+	slices.SortFunc(out, func(a, b savedSilence) int { return strings.Compare(a.ID, b.ID) })
+	return out
+}
+
+// MaintenanceWindow mutes the alerts its matchers select while the time is
+// inside one of its intervals, e.g. "plex, every day 03:00–03:15
+// Europe/Berlin":
+//
+//	alerting.MaintenanceWindow{
+//		Name:     "plex-nightly-restart",
+//		Matchers: []alerting.Matcher{{Name: "service", Value: "plex"}},
+//		TimeIntervals: []alerting.TimeInterval{{
+//			Times:    []alerting.TimeRange{{Start: "03:00", End: "03:15"}},
+//			Location: "Europe/Berlin",
+//		}},
+//	}
+//
+// An alert inside a window behaves as silenced, and its MutedBy names the
+// window.
+type MaintenanceWindow struct {
+	// Name identifies the window in alerts' MutedBy. Required, unique.
+	Name string `json:"name"`
+	// Matchers select the alerts; all must match. Empty selects every
+	// alert.
+	Matchers []Matcher `json:"matchers"`
+	// TimeIntervals are when the window is open: inside any of them.
+	// Required: at least one.
+	TimeIntervals []TimeInterval `json:"timeIntervals"`
+}
+
+// window is a MaintenanceWindow compiled.
+type window struct {
+	name      string
+	m         []labelMatcher
+	intervals []interval
+}
+
+func (w *window) openAt(t time.Time) bool {
+	for i := range w.intervals {
+		if w.intervals[i].contains(t) {
+			return true
+		}
+	}
+	return false
+}
+
+// compileWindows checks the windows and compiles them; errors are
+// *ConfigErrors naming MaintenanceWindows[i].
+func compileWindows(ws []MaintenanceWindow) ([]*window, error) {
+	var errs []error
+	out := make([]*window, 0, len(ws))
+	seen := map[string]bool{}
+	for i, mw := range ws {
+		prefix := fmt.Sprintf("MaintenanceWindows[%d]", i)
+		bad := func(fe fieldError) {
+			errs = append(errs, &ConfigError{Field: prefix + "." + fe.field, Value: fe.value, Reason: fe.reason})
+		}
+		switch {
+		case mw.Name == "":
+			bad(fieldError{field: "Name", reason: "must not be empty"})
+		case seen[mw.Name]:
+			bad(fieldError{field: "Name", value: strconv.Quote(mw.Name), reason: "duplicate window name"})
+		}
+		seen[mw.Name] = true
+		w := &window{name: mw.Name}
+		var ferrs []fieldError
+		w.m, ferrs = compileMatchers("Matchers", mw.Matchers)
+		for _, fe := range ferrs {
+			bad(fe)
+		}
+		if len(mw.TimeIntervals) == 0 {
+			bad(fieldError{field: "TimeIntervals", reason: "at least one interval is required"})
+		}
+		for j, ti := range mw.TimeIntervals {
+			iv, ferrs := ti.compile()
+			for _, fe := range ferrs {
+				fe.field = fmt.Sprintf("TimeIntervals[%d].%s", j, fe.field)
+				bad(fe)
+			}
+			w.intervals = append(w.intervals, iv)
+		}
+		out = append(out, w)
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// muteSet is what mutes alerts at one instant: the active silences and the
+// open maintenance windows. The engine builds one per change of state; the
+// lifecycle asks it about each alert it steps.
+type muteSet struct {
+	silences []*silenceEntry // in ID order
+	windows  []*window       // in configuration order
+}
+
+// of returns the IDs of the silences and the names of the windows that
+// mute a, nil when none do.
+func (ms *muteSet) of(a *Alert) (silencedBy, mutedBy []string) {
+	for _, s := range ms.silences {
+		if matchesAlert(s.m, a) {
+			silencedBy = append(silencedBy, s.s.ID)
+		}
+	}
+	for _, w := range ms.windows {
+		if matchesAlert(w.m, a) {
+			mutedBy = append(mutedBy, w.name)
+		}
+	}
+	return silencedBy, mutedBy
+}
+
+// muteSetLocked returns what mutes alerts at now. It is called with mu
+// held.
+func (e *Engine) muteSetLocked(now time.Time) *muteSet {
+	ms := &muteSet{}
+	for _, s := range e.silences.byID {
+		if s.s.stateAt(now) == SilenceActive {
+			ms.silences = append(ms.silences, s)
+		}
+	}
+	slices.SortFunc(ms.silences, func(a, b *silenceEntry) int { return strings.Compare(a.s.ID, b.s.ID) })
+	for _, w := range e.windows {
+		if w.openAt(now) {
+			ms.windows = append(ms.windows, w)
+		}
+	}
+	return ms
+}
+
+// newSilenceID returns a random version 4 UUID, as Alertmanager's silence
+// IDs are.
+func newSilenceID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:]) // never fails (crypto/rand)
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	h := hex.EncodeToString(b[:])
+	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
+}
+
+// CreateSilence adds a silence and returns it with its ID and state. The
+// ID must be empty (silences are not updated in place: expire one and
+// create another). A zero or past StartsAt means now. Alerts the silence
+// matches are muted from its start: at once when it starts now, otherwise
+// from the first evaluation after StartsAt.
+//
+// It returns a *SilenceError wrapping ErrInvalidSilence when the silence
+// cannot be kept as written (several joined), one wrapping
+// ErrTooManySilences when SilenceConfig.MaxSilences silences are pending or
+// active, and ErrShutdown after Shutdown. With Config.StatePath set, the
+// silence is saved before CreateSilence returns; if it cannot be, the
+// error wraps ErrNotSaved and the silence is not kept.
+func (e *Engine) CreateSilence(s Silence) (Silence, error) {
+	if !e.lockChange() {
+		return Silence{}, ErrShutdown
+	}
+	defer e.evalMu.Unlock()
+	now := e.clock.Now()
+	ent, err := e.checkSilence(s, now)
+	if err != nil {
+		e.mu.Unlock()
+		return Silence{}, err
+	}
+	if n := e.silences.live(now); n >= e.cfg.Silences.MaxSilences {
+		e.mu.Unlock()
+		return Silence{}, &SilenceError{Reason: fmt.Sprintf("%d silences are pending or active, the maximum (SilenceConfig.MaxSilences)", n), Err: ErrTooManySilences}
+	}
+	id := ent.s.ID
+	put := func() { e.silences.byID[id] = ent }
+	undo := func() { delete(e.silences.byID, id) }
+	if err := e.saveSilenceChangeLocked(put, undo); err != nil {
+		return Silence{}, fmt.Errorf("%w: silence: %w", ErrNotSaved, err)
+	}
+	return ent.public(now), nil
+}
+
+// lockChange takes evalMu and mu for a change of state and reports true;
+// after Shutdown it takes neither and reports false. The caller releases
+// both (mu through commitLocked or saveSilenceChangeLocked).
+func (e *Engine) lockChange() bool {
+	e.evalMu.Lock()
+	e.mu.Lock()
+	if e.stopped {
+		e.mu.Unlock()
+		e.evalMu.Unlock()
+		return false
+	}
+	return true
+}
+
+// checkSilence validates a new silence and returns its entry, with its ID,
+// start and update time set.
+func (e *Engine) checkSilence(s Silence, now time.Time) (*silenceEntry, error) {
+	var errs []error
+	if s.ID != "" {
+		errs = append(errs, invalidSilence("id", "must be empty: a silence gets its ID when created, and is not updated (expire it and create another)"))
+	}
+	if s.StartsAt.IsZero() || s.StartsAt.Before(now) {
+		s.StartsAt = now
+	}
+	switch {
+	case s.EndsAt.IsZero():
+		errs = append(errs, invalidSilence("endsAt", "is required"))
+	case !s.EndsAt.After(s.StartsAt):
+		errs = append(errs, invalidSilence("endsAt", "%s is not after startsAt %s", s.EndsAt.UTC().Format(time.RFC3339), s.StartsAt.UTC().Format(time.RFC3339)))
+	case s.EndsAt.Sub(s.StartsAt) > e.cfg.Silences.MaxDuration:
+		errs = append(errs, invalidSilence("endsAt", "the silence lasts %s, longer than the maximum %s (SilenceConfig.MaxDuration)", s.EndsAt.Sub(s.StartsAt), e.cfg.Silences.MaxDuration))
+	}
+	s.ID = newSilenceID()
+	s.UpdatedAt = now
+	ent, err := newSilenceEntry(s)
+	if err := errors.Join(append(errs, err)...); err != nil {
+		return nil, err
+	}
+	return ent, nil
+}
+
+// saveSilenceChangeLocked applies a change of the silences, saves the state
+// with it and keeps it only if it was saved; then it mutes and unmutes the
+// active alerts at once, queueing the notifications of those no longer
+// muted. It is called with evalMu and mu held and releases mu.
+func (e *Engine) saveSilenceChangeLocked(do, undo func()) error {
+	var sf *stateFile
+	do()
+	sf = e.persist.snapshot(e.alerts.all)
+	undo()
+	e.mu.Unlock()
+	if err := e.persist.write(sf); err != nil {
+		return err
+	}
+	e.mu.Lock()
+	do()
+	p := e.newPass()
+	for _, id := range sortedKeys(e.alerts.active) {
+		rec := e.alerts.active[id]
+		p.apply(rec, e.rules.get(rec.st.a.Rule), observation{kind: obsMute})
+	}
+	e.commitLocked(p)
+	return nil
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// ExpireSilence ends a silence now and returns it. Alerts it muted that
+// are muted by nothing else and still fire are notified at once; those
+// that resolved while it lasted are not. Expiring an expired silence
+// changes nothing. It returns an error wrapping ErrSilenceNotFound for an
+// unknown ID, ErrShutdown after Shutdown, and, with Config.StatePath set,
+// one wrapping ErrNotSaved when the change could not be saved (the silence
+// is then left as it was).
+func (e *Engine) ExpireSilence(id string) (Silence, error) {
+	if !e.lockChange() {
+		return Silence{}, ErrShutdown
+	}
+	defer e.evalMu.Unlock()
+	now := e.clock.Now()
+	old, ok := e.silences.byID[id]
+	if !ok {
+		e.mu.Unlock()
+		return Silence{}, fmt.Errorf("%w: %q", ErrSilenceNotFound, id)
+	}
+	if old.s.stateAt(now) == SilenceExpired {
+		e.mu.Unlock()
+		return old.public(now), nil
+	}
+	next := &silenceEntry{s: cloneSilence(old.s), m: old.m}
+	next.s.EndsAt, next.s.UpdatedAt = now, now
+	if next.s.StartsAt.After(now) {
+		next.s.StartsAt = now
+	}
+	put := func() { e.silences.byID[id] = next }
+	undo := func() { e.silences.byID[id] = old }
+	if err := e.saveSilenceChangeLocked(put, undo); err != nil {
+		return Silence{}, fmt.Errorf("%w: expiry of silence %q: %w", ErrNotSaved, id, err)
+	}
+	return next.public(now), nil
+}
+
+// SilenceAlert silences exactly the alert with the given ID for d from now:
+// its matchers are alertname (the rule) and each of its labels, equal. A
+// resolved alert may be silenced too, to mute it if it fires again.
+// Errors are those of CreateSilence, and ErrAlertNotFound for an unknown
+// alert.
+func (e *Engine) SilenceAlert(id string, d time.Duration, by, comment string) (Silence, error) {
+	e.mu.Lock()
+	rec, ok := e.alerts.all[id]
+	var ms []Matcher
+	if ok {
+		a := &rec.st.a
+		ms = append(ms, Matcher{Name: "alertname", Value: a.Rule})
+		for _, k := range sortedKeys(a.Labels) {
+			if k != "alertname" && k != "severity" {
+				ms = append(ms, Matcher{Name: k, Value: a.Labels[k]})
+			}
+		}
+	}
+	now := e.clock.Now()
+	e.mu.Unlock()
+	if !ok {
+		return Silence{}, fmt.Errorf("%w: %q", ErrAlertNotFound, id)
+	}
+	if d <= 0 {
+		return Silence{}, invalidSilence("duration", "must be positive")
+	}
+	return e.CreateSilence(Silence{Matchers: ms, StartsAt: now, EndsAt: now.Add(d), CreatedBy: by, Comment: comment})
+}
+
+// Silences returns copies of every silence kept (expired ones until
+// SilenceConfig.Retention after their end) with their state now: active
+// ones first, then pending, then expired.
+func (e *Engine) Silences() []Silence {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.silences.list(e.clock.Now())
+}
+
+// Silence returns a copy of the silence with the given ID and its state
+// now.
+func (e *Engine) Silence(id string) (Silence, bool) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	ent, ok := e.silences.byID[id]
+	if !ok {
+		return Silence{}, false
+	}
+	return ent.public(e.clock.Now()), true
+}
+
+// MaintenanceWindowStatus is a configured maintenance window and whether it
+// is open now.
+type MaintenanceWindowStatus struct {
+	MaintenanceWindow
+	// Active is true while the time is inside one of the window's
+	// intervals.
+	Active bool `json:"active"`
+}
+
+// MaintenanceWindows returns the configured maintenance windows in
+// configuration order, each with whether it is open now.
+func (e *Engine) MaintenanceWindows() []MaintenanceWindowStatus {
+	now := e.clock.Now()
+	out := make([]MaintenanceWindowStatus, len(e.cfg.MaintenanceWindows))
+	for i, mw := range e.cfg.MaintenanceWindows {
+		out[i] = MaintenanceWindowStatus{MaintenanceWindow: cloneWindow(mw), Active: e.windows[i].openAt(now)}
+	}
+	return out
+}
+
+func cloneWindow(mw MaintenanceWindow) MaintenanceWindow {
+	mw.Matchers = slices.Clone(mw.Matchers)
+	mw.TimeIntervals = slices.Clone(mw.TimeIntervals)
+	for i := range mw.TimeIntervals {
+		ti := &mw.TimeIntervals[i]
+		ti.Times = slices.Clone(ti.Times)
+		ti.Weekdays = slices.Clone(ti.Weekdays)
+		ti.DaysOfMonth = slices.Clone(ti.DaysOfMonth)
+		ti.Months = slices.Clone(ti.Months)
+		ti.Years = slices.Clone(ti.Years)
+	}
+	return mw
+}

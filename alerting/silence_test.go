@@ -1,0 +1,573 @@
+package alerting
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/listsync/otelmon/internal/names"
+)
+
+func eq(name, value string) Matcher { return Matcher{Name: name, Value: value} }
+
+// silence creates a silence of d from now on ms, failing the test on error.
+func (h *harness) silence(d time.Duration, ms ...Matcher) Silence {
+	h.t.Helper()
+	s, err := h.eng.CreateSilence(Silence{Matchers: ms, EndsAt: h.clk.Now().Add(d), CreatedBy: "alice", Comment: "maintenance"})
+	if err != nil {
+		h.t.Fatalf("CreateSilence: %v", err)
+	}
+	return s
+}
+
+func TestSilenceMutesFiringAndResolved(t *testing.T) {
+	ctx := context.Background()
+	plex := alertID(RuleServiceDown, labels(names.AttrService, "plex"))
+	for _, tc := range []struct {
+		name string
+		// before runs before the silence: it may fire and notify the alert.
+		before func(h *harness)
+		// during runs while the silence is active.
+		during func(h *harness)
+		// end ends the silence.
+		end  func(h *harness, s Silence)
+		want []string // notified from the silence's start on
+	}{
+		{
+			name:   "fires while silenced, still fires at expiry: notified once",
+			during: func(h *harness) { h.up.Record(ctx, 0, svc("plex")); h.step(time.Minute); h.step(time.Minute) },
+			end:    expire,
+			want:   []string{"service_down:firing:service=plex"},
+		},
+		{
+			name:   "fires while silenced, still fires when the silence runs out",
+			during: func(h *harness) { h.up.Record(ctx, 0, svc("plex")); h.step(time.Minute) },
+			end:    func(h *harness, s Silence) { h.clk.Advance(s.EndsAt.Sub(h.clk.Now())); h.eval() },
+			want:   []string{"service_down:firing:service=plex"},
+		},
+		{
+			name: "fires and resolves while silenced: nothing",
+			during: func(h *harness) {
+				h.up.Record(ctx, 0, svc("plex"))
+				h.step(time.Minute)
+				h.up.Record(ctx, 1, svc("plex"))
+				h.step(time.Minute)
+			},
+			end: expire,
+		},
+		{
+			name:   "notified before, resolves while silenced: no resolved notice",
+			before: func(h *harness) { h.up.Record(ctx, 0, svc("plex")); h.eval() },
+			during: func(h *harness) { h.up.Record(ctx, 1, svc("plex")); h.step(time.Minute) },
+			end:    expire,
+		},
+		{
+			name:   "notified before, still fires after: notified once more at the end",
+			before: func(h *harness) { h.up.Record(ctx, 0, svc("plex")); h.eval() },
+			during: func(h *harness) { h.step(time.Minute); h.step(time.Minute) },
+			end:    expire,
+			want:   []string{"service_down:firing:service=plex"},
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newHarness(t, Config{})
+			h.addRules(DefaultRules()...)
+			h.up.Record(ctx, 1, svc("plex"))
+			h.eval()
+			if tc.before != nil {
+				tc.before(h)
+			}
+			h.drain()
+			s := h.silence(time.Hour, eq("service", "plex"))
+			if s.Status.State != SilenceActive || s.ID == "" || s.CreatedBy != "alice" {
+				t.Fatalf("created %+v", s)
+			}
+			tc.during(h)
+			if got := h.drain(); len(got) != 0 {
+				t.Fatalf("notified while silenced: %q", summary(got))
+			}
+			if a, ok := h.eng.Alert(plex); ok && a.State != Resolved && !slices.Equal(a.SilencedBy, []string{s.ID}) {
+				t.Fatalf("silenced alert lists silencedBy %q, want [%s]", a.SilencedBy, s.ID)
+			}
+			tc.end(h, s)
+			got := summary(h.drain())
+			h.step(time.Minute) // and only once
+			got = append(got, summary(h.drain())...)
+			if !slices.Equal(got, tc.want) {
+				t.Fatalf("after the silence: %q, want %q", got, tc.want)
+			}
+			if a, ok := h.eng.Alert(plex); ok && (a.SilencedBy != nil || a.MutedBy != nil) && a.State != Resolved {
+				t.Fatalf("alert still muted after the silence: %+v", a)
+			}
+		})
+	}
+}
+
+func expire(h *harness, s Silence) {
+	h.t.Helper()
+	got, err := h.eng.ExpireSilence(s.ID)
+	if err != nil || got.Status.State != SilenceExpired || !got.EndsAt.Equal(h.clk.Now()) {
+		h.t.Fatalf("ExpireSilence = %+v, %v", got, err)
+	}
+}
+
+func TestSilenceStopsRemindersAndResends(t *testing.T) {
+	ctx := context.Background()
+	res := &resendRecorder{recorder: newRecorder("am"), every: time.Minute}
+	h := newHarness(t, Config{}, WithNotifier(res))
+	h.addRules(DefaultRules()...)
+	h.failures.Record(ctx, 5, src("imdb"))
+	h.eval()
+	if got := summary(h.drainOf(1)); len(got) != 1 {
+		t.Fatalf("first notification %q", got)
+	}
+	h.drain()
+	h.silence(2*time.Hour, eq("alertname", RuleConsecutiveSyncFailures), Matcher{Name: "source", Value: "im.*", Type: MatchRegexp})
+	// 31 minutes: past the rule's 30 min reminder and many resend periods.
+	for range 31 {
+		h.step(time.Minute)
+	}
+	if got, got2 := h.drain(), h.drainOf(1); len(got)+len(got2) != 0 {
+		t.Fatalf("reminders or resends while silenced: %q %q", summary(got), summary(got2))
+	}
+}
+
+// resendRecorder is a recorder that asks for resends (as the Alertmanager
+// notifier does).
+type resendRecorder struct {
+	*recorder
+	every time.Duration
+}
+
+func (r *resendRecorder) ResendInterval() time.Duration { return r.every }
+
+func TestSilenceMatchers(t *testing.T) {
+	a := &Alert{Rule: "service_down", Level: Critical, Labels: labels("service", "imdb", "alertname", "spoof")}
+	for _, tc := range []struct {
+		m    Matcher
+		want bool
+	}{
+		{eq("service", "imdb"), true},
+		{eq("service", "tmdb"), false},
+		{eq("alertname", "service_down"), true}, // the rule wins over a label of that name
+		{eq("severity", "critical"), true},
+		{Matcher{Name: "service", Value: "imdb", Type: MatchNotEqual}, false},
+		{Matcher{Name: "source", Value: "imdb", Type: MatchNotEqual}, true}, // absent reads as ""
+		{Matcher{Name: "service", Value: "im", Type: MatchRegexp}, false},   // anchored
+		{Matcher{Name: "service", Value: "im.*|tmdb", Type: MatchRegexp}, true},
+		{Matcher{Name: "severity", Value: "warning|info", Type: MatchNotRegexp}, true},
+	} {
+		ms, errs := compileMatchers("m", []Matcher{tc.m})
+		if errs != nil {
+			t.Fatal(errs)
+		}
+		if got := matchesAlert(ms, a); got != tc.want {
+			t.Errorf("%s on %v = %v, want %v", tc.m, a.Labels, got, tc.want)
+		}
+	}
+}
+
+func TestMatcherJSON(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want MatchType
+	}{
+		{`{"name":"s","value":"v"}`, MatchEqual},
+		{`{"name":"s","value":"v","isEqual":true,"isRegex":false}`, MatchEqual},
+		{`{"name":"s","value":"v","isEqual":false}`, MatchNotEqual},
+		{`{"name":"s","value":"v","isRegex":true}`, MatchRegexp},
+		{`{"name":"s","value":"v","isRegex":true,"isEqual":false}`, MatchNotRegexp},
+	} {
+		var m Matcher
+		if err := json.Unmarshal([]byte(tc.in), &m); err != nil || m.Type != tc.want {
+			t.Errorf("%s: %v, %v; want %v", tc.in, m.Type, err, tc.want)
+		}
+		b, _ := json.Marshal(m)
+		var back Matcher
+		if err := json.Unmarshal(b, &back); err != nil || back != m {
+			t.Errorf("round trip of %s: %s -> %+v", tc.in, b, back)
+		}
+	}
+}
+
+func TestCreateSilenceInvalid(t *testing.T) {
+	h := newHarness(t, Config{Silences: SilenceConfig{MaxDuration: 24 * time.Hour}})
+	now := h.clk.Now()
+	ok := []Matcher{eq("service", "imdb")}
+	for _, tc := range []struct {
+		name  string
+		s     Silence
+		field string
+	}{
+		{"no matchers", Silence{EndsAt: now.Add(time.Hour)}, "matchers"},
+		{"only empty-matching matchers", Silence{Matchers: []Matcher{{Name: "service", Value: ".*", Type: MatchRegexp}}, EndsAt: now.Add(time.Hour)}, "matchers"},
+		{"bad regex", Silence{Matchers: []Matcher{{Name: "service", Value: "im(db", Type: MatchRegexp}}, EndsAt: now.Add(time.Hour)}, "matchers[0].value"},
+		{"empty name", Silence{Matchers: []Matcher{{Value: "x"}}, EndsAt: now.Add(time.Hour)}, "matchers[0].name"},
+		{"no end", Silence{Matchers: ok}, "endsAt"},
+		{"end before start", Silence{Matchers: ok, StartsAt: now.Add(2 * time.Hour), EndsAt: now.Add(time.Hour)}, "endsAt"},
+		{"end in the past", Silence{Matchers: ok, EndsAt: now.Add(-time.Minute)}, "endsAt"},
+		{"too long", Silence{Matchers: ok, EndsAt: now.Add(25 * time.Hour)}, "endsAt"},
+		{"id given", Silence{ID: "x", Matchers: ok, EndsAt: now.Add(time.Hour)}, "id"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := h.eng.CreateSilence(tc.s)
+			var se *SilenceError
+			if !errors.Is(err, ErrInvalidSilence) || !errors.As(err, &se) || se.Field != tc.field {
+				t.Fatalf("CreateSilence = %v, want a *SilenceError on %s wrapping ErrInvalidSilence", err, tc.field)
+			}
+		})
+	}
+	if got := h.eng.Silences(); len(got) != 0 {
+		t.Fatalf("invalid silences kept: %+v", got)
+	}
+}
+
+func TestTooManySilencesAndRetention(t *testing.T) {
+	h := newHarness(t, Config{Silences: SilenceConfig{MaxSilences: 2, Retention: time.Hour}})
+	a := h.silence(time.Hour, eq("service", "a"))
+	h.silence(2*time.Hour, eq("service", "b"))
+	_, err := h.eng.CreateSilence(Silence{Matchers: []Matcher{eq("service", "c")}, EndsAt: h.clk.Now().Add(time.Hour)})
+	if !errors.Is(err, ErrTooManySilences) {
+		t.Fatalf("third silence: %v, want ErrTooManySilences", err)
+	}
+	// An expired silence no longer counts, but is listed until its
+	// retention has passed.
+	expire(h, a)
+	c := h.silence(time.Hour, eq("service", "c"))
+	got := h.eng.Silences()
+	if len(got) != 3 || got[0].ID != c.ID || got[2].ID != a.ID || got[2].Status.State != SilenceExpired {
+		t.Fatalf("Silences() = %+v", got)
+	}
+	if again, err := h.eng.ExpireSilence(a.ID); err != nil || !again.EndsAt.Equal(got[2].EndsAt) {
+		t.Fatalf("expiring again = %+v, %v; want it unchanged", again, err)
+	}
+	h.step(time.Hour + time.Second)
+	if _, ok := h.eng.Silence(a.ID); ok {
+		t.Fatal("expired silence kept past its retention")
+	}
+	if _, err := h.eng.ExpireSilence(a.ID); !errors.Is(err, ErrSilenceNotFound) {
+		t.Fatalf("ExpireSilence of a dropped silence = %v", err)
+	}
+	if s, ok := h.eng.Silence(c.ID); !ok || s.Status.State != SilenceExpired {
+		t.Fatalf("silence c = %+v, %v; want kept and expired", s, ok)
+	}
+}
+
+func TestPendingSilenceStartsLater(t *testing.T) {
+	ctx := context.Background()
+	h := newHarness(t, Config{})
+	h.addRules(DefaultRules()...)
+	s, err := h.eng.CreateSilence(Silence{Matchers: []Matcher{eq("service", "plex")}, StartsAt: t0.Add(time.Hour), EndsAt: t0.Add(2 * time.Hour)})
+	if err != nil || s.Status.State != SilencePending {
+		t.Fatalf("CreateSilence = %+v, %v", s, err)
+	}
+	h.up.Record(ctx, 0, svc("plex"))
+	h.eval()
+	if got := h.drain(); len(got) != 1 {
+		t.Fatalf("before the silence starts: %q", summary(got))
+	}
+	h.step(time.Hour)
+	h.up.Record(ctx, 1, svc("plex"))
+	h.step(time.Minute)
+	if got := h.drain(); len(got) != 0 {
+		t.Fatalf("resolution notified during the silence: %q", summary(got))
+	}
+}
+
+func TestSilenceAlert(t *testing.T) {
+	ctx := context.Background()
+	h := newHarness(t, Config{})
+	h.addRules(DefaultRules()...)
+	h.up.Record(ctx, 0, svc("plex"))
+	h.up.Record(ctx, 0, svc("imdb"))
+	h.eval()
+	h.drain()
+	plex := alertID(RuleServiceDown, labels(names.AttrService, "plex"))
+	s, err := h.eng.SilenceAlert(plex, time.Hour, "bob", "restart")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []Matcher{eq("alertname", RuleServiceDown), eq("service", "plex")}
+	if !slices.Equal(s.Matchers, want) || s.CreatedBy != "bob" || !s.EndsAt.Equal(t0.Add(time.Hour)) {
+		t.Fatalf("SilenceAlert = %+v", s)
+	}
+	if a, _ := h.eng.Alert(plex); !slices.Equal(a.SilencedBy, []string{s.ID}) {
+		t.Fatalf("silencedBy not set at once: %+v", a)
+	}
+	imdb := alertID(RuleServiceDown, labels(names.AttrService, "imdb"))
+	if a, _ := h.eng.Alert(imdb); a.SilencedBy != nil {
+		t.Fatalf("other alert silenced: %+v", a)
+	}
+	if _, err := h.eng.SilenceAlert("nope", time.Hour, "", ""); !errors.Is(err, ErrAlertNotFound) {
+		t.Fatalf("unknown alert: %v", err)
+	}
+	if _, err := h.eng.SilenceAlert(plex, 0, "", ""); !errors.Is(err, ErrInvalidSilence) {
+		t.Fatalf("zero duration: %v", err)
+	}
+}
+
+// plexNightly is the issue's example: plex, every day 03:00–03:15
+// Europe/Berlin.
+var plexNightly = MaintenanceWindow{
+	Name:     "plex-nightly",
+	Matchers: []Matcher{eq("service", "plex")},
+	TimeIntervals: []TimeInterval{{
+		Times:    []TimeRange{{Start: "03:00", End: "03:15"}},
+		Location: "Europe/Berlin",
+	}},
+}
+
+func TestMaintenanceWindowMutes(t *testing.T) {
+	ctx := context.Background()
+	cfg := Config{MaintenanceWindows: []MaintenanceWindow{plexNightly}}
+	h := newHarness(t, cfg)
+	h.addRules(DefaultRules()...)
+	// t0 is 12:00 UTC on 1 March 2025 (13:00 in Berlin); go to 02:59 Berlin
+	// (01:59 UTC) the next day.
+	h.clk.Advance(13*time.Hour + 59*time.Minute)
+	h.up.Record(ctx, 1, svc("plex"))
+	h.eval()
+	if w := h.eng.MaintenanceWindows(); len(w) != 1 || w[0].Active {
+		t.Fatalf("window at 02:59 = %+v", w)
+	}
+	h.up.Record(ctx, 0, svc("plex"))
+	h.step(time.Minute) // 03:00
+	plex := alertID(RuleServiceDown, labels(names.AttrService, "plex"))
+	if a, _ := h.eng.Alert(plex); a.State != Firing || !slices.Equal(a.MutedBy, []string{"plex-nightly"}) {
+		t.Fatalf("alert in the window: %+v", a)
+	}
+	if w := h.eng.MaintenanceWindows(); !w[0].Active {
+		t.Fatal("window not active at 03:00")
+	}
+	h.step(14 * time.Minute) // 03:14
+	if got := h.drain(); len(got) != 0 {
+		t.Fatalf("notified in the window: %q", summary(got))
+	}
+	h.step(time.Minute) // 03:15: the window has closed
+	if got := summary(h.drain()); !slices.Equal(got, []string{"service_down:firing:service=plex"}) {
+		t.Fatalf("after the window: %q", got)
+	}
+	if a, _ := h.eng.Alert(plex); a.MutedBy != nil {
+		t.Fatalf("still muted: %+v", a)
+	}
+}
+
+func TestMaintenanceWindowConfigErrors(t *testing.T) {
+	_, err := New(Config{MaintenanceWindows: []MaintenanceWindow{
+		{Name: "a", TimeIntervals: []TimeInterval{{Times: []TimeRange{{Start: "23:00", End: "01:00"}}}}},
+		{Name: "a", TimeIntervals: []TimeInterval{{Location: "Mars/Olympus"}}},
+		{Name: "", Matchers: []Matcher{{Name: "s", Value: "(", Type: MatchRegexp}}},
+	}})
+	var fields []string
+	for _, e := range flatten(err) {
+		var ce *ConfigError
+		if !errors.As(e, &ce) || !errors.Is(e, ErrInvalidConfig) {
+			t.Fatalf("error %v is not a *ConfigError", e)
+		}
+		fields = append(fields, ce.Field)
+	}
+	want := []string{
+		"MaintenanceWindows[0].TimeIntervals[0].Times[0]",
+		"MaintenanceWindows[1].Name",
+		"MaintenanceWindows[1].TimeIntervals[0].Location",
+		"MaintenanceWindows[2].Name",
+		"MaintenanceWindows[2].Matchers[0].value",
+		"MaintenanceWindows[2].TimeIntervals",
+	}
+	if !slices.Equal(fields, want) {
+		t.Fatalf("fields %q, want %q", fields, want)
+	}
+}
+
+func flatten(err error) []error {
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		var out []error
+		for _, e := range j.Unwrap() {
+			out = append(out, flatten(e)...)
+		}
+		return out
+	}
+	if err == nil {
+		return nil
+	}
+	return []error{err}
+}
+
+func TestSilenceSurvivesRestart(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "alerts.json")
+	cfg := Config{StatePath: path}
+	h := newHarness(t, cfg)
+	h.addRules(DefaultRules()...)
+	h.up.Record(ctx, 0, svc("imdb"))
+	s := h.silence(time.Hour, eq("service", "imdb"))
+	h.eval()
+	if got := h.drain(); len(got) != 0 {
+		t.Fatalf("silenced alert notified: %q", summary(got))
+	}
+
+	h2 := restart(t, h, cfg)
+	res := &resendRecorder{recorder: newRecorder("am"), every: time.Minute}
+	if err := h2.eng.AddNotifier(res); err != nil {
+		t.Fatal(err)
+	}
+	h2.addRules(DefaultRules()...)
+	if got, ok := h2.eng.Silence(s.ID); !ok || got.Status.State != SilenceActive || !slices.Equal(got.Matchers, s.Matchers) {
+		t.Fatalf("silence after restart = %+v, %v", got, ok)
+	}
+	h2.up.Record(ctx, 0, svc("imdb"))
+	h2.step(time.Minute)
+	h2.step(time.Minute)
+	if got, got2 := h2.drain(), h2.drainOf(1); len(got)+len(got2) != 0 {
+		t.Fatalf("restart notified a silenced alert: %q %q", summary(got), summary(got2))
+	}
+	imdb := alertID(RuleServiceDown, labels(names.AttrService, "imdb"))
+	if a, _ := h2.eng.Alert(imdb); !slices.Equal(a.SilencedBy, []string{s.ID}) {
+		t.Fatalf("after restart: %+v", a)
+	}
+	expire(h2, s)
+	if got := summary(h2.drain()); !slices.Equal(got, []string{"service_down:firing:service=imdb"}) {
+		t.Fatalf("at expiry: %q", got)
+	}
+	h3 := restart(t, h2, cfg)
+	if got, ok := h3.eng.Silence(s.ID); !ok || got.Status.State != SilenceExpired {
+		t.Fatalf("expired silence after restart = %+v, %v", got, ok)
+	}
+}
+
+func TestStateFileWithoutSilencesStillLoads(t *testing.T) {
+	// A state file written before silences existed.
+	path := filepath.Join(t.TempDir(), "alerts.json")
+	old := `{"version":1,"alerts":[{"alert":{"id":"x","rule":"service_down","level":"critical","state":"firing",` +
+		`"title":"Service plex is down","description":"","labels":{"service":"plex"},"value":0,` +
+		`"startsAt":"2025-03-01T11:00:00Z","updatedAt":"2025-03-01T11:00:00Z","acknowledged":false,"flapping":false},"notified":true}]}`
+	if err := os.WriteFile(path, []byte(old), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	h := newHarness(t, Config{StatePath: path})
+	if a, ok := h.eng.Alert("x"); !ok || a.State != Firing {
+		t.Fatalf("old state file: %+v, %v", a, ok)
+	}
+	if got := h.eng.Silences(); len(got) != 0 {
+		t.Fatalf("silences from an old file: %+v", got)
+	}
+	s := h.silence(time.Hour, eq("service", "plex"))
+	b, err := os.ReadFile(path)
+	if err != nil || !strings.Contains(string(b), `"silences":[{"id":"`+s.ID+`"`) || !strings.Contains(string(b), `"version":1`) {
+		t.Fatalf("state file after a silence: %s, %v", b, err)
+	}
+}
+
+func TestSilenceNotSavedIsNotKept(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "state")
+	if err := os.Mkdir(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	h := newHarness(t, Config{StatePath: filepath.Join(dir, "alerts.json")})
+	kept := h.silence(time.Hour, eq("service", "plex"))
+	restore := replaceDirByFile(t, dir)
+	_, err := h.eng.CreateSilence(Silence{Matchers: []Matcher{eq("service", "imdb")}, EndsAt: h.clk.Now().Add(time.Hour)})
+	if !errors.Is(err, ErrNotSaved) || !errors.Is(err, syscall.ENOTDIR) {
+		t.Fatalf("CreateSilence with an unwritable state = %v, want ErrNotSaved wrapping the cause", err)
+	}
+	if _, err := h.eng.ExpireSilence(kept.ID); !errors.Is(err, ErrNotSaved) {
+		t.Fatalf("ExpireSilence with an unwritable state = %v, want ErrNotSaved", err)
+	}
+	if got := h.eng.Silences(); len(got) != 1 || got[0].ID != kept.ID || got[0].Status.State != SilenceActive {
+		t.Fatalf("silences after failed saves: %+v", got)
+	}
+	restore()
+	if _, err := h.eng.ExpireSilence(kept.ID); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.eng.Shutdown(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.eng.CreateSilence(Silence{}); !errors.Is(err, ErrShutdown) {
+		t.Fatalf("after Shutdown: %v", err)
+	}
+}
+
+// The lifecycle alone: what muting does to a step's notices and state.
+func TestStepMuted(t *testing.T) {
+	ent, err := newSilenceEntry(Silence{ID: "s1", Matchers: []Matcher{eq("service", "plex")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	muted, open := &muteSet{silences: []*silenceEntry{ent}}, &muteSet{}
+	with := func(o observation, ms *muteSet) observation { o.mute = ms; return o }
+	type tstep struct {
+		at    time.Duration
+		obs   observation
+		notes []string
+	}
+	limited := view(func(v *ruleView) { v.rateLimit = time.Hour })
+	flappy := view(func(v *ruleView) { v.flapChanges = 2 })
+	for _, tc := range []struct {
+		name  string
+		view  *ruleView
+		steps []tstep
+	}{
+		{"unmuted within the rate limit: notified once all the same", limited, []tstep{
+			{0, with(obsHoldPlex, open), []string{"F"}},
+			{time.Minute, with(obsHoldPlex, muted), nil},
+			{2 * time.Minute, with(obsHoldPlex, open), []string{"F"}},
+			{3 * time.Minute, with(obsHoldPlex, open), nil},
+		}},
+		{"fires muted, unmuted by a silence change (obsMute)", view(), []tstep{
+			{0, with(obsHoldPlex, muted), nil},
+			{time.Minute, with(observation{kind: obsMute}, open), []string{"F"}},
+		}},
+		{"flaps while muted: nothing, then one firing", flappy, []tstep{
+			{0, with(obsHoldPlex, muted), nil},
+			{time.Minute, with(obsClear0, muted), nil},
+			{2 * time.Minute, with(obsHoldPlex, muted), nil},
+			{3 * time.Minute, with(obsClear0, muted), nil},
+			{4 * time.Minute, with(obsHoldPlex, open), []string{"F!"}}, // still flapping
+		}},
+		{"nil mute leaves muting as it was", view(), []tstep{
+			{0, with(obsHoldPlex, muted), nil},
+			{time.Minute, observation{kind: obsAck, by: "a"}, nil},
+			{2 * time.Minute, with(obsHoldPlex, muted), nil},
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			st := freshState()
+			for i, s := range tc.steps {
+				var notes []notice
+				st, notes, _ = step(st, s.obs, tc.view, t0.Add(s.at))
+				if got := kinds(alertsOf(notes)); !slices.Equal(got, s.notes) {
+					t.Fatalf("step %d: notices %q, want %q", i, got, s.notes)
+				}
+				for _, n := range notes {
+					if n.a.SilencedBy != nil || n.a.MutedBy != nil {
+						t.Fatalf("step %d: a notice says it is muted: %+v", i, n.a)
+					}
+				}
+				if s.obs.mute == muted && !slices.Equal(st.a.SilencedBy, []string{"s1"}) {
+					t.Fatalf("step %d: silencedBy %q", i, st.a.SilencedBy)
+				}
+			}
+		})
+	}
+	// A rule gone (nil view): no firing notice can be made, and no panic.
+	st, _, _ := step(freshState(), with(obsHoldPlex, muted), view(), t0)
+	if st, notes, _ := step(st, with(observation{kind: obsMute}, open), nil, t0); len(notes) != 0 || st.a.SilencedBy != nil {
+		t.Fatalf("unmuted without a rule: %+v %+v", st, notes)
+	}
+}
+
+func alertsOf(ns []notice) []Alert {
+	out := make([]Alert, len(ns))
+	for i, n := range ns {
+		out[i] = n.a
+	}
+	return out
+}
