@@ -182,12 +182,17 @@ func (dp *dispatcher) dispatch(notices []notice, firing []Alert, now time.Time) 
 	dp.mu.Lock()
 	ds := slices.Clone(dp.deliverers)
 	dp.mu.Unlock()
-	batch := make([]Alert, len(notices))
-	for i, n := range notices {
-		batch[i] = n.a
+	batch := make([]Alert, 0, len(notices))
+	var forget []string
+	for _, n := range notices {
+		if n.forget {
+			forget = append(forget, n.a.ID)
+			continue
+		}
+		batch = append(batch, n.a)
 	}
 	for _, d := range ds {
-		d.enqueue(batch, firing, now)
+		d.enqueue(batch, forget, firing, now)
 	}
 }
 
@@ -218,7 +223,8 @@ func (dp *dispatcher) shutdown(ctx context.Context) error {
 	}
 }
 
-// enqueue queues one change's notifications, then the resends due among
+// enqueue forgets the alerts in forget (muted: their resolution will not
+// be sent), queues one change's notifications, then the resends due among
 // firing (Resenders only), without blocking: all of them if the backlog
 // left from earlier changes is below QueueSize, none otherwise (each drop
 // is counted, and summarized in the log).
@@ -228,8 +234,11 @@ func (dp *dispatcher) shutdown(ctx context.Context) error {
 // when the resolved one comes out of the queue (see run), since a later
 // firing notification still in the queue may succeed where an earlier one
 // failed.
-func (d *deliverer) enqueue(batch, firing []Alert, now time.Time) {
+func (d *deliverer) enqueue(batch []Alert, forget []string, firing []Alert, now time.Time) {
 	d.mu.Lock()
+	for _, id := range forget {
+		delete(d.known, id)
+	}
 	why := ""
 	switch {
 	case d.closed:

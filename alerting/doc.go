@@ -55,6 +55,18 @@
 // counted in the next notification's HeldBack. Resolved alerts are kept for
 // Config.Retention (and at most Config.MaxResolved of them).
 //
+// # Silences and maintenance windows
+//
+// A [Silence] mutes the alerts its matchers select (on the alert's labels
+// plus alertname, the rule, and severity, the level) from StartsAt to
+// EndsAt, with Alertmanager's semantics; a [MaintenanceWindow] does the same
+// on a recurring schedule (Alertmanager's time intervals). A muted alert is
+// still evaluated and listed, with SilencedBy or MutedBy, but no notifier
+// hears of it, firing or resolved. When it is no longer muted and still
+// fires, the notifiers get it once; when it resolved meanwhile, nothing.
+// Silences are saved with the alert state: [Engine.CreateSilence] and
+// [Engine.ExpireSilence] return only once the file took the change.
+//
 // # State file
 //
 // With Config.StatePath the state survives restarts. The engine owns the

@@ -37,8 +37,8 @@ var (
 	// ErrAlertResolved is returned by Acknowledge for an alert that has
 	// already resolved.
 	ErrAlertResolved = errors.New("alerting: alert already resolved")
-	// ErrNotSaved is wrapped by the error of a change (an acknowledgement)
-	// that could not be written to the state file. The change is not kept in
+	// ErrNotSaved is wrapped by the error of a change (an acknowledgement,
+	// a silence created or expired) that could not be written to the state file. The change is not kept in
 	// memory either, so what the engine shows is what survives a restart.
 	ErrNotSaved = errors.New("alerting: change not saved")
 
@@ -53,8 +53,8 @@ var (
 	ErrDuplicateNotifier = errors.New("alerting: duplicate notifier name")
 	// ErrAlreadyInstrumented is returned by a second call to Instrument.
 	ErrAlreadyInstrumented = errors.New("alerting: engine already instrumented")
-	// ErrShutdown is returned by Start, Evaluate, Acknowledge and
-	// AddNotifier after Shutdown.
+	// ErrShutdown is returned by Start, Evaluate, Acknowledge, AddNotifier,
+	// CreateSilence, SilenceAlert and ExpireSilence after Shutdown.
 	ErrShutdown = errors.New("alerting: engine shut down")
 
 	// ErrInvalidConfig is returned (wrapped in a *ConfigError) by New when

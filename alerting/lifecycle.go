@@ -104,6 +104,10 @@ func newRuleView(r *Rule, c *compiled) ruleView {
 type notice struct {
 	a     Alert
 	order int // rule order, set by the engine for a deterministic delivery order
+	// forget marks a notice that is not delivered: the notifiers that heard
+	// the alert fire drop it from what they know is firing, because its
+	// resolution will not be sent (it is muted).
+	forget bool
 }
 
 // step is the lifecycle: pending → firing → resolved, with
@@ -114,6 +118,7 @@ type notice struct {
 func step(st alertState, obs observation, r *ruleView, now time.Time) (alertState, []notice, bool) {
 	m := machine{st: st, r: r, now: now}
 	wasMuted := st.a.SilencedBy != nil || st.a.MutedBy != nil
+	wasNotified := st.notified
 	switch obs.kind {
 	case obsHold:
 		m.hold(obs.value, obs.labels)
@@ -135,7 +140,7 @@ func step(st alertState, obs observation, r *ruleView, now time.Time) (alertStat
 		m.acknowledge(obs.by, obs.comment)
 	}
 	if obs.mute != nil {
-		m.applyMute(obs.mute, wasMuted)
+		m.applyMute(obs.mute, wasMuted, wasNotified)
 	}
 	return m.st, m.notices, m.save
 }
@@ -145,8 +150,9 @@ func step(st alertState, obs observation, r *ruleView, now time.Time) (alertStat
 // firing is then "not notified", so Resenders leave it alone too) and its
 // resolution. An alert that is no longer muted and still fires is
 // notified once, whatever the rate limit; one that resolved while muted is
-// not.
-func (m *machine) applyMute(ms *muteSet, wasMuted bool) {
+// not. The notifiers told of its firing before this step (wasNotified) get
+// a forget notice instead, since they will not hear of its resolution.
+func (m *machine) applyMute(ms *muteSet, wasMuted, wasNotified bool) {
 	st := &m.st
 	if st.gone {
 		return
@@ -159,6 +165,9 @@ func (m *machine) applyMute(ms *muteSet, wasMuted bool) {
 	if sil != nil || mw != nil {
 		if m.notices != nil || st.notified {
 			m.notices = nil
+			if wasNotified && st.notified {
+				m.notices = []notice{{a: Alert{ID: st.a.ID}, forget: true}}
+			}
 			st.notified = false
 			m.save = true
 		}

@@ -106,6 +106,16 @@ func TestSilenceMutesFiringAndResolved(t *testing.T) {
 			if a, ok := h.eng.Alert(plex); ok && (a.SilencedBy != nil || a.MutedBy != nil) && a.State != Resolved {
 				t.Fatalf("alert still muted after the silence: %+v", a)
 			}
+			// A notifier remembers as firing only what it was last told fires:
+			// an alert resolved while muted is forgotten, not kept forever.
+			for _, d := range h.eng.dispatch.deliverers {
+				d.mu.Lock()
+				_, known := d.known[plex]
+				d.mu.Unlock()
+				if want := len(tc.want) > 0; known != want {
+					t.Fatalf("notifier %s knows plex as firing: %v, want %v", d.name, known, want)
+				}
+			}
 		})
 	}
 }
@@ -517,9 +527,16 @@ func TestStepMuted(t *testing.T) {
 	}{
 		{"unmuted within the rate limit: notified once all the same", limited, []tstep{
 			{0, with(obsHoldPlex, open), []string{"F"}},
-			{time.Minute, with(obsHoldPlex, muted), nil},
+			{time.Minute, with(obsHoldPlex, muted), []string{"forget"}},
 			{2 * time.Minute, with(obsHoldPlex, open), []string{"F"}},
 			{3 * time.Minute, with(obsHoldPlex, open), nil},
+		}},
+		{"notified, then muted and resolved: the notifiers forget it, hear nothing", view(), []tstep{
+			{0, with(obsHoldPlex, open), []string{"F"}},
+			{time.Minute, with(obsHoldPlex, muted), []string{"forget"}},
+			{2 * time.Minute, with(obsHoldPlex, muted), nil},
+			{3 * time.Minute, with(obsClear0, muted), nil},
+			{4 * time.Minute, with(obsClear0, open), nil},
 		}},
 		{"fires muted, unmuted by a silence change (obsMute)", view(), []tstep{
 			{0, with(obsHoldPlex, muted), nil},
@@ -543,7 +560,13 @@ func TestStepMuted(t *testing.T) {
 			for i, s := range tc.steps {
 				var notes []notice
 				st, notes, _ = step(st, s.obs, tc.view, t0.Add(s.at))
-				if got := kinds(alertsOf(notes)); !slices.Equal(got, s.notes) {
+				got := kinds(alertsOf(notes))
+				for j, n := range notes {
+					if n.forget {
+						got[j] = "forget"
+					}
+				}
+				if !slices.Equal(got, s.notes) {
 					t.Fatalf("step %d: notices %q, want %q", i, got, s.notes)
 				}
 				for _, n := range notes {
