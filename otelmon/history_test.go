@@ -189,7 +189,7 @@ type serviceInstruments struct {
 	up, breaker       metric.Int64Gauge
 }
 
-func newServiceInstruments(t *testing.T, mp metric.MeterProvider) serviceInstruments {
+func newServiceInstruments(t testing.TB, mp metric.MeterProvider) serviceInstruments {
 	t.Helper()
 	meter := mp.Meter("test")
 	p := names.Default
