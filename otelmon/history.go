@@ -226,7 +226,6 @@ type history struct {
 	collectMu   sync.Mutex
 	rm          metricdata.ResourceMetrics // reused by every collection
 	lastCollect time.Time
-	collectErr  error // the last collection's error, nil when it worked
 
 	mu       sync.Mutex
 	sources  map[string]*sourceHistory
@@ -294,8 +293,9 @@ func (h *history) collect(t time.Time) {
 	h.collectMu.Lock()
 	defer h.collectMu.Unlock()
 	h.lastCollect = h.clock.Now()
-	h.collectErr = h.reader.Collect(context.Background(), &h.rm)
-	if h.collectErr != nil {
+	// A reader the host has not registered, or one shut down, reads
+	// nothing: the history then keeps what it has.
+	if err := h.reader.Collect(context.Background(), &h.rm); err != nil {
 		return
 	}
 	src, svc := h.read(&h.rm)
