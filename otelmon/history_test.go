@@ -434,3 +434,73 @@ func TestHistoryForgets(t *testing.T) {
 		}
 	}
 }
+
+// Alerts active in the range come with the history, for the time axis.
+func TestHistoryAlerts(t *testing.T) {
+	m, clk, srv := historyMonitor(t)
+	ctx := context.Background()
+	for range 3 {
+		m.RecordSyncOperation(ctx, "tmdb", false, time.Second, 0, 0, 0)
+	}
+	if err := m.Alerts().Evaluate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	clk.Advance(time.Minute)
+	h := getHistory(t, srv, "?range=1h")
+	act := m.Alerts().Active()
+	if len(act) != 1 || len(h.Alerts) != 1 || h.Alerts[0].ID != act[0].ID || !h.Alerts[0].StartsAt.Equal(act[0].StartsAt) {
+		t.Fatalf("history alerts %+v, want the active alert %+v", h.Alerts, act)
+	}
+	// No collection ran in the minute of the failures: the query's reads
+	// them into the bucket in progress.
+	if f := tail(vals(h.Sources["tmdb"].Failed), 2); !sameVals(f, []float64{nan, 3}) {
+		t.Errorf("tmdb failures per bucket end %v, want [NaN 3]", f)
+	}
+}
+
+// On a host's provider without an alert engine there is no reader to read:
+// the history answers, empty.
+func TestHistoryWithoutReader(t *testing.T) {
+	mp := sdkmetric.NewMeterProvider()
+	t.Cleanup(func() { _ = mp.Shutdown(context.Background()) })
+	m, _ := newTestMonitor(t, DefaultConfig(), WithMeterProvider(mp), WithAPIKey(testKey))
+	m.RecordSyncOperation(context.Background(), "imdb", true, time.Second, 0, 0, 0)
+	srv := httptest.NewServer(m.Handler())
+	t.Cleanup(srv.Close)
+	h := getHistory(t, srv, "?range=6h")
+	if h.StepSeconds != 60 || len(h.Sources) != 0 || len(h.Services) != 0 || h.Alerts == nil {
+		t.Errorf("history without a reader: %+v", h)
+	}
+}
+
+// Queries, collections and recording run at once (for -race).
+func TestHistoryConcurrent(t *testing.T) {
+	m, clk, _ := historyMonitor(t)
+	ctx := context.Background()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for i := range 200 {
+			m.RecordSyncOperation(ctx, "trakt", i%3 != 0, time.Second, 0, 0, 0)
+			if i%20 == 0 {
+				m.hist.collect(clk.Now())
+			}
+		}
+	}()
+	for range 50 {
+		_ = m.history("1h", historyRanges["1h"])
+		clk.Advance(time.Second)
+	}
+	<-done
+	m.hist.collect(clk.Now())
+	h := m.history("24h", historyRanges["24h"])
+	var total float32
+	for i := range h.Sources["trakt"].Succeeded {
+		if v := h.Sources["trakt"].Succeeded[i]; !math.IsNaN(float64(v)) {
+			total += v + h.Sources["trakt"].Failed[i]
+		}
+	}
+	if total != 200 {
+		t.Errorf("history counted %v syncs, want 200", total)
+	}
+}
