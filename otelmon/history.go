@@ -2,6 +2,7 @@ package otelmon
 
 import (
 	"context"
+	"maps"
 	"math"
 	"slices"
 	"sync"
@@ -150,16 +151,40 @@ func (r *ring[P]) at(b int64) (P, bool) {
 	return r.slots[b%int64(len(r.slots))], true
 }
 
-// sourceLevel is one resolution of a source: closed buckets and the open one.
-type sourceLevel struct {
-	ring  ring[sourcePoint]
-	open  sourcePoint
+// level is one resolution of a series: closed buckets and the open one.
+type level[P any] struct {
+	ring  ring[P]
+	open  P
 	openB int64
+}
+
+// newLevels returns the levels of a series first seen at tn (UnixNano).
+func newLevels[P any](tn int64) [2]level[P] {
+	var ls [2]level[P]
+	for i, l := range historyLevels {
+		b := tn / int64(l.step)
+		ls[i] = level[P]{ring: newRing[P](l.points, b), openB: b}
+	}
+	return ls
+}
+
+// at returns bucket b of the level: the open one, a closed one, or an
+// empty one after the open one (no collection since); false when the
+// series has no such bucket.
+func (l *level[P]) at(b int64) (P, bool) {
+	var zero P
+	switch {
+	case b == l.openB:
+		return l.open, true
+	case b > l.openB:
+		return zero, true
+	}
+	return l.ring.at(b)
 }
 
 // sourceHistory is a source's history and its last cumulative readings.
 type sourceHistory struct {
-	levels   [2]sourceLevel
+	levels   [2]level[sourcePoint]
 	prev     sourceReading
 	lastSeen int64 // UnixNano of the last collection that reported it
 }
@@ -167,9 +192,7 @@ type sourceHistory struct {
 // serviceLevel is one resolution of a service; openBuckets are the open
 // bucket's latency histogram counts, for its quantiles.
 type serviceLevel struct {
-	ring        ring[servicePoint]
-	open        servicePoint
-	openB       int64
+	level[servicePoint]
 	openBuckets []uint64
 }
 
@@ -315,100 +338,89 @@ func (h *history) collect(t time.Time) {
 func (h *history) read(rm *metricdata.ResourceMetrics) (map[string]*sourceReading, map[string]*serviceReading) {
 	src := map[string]*sourceReading{}
 	svc := map[string]*serviceReading{}
-	srcOf := func(label string) *sourceReading {
-		r := src[label]
-		if r == nil {
-			r = &sourceReading{}
-			src[label] = r
-		}
-		return r
-	}
-	svcOf := func(label string) *serviceReading {
-		r := svc[label]
-		if r == nil {
-			r = &serviceReading{}
-			svc[label] = r
-		}
-		return r
-	}
 	n := &h.names
 	for _, sm := range rm.ScopeMetrics {
 		for _, m := range sm.Metrics {
 			switch m.Name {
-			case n.succeeded, n.failed:
-				sum, ok := m.Data.(metricdata.Sum[int64])
-				if !ok {
-					continue
-				}
-				for _, dp := range sum.DataPoints {
-					r := srcOf(attr(dp.Attributes, names.AttrSource))
-					if m.Name == n.succeeded {
-						r.succeeded = uint64(max(dp.Value, 0))
-					} else {
-						r.failed = uint64(max(dp.Value, 0))
-					}
-				}
+			case n.succeeded:
+				eachSum(m, names.AttrSource, func(l string, v uint64) { entry(src, l).succeeded = v })
+			case n.failed:
+				eachSum(m, names.AttrSource, func(l string, v uint64) { entry(src, l).failed = v })
 			case n.syncDuration:
-				hist, ok := m.Data.(metricdata.Histogram[float64])
-				if !ok {
-					continue
-				}
-				for _, dp := range hist.DataPoints {
-					r := srcOf(attr(dp.Attributes, names.AttrSource))
+				eachHistogram(m, names.AttrSource, func(l string, dp *metricdata.HistogramDataPoint[float64]) {
+					r := entry(src, l)
 					r.durCount, r.durSum = dp.Count, dp.Sum
-				}
-			case n.requests, n.limited:
-				sum, ok := m.Data.(metricdata.Sum[int64])
-				if !ok {
-					continue
-				}
-				for _, dp := range sum.DataPoints {
-					r := svcOf(attr(dp.Attributes, names.AttrService))
-					if m.Name == n.requests {
-						r.requests = uint64(max(dp.Value, 0))
-					} else {
-						r.limited = uint64(max(dp.Value, 0))
-					}
-				}
+				})
+			case n.requests:
+				eachSum(m, names.AttrService, func(l string, v uint64) { entry(svc, l).requests = v })
+			case n.limited:
+				eachSum(m, names.AttrService, func(l string, v uint64) { entry(svc, l).limited = v })
 			case n.apiDuration:
-				hist, ok := m.Data.(metricdata.Histogram[float64])
-				if !ok {
-					continue
-				}
-				for _, dp := range hist.DataPoints {
-					r := svcOf(attr(dp.Attributes, names.AttrService))
+				eachHistogram(m, names.AttrService, func(l string, dp *metricdata.HistogramDataPoint[float64]) {
+					r := entry(svc, l)
 					r.latCount, r.latBuckets, r.bounds = dp.Count, dp.BucketCounts, dp.Bounds
-				}
-			case n.up, n.breaker:
-				g, ok := m.Data.(metricdata.Gauge[int64])
-				if !ok {
-					continue
-				}
-				for _, dp := range g.DataPoints {
-					r := svcOf(attr(dp.Attributes, names.AttrService))
-					if m.Name == n.up {
-						r.up = upDown
-						if dp.Value != 0 {
-							r.up = upUp
-						}
-					} else if dp.Value >= 0 && dp.Value <= 2 {
-						r.breaker = uint8(dp.Value) + 1
+				})
+			case n.up:
+				eachGauge(m, names.AttrService, func(l string, v int64) {
+					entry(svc, l).up = upDown
+					if v != 0 {
+						entry(svc, l).up = upUp
 					}
-				}
+				})
+			case n.breaker:
+				eachGauge(m, names.AttrService, func(l string, v int64) {
+					if v >= 0 && v <= 2 {
+						entry(svc, l).breaker = uint8(v) + 1
+					}
+				})
 			}
 		}
 	}
 	return src, svc
 }
 
+// entry returns m[label], created when missing.
+func entry[T any](m map[string]*T, label string) *T {
+	r := m[label]
+	if r == nil {
+		r = new(T)
+		m[label] = r
+	}
+	return r
+}
+
+// eachSum calls fn with each point of an int64 sum, by the label key;
+// negative values count as 0. Data of another type is skipped.
+func eachSum(m metricdata.Metrics, key string, fn func(label string, v uint64)) {
+	if sum, ok := m.Data.(metricdata.Sum[int64]); ok {
+		for _, dp := range sum.DataPoints {
+			fn(attr(dp.Attributes, key), uint64(max(dp.Value, 0)))
+		}
+	}
+}
+
+// eachHistogram calls fn with each point of a float64 histogram.
+func eachHistogram(m metricdata.Metrics, key string, fn func(label string, dp *metricdata.HistogramDataPoint[float64])) {
+	if hist, ok := m.Data.(metricdata.Histogram[float64]); ok {
+		for i := range hist.DataPoints {
+			fn(attr(hist.DataPoints[i].Attributes, key), &hist.DataPoints[i])
+		}
+	}
+}
+
+// eachGauge calls fn with each point of an int64 gauge.
+func eachGauge(m metricdata.Metrics, key string, fn func(label string, v int64)) {
+	if g, ok := m.Data.(metricdata.Gauge[int64]); ok {
+		for _, dp := range g.DataPoints {
+			fn(attr(dp.Attributes, key), dp.Value)
+		}
+	}
+}
+
 func (h *history) source(name string, tn int64) *sourceHistory {
 	s := h.sources[name]
 	if s == nil {
-		s = &sourceHistory{}
-		for i, l := range historyLevels {
-			b := tn / int64(l.step)
-			s.levels[i] = sourceLevel{ring: newRing[sourcePoint](l.points, b), openB: b}
-		}
+		s = &sourceHistory{levels: newLevels[sourcePoint](tn)}
 		h.sources[name] = s
 	}
 	return s
@@ -418,9 +430,8 @@ func (h *history) service(name string, tn int64) *serviceHistory {
 	s := h.services[name]
 	if s == nil {
 		s = &serviceHistory{}
-		for i, l := range historyLevels {
-			b := tn / int64(l.step)
-			s.levels[i] = serviceLevel{ring: newRing[servicePoint](l.points, b), openB: b}
+		for i, l := range newLevels[servicePoint](tn) {
+			s.levels[i].level = l
 		}
 		h.services[name] = s
 	}
@@ -431,16 +442,8 @@ func (h *history) service(name string, tn int64) *serviceHistory {
 // all their buckets have left the rings.
 func (h *history) forgetLocked(tn int64) {
 	cut := tn - int64(historyKeep)
-	for name, s := range h.sources {
-		if s.lastSeen < cut {
-			delete(h.sources, name)
-		}
-	}
-	for name, s := range h.services {
-		if s.lastSeen < cut {
-			delete(h.services, name)
-		}
-	}
+	maps.DeleteFunc(h.sources, func(_ string, s *sourceHistory) bool { return s.lastSeen < cut })
+	maps.DeleteFunc(h.services, func(_ string, s *serviceHistory) bool { return s.lastSeen < cut })
 }
 
 // increase is the increase of a cumulative value from prev to cur; a drop

@@ -158,28 +158,13 @@ func (h *history) snapshot(name string, rg historyRange, now time.Time) historyJ
 	return out
 }
 
-// at returns bucket b of the level: the open one, a closed one, or an
-// empty one after the open one (no collection since); false when the
-// series has no such bucket.
-func (l *sourceLevel) at(b int64) (sourcePoint, bool) {
-	switch {
-	case b == l.openB:
-		return l.open, true
-	case b > l.openB:
-		return sourcePoint{}, true
-	}
-	return l.ring.at(b)
-}
-
-// at is sourceLevel.at for a service; bounds are its latency buckets'.
+// at is level.at with the open bucket's quantiles worked out; bounds are
+// the service's latency buckets'.
 func (l *serviceLevel) at(b int64, bounds []float64) (servicePoint, bool) {
-	switch {
-	case b == l.openB:
+	if b == l.openB {
 		return l.closed(bounds), true
-	case b > l.openB:
-		return servicePoint{}, true
 	}
-	return l.ring.at(b)
+	return l.level.at(b)
 }
 
 // historyAlerts returns the alerts active at some time in [start, end).

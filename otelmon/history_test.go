@@ -316,10 +316,7 @@ func TestBucketQuantile(t *testing.T) {
 // A cumulative value that drops (a restarted process behind an OTLP
 // pipeline, a recreated instrument) is a restart from zero.
 func TestHistoryCounterReset(t *testing.T) {
-	s := &sourceHistory{}
-	for i, l := range historyLevels {
-		s.levels[i] = sourceLevel{ring: newRing[sourcePoint](l.points, 0)}
-	}
+	s := &sourceHistory{levels: newLevels[sourcePoint](0)}
 	s.feed(&sourceReading{succeeded: 10, durCount: 10, durSum: 20}, 0)
 	s.feed(&sourceReading{succeeded: 3, durCount: 3, durSum: 3}, 1)
 	if p := s.levels[0].open; p.succeeded != 13 || p.durCount != 13 || p.durSum != 23 {
