@@ -20,6 +20,8 @@ import { join } from "node:path";
 import { chromium } from "playwright-core";
 
 const SERVICES = ["imdb", "tmdb", "trakt", "plex"];
+// OPTIONAL are the endpoints of silences, which a server may not offer.
+const OPTIONAL = ["/api/v3/monitoring/silences", "/api/v3/monitoring/maintenance-windows"];
 const WAIT_MS = 15_000; // one wait; longer than the page's 5 s refresh
 const TOTAL_MS = 60_000; // the whole run
 const REFRESH_MS = 5_000; // the page's refresh interval
@@ -79,9 +81,11 @@ async function drive(page) {
   page.on("pageerror", (err) => problems.push("page error: " + err.message));
   page.on("console", (msg) => {
     // A rejected key is answered 401 on purpose, and Chromium logs it; so
-    // is the 404 of a server without silences, which the page asks for.
+    // are the 404s of a server without silences and maintenance windows,
+    // which the page asks for.
     if (msg.type() !== "error" || /status of 401/.test(msg.text())) return;
-    if (!withSilences && /status of 404/.test(msg.text()) && new URL(msg.location().url || "http://x/").pathname === "/api/v3/monitoring/silences") return;
+    const path = new URL(msg.location().url || "http://x/").pathname;
+    if (!withSilences && /status of 404/.test(msg.text()) && OPTIONAL.includes(path)) return;
     problems.push("console error: " + msg.text());
   });
   const apiCalls = []; // every API request the page makes: method, path, key
