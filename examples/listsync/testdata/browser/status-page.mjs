@@ -66,6 +66,34 @@ async function main() {
   }
 }
 
+// getJSON reads an API endpoint with the key.
+async function getJSON(path) {
+  const resp = await fetch(new URL(path, url), { headers: { "X-Api-Key": key } });
+  check(resp.ok, `GET ${path} answered ${resp.status}`);
+  return resp.json();
+}
+
+// checkTraces checks the trace IDs of the first alert that has some, and
+// returns what it checked.
+async function checkTraces(page) {
+  const [status, alerts] = await Promise.all([getJSON("api/v3/monitoring/status"), getJSON("api/v3/monitoring/alerts")]);
+  const a = alerts.find((a) => Array.isArray(a.traceIds) && a.traceIds.length > 0);
+  if (!a) return "no alert names a trace";
+  const cell = page.locator(`#alerts tr[data-alert-row="${a.id}"] .traces`);
+  const tpl = status.traceUrlTemplate || "";
+  await cell.waitFor();
+  for (const id of a.traceIds) {
+    if (tpl) {
+      const href = tpl.split("{traceId}").join(id);
+      check((await cell.locator(`a[href="${href}"]`).filter({ hasText: id }).count()) === 1, `trace ${id} is not linked to ${href}`);
+    } else {
+      check((await cell.locator("a").count()) === 0, "trace IDs are links without a trace URL template");
+      await cell.filter({ hasText: id }).waitFor();
+    }
+  }
+  return { alert: a.id, traceIds: a.traceIds.length, linked: !!tpl };
+}
+
 // silencesOffered asks the server whether it offers silences: a server
 // built without them answers 404, and the page must then do without.
 async function silencesOffered() {
@@ -246,6 +274,11 @@ async function drive(page) {
       "the page offers to silence without a silences API");
   }
 
+  // 6c. Traces: an alert that names the traces that caused it shows them,
+  // as links when the server has a trace URL template, as text otherwise.
+  // (Only where the server reports trace IDs.)
+  const traces = await checkTraces(page);
+
   // 7. The page refreshes on its own every 5 s.
   const statusCalls = () => apiCalls.filter((c) => c.path === "/api/v3/monitoring/status").length;
   const n = statusCalls();
@@ -274,7 +307,7 @@ async function drive(page) {
   check((await page.evaluate(() => localStorage.getItem("otelmon.apiKey"))) === null, "the key stays in localStorage after forgetting it");
 
   check(problems.length === 0, problems.join("\n"));
-  return { services, syncs, history, alerts, acknowledged: { id, title }, silenced: silenced || (withSilences ? null : "no silences API"), apiCalls: apiCalls.length };
+  return { services, syncs, history, traces, alerts, acknowledged: { id, title }, silenced: silenced || (withSilences ? null : "no silences API"), apiCalls: apiCalls.length };
 }
 
 const timer = setTimeout(() => {
