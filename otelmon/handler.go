@@ -21,6 +21,7 @@ var statusPage []byte
 //	GET  /api/v3/monitoring/status                    Status
 //	GET  /api/v3/monitoring/alerts                    active alerts; ?level=, ?state=, ?all=true
 //	GET  /api/v3/monitoring/health                    health summary; health+json on Accept
+//	GET  /api/v3/monitoring/history                   history of the last 1h, 6h or 24h: ?range= (default 1h)
 //	POST /api/v3/monitoring/alerts/{id}/acknowledge   {"by": "...", "comment": "..."}
 //	POST /api/v3/monitoring/health/{service}/check    runs that check now
 //	GET  /api/v3/monitoring/silences                  silences with their state (pending, active, expired)
@@ -62,6 +63,7 @@ func (m *Monitor) Handler() http.Handler {
 	mux.handle("GET /api/v3/monitoring/health", http.HandlerFunc(m.serveHealth))
 	mux.handle("POST /api/v3/monitoring/health/{service}/check", requireJSON(http.HandlerFunc(m.serveHealthCheck)))
 	mux.handle("GET /api/v3/monitoring/alerts", http.HandlerFunc(m.serveAlerts))
+	mux.handle("GET /api/v3/monitoring/history", http.HandlerFunc(m.serveHistory))
 	mux.handle("POST /api/v3/monitoring/alerts/{id}/acknowledge", requireJSON(http.HandlerFunc(m.serveAcknowledge)))
 	mux.handle("GET /api/v3/monitoring/silences", http.HandlerFunc(m.serveSilences))
 	mux.handle("POST /api/v3/monitoring/silences", requireJSON(http.HandlerFunc(m.serveCreateSilence)))

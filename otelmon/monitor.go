@@ -65,6 +65,7 @@ type Monitor struct {
 	addingAccepts []int
 
 	alerts *alerting.Engine // nil when alerting is disabled
+	hist   *history         // reads the alert engine's reader; nil without one
 
 	regs []metric.Registration // observable callbacks, removed by Shutdown
 
@@ -134,7 +135,7 @@ func New(cfg Config, opts ...Option) (*Monitor, error) {
 			return fail(err)
 		}
 	} else if m.alerts == nil {
-		m.logger.Warn("otelmon: alerting disabled: a host MeterProvider was given without WithAlertEngine")
+		m.logger.Warn("otelmon: alerting and history disabled: a host MeterProvider was given without WithAlertEngine")
 	}
 	if err := m.build(o); err != nil {
 		return fail(errors.Join(err, m.unregister(), m.shutdownProvider(context.Background())))
@@ -185,6 +186,10 @@ func (m *Monitor) build(o options) error {
 	}
 	m.regs = append(m.regs, reg)
 	if m.alerts != nil {
+		// The history reads through the engine's reader: cumulative, so
+		// reading it disturbs nothing, and one reader fewer to aggregate
+		// every measurement into.
+		m.hist = newHistory(m.alerts.Reader(), m.clock, m.prefix)
 		return m.setupAlerts(o)
 	}
 	return nil
@@ -281,9 +286,10 @@ func (m *Monitor) MetricsHandler() http.Handler {
 
 // Start begins the Monitor's background work (the reference service's
 // start_monitoring): it starts the health checker (scheduled checks of the
-// registered targets) and the alert engine (periodic evaluation, plus the
-// evaluations requested when a breaker opens or a service goes down). The
-// Monitor runs no goroutine of its own. ctx is used for starting only:
+// registered targets), the alert engine (periodic evaluation, plus the
+// evaluations requested when a breaker opens or a service goes down) and
+// the history's sampler (a collection at the end of every minute, see
+// GET /api/v3/monitoring/history). ctx is used for starting only:
 // Shutdown stops what Start starts. It is safe to call more than once; it returns
 // ErrShutdown after Shutdown.
 func (m *Monitor) Start(ctx context.Context) error {
@@ -303,6 +309,9 @@ func (m *Monitor) Start(ctx context.Context) error {
 			return errors.Join(err, m.health.Shutdown(ctx))
 		}
 	}
+	if m.hist != nil {
+		m.hist.start()
+	}
 	m.started = true
 	return nil
 }
@@ -320,6 +329,9 @@ func (m *Monitor) Shutdown(ctx context.Context) error {
 		// Health checks first: stopping them is quick, while the engine may
 		// spend ctx's time delivering what is queued.
 		healthErr := m.health.Shutdown(ctx)
+		if m.hist != nil {
+			m.hist.shutdown()
+		}
 		var alertErr error
 		if m.alerts != nil {
 			// Before the provider: the engine's reader belongs to it.

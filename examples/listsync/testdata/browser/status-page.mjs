@@ -20,6 +20,8 @@ import { join } from "node:path";
 import { chromium } from "playwright-core";
 
 const SERVICES = ["imdb", "tmdb", "trakt", "plex"];
+// OPTIONAL are the endpoints of silences, which a server may not offer.
+const OPTIONAL = ["/api/v3/monitoring/silences", "/api/v3/monitoring/maintenance-windows"];
 const WAIT_MS = 15_000; // one wait; longer than the page's 5 s refresh
 const TOTAL_MS = 60_000; // the whole run
 const REFRESH_MS = 5_000; // the page's refresh interval
@@ -64,12 +66,53 @@ async function main() {
   }
 }
 
+// getJSON reads an API endpoint with the key.
+async function getJSON(path) {
+  const resp = await fetch(new URL(path, url), { headers: { "X-Api-Key": key } });
+  check(resp.ok, `GET ${path} answered ${resp.status}`);
+  return resp.json();
+}
+
+// checkTraces checks the trace IDs the page shows for the first alert
+// that has some (they change as new failures come), and returns what it
+// checked.
+async function checkTraces(page) {
+  const [status, alerts] = await Promise.all([getJSON("api/v3/monitoring/status"), getJSON("api/v3/monitoring/alerts")]);
+  const a = alerts.find((a) => Array.isArray(a.traceIds) && a.traceIds.length > 0);
+  if (!a) return "no alert names a trace";
+  const tpl = status.traceUrlTemplate || "";
+  const shown = page.locator(`#alerts tr[data-alert-row="${a.id}"] .traces ${tpl ? "a" : "code"}`);
+  await shown.first().waitFor();
+  const items = await shown.evaluateAll((es) => es.map((e) => ({ id: e.title, href: e.getAttribute("href") })));
+  for (const { id, href } of items) {
+    check(/^[0-9a-f]{32}$/.test(id), `trace ID ${JSON.stringify(id)} shown`);
+    if (tpl) check(href === tpl.split("{traceId}").join(id), `trace ${id} linked to ${href}, want the template's URL`);
+  }
+  if (!tpl) check((await page.locator("#alerts .traces a").count()) === 0, "trace IDs are links without a trace URL template");
+  return { alert: a.id, traceIds: items.length, linked: !!tpl };
+}
+
+// silencesOffered asks the server whether it offers silences: a server
+// built without them answers 404, and the page must then do without.
+async function silencesOffered() {
+  const resp = await fetch(new URL("api/v3/monitoring/silences", url), { headers: { "X-Api-Key": key } });
+  if (resp.status === 404) return false;
+  check(resp.ok, `GET /silences answered ${resp.status}`);
+  return true;
+}
+
 async function drive(page) {
+  const withSilences = await silencesOffered();
   const problems = []; // script errors and console errors, reported at the end
   page.on("pageerror", (err) => problems.push("page error: " + err.message));
   page.on("console", (msg) => {
-    // A rejected key is answered 401 on purpose, and Chromium logs it.
-    if (msg.type() === "error" && !/status of 401/.test(msg.text())) problems.push("console error: " + msg.text());
+    // A rejected key is answered 401 on purpose, and Chromium logs it; so
+    // are the 404s of a server without silences and maintenance windows,
+    // which the page asks for.
+    if (msg.type() !== "error" || /status of 401/.test(msg.text())) return;
+    const path = new URL(msg.location().url || "http://x/").pathname;
+    if (!withSilences && /status of 404/.test(msg.text()) && OPTIONAL.includes(path)) return;
+    problems.push("console error: " + msg.text());
   });
   const apiCalls = []; // every API request the page makes: method, path, key
   page.on("request", (req) => {
@@ -140,6 +183,32 @@ async function drive(page) {
     syncs[s] = result;
   }
 
+  // 5b. History: a chart per source with its sync outcomes and a point per
+  // bucket with syncs (the bucket in progress included), imdb's failing;
+  // a chart per service with its health and breaker over time, imdb's
+  // breaker open; imdb's alerts marked on the time axis.
+  const history = {};
+  for (const s of SERVICES) {
+    const chart = page.locator(`#source-charts [data-source="${s}"]`);
+    await chart.locator("circle.pt").first().waitFor();
+    await chart.locator(s === "imdb" ? "rect.sync-failed" : "rect.sync-ok").first().waitFor();
+    history[s] = { points: await chart.locator("circle.pt").count() };
+    check(history[s].points > 0, `no duration point for ${s}`);
+  }
+  for (const s of SERVICES) {
+    const chart = page.locator(`#service-charts [data-service-chart="${s}"]`);
+    await chart.locator("rect.state-up").first().waitFor();
+    await chart.locator("rect.state-breaker").first().waitFor();
+  }
+  await page.locator('#service-charts [data-service-chart="imdb"] rect.state-breaker title').filter({ hasText: / open$/ }).first().waitFor({ state: "attached" });
+  await page.locator("#history-axis .alert-mark").first().waitFor({ state: "attached" });
+  history.alertMarks = await page.locator("#history-axis path.alert-mark").count();
+  // Another range redraws the charts from that range's answer.
+  const ranged = page.waitForResponse((r) => r.url().includes("/api/v3/monitoring/history?range=24h"));
+  await page.getByLabel("History range").selectOption("24h");
+  check((await ranged).status() === 200, "the 24h history was not served");
+  await page.locator('#source-charts [data-source="imdb"] circle.pt').first().waitFor();
+
   // Every state pill must be readable: white text needs a coloured background.
   const unreadable = await page.locator(".pill").evaluateAll((pills) =>
     pills.filter((p) => getComputedStyle(p).backgroundColor === "rgba(0, 0, 0, 0)").map((p) => p.textContent));
@@ -166,6 +235,47 @@ async function drive(page) {
     const b = document.querySelector(`#alerts button[data-alert="${CSS.escape(id)}"]`);
     return b !== null && b !== old && b.textContent === "acknowledged" && b.disabled;
   }, [clicked, id]);
+
+  // 6b. Silences: silence an alert from its row (a duration and a
+  // comment), see the silence in the list and on the alert, then expire it
+  // from the list. A server without silences: the page says so and offers
+  // no silence action.
+  let silenced = null;
+  if (withSilences) {
+    const row = page.locator(`#alerts tr[data-alert-row="${id}"]`);
+    await row.getByRole("button", { name: "Silence", exact: true }).click();
+    await row.getByLabel("Silence for").selectOption("1h");
+    const comment = "planned imdb maintenance (status page test)";
+    await row.getByLabel("Silence comment").fill(comment);
+    const posted = page.waitForResponse((r) => r.request().method() === "POST" && r.url().endsWith(`/alerts/${id}/silence`));
+    await row.getByRole("button", { name: "Silence alert" }).click();
+    const resp = await posted;
+    check(resp.ok(), `silence answered ${resp.status()}: ${await resp.text()}`);
+    const sent = JSON.parse(resp.request().postData() || "{}");
+    check(sent.duration === "1h" && sent.comment === comment, `silence sent ${JSON.stringify(sent)}`);
+    const sid = (await resp.json()).id;
+    check(typeof sid === "string" && sid !== "", "the silence answer has no id");
+    const listed = page.locator(`#silences tr[data-silence="${sid}"]`);
+    await listed.filter({ hasText: comment }).waitFor();
+    await listed.locator(".pill").filter({ hasText: /^active$/ }).waitFor();
+    await page.locator(`#alerts tr[data-alert-row="${id}"] .silenced-by`).filter({ hasText: sid }).waitFor();
+    const expired = page.waitForResponse((r) => r.request().method() === "DELETE" && r.url().endsWith(`/silences/${sid}`));
+    await listed.getByRole("button", { name: "Expire" }).click();
+    const del = await expired;
+    check(del.ok(), `expire answered ${del.status()}`);
+    await listed.locator(".pill").filter({ hasText: /^expired$/ }).waitFor();
+    check((await listed.getByRole("button", { name: "Expire" }).count()) === 0, "an expired silence still offers Expire");
+    silenced = { alert: id, silence: sid };
+  } else {
+    await page.locator("#silences-off").waitFor({ state: "visible" });
+    check((await page.locator("#alerts").getByRole("button", { name: "Silence", exact: true }).count()) === 0,
+      "the page offers to silence without a silences API");
+  }
+
+  // 6c. Traces: an alert that names the traces that caused it shows them,
+  // as links when the server has a trace URL template, as text otherwise.
+  // (Only where the server reports trace IDs.)
+  const traces = await checkTraces(page);
 
   // 7. The page refreshes on its own every 5 s.
   const statusCalls = () => apiCalls.filter((c) => c.path === "/api/v3/monitoring/status").length;
@@ -195,7 +305,7 @@ async function drive(page) {
   check((await page.evaluate(() => localStorage.getItem("otelmon.apiKey"))) === null, "the key stays in localStorage after forgetting it");
 
   check(problems.length === 0, problems.join("\n"));
-  return { services, syncs, alerts, acknowledged: { id, title }, apiCalls: apiCalls.length };
+  return { services, syncs, history, traces, alerts, acknowledged: { id, title }, silenced: silenced || (withSilences ? null : "no silences API"), apiCalls: apiCalls.length };
 }
 
 const timer = setTimeout(() => {

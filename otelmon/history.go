@@ -1,0 +1,587 @@
+package otelmon
+
+import (
+	"context"
+	"maps"
+	"math"
+	"slices"
+	"sync"
+	"time"
+
+	"go.opentelemetry.io/otel/attribute"
+	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
+	"go.opentelemetry.io/otel/sdk/metric/metricdata"
+
+	"github.com/listsync/otelmon/internal/clock"
+	"github.com/listsync/otelmon/internal/names"
+)
+
+// The history keeps the last 24 hours of what the status page plots, read
+// from the Monitor's own instruments through a ManualReader: it is a view
+// of the metrics, not a second bookkeeping. Each collection reads the
+// cumulative counters and histograms and adds their increase since the
+// previous collection to the bucket of its time (a drop is a restart from
+// zero, as Prometheus' increase() counts it); gauges are read as they are.
+// Quantiles come from the increase of the histogram's buckets.
+//
+// Two resolutions keep memory small: 1-minute buckets for the last 6 hours
+// (1h and 6h ranges) and 5-minute buckets for the last 24 hours (24h
+// range), each a fixed ring per series, fed independently by every
+// collection. The bucket in progress is shown too: a collection runs at
+// every minute's end, and a query may top it up with a fresh collection
+// (at most one a second), so the page follows a sync within seconds.
+
+// History resolutions.
+const (
+	historyFineStep     = time.Minute
+	historyFinePoints   = 360 // 6 h
+	historyCoarseStep   = 5 * time.Minute
+	historyCoarsePoints = 288 // 24 h
+	// historyRefresh is how old the open bucket may be before a query
+	// collects again.
+	historyRefresh = time.Second
+	// historyKeep is how long a series that is no longer reported stays.
+	historyKeep = 24 * time.Hour
+)
+
+// historyLevels are the two resolutions, finest first.
+var historyLevels = [2]struct {
+	step   time.Duration
+	points int
+}{{historyFineStep, historyFinePoints}, {historyCoarseStep, historyCoarsePoints}}
+
+// historyRange is one range the API serves: which level, how many points.
+type historyRange struct {
+	level  int
+	points int
+}
+
+// historyRanges are the ranges of GET /history, by their query value.
+var historyRanges = map[string]historyRange{
+	"1h":  {0, 60},
+	"6h":  {0, 360},
+	"24h": {1, 288},
+}
+
+// sourcePoint is one bucket of a source: sync outcomes and the sum of the
+// durations the duration histogram recorded. 16 bytes.
+type sourcePoint struct {
+	succeeded, failed uint32
+	durCount          uint32
+	durSum            float32 // seconds
+}
+
+func (p *sourcePoint) add(q sourcePoint) {
+	p.succeeded += q.succeeded
+	p.failed += q.failed
+	p.durCount += q.durCount
+	p.durSum += q.durSum
+}
+
+// Gauge codes of a servicePoint; 0 is "not read in this bucket".
+const (
+	upUnknown uint8 = iota
+	upDown
+	upUp
+)
+
+// servicePoint is one bucket of a service. breaker is 0 when not read,
+// else 1 + the breaker state (closed 0, open 1, half-open 2). Where a
+// bucket read a gauge more than once, it keeps the worst reading: down
+// over up, open over half-open over closed. 24 bytes.
+type servicePoint struct {
+	requests, limited uint32
+	latCount          uint32
+	p50, p95          float32 // seconds; meaningful when latCount > 0
+	up, breaker       uint8
+}
+
+// breakerRank orders breaker codes from best to worst.
+var breakerRank = [4]uint8{0, 1, 3, 2} // none, closed, open, half-open
+
+func worseUp(a, b uint8) uint8 {
+	if a == upUnknown || (b != upUnknown && b < a) {
+		return b
+	}
+	return a
+}
+
+func worseBreaker(a, b uint8) uint8 {
+	if int(b) < len(breakerRank) && breakerRank[b] > breakerRank[a] {
+		return b
+	}
+	return a
+}
+
+// ring keeps the closed buckets of one series at one resolution, by bucket
+// number (time / step) modulo its size.
+type ring[P any] struct {
+	slots  []P
+	first  int64 // the series' first bucket
+	newest int64 // the newest closed bucket; first-1 when none
+}
+
+func newRing[P any](n int, first int64) ring[P] {
+	return ring[P]{slots: make([]P, n), first: first, newest: first - 1}
+}
+
+// put stores the closed bucket b, clearing the buckets skipped since the
+// newest one (no collection ran in them).
+func (r *ring[P]) put(b int64, p P) {
+	n := int64(len(r.slots))
+	var zero P
+	for g := max(r.newest+1, b-n+1); g < b; g++ {
+		r.slots[g%n] = zero
+	}
+	r.slots[b%n] = p
+	r.newest = b
+}
+
+// at returns bucket b and whether the series has it: not before its first
+// bucket, nor once the ring has moved past it. A bucket after the newest is
+// empty (no collection closed it).
+func (r *ring[P]) at(b int64) (P, bool) {
+	var zero P
+	if b < r.first || b <= r.newest-int64(len(r.slots)) {
+		return zero, false
+	}
+	if b > r.newest {
+		return zero, true
+	}
+	return r.slots[b%int64(len(r.slots))], true
+}
+
+// level is one resolution of a series: closed buckets and the open one.
+type level[P any] struct {
+	ring  ring[P]
+	open  P
+	openB int64
+}
+
+// newLevels returns the levels of a series first seen at tn (UnixNano).
+func newLevels[P any](tn int64) [2]level[P] {
+	var ls [2]level[P]
+	for i, l := range historyLevels {
+		b := tn / int64(l.step)
+		ls[i] = level[P]{ring: newRing[P](l.points, b), openB: b}
+	}
+	return ls
+}
+
+// at returns bucket b of the level: the open one, a closed one, or an
+// empty one after the open one (no collection since); false when the
+// series has no such bucket.
+func (l *level[P]) at(b int64) (P, bool) {
+	var zero P
+	switch {
+	case b == l.openB:
+		return l.open, true
+	case b > l.openB:
+		return zero, true
+	}
+	return l.ring.at(b)
+}
+
+// sourceHistory is a source's history and its last cumulative readings.
+type sourceHistory struct {
+	levels   [2]level[sourcePoint]
+	prev     sourceReading
+	lastSeen int64 // UnixNano of the last collection that reported it
+}
+
+// serviceLevel is one resolution of a service; openBuckets are the open
+// bucket's latency histogram counts, for its quantiles.
+type serviceLevel struct {
+	level[servicePoint]
+	openBuckets []uint64
+}
+
+// serviceHistory is a service's history and its last cumulative readings.
+type serviceHistory struct {
+	levels   [2]serviceLevel
+	prev     serviceReading
+	bounds   []float64 // latency bucket bounds, as last read (prev.bounds is not kept)
+	lastSeen int64
+}
+
+// sourceReading is what one collection read of a source, cumulative.
+type sourceReading struct {
+	succeeded, failed uint64
+	durCount          uint64
+	durSum            float64
+}
+
+// serviceReading is what one collection read of a service: cumulative
+// counters and histogram, gauges as they are (0 when absent).
+type serviceReading struct {
+	requests, limited uint64
+	latCount          uint64
+	latBuckets        []uint64
+	bounds            []float64
+	up, breaker       uint8
+}
+
+// metricNames are the instruments the history reads.
+type metricNames struct {
+	succeeded, failed, syncDuration string
+	requests, limited, apiDuration  string
+	up, breaker                     string
+}
+
+func newMetricNames(p names.Prefix) metricNames {
+	return metricNames{
+		succeeded: p.Name(names.SyncOperationsSuccessTotal), failed: p.Name(names.SyncOperationsFailedTotal),
+		syncDuration: p.Name(names.SyncDurationSeconds),
+		requests:     p.Name(names.APIRequestsTotal), limited: p.Name(names.APIRateLimitHitsTotal),
+		apiDuration: p.Name(names.APIRequestDuration),
+		up:          p.Name(names.ServiceUp), breaker: p.Name(names.CircuitBreakerState),
+	}
+}
+
+// history is the Monitor's bounded in-memory history. collect may run
+// from the sampler and from queries; collectMu serializes collections,
+// mu guards the series.
+type history struct {
+	reader sdkmetric.Reader
+	clock  clock.Clock
+	names  metricNames
+
+	collectMu   sync.Mutex
+	rm          metricdata.ResourceMetrics // reused by every collection
+	lastCollect time.Time
+
+	mu       sync.Mutex
+	sources  map[string]*sourceHistory
+	services map[string]*serviceHistory
+
+	stop chan struct{} // closed by shutdown; nil until start
+	done chan struct{} // closed when the sampler exits
+}
+
+func newHistory(reader sdkmetric.Reader, clk clock.Clock, prefix names.Prefix) *history {
+	return &history{
+		reader: reader, clock: clk, names: newMetricNames(prefix),
+		sources: map[string]*sourceHistory{}, services: map[string]*serviceHistory{},
+	}
+}
+
+// start runs the sampler: a collection at the end of every minute.
+func (h *history) start() {
+	h.stop, h.done = make(chan struct{}), make(chan struct{})
+	go h.run()
+}
+
+// shutdown stops the sampler and waits for it; safe when it never started.
+func (h *history) shutdown() {
+	if h.stop == nil {
+		return
+	}
+	close(h.stop)
+	<-h.done
+}
+
+func (h *history) run() {
+	defer close(h.done)
+	for {
+		now := h.clock.Now()
+		end := now.Truncate(historyFineStep).Add(historyFineStep)
+		fired, stop := h.clock.NewTimer(end.Sub(now))
+		select {
+		case <-h.stop:
+			stop()
+			return
+		case <-fired:
+		}
+		// The increase read now happened in the minute that just ended.
+		h.collect(end.Add(-1))
+	}
+}
+
+// refresh tops up the open bucket with a collection, unless one ran less
+// than historyRefresh ago or is running now.
+func (h *history) refresh(now time.Time) {
+	if !h.collectMu.TryLock() {
+		return // a collection is running: what it reads is fresh enough
+	}
+	fresh := !h.lastCollect.IsZero() && now.Sub(h.lastCollect) < historyRefresh
+	h.collectMu.Unlock()
+	if !fresh {
+		h.collect(now)
+	}
+}
+
+// collect reads the instruments and adds what they say to the buckets of
+// time t.
+func (h *history) collect(t time.Time) {
+	h.collectMu.Lock()
+	defer h.collectMu.Unlock()
+	h.lastCollect = h.clock.Now()
+	// A reader the host has not registered, or one shut down, reads
+	// nothing: the history then keeps what it has.
+	if err := h.reader.Collect(context.Background(), &h.rm); err != nil {
+		return
+	}
+	src, svc := h.read(&h.rm)
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	tn := t.UnixNano()
+	for name, r := range src {
+		h.source(name, tn).feed(r, tn)
+	}
+	for name, r := range svc {
+		h.service(name, tn).feed(r, tn)
+	}
+	h.forgetLocked(tn)
+}
+
+// read picks the history's instruments out of rm, by source and service.
+func (h *history) read(rm *metricdata.ResourceMetrics) (map[string]*sourceReading, map[string]*serviceReading) {
+	src := map[string]*sourceReading{}
+	svc := map[string]*serviceReading{}
+	n := &h.names
+	for _, sm := range rm.ScopeMetrics {
+		for _, m := range sm.Metrics {
+			switch m.Name {
+			case n.succeeded:
+				eachSum(m, names.AttrSource, func(l string, v uint64) { entry(src, l).succeeded = v })
+			case n.failed:
+				eachSum(m, names.AttrSource, func(l string, v uint64) { entry(src, l).failed = v })
+			case n.syncDuration:
+				eachHistogram(m, names.AttrSource, func(l string, dp *metricdata.HistogramDataPoint[float64]) {
+					r := entry(src, l)
+					r.durCount, r.durSum = dp.Count, dp.Sum
+				})
+			case n.requests:
+				eachSum(m, names.AttrService, func(l string, v uint64) { entry(svc, l).requests = v })
+			case n.limited:
+				eachSum(m, names.AttrService, func(l string, v uint64) { entry(svc, l).limited = v })
+			case n.apiDuration:
+				eachHistogram(m, names.AttrService, func(l string, dp *metricdata.HistogramDataPoint[float64]) {
+					r := entry(svc, l)
+					r.latCount, r.latBuckets, r.bounds = dp.Count, dp.BucketCounts, dp.Bounds
+				})
+			case n.up:
+				eachGauge(m, names.AttrService, func(l string, v int64) {
+					entry(svc, l).up = upDown
+					if v != 0 {
+						entry(svc, l).up = upUp
+					}
+				})
+			case n.breaker:
+				eachGauge(m, names.AttrService, func(l string, v int64) {
+					if v >= 0 && v <= 2 {
+						entry(svc, l).breaker = uint8(v) + 1
+					}
+				})
+			}
+		}
+	}
+	return src, svc
+}
+
+// entry returns m[label], created when missing.
+func entry[T any](m map[string]*T, label string) *T {
+	r := m[label]
+	if r == nil {
+		r = new(T)
+		m[label] = r
+	}
+	return r
+}
+
+// eachSum calls fn with each point of an int64 sum, by the label key;
+// negative values count as 0. Data of another type is skipped.
+func eachSum(m metricdata.Metrics, key string, fn func(label string, v uint64)) {
+	if sum, ok := m.Data.(metricdata.Sum[int64]); ok {
+		for _, dp := range sum.DataPoints {
+			fn(attr(dp.Attributes, key), uint64(max(dp.Value, 0)))
+		}
+	}
+}
+
+// eachHistogram calls fn with each point of a float64 histogram.
+func eachHistogram(m metricdata.Metrics, key string, fn func(label string, dp *metricdata.HistogramDataPoint[float64])) {
+	if hist, ok := m.Data.(metricdata.Histogram[float64]); ok {
+		for i := range hist.DataPoints {
+			fn(attr(hist.DataPoints[i].Attributes, key), &hist.DataPoints[i])
+		}
+	}
+}
+
+// eachGauge calls fn with each point of an int64 gauge.
+func eachGauge(m metricdata.Metrics, key string, fn func(label string, v int64)) {
+	if g, ok := m.Data.(metricdata.Gauge[int64]); ok {
+		for _, dp := range g.DataPoints {
+			fn(attr(dp.Attributes, key), dp.Value)
+		}
+	}
+}
+
+func (h *history) source(name string, tn int64) *sourceHistory {
+	s := h.sources[name]
+	if s == nil {
+		s = &sourceHistory{levels: newLevels[sourcePoint](tn)}
+		h.sources[name] = s
+	}
+	return s
+}
+
+func (h *history) service(name string, tn int64) *serviceHistory {
+	s := h.services[name]
+	if s == nil {
+		s = &serviceHistory{}
+		for i, l := range newLevels[servicePoint](tn) {
+			s.levels[i].level = l
+		}
+		h.services[name] = s
+	}
+	return s
+}
+
+// forgetLocked drops the series no collection reported for historyKeep:
+// all their buckets have left the rings.
+func (h *history) forgetLocked(tn int64) {
+	cut := tn - int64(historyKeep)
+	maps.DeleteFunc(h.sources, func(_ string, s *sourceHistory) bool { return s.lastSeen < cut })
+	maps.DeleteFunc(h.services, func(_ string, s *serviceHistory) bool { return s.lastSeen < cut })
+}
+
+// increase is the increase of a cumulative value from prev to cur; a drop
+// is a restart from zero.
+func increase(prev, cur uint64) uint64 {
+	if cur < prev {
+		return cur
+	}
+	return cur - prev
+}
+
+func clamp32(v uint64) uint32 { return uint32(min(v, math.MaxUint32)) }
+
+func (s *sourceHistory) feed(r *sourceReading, tn int64) {
+	d := sourcePoint{
+		succeeded: clamp32(increase(s.prev.succeeded, r.succeeded)),
+		failed:    clamp32(increase(s.prev.failed, r.failed)),
+	}
+	if r.durCount < s.prev.durCount {
+		d.durCount, d.durSum = clamp32(r.durCount), float32(r.durSum)
+	} else {
+		d.durCount, d.durSum = clamp32(r.durCount-s.prev.durCount), float32(r.durSum-s.prev.durSum)
+	}
+	s.prev, s.lastSeen = *r, tn
+	for i := range s.levels {
+		l := &s.levels[i]
+		if b := tn / int64(historyLevels[i].step); b > l.openB {
+			l.ring.put(l.openB, l.open)
+			l.open, l.openB = sourcePoint{}, b
+		}
+		// A collection for an earlier bucket (a query's raced with the
+		// sampler's) counts in the open one.
+		l.open.add(d)
+	}
+}
+
+func (s *serviceHistory) feed(r *serviceReading, tn int64) {
+	d := servicePoint{
+		requests: clamp32(increase(s.prev.requests, r.requests)),
+		limited:  clamp32(increase(s.prev.limited, r.limited)),
+		up:       r.up, breaker: r.breaker,
+	}
+	// Bucket increases; all of them restart when the count dropped or the
+	// bounds changed.
+	var buckets []uint64
+	if len(r.latBuckets) > 0 {
+		buckets = make([]uint64, len(r.latBuckets))
+		reset := r.latCount < s.prev.latCount || len(s.prev.latBuckets) != len(r.latBuckets)
+		if !slices.Equal(s.bounds, r.bounds) {
+			reset = true
+			s.bounds = slices.Clone(r.bounds)
+		}
+		for i, c := range r.latBuckets {
+			if reset {
+				buckets[i] = c
+			} else {
+				buckets[i] = increase(s.prev.latBuckets[i], c)
+			}
+		}
+		if reset {
+			d.latCount = clamp32(r.latCount)
+		} else {
+			d.latCount = clamp32(r.latCount - s.prev.latCount)
+		}
+	}
+	s.prev = serviceReading{requests: r.requests, limited: r.limited, latCount: r.latCount,
+		latBuckets: append(s.prev.latBuckets[:0], r.latBuckets...)}
+	s.lastSeen = tn
+	for i := range s.levels {
+		l := &s.levels[i]
+		if b := tn / int64(historyLevels[i].step); b > l.openB {
+			l.ring.put(l.openB, l.closed(s.bounds))
+			l.open, l.openB = servicePoint{}, b
+			clear(l.openBuckets)
+		}
+		l.open.requests += d.requests
+		l.open.limited += d.limited
+		l.open.latCount += d.latCount
+		l.open.up = worseUp(l.open.up, d.up)
+		l.open.breaker = worseBreaker(l.open.breaker, d.breaker)
+		if len(buckets) > 0 {
+			if len(l.openBuckets) != len(buckets) {
+				l.openBuckets = make([]uint64, len(buckets))
+			}
+			for j, c := range buckets {
+				l.openBuckets[j] += c
+			}
+		}
+	}
+}
+
+// closed returns the open bucket with its quantiles worked out.
+func (l *serviceLevel) closed(bounds []float64) servicePoint {
+	p := l.open
+	if p.latCount > 0 {
+		p.p50 = float32(bucketQuantile(0.5, bounds, l.openBuckets))
+		p.p95 = float32(bucketQuantile(0.95, bounds, l.openBuckets))
+	}
+	return p
+}
+
+// bucketQuantile estimates the q-quantile from histogram bucket counts
+// (len(bounds)+1 of them, the last one above every bound) by linear
+// interpolation within the bucket, as Prometheus' histogram_quantile does:
+// the first bucket starts at 0, and a quantile in the last, unbounded one
+// is its lower bound. It returns NaN when there are no counts.
+func bucketQuantile(q float64, bounds []float64, counts []uint64) float64 {
+	var total uint64
+	for _, c := range counts {
+		total += c
+	}
+	if total == 0 || len(counts) != len(bounds)+1 {
+		return math.NaN()
+	}
+	rank := q * float64(total)
+	var below uint64
+	for i, c := range counts {
+		if c == 0 || float64(below+c) < rank {
+			below += c
+			continue
+		}
+		if i == len(bounds) {
+			if len(bounds) == 0 {
+				return math.NaN()
+			}
+			return bounds[len(bounds)-1]
+		}
+		lower := 0.0
+		if i > 0 {
+			lower = bounds[i-1]
+		}
+		return lower + (bounds[i]-lower)*(rank-float64(below))/float64(c)
+	}
+	return bounds[len(bounds)-1]
+}
+
+// attr returns the string attribute key of set, or "" when absent.
+func attr(set attribute.Set, key string) string {
+	v, _ := set.Value(attribute.Key(key))
+	return v.AsString()
+}
