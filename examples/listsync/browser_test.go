@@ -38,6 +38,10 @@ type statusPageSummary struct {
 		ID    string `json:"id"`
 		Title string `json:"title"`
 	} `json:"acknowledged"`
+	Silenced struct {
+		Alert   string `json:"alert"`
+		Silence string `json:"silence"`
+	} `json:"silenced"`
 }
 
 // TestStatusPageInBrowser opens the status page in headless Chromium
@@ -137,6 +141,30 @@ func TestStatusPageInBrowser(t *testing.T) {
 	}
 	if acked != 1 {
 		t.Errorf("%d alerts acknowledged, want 1:\n%s", acked, body)
+	}
+
+	// The page's silence reached the server too: made by the status page
+	// for exactly that alert, then expired from the list.
+	var silence struct {
+		ID        string `json:"id"`
+		CreatedBy string `json:"createdBy"`
+		Matchers  []struct {
+			Name  string `json:"name"`
+			Value string `json:"value"`
+		} `json:"matchers"`
+		Status struct {
+			State string `json:"state"`
+		} `json:"status"`
+	}
+	if sum.Silenced.Silence == "" {
+		t.Fatalf("the page silenced no alert: %s", stdout.Bytes())
+	}
+	body = get(t, base+"/api/v3/monitoring/silences/"+sum.Silenced.Silence+"?apikey="+key)
+	if err := json.Unmarshal([]byte(body), &silence); err != nil {
+		t.Fatalf("silence: %v\n%s", err, body)
+	}
+	if silence.ID != sum.Silenced.Silence || silence.CreatedBy != "status page" || silence.Status.State != "expired" || len(silence.Matchers) == 0 {
+		t.Errorf("silence made by the page: %s, want one by %q, expired", body, "status page")
 	}
 }
 
