@@ -19,7 +19,6 @@
 package main
 
 import (
-	"fmt"
 	"os"
 
 	"github.com/open-telemetry/opentelemetry-collector-contrib/exporter/prometheusexporter"
@@ -61,8 +60,8 @@ func main() {
 			},
 		},
 	}
+	// The command prints its error itself.
 	if err := otelcol.NewCommand(set).Execute(); err != nil {
-		fmt.Fprintln(os.Stderr, "otelmon-collector:", err)
 		os.Exit(1)
 	}
 }
