@@ -20,6 +20,7 @@ package main
 
 import (
 	"os"
+	"runtime/debug"
 
 	"github.com/open-telemetry/opentelemetry-collector-contrib/exporter/prometheusexporter"
 	"github.com/open-telemetry/opentelemetry-collector-contrib/exporter/prometheusremotewriteexporter"
@@ -67,23 +68,47 @@ func main() {
 }
 
 // components returns the factories of the components this collector
-// includes.
+// includes, with the module and version of each for the components
+// subcommand.
 func components() (otelcol.Factories, error) {
 	var f otelcol.Factories
 	var err error
-	if f.Receivers, err = otelcol.MakeFactoryMap[receiver.Factory](otlpreceiver.NewFactory()); err != nil {
+	otlp := otlpreceiver.NewFactory()
+	if f.Receivers, err = otelcol.MakeFactoryMap[receiver.Factory](otlp); err != nil {
 		return f, err
 	}
-	if f.Processors, err = otelcol.MakeFactoryMap[processor.Factory](batchprocessor.NewFactory()); err != nil {
+	batch := batchprocessor.NewFactory()
+	if f.Processors, err = otelcol.MakeFactoryMap[processor.Factory](batch); err != nil {
 		return f, err
 	}
-	if f.Exporters, err = otelcol.MakeFactoryMap[exporter.Factory](
-		debugexporter.NewFactory(),
-		prometheusexporter.NewFactory(),
-		prometheusremotewriteexporter.NewFactory(),
-	); err != nil {
+	debugExp, prom, prw := debugexporter.NewFactory(), prometheusexporter.NewFactory(), prometheusremotewriteexporter.NewFactory()
+	if f.Exporters, err = otelcol.MakeFactoryMap[exporter.Factory](debugExp, prom, prw); err != nil {
 		return f, err
 	}
 	f.Telemetry = otelconftelemetry.NewFactory()
+
+	f.ReceiverModules = map[component.Type]string{otlp.Type(): module("go.opentelemetry.io/collector/receiver/otlpreceiver")}
+	f.ProcessorModules = map[component.Type]string{batch.Type(): module("go.opentelemetry.io/collector/processor/batchprocessor")}
+	f.ExporterModules = map[component.Type]string{
+		debugExp.Type(): module("go.opentelemetry.io/collector/exporter/debugexporter"),
+		prom.Type():     module("github.com/open-telemetry/opentelemetry-collector-contrib/exporter/prometheusexporter"),
+		prw.Type():      module("github.com/open-telemetry/opentelemetry-collector-contrib/exporter/prometheusremotewriteexporter"),
+	}
 	return f, nil
+}
+
+// module returns "path version" for a module the binary was built with, as
+// the collector builder writes it; just path when the build carries no
+// module information.
+func module(path string) string {
+	info, ok := debug.ReadBuildInfo()
+	if !ok {
+		return path
+	}
+	for _, m := range info.Deps {
+		if m.Path == path {
+			return path + " " + m.Version
+		}
+	}
+	return path
 }

@@ -252,6 +252,29 @@ func buildCollector(t *testing.T, goBin, dir string) string {
 		t.Fatal(err)
 	}
 	t.Logf("figure: collector build %v, binary %.1f MB", time.Since(began).Round(100*time.Millisecond), float64(fi.Size())/1e6)
+
+	// Every component comes from one release: one version for the core
+	// modules, one for contrib.
+	b, err := exec.Command(out, "components").CombinedOutput()
+	if err != nil {
+		t.Fatalf("otelmon-collector components: %v\n%s", err, b)
+	}
+	versions := map[string]map[string]bool{} // core or contrib -> versions
+	n := 0
+	for _, m := range regexp.MustCompile(`module: (\S+) (v\S+)`).FindAllStringSubmatch(string(b), -1) {
+		kind := "core"
+		if strings.Contains(m[1], "opentelemetry-collector-contrib") {
+			kind = "contrib"
+		}
+		if versions[kind] == nil {
+			versions[kind] = map[string]bool{}
+		}
+		versions[kind][m[2]] = true
+		n++
+	}
+	if n != 5 || len(versions["core"]) != 1 || len(versions["contrib"]) != 1 {
+		t.Errorf("components: %d modules, versions %v: want 5 from one core and one contrib release\n%s", n, versions, b)
+	}
 	return out
 }
 
