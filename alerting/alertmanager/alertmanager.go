@@ -12,6 +12,7 @@ import (
 
 	"github.com/listsync/otelmon/alerting"
 	"github.com/listsync/otelmon/alerting/internal/notifyhttp"
+	"github.com/listsync/otelmon/exporters"
 )
 
 // alertsPath is the v2 API's endpoint for posting alerts.
@@ -25,6 +26,7 @@ type Notifier struct {
 	generatorURL string
 	resend       time.Duration
 	resendEvery  time.Duration
+	external     map[string]string // valid names, no empty values; read-only
 }
 
 var _ alerting.Notifier = (*Notifier)(nil)
@@ -38,6 +40,10 @@ var _ alerting.Notifier = (*Notifier)(nil)
 func New(baseURL string, opts ...Option) (*Notifier, error) {
 	cfg := newConfig(opts)
 	u, err := cfg.ParseURL("baseURL", baseURL)
+	external, rerr := externalLabels(cfg.Own.external)
+	if rerr != nil {
+		cfg = cfg.Invalid("OTEL_RESOURCE_ATTRIBUTES", "", rerr.Error())
+	}
 	if err = errors.Join(err, cfg.Err()); err != nil {
 		return nil, err
 	}
@@ -57,6 +63,7 @@ func New(baseURL string, opts ...Option) (*Notifier, error) {
 		generatorURL: cfg.Own.generatorURL,
 		resend:       cfg.Own.resend,
 		resendEvery:  cfg.Own.resendEvery,
+		external:     external,
 	}, nil
 }
 
@@ -75,7 +82,7 @@ func (n *Notifier) GoString() string { return n.String() }
 // package documentation for the payload and for how its error classifies
 // the failure.
 func (n *Notifier) Notify(ctx context.Context, a alerting.Alert) error {
-	p := newPostable(a, n.generatorURL, n.resend, n.endpoint.Now())
+	p := newPostable(a, n.external, n.generatorURL, n.resend, n.endpoint.Now())
 	return n.endpoint.PostJSON(ctx, []postableAlert{p}, n.header)
 }
 
@@ -107,3 +114,46 @@ func onStatus(se *alerting.StatusError, body []byte) error {
 func (n *Notifier) ResendInterval() time.Duration { return n.resendEvery }
 
 var _ alerting.Resender = (*Notifier)(nil)
+
+// externalLabels returns the labels every alert carries besides its own:
+// job and instance from the process's resource, as the collector's
+// Prometheus exporters derive them from the metrics' resource (job is
+// service.namespace/service.name, or service.name alone; instance is
+// service.instance.id), with set applied over them.
+func externalLabels(set map[string]string) (map[string]string, error) {
+	res, err := exporters.Resource(context.Background(), "", "")
+	if err != nil {
+		return nil, err
+	}
+	var name, namespace, instance string
+	for _, kv := range res.Attributes() {
+		switch kv.Key {
+		case "service.name":
+			name = kv.Value.Emit()
+		case "service.namespace":
+			namespace = kv.Value.Emit()
+		case "service.instance.id":
+			instance = kv.Value.Emit()
+		}
+	}
+	out := map[string]string{"instance": instance}
+	switch {
+	case name != "" && namespace != "":
+		out["job"] = namespace + "/" + name
+	case name != "":
+		out["job"] = name
+	}
+	for _, k := range notifyhttp.SortedKeys(set) {
+		if name := sanitize(k); name != "" {
+			out[name] = set[k]
+		}
+	}
+	for k, v := range out {
+		if v == "" {
+			delete(out, k)
+		} else {
+			out[k] = valid(v)
+		}
+	}
+	return out, nil
+}

@@ -16,6 +16,7 @@ import (
 
 	"github.com/listsync/otelmon/alerting"
 	"github.com/listsync/otelmon/alerting/internal/notifyhttp/notifytest"
+	"github.com/listsync/otelmon/exporters"
 	"github.com/listsync/otelmon/internal/clock"
 )
 
@@ -24,14 +25,16 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 // now is when the tests send: five minutes after the alerts started.
 var now = notifytest.StartsAt.Add(5 * time.Minute)
 
-// newNotifier returns a Notifier whose clock stands at now.
+// newNotifier returns a Notifier whose clock stands at now, for the
+// instance "listsync-0" of no job.
 func newNotifier(t testing.TB, raw string, opts ...Option) *Notifier {
 	t.Helper()
-	return notifytest.MustNew(t, New, raw, append([]Option{WithClock(clock.NewFake(now))}, opts...)...)
+	fixed := []Option{WithClock(clock.NewFake(now)), WithExternalLabels(map[string]string{"instance": "listsync-0", "job": ""})}
+	return notifytest.MustNew(t, New, raw, append(fixed, opts...)...)
 }
 
 func TestPayload(t *testing.T) {
-	const tmpl = `[{"labels":{"alertname":"service-down","service":"imdb","severity":%q,"source":"health"},` +
+	const tmpl = `[{"labels":{"alertname":"service-down","instance":"listsync-0","service":"imdb","severity":%q,"source":"health"},` +
 		`"annotations":{"description":"3 failed checks <in a row> & counting","summary":"Service imdb is down","value":%q},` +
 		`"startsAt":"2025-03-01T12:00:00Z"%s}]`
 	const gen = "https://status.example.com/alerts"
@@ -72,7 +75,7 @@ func TestPayload(t *testing.T) {
 func TestPayloadEdges(t *testing.T) {
 	// No times, no description: Alertmanager fills startsAt in.
 	a := alerting.Alert{Rule: "r", Level: alerting.Warning, State: alerting.Firing, Title: "t", Value: 2}
-	got, _ := json.Marshal(newPostable(a, "", 0, now))
+	got, _ := json.Marshal(newPostable(a, nil, "", 0, now))
 	if want := `{"labels":{"alertname":"r","severity":"warning"},"annotations":{"summary":"t","value":"2"}}`; string(got) != want {
 		t.Errorf("got %s\nwant %s", got, want)
 	}
@@ -80,17 +83,17 @@ func TestPayloadEdges(t *testing.T) {
 	// would end before it starts ends when it starts.
 	a = notifytest.Resolved(alerting.Info)
 	a.ResolvedAt = nil
-	if p := newPostable(a, "", 0, now); !p.EndsAt.Equal(notifytest.ResolvedAt) {
+	if p := newPostable(a, nil, "", 0, now); !p.EndsAt.Equal(notifytest.ResolvedAt) {
 		t.Errorf("endsAt = %v, want %v", p.EndsAt, notifytest.ResolvedAt)
 	}
 	a.UpdatedAt = notifytest.StartsAt.Add(-time.Hour)
-	if p := newPostable(a, "", 0, now); !p.EndsAt.Equal(notifytest.StartsAt) {
+	if p := newPostable(a, nil, "", 0, now); !p.EndsAt.Equal(notifytest.StartsAt) {
 		t.Errorf("endsAt = %v, want %v", p.EndsAt, notifytest.StartsAt)
 	}
 	// Times go out in UTC.
 	a = notifytest.Firing(alerting.Info)
 	a.StartsAt = notifytest.StartsAt.In(time.FixedZone("CEST", 2*3600))
-	if p := newPostable(a, "", 0, now); p.StartsAt.Location() != time.UTC || !p.StartsAt.Equal(notifytest.StartsAt) {
+	if p := newPostable(a, nil, "", 0, now); p.StartsAt.Location() != time.UTC || !p.StartsAt.Equal(notifytest.StartsAt) {
 		t.Errorf("startsAt = %v", p.StartsAt)
 	}
 }
@@ -122,13 +125,71 @@ func TestLabels(t *testing.T) {
 		"_ber":         "x",
 		"bad_utf8":     "a\uFFFDb",
 	}
-	if got := labels(a); !reflect.DeepEqual(got, want) {
+	if got := labels(a, nil); !reflect.DeepEqual(got, want) {
 		t.Errorf("labels = %v\nwant %v", got, want)
 	}
 	for in, want := range map[string]string{"a": "a", "A_1": "A_1", "1a": "_1a", "a.b-c/d": "a_b_c_d", "é": "_", "__x": "__x"} {
 		if got := sanitize(in); got != want {
 			t.Errorf("sanitize(%q) = %q, want %q", in, got, want)
 		}
+	}
+}
+
+// TestExternalLabels checks that alerts name the process as its metrics do:
+// instance is the resource's service.instance.id (a UUID per process unless
+// the environment sets one), job its service.namespace/service.name, so
+// that Alertmanager tells the instances of a fleet apart and matches an
+// alert to its Prometheus twin.
+func TestExternalLabels(t *testing.T) {
+	res, err := exporters.Resource(context.Background(), "", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, _ := res.Set().Value("service.instance.id")
+	for _, tc := range []struct {
+		name      string
+		env       map[string]string
+		opts      []Option
+		alertOwns map[string]string
+		want      map[string]string
+	}{
+		{"process UUID, no job", nil, nil, nil,
+			map[string]string{"instance": id.AsString()}},
+		{"from the environment", map[string]string{"OTEL_SERVICE_NAME": "listsync", "OTEL_RESOURCE_ATTRIBUTES": "service.instance.id=pod-7"}, nil, nil,
+			map[string]string{"job": "listsync", "instance": "pod-7"}},
+		{"namespace/name", map[string]string{"OTEL_RESOURCE_ATTRIBUTES": "service.namespace=media,service.name=listsync,service.instance.id=pod-7"}, nil, nil,
+			map[string]string{"job": "media/listsync", "instance": "pod-7"}},
+		{"options over the resource", map[string]string{"OTEL_SERVICE_NAME": "listsync"},
+			[]Option{WithExternalLabels(map[string]string{"instance": "", "cluster.name": "eu-1"}), WithExternalLabels(map[string]string{"job": "sync"})}, nil,
+			map[string]string{"job": "sync", "cluster_name": "eu-1"}},
+		{"the alert's own labels win", map[string]string{"OTEL_RESOURCE_ATTRIBUTES": "service.instance.id=pod-7"}, nil,
+			map[string]string{"instance": "host-1"},
+			map[string]string{"instance": "host-1"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Setenv("OTEL_SERVICE_NAME", "")
+			t.Setenv("OTEL_RESOURCE_ATTRIBUTES", "")
+			for k, v := range tc.env {
+				t.Setenv(k, v)
+			}
+			rcv := notifytest.NewReceiver(t, nil)
+			n := notifytest.MustNew(t, New, rcv.URL, append([]Option{WithClock(clock.NewFake(now))}, tc.opts...)...)
+			a := alerting.Alert{Rule: "service_down", Level: alerting.Critical, State: alerting.Firing, Title: "t", Labels: tc.alertOwns}
+			if err := n.Notify(context.Background(), a); err != nil {
+				t.Fatalf("Notify = %v", err)
+			}
+			var got []postableAlert
+			if err := json.Unmarshal(rcv.Next(t).Body, &got); err != nil {
+				t.Fatal(err)
+			}
+			want := map[string]string{"alertname": "service_down", "severity": "critical"}
+			for k, v := range tc.want {
+				want[k] = v
+			}
+			if len(got) != 1 || !reflect.DeepEqual(got[0].Labels, want) {
+				t.Errorf("labels = %+v\nwant %v", got, want)
+			}
+		})
 	}
 }
 

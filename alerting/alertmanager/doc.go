@@ -14,9 +14,25 @@
 //	  "generatorURL":"https://status.example.com/alerts"}]
 //
 // Labels are alertname (the rule's name) and severity (info, warning or
-// critical), then the alert's own labels. Alertmanager identifies an alert
-// by its label set, as otelmon identifies it by rule and labels, so the two
-// agree on what is one alert.
+// critical), then the alert's own labels, then job and instance. Alertmanager
+// identifies an alert by its label set, as otelmon identifies it by rule and
+// labels, so the two agree on what is one alert.
+//
+// # Instances of a fleet
+//
+// job and instance name the process as the collector's Prometheus exporters
+// name its metrics: instance is the resource's service.instance.id (a UUID
+// per process unless OTEL_RESOURCE_ATTRIBUTES sets one, e.g. the pod name),
+// job its service.namespace/service.name, or service.name alone (taken from
+// OTEL_SERVICE_NAME or OTEL_RESOURCE_ATTRIBUTES; left out when neither sets
+// it). So the alerts of two instances stay two alerts, and one instance
+// resolving its alert does not resolve the other's; an alert an instance
+// raises and its Prometheus twin (alerting.PrometheusRules, evaluated on the
+// same instance's series) carry the same labels and are one alert.
+// Alertmanager's group_by then decides what is one incident: grouping by
+// alertname and service (not instance) makes an upstream that is down for
+// every instance one notification. [WithExternalLabels] sets other labels
+// or overrides these.
 //
 // Label names are made valid Prometheus label names ([a-zA-Z_][a-zA-Z0-9_]*):
 // every other character becomes '_', and a name starting with a digit gets
@@ -53,7 +69,7 @@
 // # Configuration
 //
 // [New] takes the receiver's URL and sealed options: [WithGeneratorURL],
-// [WithResendWindow], [WithResendInterval], [WithoutResend], [WithName],
+// [WithResendWindow], [WithResendInterval], [WithoutResend], [WithExternalLabels], [WithName],
 // [WithHTTPClient], [WithClock]. Each option's documentation states its
 // default; a zero value (nil, "", 0) means that default. New reports every
 // invalid argument or option (a negative duration, an empty name, a URL that

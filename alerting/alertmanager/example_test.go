@@ -28,6 +28,8 @@ func Example() {
 		alertmanager.WithGeneratorURL("https://status.example.com/alerts"),
 		alertmanager.WithResendWindow(4*time.Minute),
 		alertmanager.WithClock(clock.NewFake(now)),
+		// Without this, instance is the process's service.instance.id.
+		alertmanager.WithExternalLabels(map[string]string{"instance": "listsync-0"}),
 	)
 	if err != nil {
 		fmt.Println(err)
@@ -44,7 +46,7 @@ func Example() {
 	fmt.Println("error:", err)
 	// Output:
 	// POST /api/v2/alerts
-	// [{"labels":{"alertname":"service-down","k8s_namespace":"media","service":"imdb","severity":"critical"},"annotations":{"summary":"Service imdb is down","value":"0"},"startsAt":"2025-03-01T12:00:00Z","endsAt":"2025-03-01T12:09:00Z","generatorURL":"https://status.example.com/alerts"}]
+	// [{"labels":{"alertname":"service-down","instance":"listsync-0","k8s_namespace":"media","service":"imdb","severity":"critical"},"annotations":{"summary":"Service imdb is down","value":"0"},"startsAt":"2025-03-01T12:00:00Z","endsAt":"2025-03-01T12:09:00Z","generatorURL":"https://status.example.com/alerts"}]
 	// error: <nil>
 }
 

@@ -25,8 +25,9 @@ func (f optionFunc) apply(c config) config { return f(c) }
 // settings are Alertmanager's own; the rest of config is every notifier's.
 type settings struct {
 	generatorURL string
-	resend       time.Duration // endsAt window; 0 leaves endsAt out
-	resendEvery  time.Duration // 0 turns resending off
+	resend       time.Duration     // endsAt window; 0 leaves endsAt out
+	resendEvery  time.Duration     // 0 turns resending off
+	external     map[string]string // WithExternalLabels; over the resource's job and instance
 }
 
 type config = notifyhttp.Config[settings]
@@ -117,4 +118,26 @@ func WithResendInterval(d time.Duration) Option {
 // Default: firing alerts are re-sent every DefaultResendInterval.
 func WithoutResend() Option {
 	return optionFunc(func(c config) config { c.Own.resendEvery = 0; return c })
+}
+
+// WithExternalLabels adds labels to every alert, over the job and instance
+// labels that New takes from the process's resource (see the package
+// documentation): a label given here replaces the resource's, and one given
+// with an empty value removes it (WithExternalLabels(map[string]string{
+// "instance": ""}) sends no instance label). Names are made valid as the
+// alert's own labels are; alertname, severity and the alert's own labels win
+// over external ones. The map is copied. Default: none, so alerts carry job
+// and instance as the resource gives them.
+func WithExternalLabels(labels map[string]string) Option {
+	return optionFunc(func(c config) config {
+		ext := make(map[string]string, len(c.Own.external)+len(labels))
+		for k, v := range c.Own.external {
+			ext[k] = v
+		}
+		for k, v := range labels {
+			ext[k] = v
+		}
+		c.Own.external = ext
+		return c
+	})
 }

@@ -17,9 +17,9 @@ type postableAlert struct {
 	GeneratorURL string            `json:"generatorURL,omitempty"`
 }
 
-func newPostable(a alerting.Alert, generatorURL string, resend time.Duration, now time.Time) postableAlert {
+func newPostable(a alerting.Alert, external map[string]string, generatorURL string, resend time.Duration, now time.Time) postableAlert {
 	p := postableAlert{
-		Labels:       labels(a),
+		Labels:       labels(a, external),
 		Annotations:  map[string]string{"summary": valid(a.Title), "value": notifyhttp.FormatValue(a.Value)},
 		GeneratorURL: generatorURL,
 	}
@@ -42,10 +42,11 @@ func newPostable(a alerting.Alert, generatorURL string, resend time.Duration, no
 	return p
 }
 
-// labels returns alertname, severity and a's labels under valid names; see
-// the package documentation for how collisions are settled.
-func labels(a alerting.Alert) map[string]string {
-	out := make(map[string]string, len(a.Labels)+2)
+// labels returns alertname, severity, a's labels under valid names and then
+// the external labels (valid names already) that none of these set; see the
+// package documentation for how collisions are settled.
+func labels(a alerting.Alert, external map[string]string) map[string]string {
+	out := make(map[string]string, len(a.Labels)+2+len(external))
 	add := func(name, value string) {
 		if _, taken := out[name]; !taken && name != "" && value != "" {
 			out[name] = valid(value)
@@ -64,6 +65,9 @@ func labels(a alerting.Alert) map[string]string {
 	}
 	for _, k := range changed {
 		add(sanitize(k), a.Labels[k])
+	}
+	for k, v := range external {
+		add(k, v)
 	}
 	return out
 }

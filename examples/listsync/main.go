@@ -58,12 +58,12 @@ type config struct {
 	rateLimit          []string
 	slow               []string
 	breakerOpenTimeout time.Duration
-	alertmanagerURL    string
+	alertmanagerURLs   []string
 }
 
 func parseFlags(args []string, stderr io.Writer) (config, error) {
 	var c config
-	var fail, rateLimit, slow string
+	var fail, rateLimit, slow, alertmanagers string
 	fs := flag.NewFlagSet("listsync", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.StringVar(&c.listen, "listen", "127.0.0.1:7878", "address to serve metrics, API and status page on")
@@ -76,7 +76,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.StringVar(&rateLimit, "rate-limit", "", "comma-separated upstreams that enforce a tight rate limit (tmdb 4 req/s, trakt 20 GETs per 10 s): 429 with Retry-After beyond it")
 	fs.StringVar(&slow, "slow", "", "comma-separated upstreams that answer slowly")
 	fs.DurationVar(&c.breakerOpenTimeout, "breaker-open-timeout", 0, "override every breaker's open timeout (0: per-service defaults)")
-	fs.StringVar(&c.alertmanagerURL, "alertmanager", "", "also send alerts to the Alertmanager at this base URL (e.g. http://127.0.0.1:9093)")
+	fs.StringVar(&alertmanagers, "alertmanager", "", "also send alerts to the Alertmanager at this base URL (e.g. http://127.0.0.1:9093); comma-separated, to every member of a cluster, as Prometheus does")
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
@@ -85,6 +85,11 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	}
 	if c.apiKey == "" {
 		c.apiKey = os.Getenv(apiKeyEnv) // not the flag's default: -help would print it
+	}
+	for _, u := range strings.Split(alertmanagers, ",") {
+		if u = strings.TrimSpace(u); u != "" {
+			c.alertmanagerURLs = append(c.alertmanagerURLs, u)
+		}
 	}
 	var err error
 	if c.fail, err = serviceList("fail", fail); err != nil {
@@ -194,8 +199,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, ready cha
 		otelmon.WithAPIKey(apiKey),
 		otelmon.WithNotifiers(alerting.NewLogNotifier(logger)),
 	}
-	if cfg.alertmanagerURL != "" {
-		am, err := alertmanager.New(cfg.alertmanagerURL, alertmanager.WithGeneratorURL(baseURL))
+	for i, u := range cfg.alertmanagerURLs {
+		name := "alertmanager" // one notifier per member: names must differ
+		if i > 0 {
+			name = fmt.Sprintf("alertmanager-%d", i+1)
+		}
+		am, err := alertmanager.New(u, alertmanager.WithGeneratorURL(baseURL), alertmanager.WithName(name))
 		if err != nil {
 			return err
 		}

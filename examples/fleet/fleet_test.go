@@ -1,0 +1,705 @@
+package fleet
+
+import (
+	"encoding/json"
+	"fmt"
+	"math"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"go.yaml.in/yaml/v3"
+)
+
+// Files of the fleet layout, relative to this package.
+const (
+	collectorDir      = "../collector"
+	collectorConfig   = "../collector/config.yaml"
+	collectorOverlay  = "collector.yaml"
+	prometheusConfig  = "prometheus.yml"
+	alertmanagerCfg   = "alertmanager.yml"
+	composeFile       = "docker-compose.yml"
+	alertRules        = "../prometheus/alerts.yml"
+	grafanaDashboard  = "../grafana/dashboard.json"
+	demoPackage       = "./examples/listsync"
+	repoRoot          = "../.."
+	jobName           = "listsync-demo"
+	failingInstance   = "listsync-2" // the instance whose imdb is down
+	failingService    = "imdb"
+	peerTimeout       = time.Second     // Alertmanager --cluster.peer-timeout
+	groupInterval     = 5 * time.Second // group_interval in the test's Alertmanager configuration
+	failFor           = 40 * time.Second
+	collectorTelemetr = "service:\n  telemetry:\n    metrics:\n      level: none\n"
+)
+
+// seedQueries are the queries the integration guide recommends for
+// Grafana (the same as examples/listsync's Prometheus test).
+var seedQueries = []struct{ name, expr string }{
+	{"sync success rate", `rate(radarr_list_sync_sync_operations_success_total[5m]) / rate(radarr_list_sync_sync_operations_total[5m])`},
+	{"average sync duration", `rate(radarr_list_sync_sync_duration_seconds_sum[5m]) / rate(radarr_list_sync_sync_duration_seconds_count[5m])`},
+	{"cache hit rate", `rate(radarr_list_sync_cache_hits_total[5m]) / (rate(radarr_list_sync_cache_hits_total[5m]) + rate(radarr_list_sync_cache_misses_total[5m]))`},
+	{"service health", `radarr_list_sync_service_up`},
+	{"last successful sync", `radarr_list_sync_last_successful_sync_timestamp`},
+}
+
+// pipelines are the values of the label that tells the collector's two
+// paths into Prometheus apart (see collector.yaml and prometheus.yml).
+var pipelines = []string{"scrape", "remote_write"}
+
+// TestFleet runs the fleet layout on loopback: three demo instances (one
+// with imdb down for a while, one with a stable service.instance.id, two
+// with the default UUID) push OTLP to the collector; two Prometheus servers
+// get their metrics by scraping the collector and by remote write; two
+// clustered Alertmanagers receive the alerts of both Prometheus servers and
+// of the failing instance itself. It checks that every seed and dashboard
+// query answers one series per instance on both paths and on both
+// Prometheus servers, that the rules fire for the failing instance only,
+// and that a webhook receiver gets each alert group once, firing and then
+// resolved after the heal.
+func TestFleet(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds a collector and runs a fleet for about a minute")
+	}
+	began := time.Now()
+	goBin := requireProgram(t, "go", "the Go toolchain")
+	promtool := requireProgram(t, "promtool", "Debian package prometheus")
+	prometheus := requireProgram(t, "prometheus", "Debian package prometheus")
+	alertmanager := requireProgram(t, "prometheus-alertmanager", "Debian package prometheus-alertmanager")
+	amtool := requireProgram(t, "amtool", "Debian package prometheus-alertmanager")
+
+	bin := t.TempDir()
+	collector := buildCollector(t, goBin, bin)
+	demo := filepath.Join(bin, "listsync")
+	goBuild(t, goBin, repoRoot, demo, demoPackage)
+
+	// Offline checks of the shipped files, with the tools that know them.
+	checkShippedConfigs(t, collector, promtool, amtool)
+
+	// Addresses, all on loopback, known before anything starts.
+	var (
+		otlpHTTP, otlpGRPC, promExporter = freeAddr(t), freeAddr(t), freeAddr(t)
+		promA, promB                     = freeAddr(t), freeAddr(t)
+		amA, amB                         = freeAddr(t), freeAddr(t)
+		clusterA, clusterB               = freeAddr(t), freeAddr(t)
+	)
+	hook := startWebhookReceiver(t)
+	dir := t.TempDir()
+
+	amCfg := writeRewritten(t, alertmanagerCfg, filepath.Join(dir, "alertmanager.yml"), map[string]string{
+		"http://webhook:8080/alerts": hook.url,
+		"30s":                        "3s",
+		"5m":                         groupInterval.String(),
+	})
+	run(t, amtool, "check-config", amCfg)
+	ams := []*process{
+		startAlertmanager(t, alertmanager, "alertmanager-a", amCfg, amA, clusterA, clusterB, filepath.Join(dir, "am-a")),
+		startAlertmanager(t, alertmanager, "alertmanager-b", amCfg, amB, clusterB, clusterA, filepath.Join(dir, "am-b")),
+	}
+	for _, am := range ams {
+		am.waitReady(t, "/-/ready")
+		waitCluster(t, am, 2)
+	}
+
+	var proms []*process
+	for i, listen := range []string{promA, promB} {
+		name := "prometheus-" + string(rune('a'+i))
+		pdir := filepath.Join(dir, name)
+		if err := os.MkdirAll(pdir, 0o700); err != nil {
+			t.Fatal(err)
+		}
+		copyFile(t, alertRules, filepath.Join(pdir, "alerts.yml"))
+		cfg := writeRewritten(t, prometheusConfig, filepath.Join(pdir, "prometheus.yml"), map[string]string{
+			"collector:8889":      promExporter,
+			"alertmanager-a:9093": amA,
+			"alertmanager-b:9093": amB,
+			"15s":                 "1s",
+		})
+		run(t, promtool, "check", "config", cfg)
+		p := start(t, name, listen, nil, prometheus,
+			"--config.file="+cfg,
+			"--storage.tsdb.path="+filepath.Join(pdir, "data"),
+			"--web.listen-address="+listen,
+			"--web.enable-remote-write-receiver",
+			"--storage.tsdb.retention.time=1h")
+		p.waitReady(t, "/-/ready")
+		proms = append(proms, p)
+	}
+
+	telemetry := filepath.Join(dir, "collector-telemetry.yaml")
+	if err := os.WriteFile(telemetry, []byte(collectorTelemetr), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	col := start(t, "collector", promExporter, []string{
+		"OTLP_GRPC_ENDPOINT=" + otlpGRPC,
+		"OTLP_HTTP_ENDPOINT=" + otlpHTTP,
+		"PROMETHEUS_EXPORTER_ENDPOINT=" + promExporter,
+		"PROMETHEUS_REMOTE_WRITE_URL=http://" + promA + "/api/v1/write",
+		"PROMETHEUS_B_REMOTE_WRITE_URL=http://" + promB + "/api/v1/write",
+	}, collector, "--config", collectorConfig, "--config", collectorOverlay, "--config", telemetry)
+	col.waitReady(t, "/metrics")
+
+	// Three instances: two with the default service.instance.id (a UUID
+	// per process), the failing one with a stable id, as a pod name would
+	// give. Each sends its own alerts to every member of the cluster, as
+	// Prometheus does. (Sent to one member only, an alert starts its group
+	// there earlier than on the other member; the members then flush the
+	// group at different moments, and the one that waits for its peer can
+	// send a snapshot taken before a resolution after the other has sent
+	// the resolution: a stale "firing". With both members getting every
+	// alert at once, their flushes coincide, and a group_interval longer
+	// than the peer timeout leaves no room for that.)
+	fleetStart := time.Now()
+	for i := range 3 {
+		id := ""
+		args := []string{"-listen", "127.0.0.1:0", "-sync-interval", "200ms", "-health-interval", "200ms",
+			"-eval-interval", "200ms", "-breaker-open-timeout", "1s", "-alertmanager", ams[0].base + "," + ams[1].base}
+		if i == 2 {
+			id = "service.instance.id=" + failingInstance
+			args = append(args, "-fail", failingService, "-fail-for", failFor.String())
+		}
+		start(t, fmt.Sprintf("listsync-%d", i), "", []string{
+			"OTEL_METRICS_EXPORTER=otlp",
+			"OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf",
+			"OTEL_EXPORTER_OTLP_ENDPOINT=http://" + otlpHTTP,
+			"OTEL_METRIC_EXPORT_INTERVAL=1000",
+			"OTEL_SERVICE_NAME=" + jobName,
+			"OTEL_RESOURCE_ATTRIBUTES=" + id,
+			"LISTSYNC_API_KEY=fleet-test-key",
+		}, demo, args...)
+	}
+
+	// The rule twins fire for the failing instance, on both servers and
+	// both paths, while it fails: checked first, before the heal.
+	want := fmt.Sprintf(`ALERTS{alertname="service_down",alertstate="firing",service=%q,instance=%q,job=%q}`, failingService, failingInstance, jobName)
+	for _, p := range proms {
+		p.poll(t, failFor, p.name+": "+want+" on both paths", func() error {
+			res, err := p.query(want)
+			if err != nil {
+				return err
+			}
+			got := map[string]bool{}
+			for _, s := range res {
+				got[s.Metric["pipeline"]] = true
+			}
+			for _, pl := range pipelines {
+				if !got[pl] {
+					return fmt.Errorf("not firing through %s: %v", pl, res)
+				}
+			}
+			return nil
+		})
+	}
+	t.Logf("service_down fired on both servers and paths %v after the fleet started", time.Since(fleetStart).Round(100*time.Millisecond))
+
+	panels := dashboardQueries(t, grafanaDashboard)
+	for _, p := range proms {
+		ids := instanceIDs(t, p)
+		t.Logf("%s: instances %v", p.name, ids)
+		for _, q := range seedQueries {
+			t.Run(fmt.Sprintf("%s/seed/%s", p.name, q.name), func(t *testing.T) { waitPerInstance(t, p, q.expr, ids) })
+		}
+		for _, q := range panels {
+			t.Run(fmt.Sprintf("%s/dashboard/%s", p.name, q.name), func(t *testing.T) { waitPerInstance(t, p, q.expr, ids) })
+		}
+	}
+
+	// The webhook gets each group once firing, then once resolved after
+	// the heal.
+	col.poll(t, failFor+90*time.Second, "every alert group resolved at the webhook", func() error {
+		return hook.resolvedAll()
+	})
+	// A second notification of a group would come from the other member
+	// of the cluster, after its peer wait, or from an alert that joined
+	// the group later, at the next group interval: watch for both.
+	quiet := 2*peerTimeout + 2*groupInterval
+	hook.checkQuiet(t, quiet)
+	hook.checkOnce(t)
+
+	// No rule ever fired for a healthy instance, on either server.
+	for _, p := range proms {
+		expr := fmt.Sprintf(`count_over_time(ALERTS{instance!=%q}[1h])`, failingInstance)
+		res, err := p.query(expr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(res) != 0 {
+			t.Errorf("%s: alerts for healthy instances: %v", p.name, res)
+		}
+	}
+	t.Logf("figure: the fleet test took %v (%v of it after the builds)", time.Since(began).Round(time.Second), time.Since(fleetStart).Round(time.Second))
+}
+
+// buildCollector builds examples/collector, its own Go module, into dir and
+// reports the build time and the binary's size.
+func buildCollector(t *testing.T, goBin, dir string) string {
+	t.Helper()
+	out := filepath.Join(dir, "otelmon-collector")
+	began := time.Now()
+	goBuild(t, goBin, collectorDir, out, ".")
+	fi, err := os.Stat(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("figure: collector build %v, binary %.1f MB", time.Since(began).Round(100*time.Millisecond), float64(fi.Size())/1e6)
+
+	// Every component comes from one release: one version for the core
+	// modules, one for contrib.
+	b, err := exec.Command(out, "components").CombinedOutput()
+	if err != nil {
+		t.Fatalf("otelmon-collector components: %v\n%s", err, b)
+	}
+	versions := map[string]map[string]bool{} // core or contrib -> versions
+	n := 0
+	for _, m := range regexp.MustCompile(`module: (\S+) (v\S+)`).FindAllStringSubmatch(string(b), -1) {
+		kind := "core"
+		if strings.Contains(m[1], "opentelemetry-collector-contrib") {
+			kind = "contrib"
+		}
+		if versions[kind] == nil {
+			versions[kind] = map[string]bool{}
+		}
+		versions[kind][m[2]] = true
+		n++
+	}
+	if n != 5 || len(versions["core"]) != 1 || len(versions["contrib"]) != 1 {
+		t.Errorf("components: %d modules, versions %v: want 5 from one core and one contrib release\n%s", n, versions, b)
+	}
+	return out
+}
+
+// goBuild builds pkg in the module at dir into out.
+func goBuild(t *testing.T, goBin, dir, out, pkg string) {
+	t.Helper()
+	abs, err := filepath.Abs(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(goBin, "build", "-o", abs, pkg)
+	cmd.Dir = dir
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go build %s in %s: %v\n%s", pkg, dir, err, b)
+	}
+}
+
+// run runs a checking tool and fails the test with its output if it fails.
+func run(t *testing.T, bin string, args ...string) {
+	t.Helper()
+	if b, err := exec.Command(bin, args...).CombinedOutput(); err != nil {
+		t.Fatalf("%s %s: %v\n%s", filepath.Base(bin), strings.Join(args, " "), err, b)
+	}
+}
+
+// checkShippedConfigs checks the files of the layout as they are shipped:
+// the collector's validate subcommand on config.yaml alone and with the
+// fleet overlay, promtool on prometheus.yml next to the rules it loads,
+// amtool on alertmanager.yml, and docker-compose.yml's references.
+func checkShippedConfigs(t *testing.T, collector, promtool, amtool string) {
+	t.Helper()
+	run(t, collector, "validate", "--config", collectorConfig)
+	run(t, collector, "validate", "--config", collectorConfig, "--config", collectorOverlay)
+	dir := t.TempDir()
+	copyFile(t, prometheusConfig, filepath.Join(dir, "prometheus.yml"))
+	copyFile(t, alertRules, filepath.Join(dir, "alerts.yml"))
+	run(t, promtool, "check", "config", filepath.Join(dir, "prometheus.yml"))
+	run(t, amtool, "check-config", alertmanagerCfg)
+
+	// The remote-write exporter the overlay adds must translate names as
+	// the one config.yaml configures, or the second server would see
+	// other names.
+	base := readYAML(t, collectorConfig)["exporters"].(map[string]any)["prometheus_remote_write"].(map[string]any)
+	overlay := readYAML(t, collectorOverlay)["exporters"].(map[string]any)
+	for _, name := range []string{"prometheus_remote_write", "prometheus_remote_write/b"} {
+		e, _ := overlay[name].(map[string]any)
+		for _, k := range []string{"translation_strategy", "disable_scope_info"} {
+			if fmt.Sprint(e[k]) != fmt.Sprint(base[k]) {
+				t.Errorf("%s: exporters.%s.%s = %v, want %v as in %s", collectorOverlay, name, k, e[k], base[k], collectorConfig)
+			}
+		}
+	}
+
+	// docker-compose.yml mounts files that must exist.
+	compose := readYAML(t, composeFile)
+	services, _ := compose["services"].(map[string]any)
+	if len(services) == 0 {
+		t.Fatalf("%s: no services", composeFile)
+	}
+	for name, s := range services {
+		vols, _ := s.(map[string]any)["volumes"].([]any)
+		for _, v := range vols {
+			src, _, _ := strings.Cut(fmt.Sprint(v), ":")
+			if !strings.HasPrefix(src, ".") {
+				continue // a named volume
+			}
+			if _, err := os.Stat(src); err != nil {
+				t.Errorf("%s: service %s mounts %s: %v", composeFile, name, src, err)
+			}
+		}
+	}
+}
+
+func readYAML(t *testing.T, path string) map[string]any {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m map[string]any
+	if err := yaml.Unmarshal(b, &m); err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	return m
+}
+
+// writeRewritten writes the YAML file src to dst with every string value
+// that equals a key of repl replaced by its value; each key must occur.
+func writeRewritten(t *testing.T, src, dst string, repl map[string]string) string {
+	t.Helper()
+	m := readYAML(t, src)
+	used := map[string]bool{}
+	var walk func(v any) any
+	walk = func(v any) any {
+		switch v := v.(type) {
+		case map[string]any:
+			for k, e := range v {
+				v[k] = walk(e)
+			}
+		case []any:
+			for i, e := range v {
+				v[i] = walk(e)
+			}
+		case string:
+			if r, ok := repl[v]; ok {
+				used[v] = true
+				return r
+			}
+		}
+		return v
+	}
+	walk(m)
+	for k := range repl {
+		if !used[k] {
+			t.Fatalf("%s: no value %q to rewrite", src, k)
+		}
+	}
+	b, err := yaml.Marshal(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(dst, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return dst
+}
+
+func copyFile(t *testing.T, src, dst string) {
+	t.Helper()
+	b, err := os.ReadFile(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(dst, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func urlEscape(s string) string { return url.QueryEscape(s) }
+
+// startAlertmanager starts a member of the test's Alertmanager cluster.
+func startAlertmanager(t *testing.T, bin, name, cfg, listen, cluster, peer, dataDir string) *process {
+	t.Helper()
+	return start(t, name, listen, nil, bin,
+		"--config.file="+cfg,
+		"--storage.path="+dataDir,
+		"--web.listen-address="+listen,
+		"--cluster.listen-address="+cluster,
+		"--cluster.peer="+peer,
+		"--cluster.peer-timeout="+peerTimeout.String(),
+		"--log.level=debug") // notifications show in the output of a failed test
+}
+
+// waitCluster waits until am's cluster is ready with n members.
+func waitCluster(t *testing.T, am *process, n int) {
+	t.Helper()
+	am.poll(t, 60*time.Second, am.name+" cluster of "+strconv.Itoa(n), func() error {
+		code, body, err := am.get("/api/v2/status")
+		if err != nil {
+			return err
+		}
+		var s struct {
+			Cluster struct {
+				Status string `json:"status"`
+				Peers  []any  `json:"peers"`
+			} `json:"cluster"`
+		}
+		if err := json.Unmarshal(body, &s); err != nil || code != http.StatusOK {
+			return fmt.Errorf("/api/v2/status: %d %v: %s", code, err, body)
+		}
+		if s.Cluster.Status != "ready" || len(s.Cluster.Peers) != n {
+			return fmt.Errorf("cluster %q with %d peers", s.Cluster.Status, len(s.Cluster.Peers))
+		}
+		return nil
+	})
+}
+
+// instanceIDs waits until p has the service_up series of three instances
+// on both paths and returns their instance labels: the failing instance's
+// stable id and two distinct UUIDs, the default.
+func instanceIDs(t *testing.T, p *process) []string {
+	t.Helper()
+	var ids []string
+	p.poll(t, 60*time.Second, p.name+": three instances on both paths", func() error {
+		res, err := p.query(`count by (instance, pipeline, job) (radarr_list_sync_service_up)`)
+		if err != nil {
+			return err
+		}
+		byPipeline := map[string][]string{}
+		for _, s := range res {
+			if s.Metric["job"] != jobName {
+				return fmt.Errorf("job %q, want %q: %v", s.Metric["job"], jobName, s.Metric)
+			}
+			byPipeline[s.Metric["pipeline"]] = append(byPipeline[s.Metric["pipeline"]], s.Metric["instance"])
+		}
+		ids = nil
+		for _, pl := range pipelines {
+			got := byPipeline[pl]
+			slices.Sort(got)
+			if len(got) != 3 {
+				return fmt.Errorf("%s: instances %q, want 3", pl, got)
+			}
+			if ids != nil && !slices.Equal(ids, got) {
+				return fmt.Errorf("instances differ between paths: %q and %q", ids, got)
+			}
+			ids = got
+		}
+		if len(byPipeline) != len(pipelines) {
+			return fmt.Errorf("paths %v, want %v", byPipeline, pipelines)
+		}
+		return nil
+	})
+	uuids := 0
+	for _, id := range ids {
+		if _, err := uuid.Parse(id); err == nil {
+			uuids++
+		}
+	}
+	if !slices.Contains(ids, failingInstance) || uuids != 2 {
+		t.Fatalf("instances %q: want %s and two UUIDs", ids, failingInstance)
+	}
+	return ids
+}
+
+// aggregating matches a query that aggregates the instances away on
+// purpose (a fleet-wide view): by (...) without instance.
+var aggregating = regexp.MustCompile(`\bby\s*\(([^)]*)\)`)
+
+func aggregatesInstances(expr string) bool {
+	m := aggregating.FindAllStringSubmatch(expr, -1)
+	if m == nil {
+		return false
+	}
+	for _, g := range m {
+		if strings.Contains(g[1], "instance") {
+			return false
+		}
+	}
+	return true
+}
+
+// waitPerInstance waits until expr answers, on each path, series of every
+// instance of ids and of no other (no series without an instance label,
+// as two instances merged into one would answer), each with job and a
+// finite value, none with scope labels; a query that aggregates the
+// instances away must answer finite values without an instance label.
+func waitPerInstance(t *testing.T, p *process, expr string, ids []string) {
+	t.Helper()
+	p.poll(t, 60*time.Second, p.name+": "+expr, func() error {
+		res, err := p.query(expr)
+		if err != nil {
+			return err
+		}
+		if aggregatesInstances(expr) {
+			for _, s := range res {
+				if _, ok := s.Metric["instance"]; ok {
+					return fmt.Errorf("aggregating query answers an instance label: %v", s.Metric)
+				}
+				if finite(s) {
+					return nil
+				}
+			}
+			return fmt.Errorf("no finite value: %v", res)
+		}
+		for _, pl := range pipelines {
+			count := map[string]int{}
+			finiteOf := map[string]bool{}
+			for _, s := range res {
+				if s.Metric["pipeline"] != pl {
+					continue
+				}
+				id := s.Metric["instance"]
+				if !slices.Contains(ids, id) {
+					return fmt.Errorf("%s: series of unknown instance %q: %v", pl, id, s.Metric)
+				}
+				if s.Metric["job"] != jobName {
+					return fmt.Errorf("%s: job %q: %v", pl, s.Metric["job"], s.Metric)
+				}
+				for k := range s.Metric {
+					if strings.HasPrefix(k, "otel_scope") {
+						return fmt.Errorf("%s: scope label %s: %v", pl, k, s.Metric)
+					}
+				}
+				count[id]++
+				finiteOf[id] = finiteOf[id] || finite(s)
+			}
+			for _, id := range ids {
+				if count[id] == 0 {
+					return fmt.Errorf("%s: series per instance %v, want some for each of %q", pl, count, ids)
+				}
+				if !finiteOf[id] {
+					return fmt.Errorf("%s: no finite value for instance %s: %v", pl, id, res)
+				}
+			}
+		}
+		return nil
+	})
+}
+
+func finite(s series) bool {
+	v, err := strconv.ParseFloat(fmt.Sprint(s.Value[1]), 64)
+	return err == nil && !math.IsNaN(v) && !math.IsInf(v, 0)
+}
+
+// notification is the part of Alertmanager's webhook payload the test
+// checks.
+type notification struct {
+	GroupKey    string            `json:"groupKey"`
+	Status      string            `json:"status"` // firing or resolved
+	GroupLabels map[string]string `json:"groupLabels"`
+	Alerts      []struct {
+		Status string            `json:"status"`
+		Labels map[string]string `json:"labels"`
+	} `json:"alerts"`
+}
+
+// webhookReceiver records the notifications the Alertmanagers send it.
+type webhookReceiver struct {
+	url  string
+	mu   sync.Mutex
+	msgs []notification // through mu
+}
+
+// startWebhookReceiver starts a webhook receiver on loopback and closes it
+// when the test ends.
+func startWebhookReceiver(t *testing.T) *webhookReceiver {
+	t.Helper()
+	r := &webhookReceiver{}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		var m notification
+		if err := json.NewDecoder(req.Body).Decode(&m); err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		r.mu.Lock()
+		r.msgs = append(r.msgs, m)
+		r.mu.Unlock()
+	}))
+	t.Cleanup(srv.Close)
+	r.url = srv.URL + "/alerts"
+	return r
+}
+
+func (r *webhookReceiver) received() []notification {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return slices.Clone(r.msgs)
+}
+
+// byGroup returns the notifications of each group, in the order received.
+func (r *webhookReceiver) byGroup() map[string][]notification {
+	out := map[string][]notification{}
+	for _, m := range r.received() {
+		out[m.GroupKey] = append(out[m.GroupKey], m)
+	}
+	return out
+}
+
+// resolvedAll reports whether service_down for the failing service has
+// been notified and every group notified firing has been notified resolved
+// since.
+func (r *webhookReceiver) resolvedAll() error {
+	groups := r.byGroup()
+	down := false
+	for key, ms := range groups {
+		g := ms[0].GroupLabels
+		down = down || g["alertname"] == "service_down" && g["service"] == failingService
+		if ms[len(ms)-1].Status != "resolved" {
+			return fmt.Errorf("group %s: last notification %s", key, ms[len(ms)-1].Status)
+		}
+	}
+	if !down {
+		return fmt.Errorf("no service_down group for %s among %d groups", failingService, len(groups))
+	}
+	return nil
+}
+
+// checkQuiet fails the test if a notification arrives within d: once every
+// group is resolved, the fleet is healthy and nothing is left to notify.
+// This is the one wait of the test that is not for a state to appear but
+// for a duplicate not to: d covers the other cluster member's peer wait and
+// two group intervals.
+func (r *webhookReceiver) checkQuiet(t *testing.T, d time.Duration) {
+	t.Helper()
+	n := len(r.received())
+	deadline := time.After(d)
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		select {
+		case <-deadline:
+			return
+		case <-tick.C:
+			if got := r.received(); len(got) != n {
+				t.Errorf("notification after every group resolved: %+v", got[n:])
+				return
+			}
+		}
+	}
+}
+
+// checkOnce checks that each group was notified exactly twice, firing then
+// resolved, with one alert: the failing instance's, whichever Prometheus
+// server, path or the instance itself raised it, and whichever member of
+// the cluster received it.
+func (r *webhookReceiver) checkOnce(t *testing.T) {
+	t.Helper()
+	for key, ms := range r.byGroup() {
+		var statuses []string
+		for _, m := range ms {
+			statuses = append(statuses, m.Status)
+			if len(m.Alerts) != 1 {
+				t.Errorf("group %s: %s notification with %d alerts, want 1: %+v", key, m.Status, len(m.Alerts), m.Alerts)
+			}
+			for _, a := range m.Alerts {
+				if a.Labels["instance"] != failingInstance || a.Labels["job"] != jobName {
+					t.Errorf("group %s: alert of instance %q, job %q, want %s of %s: %v", key, a.Labels["instance"], a.Labels["job"], failingInstance, jobName, a.Labels)
+				}
+				if _, ok := a.Labels["pipeline"]; ok {
+					t.Errorf("group %s: alert with the pipeline label: %v", key, a.Labels)
+				}
+			}
+		}
+		if !slices.Equal(statuses, []string{"firing", "resolved"}) {
+			t.Errorf("group %s: notifications %v, want [firing resolved]", key, statuses)
+		}
+	}
+}
