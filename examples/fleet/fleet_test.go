@@ -499,45 +499,16 @@ func instanceIDs(t *testing.T, p *process) []string {
 	return ids
 }
 
-// aggregating matches a query that aggregates the instances away on
-// purpose (a fleet-wide view): by (...) without instance.
-var aggregating = regexp.MustCompile(`\bby\s*\(([^)]*)\)`)
-
-func aggregatesInstances(expr string) bool {
-	m := aggregating.FindAllStringSubmatch(expr, -1)
-	if m == nil {
-		return false
-	}
-	for _, g := range m {
-		if strings.Contains(g[1], "instance") {
-			return false
-		}
-	}
-	return true
-}
-
 // waitPerInstance waits until expr answers, on each path, series of every
 // instance of ids and of no other (no series without an instance label,
 // as two instances merged into one would answer), each with job and a
-// finite value, none with scope labels; a query that aggregates the
-// instances away must answer finite values without an instance label.
+// finite value, none with scope labels.
 func waitPerInstance(t *testing.T, p *process, expr string, ids []string) {
 	t.Helper()
 	p.poll(t, 60*time.Second, p.name+": "+expr, func() error {
 		res, err := p.query(expr)
 		if err != nil {
 			return err
-		}
-		if aggregatesInstances(expr) {
-			for _, s := range res {
-				if _, ok := s.Metric["instance"]; ok {
-					return fmt.Errorf("aggregating query answers an instance label: %v", s.Metric)
-				}
-				if finite(s) {
-					return nil
-				}
-			}
-			return fmt.Errorf("no finite value: %v", res)
 		}
 		for _, pl := range pipelines {
 			count := map[string]int{}
