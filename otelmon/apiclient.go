@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"sync/atomic"
 
 	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
@@ -13,6 +14,7 @@ import (
 	"go.opentelemetry.io/otel/metric/embedded"
 	"go.opentelemetry.io/otel/sdk/instrumentation"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/listsync/otelmon/breaker"
 	"github.com/listsync/otelmon/internal/names"
@@ -297,13 +299,14 @@ func (m *Monitor) Transport(service string, base http.RoundTripper, opts ...Tran
 	}
 	c := m.client(service)
 	if o.noBreaker {
+		base = m.tracing.probeSpans(service, base)
 		return &pacedTransport{m: m, series: c.series, c: c, probe: true, next: m.probeTransport(c.series, base, o.accepts)}
 	}
 	b, err := m.breakers.Get(service)
 	if err != nil {
 		// The registry is full or the name empty: requests still flow,
 		// unguarded.
-		m.noteUnguarded(service, "its HTTP clients", err)
+		m.noteUnguarded(context.Background(), service, "its HTTP clients", err)
 	}
 	return m.apiStack(c, b, false, base)
 }
@@ -323,9 +326,13 @@ func (m *Monitor) apiStack(c *serviceClient, b *breaker.Breaker, held bool, base
 // instrumented returns base with the series' request counting and otelhttp
 // timing, without a breaker.
 func (m *Monitor) instrumented(series *serviceSeries, base http.RoundTripper) http.RoundTripper {
+	opts := m.api.otelhttp
+	if m.tracing.tracer != nil {
+		opts = append(slices.Clip(opts), otelhttp.WithSpanOptions(trace.WithAttributes(attribute.String(AttrService, series.name))))
+	}
 	return &apiTransport{
 		series: series,
-		next:   otelhttp.NewTransport(base, m.api.otelhttp...),
+		next:   otelhttp.NewTransport(base, opts...),
 	}
 }
 

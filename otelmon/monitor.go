@@ -10,8 +10,10 @@ import (
 	"sync"
 	"time"
 
+	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
 	"go.opentelemetry.io/otel/metric"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 
 	"github.com/listsync/otelmon/alerting"
 	"github.com/listsync/otelmon/breaker"
@@ -66,6 +68,10 @@ type Monitor struct {
 
 	alerts *alerting.Engine // nil when alerting is disabled
 
+	tracing          tracing
+	ownedTP          *sdktrace.TracerProvider // nil unless the Monitor built its tracer provider
+	traceURLTemplate string
+
 	regs []metric.Registration // observable callbacks, removed by Shutdown
 
 	apiKey         string // never logged except once when generated
@@ -96,7 +102,7 @@ func New(cfg Config, opts ...Option) (*Monitor, error) {
 	m := &Monitor{
 		cfg:        cfg,
 		prefix:     names.New(cfg.Metrics.Namespace, cfg.Metrics.Subsystem),
-		logger:     o.logger,
+		logger:     slog.New(NewTraceLogHandler(o.logger.Handler())),
 		clock:      o.clock,
 		mp:         o.meterProvider,
 		prometheus: o.prometheus,
@@ -107,6 +113,8 @@ func New(cfg Config, opts ...Option) (*Monitor, error) {
 		alerts:         o.alertEngine,
 		apiKey:         o.apiKey,
 		protectMetrics: o.protectMetrics,
+
+		traceURLTemplate: o.traceURLTemplate,
 	}
 	if m.apiKey == "" {
 		if m.apiKey, err = generateAPIKey(o); err != nil {
@@ -120,13 +128,16 @@ func New(cfg Config, opts ...Option) (*Monitor, error) {
 		if ownEngine != nil {
 			err = errors.Join(err, ownEngine.Shutdown(context.Background()))
 		}
+		return nil, errors.Join(err, m.shutdownTracer(context.Background()))
+	}
+	if err := m.buildTracing(o); err != nil {
 		return nil, err
 	}
 	if m.mp == nil {
 		if m.alerts == nil {
 			if m.alerts, err = newAlertEngine(cfg, o.alertStatePath, o.alertDelivery,
 				alerting.WithClock(m.clock), alerting.WithLogger(m.logger)); err != nil {
-				return nil, err
+				return fail(err)
 			}
 			ownEngine = m.alerts
 		}
@@ -155,6 +166,7 @@ func (m *Monitor) build(o options) error {
 		return err
 	}
 	m.regs = append(m.regs, m.api.reg)
+	m.api.otelhttp = append(m.api.otelhttp, otelhttp.WithTracerProvider(m.tracing.client))
 
 	bopts := append([]breaker.Option{
 		breaker.WithMaxBreakers(m.cfg.MaxCircuitBreakers),
@@ -309,8 +321,9 @@ func (m *Monitor) Start(ctx context.Context) error {
 
 // Shutdown stops background work, unregisters the Monitor's instruments
 // from the provider, and, when the Monitor built the provider, flushes and
-// shuts down its exporter. It returns once every goroutine the Monitor
-// started has exited. It is safe before Start and more than once; later
+// shuts down its exporter; a tracer provider the Monitor built (see
+// WithSpanExporters) is flushed and shut down last. It returns once every
+// goroutine the Monitor started has exited. It is safe before Start and more than once; later
 // calls return the first call's result.
 func (m *Monitor) Shutdown(ctx context.Context) error {
 	m.stopOnce.Do(func() {
@@ -328,7 +341,9 @@ func (m *Monitor) Shutdown(ctx context.Context) error {
 		// The provider flushes push exporters on shutdown: the callbacks must
 		// still be registered then, or the last export lacks their series.
 		providerErr := m.shutdownProvider(ctx)
-		m.stopErr = errors.Join(healthErr, alertErr, providerErr, m.unregister())
+		// Last: the spans of work that ended during Shutdown are flushed.
+		tracerErr := m.shutdownTracer(ctx)
+		m.stopErr = errors.Join(healthErr, alertErr, providerErr, m.unregister(), tracerErr)
 	})
 	return m.stopErr
 }
