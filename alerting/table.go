@@ -195,6 +195,7 @@ func sortAlerts(out []Alert) {
 
 func cloneAlert(a Alert) Alert {
 	a.Labels = maps.Clone(a.Labels)
+	a.TraceIDs = slices.Clone(a.TraceIDs)
 	if a.ResolvedAt != nil {
 		t := *a.ResolvedAt
 		a.ResolvedAt = &t

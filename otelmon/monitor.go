@@ -257,8 +257,12 @@ func (m *Monitor) MeterProvider() metric.MeterProvider { return m.mp }
 // RecordSyncOperation records one sync of source: whether it succeeded, how
 // long it took, and how many items it added, updated and found in total. A
 // failure increments the source's consecutive failures; a success resets
-// them and sets its last-success time. It takes no lock and allocates
-// nothing for a source seen before.
+// them and sets its last-success time. It allocates nothing for a source
+// seen before, and a success that follows a success takes no lock.
+//
+// ctx's span, if sampled, becomes the exemplar of the duration and, for a
+// failure, of the consecutive-failures gauge: alerts on them name its
+// trace (see alerting.Alert.TraceIDs).
 func (m *Monitor) RecordSyncOperation(ctx context.Context, source string, success bool, d time.Duration, added, updated, total uint64) {
 	m.sync.recordSync(ctx, source, success, d, added, updated, total)
 }
