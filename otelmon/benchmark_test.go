@@ -235,3 +235,48 @@ func seedStack(tb testing.TB, m *Monitor, service string, base http.RoundTripper
 	}
 	return &breakerTransport{m: m, b: br, next: m.instrumented(m.api.services.get(service), base)}
 }
+
+func benchMonitor(b *testing.B, opts ...Option) *Monitor {
+	cfg := DefaultConfig()
+	popts := []sdkmetric.Option{sdkmetric.WithReader(sdkmetric.NewManualReader())}
+	for _, v := range Views(cfg) {
+		popts = append(popts, sdkmetric.WithView(v))
+	}
+	mp := sdkmetric.NewMeterProvider(popts...)
+	b.Cleanup(func() { _ = mp.Shutdown(context.Background()) })
+	m, err := New(cfg, append([]Option{WithMeterProvider(mp)}, opts...)...)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = m.Shutdown(context.Background()) })
+	return m
+}
+
+// BenchmarkRecordSyncOperationFailure records failed syncs, which move the
+// consecutive-failures gauge each time.
+func BenchmarkRecordSyncOperationFailure(b *testing.B) {
+	m := benchMonitor(b)
+	ctx := context.Background()
+	m.RecordSyncOperation(ctx, "imdb", true, time.Second, 1, 1, 1)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		m.RecordSyncOperation(ctx, "imdb", false, 1500*time.Millisecond, 0, 0, 0)
+	}
+}
+
+// BenchmarkSyncJob runs a monitored sync job that makes no request: the
+// handler's own cost (breaker admission, recording), without tracing.
+func BenchmarkSyncJob(b *testing.B) {
+	m := benchMonitor(b)
+	h := m.MonitoredSyncHandler(SyncHandlerFunc(func(context.Context, SyncJob) (SyncResult, error) {
+		return SyncResult{ItemsFound: 10, ItemsAdded: 2}, nil
+	}))
+	ctx := context.Background()
+	job := SyncJob{Source: "acme"}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		_, _ = h.ExecuteSync(ctx, job)
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"reflect"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -326,12 +327,13 @@ var urlKeys = map[attribute.Key]bool{
 	"url.query": true, "server.url": true,
 }
 
-// redactAttrs returns kv with secrets masked; kv itself is not changed.
+// redactAttrs returns kv with secrets masked; kv itself is not changed,
+// and is returned as is when nothing in it is secret.
 func redactAttrs(kv []attribute.KeyValue) []attribute.KeyValue {
 	var out []attribute.KeyValue
 	for i, a := range kv {
-		r := redactAttr(a)
-		if r.Value.Type() == a.Value.Type() && r.Value.Emit() == a.Value.Emit() {
+		r, changed := redactAttr(a)
+		if !changed {
 			if out != nil {
 				out = append(out, a)
 			}
@@ -348,49 +350,63 @@ func redactAttrs(kv []attribute.KeyValue) []attribute.KeyValue {
 	return out
 }
 
-func redactAttr(a attribute.KeyValue) attribute.KeyValue {
-	key := strings.ToLower(string(a.Key))
-	if secretHeader(key) {
-		switch a.Value.Type() {
-		case attribute.STRINGSLICE:
-			vs := a.Value.AsStringSlice()
-			masked := make([]string, len(vs))
+// redactAttr returns a with its secrets masked, and whether it had any.
+func redactAttr(a attribute.KeyValue) (attribute.KeyValue, bool) {
+	switch a.Value.Type() {
+	case attribute.STRING, attribute.STRINGSLICE:
+	default:
+		return a, false // numbers and booleans hold no secret
+	}
+	if secretHeader(string(a.Key)) {
+		if a.Value.Type() == attribute.STRINGSLICE {
+			masked := make([]string, len(a.Value.AsStringSlice()))
 			for i := range masked {
 				masked[i] = redact.Mask
 			}
-			return attribute.StringSlice(string(a.Key), masked)
-		default:
-			return attribute.String(string(a.Key), redact.Mask)
+			return attribute.StringSlice(string(a.Key), masked), true
 		}
+		return attribute.String(string(a.Key), redact.Mask), true
 	}
-	switch a.Value.Type() {
-	case attribute.STRING:
-		v := a.Value.AsString()
-		if urlKeys[a.Key] {
-			if a.Key == "url.query" {
-				return attribute.String(string(a.Key), strings.TrimPrefix(redact.URL("/?"+v), "/?"))
-			}
-			return attribute.String(string(a.Key), redact.URL(v))
-		}
-		return attribute.String(string(a.Key), redactText(v))
-	case attribute.STRINGSLICE:
+	if a.Value.Type() == attribute.STRINGSLICE {
 		vs := a.Value.AsStringSlice()
-		out := make([]string, len(vs))
+		var out []string
 		for i, v := range vs {
-			out[i] = redactText(v)
+			if r := redactText(v); r != v {
+				if out == nil {
+					out = slices.Clone(vs)
+				}
+				out[i] = r
+			}
 		}
-		return attribute.StringSlice(string(a.Key), out)
+		if out == nil {
+			return a, false
+		}
+		return attribute.StringSlice(string(a.Key), out), true
 	}
-	return a
+	v := a.Value.AsString()
+	r := v
+	switch {
+	case a.Key == "url.query":
+		r = strings.TrimPrefix(redact.URL("/?"+v), "/?")
+	case urlKeys[a.Key]:
+		r = redact.URL(v)
+	default:
+		r = redactText(v)
+	}
+	if r == v {
+		return a, false
+	}
+	return attribute.String(string(a.Key), r), true
 }
 
 // secretHeader reports whether an attribute key names a header that holds
 // a credential (http.request.header.authorization, ...x-api-key, ...).
 func secretHeader(key string) bool {
-	i := strings.LastIndex(key, ".header.")
-	if i < 0 {
+	if !strings.Contains(key, ".header.") {
 		return false
 	}
+	key = strings.ToLower(key)
+	i := strings.LastIndex(key, ".header.")
 	h := strings.ReplaceAll(key[i+len(".header."):], "_", "-")
 	switch h {
 	case "authorization", "proxy-authorization", "cookie", "set-cookie":
