@@ -52,17 +52,7 @@ func startTraceReceiver(t *testing.T) (*traceReceiver, string) {
 		t.Fatal(err)
 	}
 	r := &traceReceiver{resource: map[string]string{}}
-	srv := grpc.NewServer()
-	coltracepb.RegisterTraceServiceServer(srv, r)
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve(lis) }()
-	t.Cleanup(func() {
-		srv.Stop()
-		if err := <-done; err != nil {
-			t.Errorf("grpc Serve: %v", err)
-		}
-	})
-	return r, "http://" + lis.Addr().String()
+	return r, serveGRPC(t, lis, func(srv *grpc.Server) { coltracepb.RegisterTraceServiceServer(srv, r) })
 }
 
 // With OTEL_TRACES_EXPORTER=otlp the Monitor builds a tracer provider from

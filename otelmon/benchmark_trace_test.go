@@ -2,7 +2,6 @@ package otelmon
 
 import (
 	"context"
-	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -30,23 +29,7 @@ func BenchmarkTracing(b *testing.B) {
 		{"tracing=off", nil},
 		{"tracing=on", []Option{WithTracerProvider(benchTracerProvider(b))}},
 	} {
-		b.Run("job/"+tc.name, func(b *testing.B) {
-			m := benchMonitor(b, tc.opts...)
-			errFail := errors.New("list gone")
-			h := m.MonitoredSyncHandler(SyncHandlerFunc(func(_ context.Context, job SyncJob) (SyncResult, error) {
-				if job.ID == "fail" {
-					return SyncResult{}, errFail
-				}
-				return SyncResult{ItemsFound: 10, ItemsAdded: 2}, nil
-			}))
-			ctx := context.Background()
-			job := SyncJob{Source: "acme"}
-			b.ReportAllocs()
-			b.ResetTimer()
-			for i := 0; i < b.N; i++ {
-				_, _ = h.ExecuteSync(ctx, job)
-			}
-		})
+		b.Run("job/"+tc.name, func(b *testing.B) { benchSyncJob(b, benchMonitor(b, tc.opts...)) })
 		b.Run("request/"+tc.name, func(b *testing.B) {
 			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 				_, _ = io.WriteString(w, "ok")

@@ -372,8 +372,13 @@ func (m *Monitor) shutdownProvider(ctx context.Context) error {
 	if m.ownedMP == nil {
 		return nil
 	}
-	if err := m.ownedMP.Shutdown(ctx); err != nil {
-		return fmt.Errorf("otelmon: shut down meter provider: %w", err)
+	return shutdownOwned(ctx, "meter provider", m.ownedMP)
+}
+
+// shutdownOwned shuts down a provider the Monitor built.
+func shutdownOwned(ctx context.Context, what string, p interface{ Shutdown(context.Context) error }) error {
+	if err := p.Shutdown(ctx); err != nil {
+		return fmt.Errorf("otelmon: shut down %s: %w", what, err)
 	}
 	return nil
 }

@@ -490,10 +490,7 @@ func (m *Monitor) shutdownTracer(ctx context.Context) error {
 	if m.ownedTP == nil {
 		return nil
 	}
-	if err := m.ownedTP.Shutdown(ctx); err != nil {
-		return fmt.Errorf("otelmon: shut down tracer provider: %w", err)
-	}
-	return nil
+	return shutdownOwned(ctx, "tracer provider", m.ownedTP)
 }
 
 // TracerProvider returns the provider the Monitor traces on (wrapped so
