@@ -417,8 +417,8 @@ func secretHeader(key string) bool {
 }
 
 var (
-	urlInText    = regexp.MustCompile(`[a-zA-Z][a-zA-Z0-9+.-]*://[^\s"'<>]+`)
-	secretInText = regexp.MustCompile(`(?i)([a-z0-9_.-]*(?:key|token|secret|password|passwd|signature|auth|session)[a-z0-9_.-]*=)([^&\s"'<>]+)`)
+	urlInText    = regexp.MustCompile(`[a-zA-Z][a-zA-Z0-9+.-]*://[^\s"'<>]*[^\s"'<>.,;:!?)\]]`) // not the punctuation after it
+	secretInText = regexp.MustCompile(`(?i)([a-z0-9_.-]*(?:key|token|secret|password|passwd|signature|auth|session)[a-z0-9_.-]*=)([^&\s"'<>]*[^&\s"'<>.,;:!?)\]])`)
 	bearerInText = regexp.MustCompile(`(?i)\b(bearer|basic)\s+[a-z0-9._~+/=-]+`)
 )
 

@@ -1,6 +1,7 @@
 // Package push builds the push metric readers that OTEL_METRICS_EXPORTER
 // selects besides Prometheus: "otlp" (OTLP over HTTP or gRPC, with the
-// standard OTEL_EXPORTER_OTLP_* variables), "console" and "none", through
+// standard OTEL_EXPORTER_OTLP_* variables), "console" and "none", and the
+// span exporters OTEL_TRACES_EXPORTER selects ("otlp", "console"), through
 // go.opentelemetry.io/contrib/exporters/autoexport.
 //
 // It is a package of its own so that a host that only serves Prometheus
