@@ -105,18 +105,7 @@ func TestPrometheusExemplars(t *testing.T) {
 	addr := demo(t, "-sync-interval", "100ms", "-slow", "imdb")
 
 	dir := t.TempDir()
-	cfg := filepath.Join(dir, "prometheus.yml")
-	if err := os.WriteFile(cfg, []byte(testConfig(t, exampleConfig, addr)), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	rules, err := os.ReadFile(exampleRules)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, "alerts.yml"), rules, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	promtoolCheckConfig(t, promtool, cfg)
+	cfg := writeTestConfig(t, promtool, dir, addr)
 	p := &promServer{startServer(t, "prometheus", prometheus, func(listen string) []string {
 		return []string{
 			"--config.file=" + cfg,
@@ -260,4 +249,24 @@ func TestAlertTraceIDsEndToEnd(t *testing.T) {
 	if err := json.NewDecoder(status.Body).Decode(&st); err != nil || st.TraceURLTemplate != "http://127.0.0.1:16686/trace/{traceId}" {
 		t.Errorf("status traceUrlTemplate %q, %v", st.TraceURLTemplate, err)
 	}
+}
+
+// writeTestConfig writes into dir the example's Prometheus configuration
+// for the demo at addr (see testConfig) and its rule file, checks it with
+// promtool, and returns the configuration's path.
+func writeTestConfig(t *testing.T, promtool, dir, addr string) string {
+	t.Helper()
+	cfg := filepath.Join(dir, "prometheus.yml")
+	if err := os.WriteFile(cfg, []byte(testConfig(t, exampleConfig, addr)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	rules, err := os.ReadFile(exampleRules)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "alerts.yml"), rules, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	promtoolCheckConfig(t, promtool, cfg)
+	return cfg
 }
