@@ -154,6 +154,15 @@ type Alert struct {
 	// is notified to no one (see Silence).
 	SilencedBy []string `json:"silencedBy,omitempty"`
 	MutedBy    []string `json:"mutedBy,omitempty"`
+
+	// TraceIDs are the trace ids (32 hex digits each) of the measurements
+	// that raised the alert, read from the exemplars of the metric the
+	// rule watches: the slow syncs of a SlowOperation, the failed syncs of
+	// a consecutive-failures rule from its threshold on, the measurements
+	// of a histogram rule. The newest 10 at most, oldest first; a new
+	// occurrence starts afresh. Empty when the metric has no exemplars
+	// (nothing traced, or an observable instrument).
+	TraceIDs []string `json:"traceIds,omitempty"`
 }
 
 // MarshalJSON encodes the alert with its JSON tags; a Value that JSON

@@ -500,7 +500,7 @@ func (p *evalPass) observe(s *seriesEntry, b *binding, v float64) {
 	if verdict == verdictHold {
 		rec := p.alerts.record(b.id, b.re.rule.Name)
 		rec.touched, rec.restored = p.seq, false
-		p.apply(rec, b.re, observation{kind: obsHold, value: x, labels: s.labelMap()})
+		p.apply(rec, b.re, observation{kind: obsHold, value: x, labels: s.labelMap(), traces: b.traceIDs(s)})
 		return
 	}
 	if b.re.active == 0 {

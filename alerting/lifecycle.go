@@ -62,6 +62,7 @@ type observation struct {
 	kind    obsKind
 	value   float64           // the reading (obsHold, obsClear, obsKeep)
 	labels  map[string]string // the series' attributes (obsHold)
+	traces  []string          // trace ids of the measurements behind it (obsHold)
 	by      string            // obsAck
 	comment string            // obsAck
 	// mute says what mutes alerts now; nil leaves the alert's muting as
@@ -121,7 +122,7 @@ func step(st alertState, obs observation, r *ruleView, now time.Time) (alertStat
 	wasNotified := st.notified
 	switch obs.kind {
 	case obsHold:
-		m.hold(obs.value, obs.labels)
+		m.hold(obs.value, obs.labels, obs.traces)
 	case obsClear:
 		m.clear(obs.value, true)
 	case obsKeep:
@@ -190,7 +191,10 @@ type machine struct {
 	save    bool
 }
 
-func (m *machine) hold(v float64, labels map[string]string) {
+// hold applies a "condition holds" observation. traces are the trace ids
+// of the measurements behind it: a new occurrence starts its TraceIDs with
+// them, a pending or firing alert adds them to its own.
+func (m *machine) hold(v float64, labels map[string]string, traces []string) {
 	st, r := &m.st, m.r
 	st.clearCount = 0
 	st.lastSeen = m.now
@@ -210,6 +214,7 @@ func (m *machine) hold(v float64, labels map[string]string) {
 				prev := st.a
 				st.prev = &prev
 			}
+			st.a.TraceIDs = mergeTraceIDs(nil, traces)
 			st.a.State = Pending
 			st.a.StartsAt = m.now
 			st.a.UpdatedAt = m.now
@@ -218,16 +223,19 @@ func (m *machine) hold(v float64, labels map[string]string) {
 			clearAck(&st.a)
 			m.save = true
 		} else {
+			st.a.TraceIDs = mergeTraceIDs(nil, traces)
 			m.fire()
 		}
 		st.fresh = false
 	case Pending:
+		m.addTraces(traces)
 		// The title states the value observed now.
 		st.a.Title = r.title(st.a.Labels, v)
 		if m.now.Sub(st.a.StartsAt) >= r.forDur {
 			m.fire()
 		}
 	case Firing:
+		m.addTraces(traces)
 		// The title states the value observed now.
 		st.a.Title = r.title(st.a.Labels, v)
 		if st.heldFiring { // back after a clear that flapping held
@@ -237,6 +245,14 @@ func (m *machine) hold(v float64, labels map[string]string) {
 		}
 		m.flapEnd()
 		m.repeat()
+	}
+}
+
+// addTraces adds trace ids to the alert's, to be saved.
+func (m *machine) addTraces(traces []string) {
+	if ids := mergeTraceIDs(m.st.a.TraceIDs, traces); !slices.Equal(ids, m.st.a.TraceIDs) {
+		m.st.a.TraceIDs = ids
+		m.save = true
 	}
 }
 

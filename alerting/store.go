@@ -65,6 +65,11 @@ type seriesEntry struct {
 	bindings []binding
 	rings    []*ring
 	age      time.Duration // data point Time - StartTime: how long the cumulative value has run
+
+	hist      bool            // the series is a histogram's
+	exemplars []exemplarRef   // the exemplars of the latest ingest
+	exBuf     []exemplarRef   // the previous exemplars' storage, reused
+	fresh     []freshExemplar // exemplars of the latest ingest the one before lacked
 }
 
 // binding is one rule applied to one series: one potential alert.
@@ -283,7 +288,11 @@ func (st *seriesStore) ingestMetric(ix *ruleIndex, ss *seriesSet, m *metricdata.
 func numeric[N int64 | float64](st *seriesStore, ix *ruleIndex, ss *seriesSet, pts []metricdata.DataPoint[N], mono bool) {
 	for i := range pts {
 		p := &pts[i]
-		st.value(ix, ss, &p.Attributes, p.StartTime, p.Time, float64(p.Value), mono, "is not a histogram")
+		s := st.series(ix, ss, &p.Attributes)
+		if len(s.bindings) > 0 {
+			noteExemplars(s, p.Exemplars)
+		}
+		st.valueOf(s, ix, p.StartTime, p.Time, float64(p.Value), mono, "is not a histogram")
 	}
 }
 
@@ -294,7 +303,11 @@ func (st *seriesStore) counted(ix *ruleIndex, ss *seriesSet, set *attribute.Set,
 
 // value handles one data point read as a single number.
 func (st *seriesStore) value(ix *ruleIndex, ss *seriesSet, set *attribute.Set, start, t time.Time, v float64, mono bool, notHistogram string) {
-	s := st.series(ix, ss, set)
+	st.valueOf(st.series(ix, ss, set), ix, start, t, v, mono, notHistogram)
+}
+
+// valueOf is value for the series s.
+func (st *seriesStore) valueOf(s *seriesEntry, ix *ruleIndex, start, t time.Time, v float64, mono bool, notHistogram string) {
 	if len(s.bindings) == 0 {
 		return
 	}
@@ -326,6 +339,8 @@ func histogram[N int64 | float64](st *seriesStore, ix *ruleIndex, ss *seriesSet,
 		if len(s.bindings) == 0 {
 			continue
 		}
+		s.hist = true
+		noteExemplars(s, p.Exemplars)
 		s.age = p.Time.Sub(p.StartTime)
 		for _, r := range s.rings {
 			switch r.d.kind {
@@ -471,4 +486,103 @@ func describeLabels(labels map[string]string) string {
 		parts[i] = k + "=" + labels[k]
 	}
 	return strings.Join(parts, ", ")
+}
+
+// Exemplars. The SDK keeps a series' exemplars from one collection to the
+// next until newer measurements replace them, so the store tells the new
+// ones apart: an exemplar of this ingest that the previous ingest of the
+// series lacked is fresh. The trace ids of the fresh exemplars whose
+// measurement satisfied a rule's condition are what an alert of the rule
+// on the series names (see binding.traceIDs).
+
+// exemplarRef identifies an exemplar between ingests.
+type exemplarRef struct {
+	trace [16]byte
+	span  [8]byte
+	t     int64 // UnixNano of the measurement
+}
+
+type freshExemplar struct {
+	ref   exemplarRef
+	value float64
+}
+
+// noteExemplars records the exemplars of s's data point for this ingest
+// and finds the fresh ones. Exemplars without a trace id are ignored.
+func noteExemplars[N int64 | float64](s *seriesEntry, ex []metricdata.Exemplar[N]) {
+	s.fresh = s.fresh[:0]
+	if len(ex) == 0 && len(s.exemplars) == 0 {
+		return
+	}
+	cur := s.exBuf[:0]
+	for i := range ex {
+		e := &ex[i]
+		if len(e.TraceID) != 16 {
+			continue
+		}
+		var r exemplarRef
+		copy(r.trace[:], e.TraceID)
+		copy(r.span[:], e.SpanID)
+		r.t = e.Time.UnixNano()
+		cur = append(cur, r)
+		if !slices.Contains(s.exemplars, r) {
+			s.fresh = append(s.fresh, freshExemplar{ref: r, value: float64(e.Value)})
+		}
+	}
+	s.exemplars, s.exBuf = cur, s.exemplars[:0]
+}
+
+// maxTraceIDs bounds the trace ids an alert keeps: the newest.
+const maxTraceIDs = 10
+
+// traceIDs returns, in hex and without repeats, the trace ids of the fresh
+// exemplars of s whose measurement satisfied b's condition: above the
+// bound for a SlowOperation, satisfying the comparison for a value
+// condition on a gauge or sum (a consecutive-failures gauge's exemplars of
+// failures from the threshold on), any for the other conditions on
+// histograms and sums.
+func (b *binding) traceIDs(s *seriesEntry) []string {
+	if len(s.fresh) == 0 {
+		return nil
+	}
+	c := &b.re.c
+	var out []string
+	for _, f := range s.fresh {
+		switch {
+		case c.kind == kindCircuit:
+			return nil
+		case c.kind == kindAbove && f.value <= c.bound:
+			continue
+		case c.kind == kindValue && !s.hist && !c.op.cmp(f.value, c.threshold):
+			continue
+		}
+		id := hex.EncodeToString(f.ref.trace[:])
+		if !slices.Contains(out, id) {
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
+// mergeTraceIDs returns old followed by the ids of fresh it lacks, the
+// newest maxTraceIDs at most, in a new slice (old is not changed); old
+// itself when fresh adds nothing.
+func mergeTraceIDs(old, fresh []string) []string {
+	var out []string
+	for _, id := range fresh {
+		if slices.Contains(old, id) || slices.Contains(out, id) {
+			continue
+		}
+		if out == nil {
+			out = slices.Clone(old)
+		}
+		out = append(out, id)
+	}
+	if out == nil {
+		return old
+	}
+	if len(out) > maxTraceIDs {
+		out = slices.Clone(out[len(out)-maxTraceIDs:])
+	}
+	return out
 }

@@ -197,6 +197,7 @@ func cloneAlert(a Alert) Alert {
 	a.Labels = maps.Clone(a.Labels)
 	a.SilencedBy = slices.Clone(a.SilencedBy)
 	a.MutedBy = slices.Clone(a.MutedBy)
+	a.TraceIDs = slices.Clone(a.TraceIDs)
 	if a.ResolvedAt != nil {
 		t := *a.ResolvedAt
 		a.ResolvedAt = &t

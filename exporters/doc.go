@@ -31,6 +31,23 @@
 // its own; otelmon's names must not go through a suffixing exporter, which
 // would append _seconds to last_successful_sync_timestamp, say.
 //
+// # Traces
+//
+// [NewTracerProvider] builds a tracer provider only when
+// OTEL_TRACES_EXPORTER is set (and not "none"): its exporter comes from the
+// [SpanExporterFunc] given, exporters/push.SpanExporter, with the standard
+// OTLP variables (OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, ...), its spans are
+// batched (OTEL_BSP_*), its sampler follows OTEL_TRACES_SAMPLER. Its caller
+// owns it; its Shutdown flushes.
+//
+// # Exemplars
+//
+// [Prometheus.Handler] negotiates: a scraper that asks for OpenMetrics
+// (Prometheus does) gets it, exemplars included, which Prometheus keeps
+// with --enable-feature=exemplar-storage; any other client gets the
+// classic text format, without exemplars. [Prometheus.Text] is always the
+// classic format.
+//
 // # Shape
 //
 // Two constructors and no options: [New] reads the environment (its errors

@@ -78,8 +78,15 @@ func startGRPCReceiver(t *testing.T, r *receiver) string {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return serveGRPC(t, lis, func(srv *grpc.Server) { colmetricpb.RegisterMetricsServiceServer(srv, grpcReceiver{receiver: r}) })
+}
+
+// serveGRPC serves the services register adds on lis until the test ends
+// and returns the endpoint URL.
+func serveGRPC(t *testing.T, lis net.Listener, register func(*grpc.Server)) string {
+	t.Helper()
 	srv := grpc.NewServer()
-	colmetricpb.RegisterMetricsServiceServer(srv, grpcReceiver{receiver: r})
+	register(srv)
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(lis) }()
 	t.Cleanup(func() {

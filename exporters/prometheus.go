@@ -40,14 +40,20 @@ func NewPrometheus() (*Prometheus, error) {
 	if err != nil {
 		return nil, fmt.Errorf("exporters: prometheus exporter: %w", err)
 	}
-	h := promhttp.HandlerFor(reg, promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError})
+	// OpenMetrics when the scraper asks for it (Prometheus does, and keeps
+	// the exemplars it carries with --enable-feature=exemplar-storage); the
+	// classic text format for every other client.
+	h := promhttp.HandlerFor(reg, promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError, EnableOpenMetrics: true})
 	return &Prometheus{reader: exp, registry: reg, handler: h}, nil
 }
 
 // Reader returns the reader to register on a MeterProvider.
 func (p *Prometheus) Reader() sdkmetric.Reader { return p.reader }
 
-// Handler returns the http.Handler serving the exposition.
+// Handler returns the http.Handler serving the exposition: in the
+// OpenMetrics format, exemplars (trace and span ids) included, to a client
+// whose Accept header asks for application/openmetrics-text; in the
+// classic Prometheus text format, which has no exemplars, otherwise.
 func (p *Prometheus) Handler() http.Handler { return p.handler }
 
 // Gatherer returns the private registry, for promhttp or testutil.

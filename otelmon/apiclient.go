@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"sync/atomic"
+	"time"
 
 	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
 	"go.opentelemetry.io/otel/attribute"
@@ -13,6 +15,8 @@ import (
 	"go.opentelemetry.io/otel/metric/embedded"
 	"go.opentelemetry.io/otel/sdk/instrumentation"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
+	"go.opentelemetry.io/otel/sdk/metric/exemplar"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/listsync/otelmon/breaker"
 	"github.com/listsync/otelmon/internal/names"
@@ -63,7 +67,8 @@ func newServiceSeries(label string, set attribute.Set) *serviceSeries {
 // http.client.request.duration, recorded under APIClientScope, becomes
 // <prefix>api_request_duration_seconds{service} with APIDurationBuckets
 // (or is dropped when timing histograms are off), and its request body size
-// histogram is dropped. A Monitor that builds its own provider installs
+// histogram is dropped. Its exemplars carry the trace and span ids of the
+// request's client span, without otelhttp's other attributes. A Monitor that builds its own provider installs
 // them; a host passing its provider with WithMeterProvider adds them with
 // sdkmetric.WithView. Invalid configurations give the default names.
 func Views(cfg Config) []sdkmetric.View {
@@ -82,6 +87,11 @@ func Views(cfg Config) []sdkmetric.View {
 			Unit:            "s",
 			Aggregation:     sdkmetric.AggregationExplicitBucketHistogram{Boundaries: APIDurationBuckets()},
 			AttributeFilter: attribute.NewAllowKeysFilter(names.AttrService),
+			// The exemplars name the trace and span only: with otelhttp's
+			// filtered attributes they would pass the 128 characters
+			// OpenMetrics allows an exemplar's labels, and the Prometheus
+			// exporter would drop them.
+			ExemplarReservoirProviderSelector: traceOnlyExemplars,
 		}
 	}
 	return []sdkmetric.View{
@@ -297,13 +307,14 @@ func (m *Monitor) Transport(service string, base http.RoundTripper, opts ...Tran
 	}
 	c := m.client(service)
 	if o.noBreaker {
+		base = m.tracing.probeSpans(service, base)
 		return &pacedTransport{m: m, series: c.series, c: c, probe: true, next: m.probeTransport(c.series, base, o.accepts)}
 	}
 	b, err := m.breakers.Get(service)
 	if err != nil {
 		// The registry is full or the name empty: requests still flow,
 		// unguarded.
-		m.noteUnguarded(service, "its HTTP clients", err)
+		m.noteUnguarded(context.Background(), service, "its HTTP clients", err)
 	}
 	return m.apiStack(c, b, false, base)
 }
@@ -323,9 +334,13 @@ func (m *Monitor) apiStack(c *serviceClient, b *breaker.Breaker, held bool, base
 // instrumented returns base with the series' request counting and otelhttp
 // timing, without a breaker.
 func (m *Monitor) instrumented(series *serviceSeries, base http.RoundTripper) http.RoundTripper {
+	opts := m.api.otelhttp
+	if m.tracing.tracer != nil {
+		opts = append(slices.Clip(opts), otelhttp.WithSpanOptions(trace.WithAttributes(attribute.String(AttrService, series.name))))
+	}
 	return &apiTransport{
 		series: series,
-		next:   otelhttp.NewTransport(base, m.api.otelhttp...),
+		next:   otelhttp.NewTransport(base, opts...),
 	}
 }
 
@@ -345,3 +360,17 @@ func (m *Monitor) HTTPClient(service string) *http.Client {
 // errors.Is and errors.As. Other errors are returned unchanged. It masks
 // exactly as alerting.RedactError does.
 func RedactError(err error) error { return redact.Error(err) }
+
+// traceOnlyExemplars is the default exemplar reservoir of agg, keeping no
+// filtered attributes.
+func traceOnlyExemplars(agg sdkmetric.Aggregation) exemplar.ReservoirProvider {
+	p := sdkmetric.DefaultExemplarReservoirProviderSelector(agg)
+	return func(set attribute.Set) exemplar.Reservoir { return traceOnlyReservoir{p(set)} }
+}
+
+// traceOnlyReservoir drops the filtered attributes of what it is offered.
+type traceOnlyReservoir struct{ exemplar.Reservoir }
+
+func (r traceOnlyReservoir) Offer(ctx context.Context, t time.Time, v exemplar.Value, _ []attribute.KeyValue) {
+	r.Reservoir.Offer(ctx, t, v, nil)
+}

@@ -22,23 +22,9 @@ import (
 // once. Each records one successful sync with items and a duration.
 
 func BenchmarkRecordSyncOperation(b *testing.B) {
-	b.Run("otelmon", func(b *testing.B) {
-		reader := sdkmetric.NewManualReader()
-		mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))
-		defer mp.Shutdown(context.Background())
-		m, err := New(DefaultConfig(), WithMeterProvider(mp))
-		if err != nil {
-			b.Fatal(err)
-		}
-		defer m.Shutdown(context.Background())
-		ctx := context.Background()
-		m.RecordSyncOperation(ctx, "imdb", true, time.Second, 1, 1, 1)
-		b.ReportAllocs()
-		b.ResetTimer()
-		for i := 0; i < b.N; i++ {
-			m.RecordSyncOperation(ctx, "imdb", true, 1500*time.Millisecond, 5, 2, 10)
-		}
-	})
+	b.Run("otelmon", func(b *testing.B) { benchRecord(b, true) })
+	// A failure moves the consecutive-failures gauge each time.
+	b.Run("otelmon-failure", func(b *testing.B) { benchRecord(b, false) })
 
 	b.Run("otel-naive", func(b *testing.B) {
 		reader := sdkmetric.NewManualReader()
@@ -64,14 +50,7 @@ func BenchmarkRecordSyncOperation(b *testing.B) {
 }
 
 func BenchmarkRecordSyncOperationParallel(b *testing.B) {
-	reader := sdkmetric.NewManualReader()
-	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))
-	defer mp.Shutdown(context.Background())
-	m, err := New(DefaultConfig(), WithMeterProvider(mp))
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer m.Shutdown(context.Background())
+	m := benchMonitor(b)
 	ctx := context.Background()
 	sources := []string{"imdb", "tmdb", "trakt", "plex"}
 	b.ReportAllocs()
@@ -234,4 +213,50 @@ func seedStack(tb testing.TB, m *Monitor, service string, base http.RoundTripper
 		tb.Fatal(err)
 	}
 	return &breakerTransport{m: m, b: br, next: m.instrumented(m.api.services.get(service), base)}
+}
+
+func benchMonitor(b *testing.B, opts ...Option) *Monitor {
+	cfg := DefaultConfig()
+	popts := []sdkmetric.Option{sdkmetric.WithReader(sdkmetric.NewManualReader())}
+	for _, v := range Views(cfg) {
+		popts = append(popts, sdkmetric.WithView(v))
+	}
+	mp := sdkmetric.NewMeterProvider(popts...)
+	b.Cleanup(func() { _ = mp.Shutdown(context.Background()) })
+	m, err := New(cfg, append([]Option{WithMeterProvider(mp)}, opts...)...)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = m.Shutdown(context.Background()) })
+	return m
+}
+
+// benchRecord records successful syncs, or failed ones, of a source seen
+// before.
+func benchRecord(b *testing.B, success bool) {
+	m := benchMonitor(b)
+	ctx := context.Background()
+	m.RecordSyncOperation(ctx, "imdb", true, time.Second, 1, 1, 1)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		m.RecordSyncOperation(ctx, "imdb", success, 1500*time.Millisecond, 5, 2, 10)
+	}
+}
+
+// BenchmarkSyncJob runs a monitored sync job that makes no request: the
+// handler's own cost (breaker admission, recording), without tracing.
+func BenchmarkSyncJob(b *testing.B) { benchSyncJob(b, benchMonitor(b)) }
+
+func benchSyncJob(b *testing.B, m *Monitor) {
+	h := m.MonitoredSyncHandler(SyncHandlerFunc(func(context.Context, SyncJob) (SyncResult, error) {
+		return SyncResult{ItemsFound: 10, ItemsAdded: 2}, nil
+	}))
+	ctx := context.Background()
+	job := SyncJob{Source: "acme"}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		_, _ = h.ExecuteSync(ctx, job)
+	}
 }

@@ -69,9 +69,9 @@ func (u *unguardedSet) list() []string {
 
 // noteUnguarded records that what (a service's HTTP clients or sync jobs)
 // got no breaker for service, and logs a warning the first time.
-func (m *Monitor) noteUnguarded(service, what string, err error) {
+func (m *Monitor) noteUnguarded(ctx context.Context, service, what string, err error) {
 	if m.unguarded.add(service) {
-		m.logger.Warn("otelmon: no circuit breaker for "+what+"; they run unguarded",
+		m.logger.WarnContext(ctx, "otelmon: no circuit breaker for "+what+"; they run unguarded",
 			"service", service, "maxCircuitBreakers", m.cfg.MaxCircuitBreakers, "err", err)
 	}
 }
@@ -80,13 +80,17 @@ func (m *Monitor) noteUnguarded(service, what string, err error) {
 // rejected at once with an error wrapping breaker.ErrOpen while the breaker
 // is open (or breaker.ErrTooManyRequests while it is testing recovery),
 // bounded by the service's request timeout through ctx otherwise. fn's
-// error is returned as is.
+// error is returned as is. The outcome (success, failure or rejected, with
+// the redacted error) is added to ctx's span as an event,
+// EventBreakerOutcome, when the span records.
 func (m *Monitor) ExecuteWithCircuitBreaker(ctx context.Context, service string, fn func(context.Context) error) error {
 	b, err := m.breakers.Get(service)
 	if err != nil {
 		return err
 	}
-	return b.Execute(ctx, fn)
+	err = b.Execute(ctx, fn)
+	executeEvent(ctx, service, err)
+	return err
 }
 
 // Execute is ExecuteWithCircuitBreaker for a function that returns a value.
@@ -96,7 +100,9 @@ func Execute[T any](ctx context.Context, m *Monitor, service string, fn func(con
 		var zero T
 		return zero, err
 	}
-	return breaker.Do(ctx, b, fn)
+	v, err := breaker.Do(ctx, b, fn)
+	executeEvent(ctx, service, err)
+	return v, err
 }
 
 // StatusError is the breaker's view of an HTTP response that counts as a
@@ -154,6 +160,7 @@ func (t *breakerTransport) RoundTrip(req *http.Request) (*http.Response, error) 
 	}
 	ticket, ctx, err := t.b.Allow(req.Context())
 	if err != nil {
+		breakerEvent(req.Context(), t.b.Name(), err)
 		if req.Body != nil {
 			_ = req.Body.Close() // RoundTrippers must close the body, even on error
 		}

@@ -24,9 +24,11 @@
 //
 // Counters and gauges of the sync and cache paths are kept in atomics per
 // label value and read by observable instruments when a reader collects, so
-// recording takes no lock and allocates nothing; only the duration histogram
-// is a synchronous instrument, recorded with attribute options built once per
-// source.
+// recording takes no lock and allocates nothing. Two instruments are
+// synchronous, recorded with attribute options built once per source, so
+// that their exemplars can name the trace of the sync that recorded them:
+// the duration histogram, and the consecutive-failures gauge, recorded
+// when it changes (each failure, and the success that ends a run of them).
 //
 // # Label values
 //
@@ -69,6 +71,29 @@
 // timeouts and transport errors are failures, a 429 is not); otelhttp (the
 // duration histogram); and counting. Health probes skip the breaker, the
 // wait and the retries, but take a free slot of the pace.
+//
+// # Traces
+//
+// With [WithTracerProvider] (or OTEL_TRACES_EXPORTER and
+// [WithSpanExporters]), a monitored sync job is a span "sync <source>";
+// each request of the Monitor's clients is otelhttp's client span under
+// [APIClientScope], a child of the caller's span, with [AttrService]; a
+// breaker rejection, a pacer wait and a retry are events on the caller's
+// span, and [Monitor.ExecuteWithCircuitBreaker] adds its outcome there.
+// Health checks make no span unless [WithHealthCheckSpans] asks. Without a
+// provider nothing is traced, not even under a host's span: the Monitor
+// never reads the global provider. Every span goes through a wrapping
+// provider that masks secrets in names, attributes, events and statuses:
+// query values and user information of URLs (otelhttp's url.full),
+// credential headers, and secret key=value pairs and bearer tokens in
+// text.
+//
+// The duration histograms carry the sampled span as an exemplar
+// (sdk/metric's default trace-based filter): /metrics serves them in
+// OpenMetrics to a scraper that asks, and the alert engine reads them to
+// name an alert's traces (alerting.Alert.TraceIDs). The Monitor's log
+// records about a job carry its trace_id and span_id;
+// [NewTraceLogHandler] does the same for a host's own records.
 //
 // # HTTP API
 //

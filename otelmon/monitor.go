@@ -10,8 +10,10 @@ import (
 	"sync"
 	"time"
 
+	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
 	"go.opentelemetry.io/otel/metric"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 
 	"github.com/listsync/otelmon/alerting"
 	"github.com/listsync/otelmon/breaker"
@@ -67,6 +69,10 @@ type Monitor struct {
 	alerts *alerting.Engine // nil when alerting is disabled
 	hist   *history         // reads the alert engine's reader; nil without one
 
+	tracing          tracing
+	ownedTP          *sdktrace.TracerProvider // nil unless the Monitor built its tracer provider
+	traceURLTemplate string
+
 	regs []metric.Registration // observable callbacks, removed by Shutdown
 
 	apiKey         string // never logged except once when generated
@@ -97,7 +103,7 @@ func New(cfg Config, opts ...Option) (*Monitor, error) {
 	m := &Monitor{
 		cfg:        cfg,
 		prefix:     names.New(cfg.Metrics.Namespace, cfg.Metrics.Subsystem),
-		logger:     o.logger,
+		logger:     slog.New(NewTraceLogHandler(o.logger.Handler())),
 		clock:      o.clock,
 		mp:         o.meterProvider,
 		prometheus: o.prometheus,
@@ -108,6 +114,8 @@ func New(cfg Config, opts ...Option) (*Monitor, error) {
 		alerts:         o.alertEngine,
 		apiKey:         o.apiKey,
 		protectMetrics: o.protectMetrics,
+
+		traceURLTemplate: o.traceURLTemplate,
 	}
 	if m.apiKey == "" {
 		if m.apiKey, err = generateAPIKey(o); err != nil {
@@ -121,13 +129,16 @@ func New(cfg Config, opts ...Option) (*Monitor, error) {
 		if ownEngine != nil {
 			err = errors.Join(err, ownEngine.Shutdown(context.Background()))
 		}
+		return nil, errors.Join(err, m.shutdownTracer(context.Background()))
+	}
+	if err := m.buildTracing(o); err != nil {
 		return nil, err
 	}
 	if m.mp == nil {
 		if m.alerts == nil {
 			if m.alerts, err = newAlertEngine(cfg, o.alertStatePath, o.alertDelivery,
 				alerting.WithClock(m.clock), alerting.WithLogger(m.logger)); err != nil {
-				return nil, err
+				return fail(err)
 			}
 			ownEngine = m.alerts
 		}
@@ -156,6 +167,7 @@ func (m *Monitor) build(o options) error {
 		return err
 	}
 	m.regs = append(m.regs, m.api.reg)
+	m.api.otelhttp = append(m.api.otelhttp, otelhttp.WithTracerProvider(m.tracing.client))
 
 	bopts := append([]breaker.Option{
 		breaker.WithMaxBreakers(m.cfg.MaxCircuitBreakers),
@@ -250,8 +262,12 @@ func (m *Monitor) MeterProvider() metric.MeterProvider { return m.mp }
 // RecordSyncOperation records one sync of source: whether it succeeded, how
 // long it took, and how many items it added, updated and found in total. A
 // failure increments the source's consecutive failures; a success resets
-// them and sets its last-success time. It takes no lock and allocates
-// nothing for a source seen before.
+// them and sets its last-success time. It allocates nothing for a source
+// seen before, and a success that follows a success takes no lock.
+//
+// ctx's span, if sampled, becomes the exemplar of the duration and, for a
+// failure, of the consecutive-failures gauge: alerts on them name its
+// trace (see alerting.Alert.TraceIDs).
 func (m *Monitor) RecordSyncOperation(ctx context.Context, source string, success bool, d time.Duration, added, updated, total uint64) {
 	m.sync.recordSync(ctx, source, success, d, added, updated, total)
 }
@@ -318,8 +334,9 @@ func (m *Monitor) Start(ctx context.Context) error {
 
 // Shutdown stops background work, unregisters the Monitor's instruments
 // from the provider, and, when the Monitor built the provider, flushes and
-// shuts down its exporter. It returns once every goroutine the Monitor
-// started has exited. It is safe before Start and more than once; later
+// shuts down its exporter; a tracer provider the Monitor built (see
+// WithSpanExporters) is flushed and shut down last. It returns once every
+// goroutine the Monitor started has exited. It is safe before Start and more than once; later
 // calls return the first call's result.
 func (m *Monitor) Shutdown(ctx context.Context) error {
 	m.stopOnce.Do(func() {
@@ -340,7 +357,9 @@ func (m *Monitor) Shutdown(ctx context.Context) error {
 		// The provider flushes push exporters on shutdown: the callbacks must
 		// still be registered then, or the last export lacks their series.
 		providerErr := m.shutdownProvider(ctx)
-		m.stopErr = errors.Join(healthErr, alertErr, providerErr, m.unregister())
+		// Last: the spans of work that ended during Shutdown are flushed.
+		tracerErr := m.shutdownTracer(ctx)
+		m.stopErr = errors.Join(healthErr, alertErr, providerErr, m.unregister(), tracerErr)
 	})
 	return m.stopErr
 }
@@ -365,8 +384,13 @@ func (m *Monitor) shutdownProvider(ctx context.Context) error {
 	if m.ownedMP == nil {
 		return nil
 	}
-	if err := m.ownedMP.Shutdown(ctx); err != nil {
-		return fmt.Errorf("otelmon: shut down meter provider: %w", err)
+	return shutdownOwned(ctx, "meter provider", m.ownedMP)
+}
+
+// shutdownOwned shuts down a provider the Monitor built.
+func shutdownOwned(ctx context.Context, what string, p interface{ Shutdown(context.Context) error }) error {
+	if err := p.Shutdown(ctx); err != nil {
+		return fmt.Errorf("otelmon: shut down %s: %w", what, err)
 	}
 	return nil
 }

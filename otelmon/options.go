@@ -1,9 +1,11 @@
 package otelmon
 
 import (
+	"errors"
 	"log/slog"
 
 	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/listsync/otelmon/alerting"
 	"github.com/listsync/otelmon/breaker"
@@ -35,6 +37,11 @@ type options struct {
 	notifiers      []alerting.Notifier
 	alertStatePath string
 	alertDelivery  alerting.DeliveryConfig
+
+	tracerProvider   trace.TracerProvider
+	spanExporters    exporters.SpanExporterFunc
+	healthSpans      bool
+	traceURLTemplate string
 }
 
 type optionFunc func(options) options
@@ -60,13 +67,16 @@ func newOptions(opts []Option) options {
 // them only when a breaker is first needed, and requests would then run
 // unguarded.
 func (o options) validate() error {
-	if len(o.breakerOptions) == 0 {
-		return nil
+	var errs []error
+	if len(o.breakerOptions) > 0 {
+		if _, err := breaker.New("otelmon", breaker.Config{}, o.breakerOptions...); err != nil {
+			errs = append(errs, &ConfigError{Field: "WithBreakerOptions", Err: err})
+		}
 	}
-	if _, err := breaker.New("otelmon", breaker.Config{}, o.breakerOptions...); err != nil {
-		return &ConfigError{Field: "WithBreakerOptions", Err: err}
+	if err := validTraceURLTemplate(o.traceURLTemplate); err != nil {
+		errs = append(errs, err)
 	}
-	return nil
+	return errors.Join(errs...)
 }
 
 // WithMeterProvider records every instrument on mp, a provider the host owns.
@@ -217,6 +227,58 @@ func WithAlertEngine(eng *alerting.Engine) Option {
 func WithAlertDelivery(d alerting.DeliveryConfig) Option {
 	return optionFunc(func(o options) options {
 		o.alertDelivery = d
+		return o
+	})
+}
+
+// WithTracerProvider makes the Monitor trace on tp, a provider the host
+// owns (its Shutdown leaves tp running): a span per monitored sync job
+// ("sync <source>"), a client span per request of its HTTP clients, under
+// APIClientScope, and span events for breaker rejections, pacer waits and
+// retries. Secrets never reach a span: query values, user information,
+// credentials in headers and text are masked. The Monitor never sets the
+// global provider. Default: the Monitor builds a provider from the
+// environment when OTEL_TRACES_EXPORTER is set (see WithSpanExporters),
+// and traces nothing otherwise.
+func WithTracerProvider(tp trace.TracerProvider) Option {
+	return optionFunc(func(o options) options {
+		o.tracerProvider = tp
+		return o
+	})
+}
+
+// WithSpanExporters lets OTEL_TRACES_EXPORTER ("otlp", "console") select
+// the span exporter of a tracer provider the Monitor builds, when no
+// WithTracerProvider is given: pass exporters/push.SpanExporter. The
+// provider has the Monitor's resource (see WithServiceName) and batches
+// its spans; Shutdown flushes them. Without it, OTEL_TRACES_EXPORTER is
+// ignored, with a warning, and nothing is traced. Default: nil.
+func WithSpanExporters(f exporters.SpanExporterFunc) Option {
+	return optionFunc(func(o options) options {
+		o.spanExporters = f
+		return o
+	})
+}
+
+// WithHealthCheckSpans makes each health check request a root span named
+// "health <service>", when the Monitor traces. Default: health checks make
+// no spans, so that a schedule of probes does not fill a trace backend.
+func WithHealthCheckSpans() Option {
+	return optionFunc(func(o options) options {
+		o.healthSpans = true
+		return o
+	})
+}
+
+// WithTraceURLTemplate sets the link of a trace in the status page and in
+// Status.TraceURLTemplate: a URL with {traceId} where the trace's 32 hex
+// digits go, e.g. "http://tempo:3200/trace/{traceId}" or
+// "http://jaeger:16686/trace/{traceId}". A template without {traceId},
+// or not an absolute http(s) URL, makes New fail. Default: none; trace
+// ids are shown without links.
+func WithTraceURLTemplate(tmpl string) Option {
+	return optionFunc(func(o options) options {
+		o.traceURLTemplate = tmpl
 		return o
 	})
 }

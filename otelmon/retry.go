@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/cenkalti/backoff/v4"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/listsync/otelmon/breaker"
 	"github.com/listsync/otelmon/internal/clock"
@@ -31,6 +32,10 @@ const (
 	retryInitialInterval = 250 * time.Millisecond
 	retryMaxInterval     = 10 * time.Second
 )
+
+// minTracedWait is the shortest pacer wait worth a span event: shorter
+// ones are the cost of asking.
+const minTracedWait = time.Millisecond
 
 // maxDrain bounds what is read from a discarded response body so that its
 // connection can be reused.
@@ -127,6 +132,8 @@ func (t *pacedTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	ctx := req.Context()
 	clk := t.m.clock
+	span := trace.SpanFromContext(ctx)
+	traced := span.IsRecording() // events cost nothing when no span records
 	attempts := 1
 	if idempotent(req) {
 		attempts = t.c.limits.MaxAttempts
@@ -141,9 +148,22 @@ func (t *pacedTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 				return nil, err
 			}
 		}
+		var waitStart time.Time
+		if traced {
+			waitStart = clk.Now()
+		}
 		if err := p.Wait(ctx, write); err != nil {
 			closeBody(areq)
-			return nil, t.waitError(err)
+			err = t.waitError(err)
+			if traced {
+				pacerEvent(span, t.c.name, clk.Now().Sub(waitStart), err)
+			}
+			return nil, err
+		}
+		if traced {
+			if w := clk.Now().Sub(waitStart); w >= minTracedWait {
+				pacerEvent(span, t.c.name, w, nil)
+			}
 		}
 		resp, err := t.next.RoundTrip(areq)
 		t.observe(areq, resp, err)
@@ -168,6 +188,13 @@ func (t *pacedTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 		if delay > t.c.limits.MaxWait || !t.c.budget.TryRetry(now) {
 			return resp, err
+		}
+		if traced {
+			cause := retryCause{err: err}
+			if resp != nil {
+				cause.status = resp.StatusCode
+			}
+			retryEvent(span, t.c.name, attempt+1, cause, delay)
 		}
 		discard(resp)
 		t.series.retries.Add(1)

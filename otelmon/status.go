@@ -35,6 +35,10 @@ type Status struct {
 	// from then.
 	StartedAt     time.Time `json:"startedAt"`
 	UptimeSeconds float64   `json:"uptimeSeconds"`
+	// TraceURLTemplate links a trace id (an alert's TraceIDs) to a trace
+	// backend: {traceId} stands for the id (see WithTraceURLTemplate).
+	// Empty, and absent from the JSON, when none is set.
+	TraceURLTemplate string `json:"traceUrlTemplate,omitempty"`
 }
 
 // LastSuccessfulSync maps each source of s.Syncs to its last successful
@@ -138,6 +142,7 @@ func (m *Monitor) Status() Status {
 		Syncs:             m.sync.syncStatuses(),
 		StartedAt:         m.startAt.UTC(),
 		UptimeSeconds:     m.clock.Now().Sub(m.startAt).Seconds(),
+		TraceURLTemplate:  m.traceURLTemplate,
 	}
 	if st.Syncs == nil {
 		st.Syncs = []SyncStatus{}

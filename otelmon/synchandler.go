@@ -116,21 +116,37 @@ func (f SyncHandlerFunc) ExecuteSync(ctx context.Context, job SyncJob) (SyncResu
 // breaker (an empty name, or Config.MaxCircuitBreakers taken) runs
 // unguarded: a warning is logged once for it, and Status lists it in
 // UnguardedServices.
+//
+// When the Monitor traces (WithTracerProvider), each job is a span named
+// "sync <source>", a child of ctx's span, that the job's ctx carries: its
+// requests are child spans, its duration's exemplar names it, and the
+// Monitor's log records about it carry its trace_id and span_id. The span
+// has the source, the item counts and the outcome (AttrSyncOutcome) as
+// attributes; a job that did not succeed sets its status to error, with the
+// redacted error. A job that did not succeed is logged at debug level.
 func (m *Monitor) MonitoredSyncHandler(h SyncHandler) SyncHandler {
 	return SyncHandlerFunc(func(ctx context.Context, job SyncJob) (res SyncResult, err error) {
 		start := m.clock.Now()
-		returned := false // h returned (or was rejected) rather than panicked
+		returned := false  // h returned (or was rejected) rather than panicked
+		throttled := false // failed because the service throttled it, and for nothing else
+		ctx, span := m.tracing.startSync(ctx, job.Source)
 		defer func() {
-			if ctx.Err() != nil {
-				return
+			done := ctx.Err() != nil
+			if !done {
+				// ctx carries the job's span: the duration's exemplar names it.
+				m.RecordSyncOperation(ctx, job.Source, returned && err == nil, m.clock.Now().Sub(start),
+					res.ItemsAdded, res.ItemsUpdated, res.ItemsFound)
 			}
-			m.RecordSyncOperation(ctx, job.Source, returned && err == nil, m.clock.Now().Sub(start),
-				res.ItemsAdded, res.ItemsUpdated, res.ItemsFound)
+			outcome := syncOutcome(done, returned, throttled, err)
+			if outcome != outcomeSuccess {
+				m.logSyncEnd(ctx, job, outcome, err)
+			}
+			endSync(span, outcome, res, err)
 		}()
 		job.mon, job.held = m, nil
 		b, berr := m.breakers.Get(job.Source)
 		if berr != nil {
-			m.noteUnguarded(job.Source, "its sync jobs", berr)
+			m.noteUnguarded(ctx, job.Source, "its sync jobs", berr)
 			res, err = h.ExecuteSync(ctx, job)
 			returned = true
 			return res, err
@@ -138,6 +154,7 @@ func (m *Monitor) MonitoredSyncHandler(h SyncHandler) SyncHandler {
 		ticket, err := b.Admit(ctx)
 		if err != nil {
 			returned = true
+			breakerEvent(ctx, job.Source, err)
 			return SyncResult{}, err
 		}
 		defer func() {
@@ -150,6 +167,7 @@ func (m *Monitor) MonitoredSyncHandler(h SyncHandler) SyncHandler {
 		res, err = h.ExecuteSync(withHeldBreaker(ctx, b), job)
 		returned = true
 		if m.throttledOnly(job, err) {
+			throttled = true
 			ticket.Release() // neither a failure nor a success
 			return res, err
 		}

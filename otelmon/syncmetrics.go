@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -30,6 +31,9 @@ type sourceSeries struct {
 	operations, succeeded, failed atomic.Uint64
 	added, updated, found         atomic.Uint64
 	consecutiveFailures           atomic.Int64
+	// gaugeMu orders the changes of consecutiveFailures with their records
+	// on the gauge, so that its last value is the counter's.
+	gaugeMu sync.Mutex
 	// Times are nanoseconds since syncMetrics.epoch, plus one; 0 is never.
 	lastSuccessNanos  atomic.Int64
 	lastRunNanos      atomic.Int64
@@ -53,6 +57,9 @@ type syncMetrics struct {
 	sources  *labelTable[sourceSeries]
 	caches   *labelTable[cacheSeries]
 	duration metric.Float64Histogram // nil when timing histograms are off
+	// consecutive is recorded, not observed, so that its exemplars name
+	// the failed syncs' traces: alerts on it read them.
+	consecutive metric.Int64Gauge
 
 	reg metric.Registration
 }
@@ -87,7 +94,8 @@ func newSyncMetrics(meter metric.Meter, prefix names.Prefix, cfg MetricsConfig, 
 	found := counter(names.ItemsFoundTotal, "Items found in source lists by sync operations, per source.")
 	hits := counter(names.CacheHitsTotal, "Cache lookups that hit, per cache type.")
 	misses := counter(names.CacheMissesTotal, "Cache lookups that missed, per cache type.")
-	consecutive, err := meter.Int64ObservableGauge(prefix.Name(names.ConsecutiveFailures),
+	var err error
+	m.consecutive, err = meter.Int64Gauge(prefix.Name(names.ConsecutiveFailures),
 		metric.WithDescription("Failed sync operations since the last successful one, per source."))
 	errs = append(errs, err)
 	// No unit: "s" would make a suffixing Prometheus exporter (a stock
@@ -115,7 +123,6 @@ func newSyncMetrics(meter metric.Meter, prefix names.Prefix, cfg MetricsConfig, 
 			o.ObserveInt64(added, int64(s.added.Load()), s.obs...)
 			o.ObserveInt64(updated, int64(s.updated.Load()), s.obs...)
 			o.ObserveInt64(found, int64(s.found.Load()), s.obs...)
-			o.ObserveInt64(consecutive, s.consecutiveFailures.Load(), s.obs...)
 			if t := m.wallTime(s.lastSuccessNanos.Load()); !t.IsZero() {
 				o.ObserveFloat64(lastSuccess, float64(t.UnixNano())/1e9, s.obs...)
 			}
@@ -125,7 +132,7 @@ func newSyncMetrics(meter metric.Meter, prefix names.Prefix, cfg MetricsConfig, 
 			o.ObserveInt64(misses, int64(c.misses.Load()), c.obs...)
 		})
 		return nil
-	}, ops, okOps, failedOps, added, updated, found, hits, misses, consecutive, lastSuccess)
+	}, ops, okOps, failedOps, added, updated, found, hits, misses, lastSuccess)
 	if err != nil {
 		return nil, fmt.Errorf("otelmon: register sync callback: %w", err)
 	}
@@ -137,18 +144,25 @@ func newSyncMetrics(meter metric.Meter, prefix names.Prefix, cfg MetricsConfig, 
 func (m *syncMetrics) recordSync(ctx context.Context, source string, success bool, d time.Duration, added, updated, found uint64) {
 	s := m.sources.get(source)
 	now := int64(m.clock.Now().Sub(m.epoch)) + 1 // +1: zero means "never"
-	s.operations.Add(1)
+	first := s.operations.Add(1) == 1
 	s.lastRunNanos.Store(now)
 	s.lastDurationNanos.Store(int64(d))
 	if success {
 		s.succeeded.Add(1)
-		if s.consecutiveFailures.Load() != 0 {
+		// The gauge is recorded when it changes only: a run of successes
+		// costs nothing more.
+		if s.consecutiveFailures.Load() != 0 || first {
+			s.gaugeMu.Lock()
 			s.consecutiveFailures.Store(0)
+			m.consecutive.Record(ctx, 0, s.record...)
+			s.gaugeMu.Unlock()
 		}
 		s.lastSuccessNanos.Store(now)
 	} else {
 		s.failed.Add(1)
-		s.consecutiveFailures.Add(1)
+		s.gaugeMu.Lock()
+		m.consecutive.Record(ctx, s.consecutiveFailures.Add(1), s.record...)
+		s.gaugeMu.Unlock()
 	}
 	if added != 0 {
 		s.added.Add(added)

@@ -42,8 +42,9 @@
 // otherwise the first in byte order wins. Labels with an empty value are left
 // out, as Alertmanager ignores them.
 //
-// Annotations are summary (the title), description (when not empty) and
-// value. startsAt is when the alert started; generatorURL is set by
+// Annotations are summary (the title), description (when not empty),
+// value, and traceIds: the alert's TraceIDs, comma-separated, when it has
+// any. startsAt is when the alert started; generatorURL is set by
 // [WithGeneratorURL] and left out by default.
 //
 // # Resolution and endsAt

@@ -26,6 +26,9 @@ func newPostable(a alerting.Alert, external map[string]string, generatorURL stri
 	if a.Description != "" {
 		p.Annotations["description"] = valid(a.Description)
 	}
+	if len(a.TraceIDs) > 0 {
+		p.Annotations["traceIds"] = strings.Join(a.TraceIDs, ",")
+	}
 	if !a.StartsAt.IsZero() {
 		p.StartsAt = a.StartsAt.UTC()
 	}

@@ -16,7 +16,8 @@
 // The title is the level's emoji and name, then the alert's title (its rule
 // name when it has none): 🔵 INFO (blue, 0x3498DB), 🟠 WARNING (amber,
 // 0xF39C12), 🔴 CRITICAL (red, 0xE74C3C), and ✅ RESOLVED (green, 0x2ECC71)
-// for a resolved alert of any level. The fields are the alert's labels in
+// for a resolved alert of any level. The fields are "traces" (the alert's
+// TraceIDs on a line of their own, when it has any), the alert's labels in
 // name order, then its value. The timestamp is when the alert started, or
 // when it resolved. allowed_mentions is empty so that text in an alert can
 // never ping @everyone, a role or a user.

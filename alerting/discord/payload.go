@@ -56,6 +56,11 @@ func newPayload(a alerting.Alert, username, avatarURL string, now func() time.Ti
 		Color:       color,
 		Timestamp:   notifyhttp.EventTime(a, now).UTC().Format(time.RFC3339),
 	}
+	if ids := notifyhttp.TraceIDs(a); ids != "" {
+		f := newField("traces", ids)
+		f.Inline = false // a line of its own
+		e.Fields = append(e.Fields, f)
+	}
 	for _, k := range notifyhttp.SortedKeys(a.Labels) {
 		if len(e.Fields) == maxFields-1 {
 			break // keep room for the value

@@ -20,7 +20,8 @@
 // the alert's title (its rule name when it has none): 🔵 INFO (#3498DB),
 // 🟠 WARNING (#F39C12), 🔴 CRITICAL (#E74C3C), and ✅ RESOLVED (#2ECC71)
 // for a resolved alert of any level. The fields are the alert's labels in
-// name order, then its value; ts is the Unix time at which the alert
+// name order, its value, then "traces" (its TraceIDs on a line of their
+// own, when it has any); ts is the Unix time at which the alert
 // started, or resolved. As Slack asks, '&', '<' and '>' in alert text are
 // sent as &amp;, &lt; and &gt;, which also keeps alert text from
 // mentioning <!channel> or users.

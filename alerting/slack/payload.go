@@ -53,6 +53,11 @@ func newPayload(a alerting.Alert, channel, username string, now func() time.Time
 		att.Fields = append(att.Fields, newField(k, a.Labels[k]))
 	}
 	att.Fields = append(att.Fields, newField("value", notifyhttp.FormatValue(a.Value)))
+	if ids := notifyhttp.TraceIDs(a); ids != "" {
+		f := newField("traces", ids)
+		f.Short = false // a line of its own
+		att.Fields = append(att.Fields, f)
+	}
 	return payload{Channel: channel, Username: username, Text: text, Attachments: []attachment{att}}
 }
 

@@ -12,7 +12,8 @@
 //
 // status is "firing" or "resolved"; alert is the alerting.Alert as it
 // encodes to JSON, except that its value is null when the reading is NaN or
-// infinite, which JSON cannot carry. Fields are only ever added within a
+// infinite, which JSON cannot carry. An alert raised by sync metrics
+// carries "traceIds", the traces of the syncs behind it. Fields are only ever added within a
 // version; a change a receiver could trip over gets a new version.
 //
 // # Authentication

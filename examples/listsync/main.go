@@ -59,6 +59,7 @@ type config struct {
 	slow               []string
 	breakerOpenTimeout time.Duration
 	alertmanagerURLs   []string
+	traceURL           string
 }
 
 func parseFlags(args []string, stderr io.Writer) (config, error) {
@@ -77,6 +78,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.StringVar(&slow, "slow", "", "comma-separated upstreams that answer slowly")
 	fs.DurationVar(&c.breakerOpenTimeout, "breaker-open-timeout", 0, "override every breaker's open timeout (0: per-service defaults)")
 	fs.StringVar(&alertmanagers, "alertmanager", "", "also send alerts to the Alertmanager at this base URL (e.g. http://127.0.0.1:9093); comma-separated, to every member of a cluster, as Prometheus does")
+	fs.StringVar(&c.traceURL, "trace-url", "", "link alerts' trace ids to this URL, {traceId} standing for the id (e.g. http://127.0.0.1:16686/trace/{traceId})")
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
@@ -153,7 +155,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, ready cha
 	if err != nil {
 		return err
 	}
-	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	// Records logged with a sync's context carry its trace_id and span_id.
+	logger := slog.New(otelmon.NewTraceLogHandler(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo})))
 
 	upstreams, err := startUpstreams(cfg)
 	if err != nil {
@@ -213,9 +216,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, ready cha
 	if cfg.breakerOpenTimeout > 0 {
 		mopts = append(mopts, otelmon.WithBreakerOptions(breaker.WithOpenTimeoutOverride(cfg.breakerOpenTimeout)))
 	}
+	if cfg.traceURL != "" {
+		mopts = append(mopts, otelmon.WithTraceURLTemplate(cfg.traceURL))
+	}
 	// The demo links the push exporters, so OTEL_METRICS_EXPORTER=otlp or
-	// console switches it from Prometheus.
-	mopts = append(mopts, otelmon.WithPushExporters(push.Reader))
+	// console switches it from Prometheus, and OTEL_TRACES_EXPORTER=otlp or
+	// console makes it trace its syncs.
+	mopts = append(mopts, otelmon.WithPushExporters(push.Reader), otelmon.WithSpanExporters(push.SpanExporter))
 	mon, err := otelmon.New(mcfg, mopts...)
 	if err != nil {
 		return err

@@ -1,6 +1,7 @@
 // Package push builds the push metric readers that OTEL_METRICS_EXPORTER
 // selects besides Prometheus: "otlp" (OTLP over HTTP or gRPC, with the
-// standard OTEL_EXPORTER_OTLP_* variables), "console" and "none", through
+// standard OTEL_EXPORTER_OTLP_* variables), "console" and "none", and the
+// span exporters OTEL_TRACES_EXPORTER selects ("otlp", "console"), through
 // go.opentelemetry.io/contrib/exporters/autoexport.
 //
 // It is a package of its own so that a host that only serves Prometheus
@@ -15,6 +16,7 @@ import (
 
 	"go.opentelemetry.io/contrib/exporters/autoexport"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 
 	"github.com/listsync/otelmon/exporters"
 )
@@ -31,4 +33,19 @@ func Reader(ctx context.Context, kind string) (sdkmetric.Reader, error) {
 		return nil, fmt.Errorf("exporters: %s exporter: %w", kind, err)
 	}
 	return r, nil
+}
+
+var _ exporters.SpanExporterFunc = SpanExporter
+
+// SpanExporter returns the span exporter OTEL_TRACES_EXPORTER selects
+// ("otlp", OTLP over HTTP or gRPC with the standard
+// OTEL_EXPORTER_OTLP_* and OTEL_EXPORTER_OTLP_TRACES_* variables, or
+// "console"), through autoexport. Pass it to otelmon.WithSpanExporters or
+// exporters.NewTracerProvider.
+func SpanExporter(ctx context.Context) (sdktrace.SpanExporter, error) {
+	e, err := autoexport.NewSpanExporter(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("exporters: span exporter: %w", err)
+	}
+	return e, nil
 }

@@ -225,3 +225,7 @@ func EventTime(a alerting.Alert, now func() time.Time) time.Time {
 	}
 	return now()
 }
+
+// TraceIDs returns a's trace ids as one line, comma-separated, or "" when
+// it has none. Trace ids are hex digits: nothing in them needs escaping.
+func TraceIDs(a alerting.Alert) string { return strings.Join(a.TraceIDs, ", ") }

@@ -1,0 +1,327 @@
+package otelmon
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	metricnoop "go.opentelemetry.io/otel/metric/noop"
+	"go.opentelemetry.io/otel/trace"
+	"go.opentelemetry.io/otel/trace/embedded"
+	"go.opentelemetry.io/otel/trace/noop"
+
+	"github.com/listsync/otelmon/breaker"
+	"github.com/listsync/otelmon/exporters"
+)
+
+// Span and event names, and the attributes otelmon puts on spans. Metric
+// labels keep their short names (source, service); span attributes are
+// namespaced, as the semantic conventions ask of a library's own.
+const (
+	// AttrSource is the source of a sync job's span.
+	AttrSource = "otelmon.source"
+	// AttrService is the service of a client span or of an event.
+	AttrService = "otelmon.service"
+	// AttrSyncOutcome is how a sync job ended: "success", "failure",
+	// "rejected" (its breaker was open), "throttled" (it failed because the
+	// service throttled it), "canceled" (the caller's context ended) or
+	// "panic".
+	AttrSyncOutcome = "otelmon.sync.outcome"
+	// AttrItemsAdded, AttrItemsUpdated and AttrItemsFound are a sync job's
+	// item counts (a failed job's partial counts included).
+	AttrItemsAdded   = "otelmon.sync.items.added"
+	AttrItemsUpdated = "otelmon.sync.items.updated"
+	AttrItemsFound   = "otelmon.sync.items.found"
+
+	// EventBreakerRejected is added to the current span when a circuit
+	// breaker rejects a request or a job.
+	EventBreakerRejected = "otelmon.breaker.rejected"
+	// EventBreakerOutcome is added to the caller's span by
+	// ExecuteWithCircuitBreaker and Execute.
+	EventBreakerOutcome = "otelmon.breaker.outcome"
+	// EventPacerWait is added to the current span when a request waited
+	// for its service's pacer (attribute otelmon.wait.seconds), or was
+	// refused a wait past its deadline or MaxWait (otelmon.wait.refused).
+	EventPacerWait = "otelmon.pacer.wait"
+	// EventRetry is added to the current span before a request is sent
+	// again (attributes otelmon.retry.attempt, the attempt about to be
+	// made, otelmon.retry.reason and otelmon.retry.delay.seconds).
+	EventRetry = "otelmon.retry"
+)
+
+// Outcomes of a sync job, as in AttrSyncOutcome.
+const (
+	outcomeSuccess   = "success"
+	outcomeFailure   = "failure"
+	outcomeRejected  = "rejected"
+	outcomeThrottled = "throttled"
+	outcomeCanceled  = "canceled"
+	outcomePanic     = "panic"
+)
+
+// tracing is the Monitor's tracer, or none.
+type tracing struct {
+	// provider wraps the host's (or the built) provider with redaction;
+	// nil when the Monitor does not trace.
+	provider trace.TracerProvider
+	tracer   trace.Tracer // provider's tracer under ScopeName; nil when not tracing
+	// client is what otelhttp gets: provider under APIClientScope, or a
+	// no-op provider, so that otelhttp never falls back to the global one.
+	client      trace.TracerProvider
+	healthSpans bool
+}
+
+func newTracing(tp trace.TracerProvider, healthSpans bool) tracing {
+	if tp == nil {
+		return tracing{client: noop.NewTracerProvider()}
+	}
+	p := &redactingProvider{tp: tp}
+	return tracing{
+		provider:    p,
+		tracer:      p.Tracer(ScopeName, trace.WithInstrumentationVersion(Version)),
+		client:      scopedTracerProvider{tp: p, scope: APIClientScope},
+		healthSpans: healthSpans,
+	}
+}
+
+// startSync starts a sync job's span: "sync <source>", a child of ctx's
+// span. Without tracing it returns ctx and a nil span.
+func (t *tracing) startSync(ctx context.Context, source string) (context.Context, trace.Span) {
+	if t.tracer == nil {
+		return ctx, nil
+	}
+	return t.tracer.Start(ctx, "sync "+source, trace.WithAttributes(attribute.String(AttrSource, source)))
+}
+
+// endSync ends a sync job's span with its counts and outcome; a job that
+// did not succeed sets the span's status to error, with the redacted error.
+func endSync(span trace.Span, outcome string, res SyncResult, err error) {
+	if span == nil {
+		return
+	}
+	span.SetAttributes(
+		attribute.String(AttrSyncOutcome, outcome),
+		attribute.Int64(AttrItemsAdded, clampInt64(res.ItemsAdded)),
+		attribute.Int64(AttrItemsUpdated, clampInt64(res.ItemsUpdated)),
+		attribute.Int64(AttrItemsFound, clampInt64(res.ItemsFound)))
+	if outcome != outcomeSuccess {
+		msg := outcome
+		if err != nil {
+			msg = redactText(RedactError(err).Error())
+			span.RecordError(err)
+		}
+		span.SetStatus(codes.Error, msg)
+	}
+	span.End()
+}
+
+func clampInt64(n uint64) int64 {
+	if n > 1<<63-1 {
+		return 1<<63 - 1
+	}
+	return int64(n)
+}
+
+// syncOutcome names how a job ended, for its span and its log record.
+func syncOutcome(callerDone, returned, throttled bool, err error) string {
+	switch {
+	case !returned:
+		return outcomePanic
+	case callerDone:
+		return outcomeCanceled
+	case err == nil:
+		return outcomeSuccess
+	case errors.Is(err, breaker.ErrOpen), errors.Is(err, breaker.ErrTooManyRequests):
+		return outcomeRejected
+	case throttled:
+		return outcomeThrottled
+	}
+	return outcomeFailure
+}
+
+// breakerEvent adds EventBreakerRejected for service to ctx's span when
+// err is a breaker's rejection. It costs a context lookup when ctx has no
+// recording span.
+func breakerEvent(ctx context.Context, service string, err error) {
+	if !errors.Is(err, breaker.ErrOpen) && !errors.Is(err, breaker.ErrTooManyRequests) {
+		return
+	}
+	span := trace.SpanFromContext(ctx)
+	if !span.IsRecording() {
+		return
+	}
+	state := "open"
+	if errors.Is(err, breaker.ErrTooManyRequests) {
+		state = "half-open"
+	}
+	span.AddEvent(EventBreakerRejected, trace.WithAttributes(
+		attribute.String(AttrService, service),
+		attribute.String("otelmon.breaker.state", state)))
+}
+
+// executeEvent records ExecuteWithCircuitBreaker's outcome on the caller's
+// span.
+func executeEvent(ctx context.Context, service string, err error) {
+	span := trace.SpanFromContext(ctx)
+	if !span.IsRecording() {
+		return
+	}
+	outcome := outcomeSuccess
+	switch {
+	case errors.Is(err, breaker.ErrOpen), errors.Is(err, breaker.ErrTooManyRequests):
+		breakerEvent(ctx, service, err)
+		outcome = outcomeRejected
+	case err != nil:
+		outcome = outcomeFailure
+	}
+	attrs := []attribute.KeyValue{attribute.String(AttrService, service), attribute.String("otelmon.breaker.result", outcome)}
+	if err != nil {
+		attrs = append(attrs, attribute.String("otelmon.error", redactText(RedactError(err).Error())))
+	}
+	span.AddEvent(EventBreakerOutcome, trace.WithAttributes(attrs...))
+}
+
+// pacerEvent adds EventPacerWait to span for a wait of d (refused: the
+// pacer would not wait, err is its refusal).
+func pacerEvent(span trace.Span, service string, d time.Duration, err error) {
+	attrs := []attribute.KeyValue{attribute.String(AttrService, service), attribute.Float64("otelmon.wait.seconds", d.Seconds())}
+	var rl *RateLimitError
+	if errors.As(err, &rl) {
+		attrs = append(attrs, attribute.Bool("otelmon.wait.refused", true),
+			attribute.Float64("otelmon.wait.needed.seconds", rl.Wait.Seconds()),
+			attribute.Bool("otelmon.wait.paused", rl.Paused))
+	}
+	span.AddEvent(EventPacerWait, trace.WithAttributes(attrs...))
+}
+
+// retryEvent adds EventRetry to span before attempt (2 or more).
+func retryEvent(span trace.Span, service string, attempt int, resp retryCause, delay time.Duration) {
+	span.AddEvent(EventRetry, trace.WithAttributes(
+		attribute.String(AttrService, service),
+		attribute.Int("otelmon.retry.attempt", attempt),
+		attribute.String("otelmon.retry.reason", resp.reason()),
+		attribute.Float64("otelmon.retry.delay.seconds", delay.Seconds())))
+}
+
+// retryCause is what made an attempt worth another: a status or an error.
+type retryCause struct {
+	status int
+	err    error
+}
+
+func (c retryCause) reason() string {
+	if c.err != nil {
+		return redactText(RedactError(c.err).Error())
+	}
+	return fmt.Sprintf("status %d", c.status)
+}
+
+// scopedTracerProvider hands out tracers of one fixed scope, whatever name
+// the instrumentation library asks for: otelhttp's client spans appear
+// under APIClientScope.
+type scopedTracerProvider struct {
+	embedded.TracerProvider
+	tp    trace.TracerProvider
+	scope string
+}
+
+func (p scopedTracerProvider) Tracer(_ string, opts ...trace.TracerOption) trace.Tracer {
+	return p.tp.Tracer(p.scope, opts...)
+}
+
+// TraceIDPlaceholder is what WithTraceURLTemplate replaces with a trace id.
+const TraceIDPlaceholder = "{traceId}"
+
+// validTraceURLTemplate checks a WithTraceURLTemplate value; empty is
+// valid (no links).
+func validTraceURLTemplate(tmpl string) error {
+	if tmpl == "" {
+		return nil
+	}
+	if !strings.Contains(tmpl, TraceIDPlaceholder) {
+		return invalid("WithTraceURLTemplate", tmpl, "must contain "+TraceIDPlaceholder)
+	}
+	u, err := url.Parse(strings.ReplaceAll(tmpl, TraceIDPlaceholder, "0"))
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return invalid("WithTraceURLTemplate", tmpl, "must be an absolute http or https URL")
+	}
+	return nil
+}
+
+// buildTracing sets up the Monitor's tracing from o: the host's provider,
+// or one built from the environment, or none.
+func (m *Monitor) buildTracing(o options) error {
+	tp := o.tracerProvider
+	if tp == nil && exporters.TracesWanted() {
+		if o.spanExporters == nil {
+			m.logger.Warn("otelmon: " + exporters.EnvTracesExporter + " is set, but no span exporter is linked (WithSpanExporters): nothing is traced")
+		} else {
+			ctx := context.Background()
+			res, err := exporters.Resource(ctx, o.serviceName, o.serviceVersion)
+			if err != nil {
+				return err
+			}
+			if m.ownedTP, err = exporters.NewTracerProvider(ctx, res, o.spanExporters); err != nil {
+				return err
+			}
+			if m.ownedTP != nil {
+				tp = m.ownedTP
+			}
+		}
+	}
+	m.tracing = newTracing(tp, o.healthSpans)
+	return nil
+}
+
+// shutdownTracer flushes and shuts down a tracer provider the Monitor
+// built.
+func (m *Monitor) shutdownTracer(ctx context.Context) error {
+	if m.ownedTP == nil {
+		return nil
+	}
+	return shutdownOwned(ctx, "tracer provider", m.ownedTP)
+}
+
+// TracerProvider returns the provider the Monitor traces on (wrapped so
+// that no secret reaches a span), or nil when it does not trace.
+func (m *Monitor) TracerProvider() trace.TracerProvider { return m.tracing.provider }
+
+// logSyncEnd logs, at debug level, a job that did not succeed. ctx carries
+// the job's span, so the record names its trace.
+func (m *Monitor) logSyncEnd(ctx context.Context, job SyncJob, outcome string, err error) {
+	if !m.logger.Enabled(ctx, slog.LevelDebug) {
+		return
+	}
+	attrs := []slog.Attr{slog.String("source", job.Source), slog.String("outcome", outcome)}
+	if job.ID != "" {
+		attrs = append(attrs, slog.String("job", job.ID))
+	}
+	if err != nil {
+		attrs = append(attrs, slog.String("err", RedactError(err).Error()))
+	}
+	m.logger.LogAttrs(ctx, slog.LevelDebug, "otelmon: sync did not succeed", attrs...)
+}
+
+// probeSpans returns base with a client span per health check request,
+// named "health <service>", when WithHealthCheckSpans asked for them; base
+// itself otherwise. The probes' metrics are otelmon's own: otelhttp
+// records none for them.
+func (t *tracing) probeSpans(service string, base http.RoundTripper) http.RoundTripper {
+	if !t.healthSpans || t.tracer == nil {
+		return base
+	}
+	name := "health " + service
+	return otelhttp.NewTransport(base,
+		otelhttp.WithTracerProvider(t.client),
+		otelhttp.WithMeterProvider(metricnoop.NewMeterProvider()),
+		otelhttp.WithSpanNameFormatter(func(string, *http.Request) string { return name }),
+		otelhttp.WithSpanOptions(trace.WithAttributes(attribute.String(AttrService, service))))
+}
