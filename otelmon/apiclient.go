@@ -68,7 +68,9 @@ func newServiceSeries(label string, set attribute.Set) *serviceSeries {
 // <prefix>api_request_duration_seconds{service} with APIDurationBuckets
 // (or is dropped when timing histograms are off), and its request body size
 // histogram is dropped. Its exemplars carry the trace and span ids of the
-// request's client span, without otelhttp's other attributes. A Monitor that builds its own provider installs
+// request's client span, without otelhttp's other attributes; those of
+// consecutive_failures keep each failure of a run (see
+// consecutiveExemplars). A Monitor that builds its own provider installs
 // them; a host passing its provider with WithMeterProvider adds them with
 // sdkmetric.WithView. Invalid configurations give the default names.
 func Views(cfg Config) []sdkmetric.View {
@@ -98,7 +100,29 @@ func Views(cfg Config) []sdkmetric.View {
 		sdkmetric.NewView(sdkmetric.Instrument{Name: otelhttpClientDuration, Scope: scope}, duration),
 		sdkmetric.NewView(sdkmetric.Instrument{Name: otelhttpClientBodySize, Scope: scope},
 			sdkmetric.Stream{Aggregation: sdkmetric.AggregationDrop{}}),
+		sdkmetric.NewView(sdkmetric.Instrument{Name: prefix.Name(names.ConsecutiveFailures), Scope: instrumentation.Scope{Name: ScopeName}},
+			sdkmetric.Stream{ExemplarReservoirProviderSelector: consecutiveExemplars}),
 	}
+}
+
+// consecutiveExemplarBounds bucket consecutive_failures by count: 0 (a
+// success), then each count to 20 alone, then every count above.
+var consecutiveExemplarBounds = func() []float64 {
+	b := make([]float64, 21)
+	for i := range b {
+		b[i] = float64(i)
+	}
+	return b
+}()
+
+// consecutiveExemplars keeps, per count of consecutive failures, the last
+// measurement with that count: a gauge's default reservoir samples at
+// random among the measurements of a collection interval, so an alert on
+// "3 failures in a row" could miss the trace of the third; with a bucket
+// per count, the failures of a run each keep their own exemplar (the
+// histogram reservoir keeps the last measurement of each bucket).
+func consecutiveExemplars(sdkmetric.Aggregation) exemplar.ReservoirProvider {
+	return exemplar.HistogramReservoirProvider(consecutiveExemplarBounds)
 }
 
 // scopedMeterProvider hands out meters of one fixed scope, whatever name

@@ -159,7 +159,7 @@ func New(cfg Config, opts ...Option) (*Monitor, error) {
 func (m *Monitor) build(o options) error {
 	meter := m.mp.Meter(ScopeName, metric.WithInstrumentationVersion(Version))
 	var err error
-	if m.sync, err = newSyncMetrics(meter, m.prefix, m.cfg.Metrics, m.clock); err != nil {
+	if m.sync, err = newSyncMetrics(meter, m.prefix, m.cfg.Metrics, m.clock, m.tracing.provider != nil); err != nil {
 		return err
 	}
 	m.regs = append(m.regs, m.sync.reg)

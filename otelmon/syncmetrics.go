@@ -57,14 +57,16 @@ type syncMetrics struct {
 	sources  *labelTable[sourceSeries]
 	caches   *labelTable[cacheSeries]
 	duration metric.Float64Histogram // nil when timing histograms are off
-	// consecutive is recorded, not observed, so that its exemplars name
-	// the failed syncs' traces: alerts on it read them.
+	// consecutive is recorded, not observed, when the Monitor traces, so
+	// that its exemplars name the failed syncs' traces (alerts on it read
+	// them); nil otherwise, and the gauge is observed from
+	// consecutiveFailures at collection, at no cost per sync.
 	consecutive metric.Int64Gauge
 
 	reg metric.Registration
 }
 
-func newSyncMetrics(meter metric.Meter, prefix names.Prefix, cfg MetricsConfig, clk clock.Clock) (*syncMetrics, error) {
+func newSyncMetrics(meter metric.Meter, prefix names.Prefix, cfg MetricsConfig, clk clock.Clock, traced bool) (*syncMetrics, error) {
 	m := &syncMetrics{
 		clock: clk,
 		epoch: clk.Now(),
@@ -94,9 +96,17 @@ func newSyncMetrics(meter metric.Meter, prefix names.Prefix, cfg MetricsConfig, 
 	found := counter(names.ItemsFoundTotal, "Items found in source lists by sync operations, per source.")
 	hits := counter(names.CacheHitsTotal, "Cache lookups that hit, per cache type.")
 	misses := counter(names.CacheMissesTotal, "Cache lookups that missed, per cache type.")
+	observed := []metric.Observable{ops, okOps, failedOps, added, updated, found, hits, misses}
+	var consecutive metric.Int64ObservableGauge
+	consecutiveName := prefix.Name(names.ConsecutiveFailures)
+	const consecutiveDesc = "Failed sync operations since the last successful one, per source."
 	var err error
-	m.consecutive, err = meter.Int64Gauge(prefix.Name(names.ConsecutiveFailures),
-		metric.WithDescription("Failed sync operations since the last successful one, per source."))
+	if traced {
+		m.consecutive, err = meter.Int64Gauge(consecutiveName, metric.WithDescription(consecutiveDesc))
+	} else {
+		consecutive, err = meter.Int64ObservableGauge(consecutiveName, metric.WithDescription(consecutiveDesc))
+		observed = append(observed, consecutive)
+	}
 	errs = append(errs, err)
 	// No unit: "s" would make a suffixing Prometheus exporter (a stock
 	// OpenTelemetry Collector's) name it ..._timestamp_seconds; the seed's
@@ -104,6 +114,7 @@ func newSyncMetrics(meter metric.Meter, prefix names.Prefix, cfg MetricsConfig, 
 	lastSuccess, err := meter.Float64ObservableGauge(prefix.Name(names.LastSuccessfulSync),
 		metric.WithDescription("Unix time of the last successful sync operation, per source; absent until one succeeds."))
 	errs = append(errs, err)
+	observed = append(observed, lastSuccess)
 	if !cfg.DisableTimingHistograms {
 		m.duration, err = meter.Float64Histogram(prefix.Name(names.SyncDurationSeconds),
 			metric.WithDescription("Duration of sync operations, per source."),
@@ -123,6 +134,9 @@ func newSyncMetrics(meter metric.Meter, prefix names.Prefix, cfg MetricsConfig, 
 			o.ObserveInt64(added, int64(s.added.Load()), s.obs...)
 			o.ObserveInt64(updated, int64(s.updated.Load()), s.obs...)
 			o.ObserveInt64(found, int64(s.found.Load()), s.obs...)
+			if consecutive != nil {
+				o.ObserveInt64(consecutive, s.consecutiveFailures.Load(), s.obs...)
+			}
 			if t := m.wallTime(s.lastSuccessNanos.Load()); !t.IsZero() {
 				o.ObserveFloat64(lastSuccess, float64(t.UnixNano())/1e9, s.obs...)
 			}
@@ -132,7 +146,7 @@ func newSyncMetrics(meter metric.Meter, prefix names.Prefix, cfg MetricsConfig, 
 			o.ObserveInt64(misses, int64(c.misses.Load()), c.obs...)
 		})
 		return nil
-	}, ops, okOps, failedOps, added, updated, found, hits, misses, lastSuccess)
+	}, observed...)
 	if err != nil {
 		return nil, fmt.Errorf("otelmon: register sync callback: %w", err)
 	}
@@ -147,18 +161,26 @@ func (m *syncMetrics) recordSync(ctx context.Context, source string, success boo
 	first := s.operations.Add(1) == 1
 	s.lastRunNanos.Store(now)
 	s.lastDurationNanos.Store(int64(d))
-	if success {
+	switch {
+	case success:
 		s.succeeded.Add(1)
-		// The gauge is recorded when it changes only: a run of successes
-		// costs nothing more.
-		if s.consecutiveFailures.Load() != 0 || first {
+		// A recorded gauge is recorded when it changes only: a run of
+		// successes costs nothing more.
+		if m.consecutive == nil {
+			if s.consecutiveFailures.Load() != 0 {
+				s.consecutiveFailures.Store(0)
+			}
+		} else if s.consecutiveFailures.Load() != 0 || first {
 			s.gaugeMu.Lock()
 			s.consecutiveFailures.Store(0)
 			m.consecutive.Record(ctx, 0, s.record...)
 			s.gaugeMu.Unlock()
 		}
 		s.lastSuccessNanos.Store(now)
-	} else {
+	case m.consecutive == nil:
+		s.failed.Add(1)
+		s.consecutiveFailures.Add(1)
+	default:
 		s.failed.Add(1)
 		s.gaugeMu.Lock()
 		m.consecutive.Record(ctx, s.consecutiveFailures.Add(1), s.record...)
