@@ -103,6 +103,13 @@
 // slash) is refused with 400, as it always was; ServeMux's own 404 and 405
 // answers are replaced by the API's JSON errors, the Allow header kept.
 //
+// Silences (see alerting.Silence) and the maintenance windows of
+// Config.MaintenanceWindows are served under /api/v3/monitoring/silences
+// and /maintenance-windows. The history the status page plots is read from
+// the Monitor's own instruments, through the alert engine's reader, into
+// fixed rings of one-minute and five-minute buckets (24 h), and served at
+// /api/v3/monitoring/history.
+//
 // # Embedding
 //
 // By default the Monitor builds its own MeterProvider with the exporter
