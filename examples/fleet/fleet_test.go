@@ -3,10 +3,7 @@ package fleet
 import (
 	"encoding/json"
 	"fmt"
-	"math"
 	"net/http"
-	"net/http/httptest"
-	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,12 +11,13 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/google/uuid"
 	"go.yaml.in/yaml/v3"
+
+	"github.com/listsync/otelmon/internal/e2etest"
 )
 
 // Files of the fleet layout, relative to this package.
@@ -44,14 +42,10 @@ const (
 )
 
 // seedQueries are the queries the integration guide recommends for
-// Grafana (the same as examples/listsync's Prometheus test).
-var seedQueries = []struct{ name, expr string }{
-	{"sync success rate", `rate(radarr_list_sync_sync_operations_success_total[5m]) / rate(radarr_list_sync_sync_operations_total[5m])`},
-	{"average sync duration", `rate(radarr_list_sync_sync_duration_seconds_sum[5m]) / rate(radarr_list_sync_sync_duration_seconds_count[5m])`},
-	{"cache hit rate", `rate(radarr_list_sync_cache_hits_total[5m]) / (rate(radarr_list_sync_cache_hits_total[5m]) + rate(radarr_list_sync_cache_misses_total[5m]))`},
-	{"service health", `radarr_list_sync_service_up`},
-	{"last successful sync", `radarr_list_sync_last_successful_sync_timestamp`},
-}
+// Grafana (those examples/listsync's Prometheus test checks) and the time
+// of the last successful sync.
+var seedQueries = append(e2etest.GuideQueries(),
+	e2etest.Query{Name: "last successful sync", Expr: `radarr_list_sync_last_successful_sync_timestamp`})
 
 // pipelines are the values of the label that tells the collector's two
 // paths into Prometheus apart (see collector.yaml and prometheus.yml).
@@ -72,11 +66,11 @@ func TestFleet(t *testing.T) {
 		t.Skip("builds a collector and runs a fleet for about a minute")
 	}
 	began := time.Now()
-	goBin := requireProgram(t, "go", "the Go toolchain")
-	promtool := requireProgram(t, "promtool", "Debian package prometheus")
-	prometheus := requireProgram(t, "prometheus", "Debian package prometheus")
-	alertmanager := requireProgram(t, "prometheus-alertmanager", "Debian package prometheus-alertmanager")
-	amtool := requireProgram(t, "amtool", "Debian package prometheus-alertmanager")
+	goBin := e2etest.RequireProgram(t, "go", "the Go toolchain")
+	promtool := e2etest.RequireProgram(t, "promtool", "Debian package prometheus")
+	prometheus := e2etest.RequireProgram(t, "prometheus", "Debian package prometheus")
+	alertmanager := e2etest.RequireProgram(t, "prometheus-alertmanager", "Debian package prometheus-alertmanager")
+	amtool := e2etest.RequireProgram(t, "amtool", "Debian package prometheus-alertmanager")
 
 	bin := t.TempDir()
 	collector := buildCollector(t, goBin, bin)
@@ -88,51 +82,51 @@ func TestFleet(t *testing.T) {
 
 	// Addresses, all on loopback, known before anything starts.
 	var (
-		otlpHTTP, otlpGRPC, promExporter = freeAddr(t), freeAddr(t), freeAddr(t)
-		promA, promB                     = freeAddr(t), freeAddr(t)
-		amA, amB                         = freeAddr(t), freeAddr(t)
-		clusterA, clusterB               = freeAddr(t), freeAddr(t)
+		otlpHTTP, otlpGRPC, promExporter = e2etest.FreeAddr(t), e2etest.FreeAddr(t), e2etest.FreeAddr(t)
+		promA, promB                     = e2etest.FreeAddr(t), e2etest.FreeAddr(t)
+		amA, amB                         = e2etest.FreeAddr(t), e2etest.FreeAddr(t)
+		clusterA, clusterB               = e2etest.FreeAddr(t), e2etest.FreeAddr(t)
 	)
-	hook := startWebhookReceiver(t)
+	hook := webhook{e2etest.StartWebhookReceiver(t)}
 	dir := t.TempDir()
 
 	amCfg := writeRewritten(t, alertmanagerCfg, filepath.Join(dir, "alertmanager.yml"), map[string]string{
-		"http://webhook:8080/alerts": hook.url,
+		"http://webhook:8080/alerts": hook.URL,
 		"30s":                        "3s",
 		"5m":                         groupInterval.String(),
 	})
-	run(t, amtool, "check-config", amCfg)
-	ams := []*process{
+	e2etest.Check(t, amtool, "check-config", amCfg)
+	ams := []*e2etest.Process{
 		startAlertmanager(t, alertmanager, "alertmanager-a", amCfg, amA, clusterA, clusterB, filepath.Join(dir, "am-a")),
 		startAlertmanager(t, alertmanager, "alertmanager-b", amCfg, amB, clusterB, clusterA, filepath.Join(dir, "am-b")),
 	}
 	for _, am := range ams {
-		am.waitReady(t, "/-/ready")
+		am.WaitReady(t, "/-/ready", 60*time.Second)
 		waitCluster(t, am, 2)
 	}
 
-	var proms []*process
+	var proms []*e2etest.Process
 	for i, listen := range []string{promA, promB} {
 		name := "prometheus-" + string(rune('a'+i))
 		pdir := filepath.Join(dir, name)
 		if err := os.MkdirAll(pdir, 0o700); err != nil {
 			t.Fatal(err)
 		}
-		copyFile(t, alertRules, filepath.Join(pdir, "alerts.yml"))
+		e2etest.CopyFile(t, alertRules, filepath.Join(pdir, "alerts.yml"))
 		cfg := writeRewritten(t, prometheusConfig, filepath.Join(pdir, "prometheus.yml"), map[string]string{
 			"collector:8889":      promExporter,
 			"alertmanager-a:9093": amA,
 			"alertmanager-b:9093": amB,
 			"15s":                 "1s",
 		})
-		run(t, promtool, "check", "config", cfg)
+		e2etest.Check(t, promtool, "check", "config", cfg)
 		p := start(t, name, listen, nil, prometheus,
 			"--config.file="+cfg,
 			"--storage.tsdb.path="+filepath.Join(pdir, "data"),
 			"--web.listen-address="+listen,
 			"--web.enable-remote-write-receiver",
 			"--storage.tsdb.retention.time=1h")
-		p.waitReady(t, "/-/ready")
+		p.WaitReady(t, "/-/ready", 60*time.Second)
 		proms = append(proms, p)
 	}
 
@@ -147,7 +141,7 @@ func TestFleet(t *testing.T) {
 		"PROMETHEUS_REMOTE_WRITE_URL=http://" + promA + "/api/v1/write",
 		"PROMETHEUS_B_REMOTE_WRITE_URL=http://" + promB + "/api/v1/write",
 	}, collector, "--config", collectorConfig, "--config", collectorOverlay, "--config", telemetry)
-	col.waitReady(t, "/metrics")
+	col.WaitReady(t, "/metrics", 60*time.Second)
 
 	// Three instances: two with the default service.instance.id (a UUID
 	// per process), the failing one with a stable id, as a pod name would
@@ -163,7 +157,7 @@ func TestFleet(t *testing.T) {
 	for i := range 3 {
 		id := ""
 		args := []string{"-listen", "127.0.0.1:0", "-sync-interval", "200ms", "-health-interval", "200ms",
-			"-eval-interval", "200ms", "-breaker-open-timeout", "1s", "-alertmanager", ams[0].base + "," + ams[1].base}
+			"-eval-interval", "200ms", "-breaker-open-timeout", "1s", "-alertmanager", ams[0].Base + "," + ams[1].Base}
 		if i == 2 {
 			id = "service.instance.id=" + failingInstance
 			args = append(args, "-fail", failingService, "-fail-for", failFor.String())
@@ -183,8 +177,8 @@ func TestFleet(t *testing.T) {
 	// both paths, while it fails: checked first, before the heal.
 	want := fmt.Sprintf(`ALERTS{alertname="service_down",alertstate="firing",service=%q,instance=%q,job=%q}`, failingService, failingInstance, jobName)
 	for _, p := range proms {
-		p.poll(t, failFor, p.name+": "+want+" on both paths", func() error {
-			res, err := p.query(want)
+		p.Poll(t, failFor, p.Name+": "+want+" on both paths", func() error {
+			res, err := p.Query(want)
 			if err != nil {
 				return err
 			}
@@ -202,21 +196,21 @@ func TestFleet(t *testing.T) {
 	}
 	t.Logf("service_down fired on both servers and paths %v after the fleet started", time.Since(fleetStart).Round(100*time.Millisecond))
 
-	panels := dashboardQueries(t, grafanaDashboard)
+	panels := e2etest.ReadDashboard(t, grafanaDashboard).Queries
 	for _, p := range proms {
 		ids := instanceIDs(t, p)
-		t.Logf("%s: instances %v", p.name, ids)
+		t.Logf("%s: instances %v", p.Name, ids)
 		for _, q := range seedQueries {
-			t.Run(fmt.Sprintf("%s/seed/%s", p.name, q.name), func(t *testing.T) { waitPerInstance(t, p, q.expr, ids) })
+			t.Run(fmt.Sprintf("%s/seed/%s", p.Name, q.Name), func(t *testing.T) { waitPerInstance(t, p, q.Expr, ids) })
 		}
 		for _, q := range panels {
-			t.Run(fmt.Sprintf("%s/dashboard/%s", p.name, q.name), func(t *testing.T) { waitPerInstance(t, p, q.expr, ids) })
+			t.Run(fmt.Sprintf("%s/dashboard/%s", p.Name, q.Name), func(t *testing.T) { waitPerInstance(t, p, q.Expr, ids) })
 		}
 	}
 
 	// The webhook gets each group once firing, then once resolved after
 	// the heal.
-	col.poll(t, failFor+90*time.Second, "every alert group resolved at the webhook", func() error {
+	col.Poll(t, failFor+90*time.Second, "every alert group resolved at the webhook", func() error {
 		return hook.resolvedAll()
 	})
 	// A second notification of a group would come from the other member
@@ -229,12 +223,12 @@ func TestFleet(t *testing.T) {
 	// No rule ever fired for a healthy instance, on either server.
 	for _, p := range proms {
 		expr := fmt.Sprintf(`count_over_time(ALERTS{instance!=%q}[1h])`, failingInstance)
-		res, err := p.query(expr)
+		res, err := p.Query(expr)
 		if err != nil {
 			t.Fatal(err)
 		}
 		if len(res) != 0 {
-			t.Errorf("%s: alerts for healthy instances: %v", p.name, res)
+			t.Errorf("%s: alerts for healthy instances: %v", p.Name, res)
 		}
 	}
 	t.Logf("figure: the fleet test took %v (%v of it after the builds)", time.Since(began).Round(time.Second), time.Since(fleetStart).Round(time.Second))
@@ -292,27 +286,19 @@ func goBuild(t *testing.T, goBin, dir, out, pkg string) {
 	}
 }
 
-// run runs a checking tool and fails the test with its output if it fails.
-func run(t *testing.T, bin string, args ...string) {
-	t.Helper()
-	if b, err := exec.Command(bin, args...).CombinedOutput(); err != nil {
-		t.Fatalf("%s %s: %v\n%s", filepath.Base(bin), strings.Join(args, " "), err, b)
-	}
-}
-
 // checkShippedConfigs checks the files of the layout as they are shipped:
 // the collector's validate subcommand on config.yaml alone and with the
 // fleet overlay, promtool on prometheus.yml next to the rules it loads,
 // amtool on alertmanager.yml, and docker-compose.yml's references.
 func checkShippedConfigs(t *testing.T, collector, promtool, amtool string) {
 	t.Helper()
-	run(t, collector, "validate", "--config", collectorConfig)
-	run(t, collector, "validate", "--config", collectorConfig, "--config", collectorOverlay)
+	e2etest.Check(t, collector, "validate", "--config", collectorConfig)
+	e2etest.Check(t, collector, "validate", "--config", collectorConfig, "--config", collectorOverlay)
 	dir := t.TempDir()
-	copyFile(t, prometheusConfig, filepath.Join(dir, "prometheus.yml"))
-	copyFile(t, alertRules, filepath.Join(dir, "alerts.yml"))
-	run(t, promtool, "check", "config", filepath.Join(dir, "prometheus.yml"))
-	run(t, amtool, "check-config", alertmanagerCfg)
+	e2etest.CopyFile(t, prometheusConfig, filepath.Join(dir, "prometheus.yml"))
+	e2etest.CopyFile(t, alertRules, filepath.Join(dir, "alerts.yml"))
+	e2etest.Check(t, promtool, "check", "config", filepath.Join(dir, "prometheus.yml"))
+	e2etest.Check(t, amtool, "check-config", alertmanagerCfg)
 
 	// The remote-write exporter the overlay adds must translate names as
 	// the one config.yaml configures, or the second server would see
@@ -402,21 +388,16 @@ func writeRewritten(t *testing.T, src, dst string, repl map[string]string) strin
 	return dst
 }
 
-func copyFile(t *testing.T, src, dst string) {
+// start is e2etest.Start with the fleet test's polling interval, 200 ms.
+func start(t *testing.T, name, listen string, env []string, bin string, args ...string) *e2etest.Process {
 	t.Helper()
-	b, err := os.ReadFile(src)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(dst, b, 0o600); err != nil {
-		t.Fatal(err)
-	}
+	p := e2etest.Start(t, name, listen, env, bin, args...)
+	p.PollEvery = 200 * time.Millisecond
+	return p
 }
 
-func urlEscape(s string) string { return url.QueryEscape(s) }
-
 // startAlertmanager starts a member of the test's Alertmanager cluster.
-func startAlertmanager(t *testing.T, bin, name, cfg, listen, cluster, peer, dataDir string) *process {
+func startAlertmanager(t *testing.T, bin, name, cfg, listen, cluster, peer, dataDir string) *e2etest.Process {
 	t.Helper()
 	return start(t, name, listen, nil, bin,
 		"--config.file="+cfg,
@@ -429,10 +410,10 @@ func startAlertmanager(t *testing.T, bin, name, cfg, listen, cluster, peer, data
 }
 
 // waitCluster waits until am's cluster is ready with n members.
-func waitCluster(t *testing.T, am *process, n int) {
+func waitCluster(t *testing.T, am *e2etest.Process, n int) {
 	t.Helper()
-	am.poll(t, 60*time.Second, am.name+" cluster of "+strconv.Itoa(n), func() error {
-		code, body, err := am.get("/api/v2/status")
+	am.Poll(t, 60*time.Second, am.Name+" cluster of "+strconv.Itoa(n), func() error {
+		code, body, err := am.Get("/api/v2/status")
 		if err != nil {
 			return err
 		}
@@ -455,11 +436,11 @@ func waitCluster(t *testing.T, am *process, n int) {
 // instanceIDs waits until p has the service_up series of three instances
 // on both paths and returns their instance labels: the failing instance's
 // stable id and two distinct UUIDs, the default.
-func instanceIDs(t *testing.T, p *process) []string {
+func instanceIDs(t *testing.T, p *e2etest.Process) []string {
 	t.Helper()
 	var ids []string
-	p.poll(t, 60*time.Second, p.name+": three instances on both paths", func() error {
-		res, err := p.query(`count by (instance, pipeline, job) (radarr_list_sync_service_up)`)
+	p.Poll(t, 60*time.Second, p.Name+": three instances on both paths", func() error {
+		res, err := p.Query(`count by (instance, pipeline, job) (radarr_list_sync_service_up)`)
 		if err != nil {
 			return err
 		}
@@ -503,10 +484,10 @@ func instanceIDs(t *testing.T, p *process) []string {
 // instance of ids and of no other (no series without an instance label,
 // as two instances merged into one would answer), each with job and a
 // finite value, none with scope labels.
-func waitPerInstance(t *testing.T, p *process, expr string, ids []string) {
+func waitPerInstance(t *testing.T, p *e2etest.Process, expr string, ids []string) {
 	t.Helper()
-	p.poll(t, 60*time.Second, p.name+": "+expr, func() error {
-		res, err := p.query(expr)
+	p.Poll(t, 60*time.Second, p.Name+": "+expr, func() error {
+		res, err := p.Query(expr)
 		if err != nil {
 			return err
 		}
@@ -530,7 +511,7 @@ func waitPerInstance(t *testing.T, p *process, expr string, ids []string) {
 					}
 				}
 				count[id]++
-				finiteOf[id] = finiteOf[id] || finite(s)
+				finiteOf[id] = finiteOf[id] || s.Finite()
 			}
 			for _, id := range ids {
 				if count[id] == 0 {
@@ -545,70 +526,15 @@ func waitPerInstance(t *testing.T, p *process, expr string, ids []string) {
 	})
 }
 
-func finite(s series) bool {
-	v, err := strconv.ParseFloat(fmt.Sprint(s.Value[1]), 64)
-	return err == nil && !math.IsNaN(v) && !math.IsInf(v, 0)
-}
-
-// notification is the part of Alertmanager's webhook payload the test
-// checks.
-type notification struct {
-	GroupKey    string            `json:"groupKey"`
-	Status      string            `json:"status"` // firing or resolved
-	GroupLabels map[string]string `json:"groupLabels"`
-	Alerts      []struct {
-		Status string            `json:"status"`
-		Labels map[string]string `json:"labels"`
-	} `json:"alerts"`
-}
-
-// webhookReceiver records the notifications the Alertmanagers send it.
-type webhookReceiver struct {
-	url  string
-	mu   sync.Mutex
-	msgs []notification // through mu
-}
-
-// startWebhookReceiver starts a webhook receiver on loopback and closes it
-// when the test ends.
-func startWebhookReceiver(t *testing.T) *webhookReceiver {
-	t.Helper()
-	r := &webhookReceiver{}
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-		var m notification
-		if err := json.NewDecoder(req.Body).Decode(&m); err != nil {
-			http.Error(w, err.Error(), http.StatusBadRequest)
-			return
-		}
-		r.mu.Lock()
-		r.msgs = append(r.msgs, m)
-		r.mu.Unlock()
-	}))
-	t.Cleanup(srv.Close)
-	r.url = srv.URL + "/alerts"
-	return r
-}
-
-func (r *webhookReceiver) received() []notification {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return slices.Clone(r.msgs)
-}
-
-// byGroup returns the notifications of each group, in the order received.
-func (r *webhookReceiver) byGroup() map[string][]notification {
-	out := map[string][]notification{}
-	for _, m := range r.received() {
-		out[m.GroupKey] = append(out[m.GroupKey], m)
-	}
-	return out
-}
+// webhook is the fleet test's webhook receiver, with its checks of the
+// notifications.
+type webhook struct{ *e2etest.WebhookReceiver }
 
 // resolvedAll reports whether service_down for the failing service has
 // been notified and every group notified firing has been notified resolved
 // since.
-func (r *webhookReceiver) resolvedAll() error {
-	groups := r.byGroup()
+func (r webhook) resolvedAll() error {
+	groups := r.ByGroup()
 	down := false
 	for key, ms := range groups {
 		g := ms[0].GroupLabels
@@ -628,9 +554,9 @@ func (r *webhookReceiver) resolvedAll() error {
 // This is the one wait of the test that is not for a state to appear but
 // for a duplicate not to: d covers the other cluster member's peer wait and
 // two group intervals.
-func (r *webhookReceiver) checkQuiet(t *testing.T, d time.Duration) {
+func (r webhook) checkQuiet(t *testing.T, d time.Duration) {
 	t.Helper()
-	n := len(r.received())
+	n := len(r.Received())
 	deadline := time.After(d)
 	tick := time.NewTicker(100 * time.Millisecond)
 	defer tick.Stop()
@@ -639,7 +565,7 @@ func (r *webhookReceiver) checkQuiet(t *testing.T, d time.Duration) {
 		case <-deadline:
 			return
 		case <-tick.C:
-			if got := r.received(); len(got) != n {
+			if got := r.Received(); len(got) != n {
 				t.Errorf("notification after every group resolved: %+v", got[n:])
 				return
 			}
@@ -651,9 +577,9 @@ func (r *webhookReceiver) checkQuiet(t *testing.T, d time.Duration) {
 // resolved, with one alert: the failing instance's, whichever Prometheus
 // server, path or the instance itself raised it, and whichever member of
 // the cluster received it.
-func (r *webhookReceiver) checkOnce(t *testing.T) {
+func (r webhook) checkOnce(t *testing.T) {
 	t.Helper()
-	for key, ms := range r.byGroup() {
+	for key, ms := range r.ByGroup() {
 		var statuses []string
 		for _, m := range ms {
 			statuses = append(statuses, m.Status)

@@ -5,13 +5,13 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/listsync/otelmon/internal/e2etest"
 )
 
 // alertmanagerConfig routes every alert to the test's webhook receiver,
@@ -35,25 +35,25 @@ receivers:
 // receiver in the test: service_down for imdb becomes active in
 // Alertmanager, leaves it once imdb heals, and the receiver is told both.
 func TestAlertmanagerEndToEnd(t *testing.T) {
-	bin := requireProgram(t, "prometheus-alertmanager", "prometheus-alertmanager")
+	bin := e2etest.RequireProgram(t, "prometheus-alertmanager", "Debian package prometheus-alertmanager")
 	want := map[string]string{"alertname": "service_down", "service": "imdb", "severity": "critical"}
 
-	hook := startWebhookReceiver(t)
+	hook := e2etest.StartWebhookReceiver(t)
 	dir := t.TempDir()
 	cfg := filepath.Join(dir, "alertmanager.yml")
-	if err := os.WriteFile(cfg, fmt.Appendf(nil, alertmanagerConfig, hook.url), 0o600); err != nil {
+	if err := os.WriteFile(cfg, fmt.Appendf(nil, alertmanagerConfig, hook.URL), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	amtoolCheckConfig(t, cfg)
 
 	am := startAlertmanager(t, bin, cfg, filepath.Join(dir, "data"))
-	am.waitReady(t)
+	am.WaitReady(t, "/-/ready", 30*time.Second)
 
-	demo(t, "-alertmanager", am.base, "-fail", "imdb", "-fail-for", "4s",
+	demo(t, "-alertmanager", am.Base, "-fail", "imdb", "-fail-for", "4s",
 		"-sync-interval", "100ms", "-health-interval", "100ms", "-eval-interval", "100ms",
 		"-breaker-open-timeout", "300ms")
 
-	am.poll(t, 60*time.Second, "service_down for imdb active in Alertmanager", func() error {
+	am.Poll(t, 60*time.Second, "service_down for imdb active in Alertmanager", func() error {
 		alerts, err := am.alerts()
 		if err != nil {
 			return err
@@ -75,7 +75,7 @@ func TestAlertmanagerEndToEnd(t *testing.T) {
 
 	// imdb heals after -fail-for; the demo then sends the alert resolved,
 	// and Alertmanager drops it from its active alerts.
-	am.poll(t, 60*time.Second, "service_down for imdb resolved in Alertmanager", func() error {
+	am.Poll(t, 60*time.Second, "service_down for imdb resolved in Alertmanager", func() error {
 		alerts, err := am.alerts()
 		if err != nil {
 			return err
@@ -88,9 +88,9 @@ func TestAlertmanagerEndToEnd(t *testing.T) {
 		return nil
 	})
 
-	am.poll(t, 30*time.Second, "webhook told of service_down for imdb firing and resolved", func() error {
+	am.Poll(t, 30*time.Second, "webhook told of service_down for imdb firing and resolved", func() error {
 		var firing, resolved bool
-		for _, m := range hook.received() {
+		for _, m := range hook.Received() {
 			for _, a := range m.Alerts {
 				if !hasLabels(a.Labels, want) {
 					continue
@@ -104,7 +104,7 @@ func TestAlertmanagerEndToEnd(t *testing.T) {
 			}
 		}
 		if !firing || !resolved {
-			return fmt.Errorf("firing notification %v, resolved notification %v; received %+v", firing, resolved, hook.received())
+			return fmt.Errorf("firing notification %v, resolved notification %v; received %+v", firing, resolved, hook.Received())
 		}
 		return nil
 	})
@@ -134,67 +134,22 @@ func hasLabels(labels, want map[string]string) bool {
 	return true
 }
 
-// webhookMessage is the part of Alertmanager's webhook payload the test
-// checks.
-type webhookMessage struct {
-	Receiver string `json:"receiver"`
-	Status   string `json:"status"` // firing or resolved
-	Alerts   []struct {
-		Status string            `json:"status"`
-		Labels map[string]string `json:"labels"`
-	} `json:"alerts"`
-}
-
-// webhookReceiver records the notifications Alertmanager sends it.
-type webhookReceiver struct {
-	url  string
-	mu   sync.Mutex
-	msgs []webhookMessage // through mu
-}
-
-// startWebhookReceiver starts a webhook receiver on loopback and closes it
-// when the test ends.
-func startWebhookReceiver(t *testing.T) *webhookReceiver {
-	t.Helper()
-	r := &webhookReceiver{}
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-		var m webhookMessage
-		if err := json.NewDecoder(req.Body).Decode(&m); err != nil {
-			http.Error(w, err.Error(), http.StatusBadRequest)
-			return
-		}
-		r.mu.Lock()
-		r.msgs = append(r.msgs, m)
-		r.mu.Unlock()
-	}))
-	t.Cleanup(srv.Close)
-	r.url = srv.URL + "/alerts"
-	return r
-}
-
-func (r *webhookReceiver) received() []webhookMessage {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return append([]webhookMessage(nil), r.msgs...)
-}
-
 // amServer is an Alertmanager process started by a test.
-type amServer struct{ *server }
+type amServer struct{ *e2etest.Process }
 
 // startAlertmanager starts Alertmanager with cfg on a free loopback port,
 // without clustering, storing its data under dataDir, and stops it when the
 // test ends. Its output is logged when the test fails.
 func startAlertmanager(t *testing.T, bin, cfg, dataDir string) *amServer {
 	t.Helper()
-	return &amServer{startServer(t, "alertmanager", bin, func(listen string) []string {
-		return []string{
-			"--config.file=" + cfg,
-			"--storage.path=" + dataDir,
-			"--web.listen-address=" + listen,
-			"--cluster.listen-address=", // no clustering: no gossip port, no peer wait
-			"--log.level=debug",         // notifications show in the output of a failed test
-		}
-	})}
+	listen := e2etest.FreeAddr(t)
+	return &amServer{e2etest.Start(t, "alertmanager", listen, nil, bin,
+		"--config.file="+cfg,
+		"--storage.path="+dataDir,
+		"--web.listen-address="+listen,
+		"--cluster.listen-address=", // no clustering: no gossip port, no peer wait
+		"--log.level=debug",         // notifications show in the output of a failed test
+	)}
 }
 
 // gettableAlert is the part of an alert of the v2 API the test checks.
@@ -214,7 +169,7 @@ type gettableAlert struct {
 // resolved alerts nor, with active=true alone, silenced or inhibited ones.
 func (am *amServer) alerts() ([]gettableAlert, error) {
 	const path = "/api/v2/alerts?active=true&silenced=false&inhibited=false"
-	code, body, err := am.get(path)
+	code, body, err := am.Get(path)
 	if err != nil {
 		return nil, err
 	}

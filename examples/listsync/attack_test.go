@@ -13,6 +13,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/listsync/otelmon/internal/e2etest"
 )
 
 // asDemoEnv, set to an open-file limit, makes the test binary run the demo
@@ -50,14 +52,13 @@ func TestDemoSurvivesSlowBodies(t *testing.T) {
 	const key = "slow-body-test-key"
 	t.Setenv(asDemoEnv, "256")
 	t.Setenv("OTEL_METRICS_EXPORTER", "")
-	demo := startServer(t, "listsync", os.Args[0], func(listen string) []string {
-		return []string{"-listen", listen, "-api-key", key}
-	})
+	listen := e2etest.FreeAddr(t)
+	demo := e2etest.Start(t, "listsync", listen, nil, os.Args[0], "-listen", listen, "-api-key", key)
 	// A new connection for every call, as a person's curl or browser tab
 	// would open: the descriptor it needs is what the attack exhausts.
 	client := &http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
 	status := func() error {
-		req, _ := http.NewRequest("GET", demo.base+"/api/v3/monitoring/status", nil)
+		req, _ := http.NewRequest("GET", demo.Base+"/api/v3/monitoring/status", nil)
 		req.Header.Set("X-Api-Key", key)
 		resp, err := client.Do(req)
 		if err != nil {
@@ -70,19 +71,18 @@ func TestDemoSurvivesSlowBodies(t *testing.T) {
 		}
 		return err
 	}
-	demo.poll(t, 30*time.Second, "demo serving", status)
-	if !demo.out.Contains("open-file limit 256") {
-		t.Fatalf("the demo did not run under the limit:\n%s", demo.out)
+	demo.Poll(t, 30*time.Second, "demo serving", status)
+	if !demo.Out.Contains("open-file limit 256") {
+		t.Fatalf("the demo did not run under the limit:\n%s", demo.Out)
 	}
 
 	const attackers = 300
-	addr := demo.base[len("http://"):]
 	ctx, cancel := context.WithCancel(context.Background())
 	var conns atomic.Int64
 	var started, wg sync.WaitGroup
 	started.Add(attackers)
 	for range attackers {
-		wg.Go(func() { trickle(ctx, addr, &started, &conns) })
+		wg.Go(func() { trickle(ctx, listen, &started, &conns) })
 	}
 	defer func() {
 		cancel()

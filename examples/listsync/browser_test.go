@@ -13,6 +13,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/listsync/otelmon/internal/e2etest"
 )
 
 const (
@@ -171,25 +173,15 @@ func TestStatusPageInBrowser(t *testing.T) {
 // browserTools returns the path of node once Chromium, node and the
 // browser project's node_modules are all there. Without them the test is
 // skipped, except on CI (CI set), where .ci/run installs them and their
-// absence fails the test.
+// absence fails the test (see e2etest.Unavailable).
 func browserTools(t *testing.T) string {
 	t.Helper()
-	missing := func(what string) {
-		t.Helper()
-		if os.Getenv("CI") != "" {
-			t.Fatalf("%s; .ci/run installs it", what)
-		}
-		t.Skipf("%s; skipping the browser test", what)
-	}
 	if _, err := os.Stat(chromiumPath); err != nil {
-		missing(chromiumPath + " not found (Debian package chromium)")
+		e2etest.Unavailable(t, chromiumPath+" not found (Debian package chromium)")
 	}
-	node, err := exec.LookPath("node")
-	if err != nil {
-		missing("node not found (Debian package nodejs)")
-	}
+	node := e2etest.RequireProgram(t, "node", "Debian package nodejs")
 	if _, err := os.Stat(filepath.Join(browserDir, "node_modules", "playwright-core", "package.json")); errors.Is(err, fs.ErrNotExist) {
-		missing(browserDir + "/node_modules not installed (npm ci --prefix examples/listsync/" + browserDir + ")")
+		e2etest.Unavailable(t, browserDir+"/node_modules not installed (npm ci --prefix examples/listsync/"+browserDir+")")
 	} else if err != nil {
 		t.Fatal(err)
 	}

@@ -1,20 +1,16 @@
 package main
 
 import (
-	"encoding/json"
-	"errors"
 	"fmt"
-	"math"
-	"net/http"
-	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
-	"strconv"
+	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/listsync/otelmon/internal/e2etest"
 )
 
 const (
@@ -30,73 +26,47 @@ const (
 	exampleTarget = "localhost:7878"
 )
 
-// integrationQueries are the queries the integration guide recommends for
-// Grafana; the dashboard must carry each of them.
-var integrationQueries = []struct{ name, expr string }{
-	{"sync success rate", `rate(radarr_list_sync_sync_operations_success_total[5m]) / rate(radarr_list_sync_sync_operations_total[5m])`},
-	{"average sync duration", `rate(radarr_list_sync_sync_duration_seconds_sum[5m]) / rate(radarr_list_sync_sync_duration_seconds_count[5m])`},
-	{"cache hit rate", `rate(radarr_list_sync_cache_hits_total[5m]) / (rate(radarr_list_sync_cache_hits_total[5m]) + rate(radarr_list_sync_cache_misses_total[5m]))`},
-	{"service health", `radarr_list_sync_service_up`},
-}
-
 // TestPrometheusEndToEnd runs a real Prometheus with the example
 // configuration against the demo and requires every recommended query and
-// every query of the example dashboard to return data.
+// every query of the example dashboard to return data. The dashboard must
+// carry each of the integration guide's queries.
 func TestPrometheusEndToEnd(t *testing.T) {
-	promtool := requireProgram(t, "promtool", "prometheus")
-	prometheus := requireProgram(t, "prometheus", "prometheus")
+	promtool := e2etest.RequireProgram(t, "promtool", "Debian package prometheus")
+	prometheus := e2etest.RequireProgram(t, "prometheus", "Debian package prometheus")
 
-	promtoolCheckConfig(t, promtool, exampleConfig)
+	e2etest.Check(t, promtool, "check", "config", exampleConfig)
 	panels := dashboardQueries(t, exampleDashboard)
-	for _, q := range integrationQueries {
+	guide := e2etest.GuideQueries()
+	for _, q := range guide {
 		found := false
 		for _, p := range panels {
-			found = found || normalizeExpr(p.expr) == normalizeExpr(q.expr)
+			found = found || normalizeExpr(p.Expr) == normalizeExpr(q.Expr)
 		}
 		if !found {
-			t.Errorf("%s: no panel queries %s (%s)", exampleDashboard, q.expr, q.name)
+			t.Errorf("%s: no panel queries %s (%s)", exampleDashboard, q.Expr, q.Name)
 		}
 	}
 
 	// imdb fails throughout, so the service_down twin must fire.
 	addr := demo(t, "-sync-interval", "100ms", "-health-interval", "200ms", "-fail", "imdb")
 	dir := t.TempDir()
-	cfg := filepath.Join(dir, "prometheus.yml")
-	if err := os.WriteFile(cfg, []byte(testConfig(t, exampleConfig, addr)), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	rules, err := os.ReadFile(exampleRules)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, "alerts.yml"), rules, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	promtoolCheckConfig(t, promtool, cfg)
+	cfg := writeTestConfig(t, promtool, dir, addr)
 
 	p := startPrometheus(t, prometheus, cfg, filepath.Join(dir, "data"))
-	p.waitReady(t)
+	p.WaitReady(t, "/-/ready", 30*time.Second)
 	p.waitTargetUp(t, exampleJob, addr)
 
-	for _, q := range integrationQueries {
-		t.Run("guide/"+q.name, func(t *testing.T) { p.waitForData(t, q.expr) })
+	for _, q := range guide {
+		t.Run("guide/"+q.Name, func(t *testing.T) { p.waitForData(t, q.Expr) })
 	}
 	for _, q := range panels {
-		t.Run("dashboard/"+q.name, func(t *testing.T) { p.waitForData(t, q.expr) })
+		t.Run("dashboard/"+q.Name, func(t *testing.T) { p.waitForData(t, q.Expr) })
 	}
 	// The rule twins load and evaluate: service_down fires for imdb as the
 	// in-process rule does.
 	t.Run("rules/service_down", func(t *testing.T) {
 		p.waitForData(t, `ALERTS{alertname="service_down",service="imdb",alertstate="firing"}`)
 	})
-}
-
-func promtoolCheckConfig(t *testing.T, promtool, path string) {
-	t.Helper()
-	out, err := exec.Command(promtool, "check", "config", path).CombinedOutput()
-	if err != nil {
-		t.Fatalf("promtool check config %s: %v\n%s", path, err, out)
-	}
 }
 
 // testConfig derives the test's configuration from the example: the same
@@ -138,121 +108,46 @@ func testConfig(t *testing.T, path, addr string) string {
 	return cfg
 }
 
-type panelQuery struct{ name, expr string }
-
-// dashboardQueries returns the expr of every target of every panel (rows'
-// nested panels included) of a Grafana dashboard.
-func dashboardQueries(t *testing.T, path string) []panelQuery {
+// dashboardQueries returns the queries of every panel of the Grafana
+// dashboard at path (see e2etest.ReadDashboard), and fails the test
+// without a uid or title or with a target without an expr.
+func dashboardQueries(t *testing.T, path string) []e2etest.Query {
 	t.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	type panel struct {
-		Title   string `json:"title"`
-		Targets []struct {
-			RefID string `json:"refId"`
-			Expr  string `json:"expr"`
-		} `json:"targets"`
-		Panels []json.RawMessage `json:"panels"`
-	}
-	var d struct {
-		UID    string            `json:"uid"`
-		Title  string            `json:"title"`
-		Panels []json.RawMessage `json:"panels"`
-	}
-	if err := json.Unmarshal(b, &d); err != nil {
-		t.Fatalf("%s: %v", path, err)
-	}
+	d := e2etest.ReadDashboard(t, path)
 	if d.UID == "" || d.Title == "" {
 		t.Errorf("%s: uid %q, title %q: both are required", path, d.UID, d.Title)
 	}
-	var out []panelQuery
-	var walk func([]json.RawMessage)
-	walk = func(raw []json.RawMessage) {
-		for _, r := range raw {
-			var p panel
-			if err := json.Unmarshal(r, &p); err != nil {
-				t.Fatalf("%s: %v", path, err)
-			}
-			for _, tg := range p.Targets {
-				if strings.TrimSpace(tg.Expr) == "" {
-					t.Errorf("%s: panel %q target %s has no expr", path, p.Title, tg.RefID)
-					continue
-				}
-				name := p.Title
-				if len(p.Targets) > 1 {
-					name += " " + tg.RefID
-				}
-				out = append(out, panelQuery{name, grafanaVars.Replace(tg.Expr)})
-			}
-			walk(p.Panels)
-		}
+	for _, b := range d.Blank {
+		t.Errorf("%s: %s has no expr", path, b)
 	}
-	walk(d.Panels)
-	if len(out) == 0 {
-		t.Fatalf("%s: no panel queries", path)
-	}
-	return out
+	return d.Queries
 }
-
-// grafanaVars replaces the interval variables Grafana fills in with a
-// window Prometheus accepts.
-var grafanaVars = strings.NewReplacer(
-	"$__rate_interval", "5m",
-	"${__rate_interval}", "5m",
-	"$__interval", "5m",
-	"${__interval}", "5m",
-	"$__range", "5m",
-	"${__range}", "5m",
-)
 
 func normalizeExpr(s string) string { return strings.Join(strings.Fields(s), " ") }
 
 // promServer is a prometheus process started by a test.
-type promServer struct{ *server }
+type promServer struct{ *e2etest.Process }
 
 // startPrometheus starts prometheus with cfg on a free loopback port,
-// storing its data under dataDir, and stops it when the test ends. Its
-// output (info level: startup and scrape lines explain most failures) is
-// logged when the test fails.
-func startPrometheus(t *testing.T, bin, cfg, dataDir string) *promServer {
+// storing its data under dataDir, with the extra flags, and stops it when
+// the test ends. Its output (info level: startup and scrape lines explain
+// most failures) is logged when the test fails.
+func startPrometheus(t *testing.T, bin, cfg, dataDir string, extra ...string) *promServer {
 	t.Helper()
-	return &promServer{startServer(t, "prometheus", bin, func(listen string) []string {
-		return []string{
-			"--config.file=" + cfg,
-			"--storage.tsdb.path=" + dataDir,
-			"--web.listen-address=" + listen,
-			"--storage.tsdb.retention.time=1h",
-		}
-	})}
-}
-
-// api fetches path and decodes a successful API response's data into v.
-func (p *promServer) api(path string, v any) ([]byte, error) {
-	code, body, err := p.get(path)
-	if err != nil {
-		return nil, err
-	}
-	var r struct {
-		Status string          `json:"status"`
-		Error  string          `json:"error"`
-		Data   json.RawMessage `json:"data"`
-	}
-	if err := json.Unmarshal(body, &r); err != nil {
-		return body, fmt.Errorf("GET %s: %d: %w: %s", path, code, err, body)
-	}
-	if code != http.StatusOK || r.Status != "success" {
-		return body, fmt.Errorf("GET %s: %d %s: %s", path, code, r.Status, r.Error)
-	}
-	return body, json.Unmarshal(r.Data, v)
+	listen := e2etest.FreeAddr(t)
+	return &promServer{e2etest.Start(t, "prometheus", listen, nil, bin, append([]string{
+		"--config.file=" + cfg,
+		"--storage.tsdb.path=" + dataDir,
+		"--web.listen-address=" + listen,
+		"--storage.tsdb.retention.time=1h",
+	}, extra...)...)}
 }
 
 // waitTargetUp waits until job's target at addr has been scraped
 // successfully.
 func (p *promServer) waitTargetUp(t *testing.T, job, addr string) {
 	t.Helper()
-	p.poll(t, 30*time.Second, "target "+addr+" up", func() error {
+	p.Poll(t, 30*time.Second, "target "+addr+" up", func() error {
 		var data struct {
 			ActiveTargets []struct {
 				Labels    map[string]string `json:"labels"`
@@ -261,7 +156,7 @@ func (p *promServer) waitTargetUp(t *testing.T, job, addr string) {
 				LastError string            `json:"lastError"`
 			} `json:"activeTargets"`
 		}
-		body, err := p.api("/api/v1/targets?state=active", &data)
+		body, err := p.API("/api/v1/targets?state=active", &data)
 		if err != nil {
 			return err
 		}
@@ -285,27 +180,14 @@ func (p *promServer) waitTargetUp(t *testing.T, job, addr string) {
 // series with a finite value.
 func (p *promServer) waitForData(t *testing.T, expr string) {
 	t.Helper()
-	p.poll(t, 60*time.Second, "query "+expr, func() error {
-		var data struct {
-			ResultType string `json:"resultType"`
-			Result     []struct {
-				Metric map[string]string `json:"metric"`
-				Value  [2]any            `json:"value"`
-			} `json:"result"`
-		}
-		body, err := p.api("/api/v1/query?query="+url.QueryEscape(expr), &data)
+	p.Poll(t, 60*time.Second, "query "+expr, func() error {
+		res, err := p.Query(expr)
 		if err != nil {
 			return err
 		}
-		if data.ResultType != "vector" {
-			return fmt.Errorf("result type %q, want vector", data.ResultType)
+		if slices.ContainsFunc(res, e2etest.Series.Finite) {
+			return nil
 		}
-		for _, r := range data.Result {
-			s, _ := r.Value[1].(string)
-			if v, err := strconv.ParseFloat(s, 64); err == nil && !math.IsNaN(v) && !math.IsInf(v, 0) {
-				return nil
-			}
-		}
-		return errors.New("no series with a finite value; last response: " + string(body))
+		return fmt.Errorf("no series with a finite value; last result: %v", res)
 	})
 }

@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/listsync/otelmon/internal/e2etest"
 	coltracepb "go.opentelemetry.io/proto/otlp/collector/trace/v1"
 	tracepb "go.opentelemetry.io/proto/otlp/trace/v1"
 	"google.golang.org/protobuf/proto"
@@ -98,29 +99,22 @@ func traceDemo(t *testing.T) *spanSink {
 // exemplars Prometheus stores for imdb's sync duration name the traces of
 // the slow syncs, as the spans the demo exported show.
 func TestPrometheusExemplars(t *testing.T) {
-	promtool := requireProgram(t, "promtool", "prometheus")
-	prometheus := requireProgram(t, "prometheus", "prometheus")
+	promtool := e2etest.RequireProgram(t, "promtool", "Debian package prometheus")
+	prometheus := e2etest.RequireProgram(t, "prometheus", "Debian package prometheus")
 
 	sink := traceDemo(t)
 	addr := demo(t, "-sync-interval", "100ms", "-slow", "imdb")
 
 	dir := t.TempDir()
 	cfg := writeTestConfig(t, promtool, dir, addr)
-	p := &promServer{startServer(t, "prometheus", prometheus, func(listen string) []string {
-		return []string{
-			"--config.file=" + cfg,
-			"--storage.tsdb.path=" + filepath.Join(dir, "data"),
-			"--web.listen-address=" + listen,
-			"--storage.tsdb.retention.time=1h",
-			// Prometheus then scrapes OpenMetrics and keeps exemplars.
-			"--enable-feature=exemplar-storage",
-		}
-	})}
-	p.waitReady(t)
+	p := startPrometheus(t, prometheus, cfg, filepath.Join(dir, "data"),
+		// Prometheus then scrapes OpenMetrics and keeps exemplars.
+		"--enable-feature=exemplar-storage")
+	p.WaitReady(t, "/-/ready", 30*time.Second)
 	p.waitTargetUp(t, exampleJob, addr)
 
 	query := `radarr_list_sync_sync_duration_seconds_bucket{source="imdb"}`
-	p.poll(t, 90*time.Second, "an exemplar of a slow imdb sync", func() error {
+	p.Poll(t, 90*time.Second, "an exemplar of a slow imdb sync", func() error {
 		now := time.Now()
 		var data []struct {
 			SeriesLabels map[string]string `json:"seriesLabels"`
@@ -131,7 +125,7 @@ func TestPrometheusExemplars(t *testing.T) {
 		}
 		path := "/api/v1/query_exemplars?query=" + url.QueryEscape(query) +
 			"&start=" + strconv.FormatInt(now.Add(-10*time.Minute).Unix(), 10) + "&end=" + strconv.FormatInt(now.Unix(), 10)
-		body, err := p.api(path, &data)
+		body, err := p.API(path, &data)
 		if err != nil {
 			return err
 		}
@@ -163,19 +157,19 @@ func TestPrometheusExemplars(t *testing.T) {
 // for imdb names, in the demo's API and in Alertmanager's traceIds
 // annotation, traces of imdb syncs that failed.
 func TestAlertTraceIDsEndToEnd(t *testing.T) {
-	bin := requireProgram(t, "prometheus-alertmanager", "prometheus-alertmanager")
-	hook := startWebhookReceiver(t)
+	bin := e2etest.RequireProgram(t, "prometheus-alertmanager", "Debian package prometheus-alertmanager")
+	hook := e2etest.StartWebhookReceiver(t)
 	dir := t.TempDir()
 	cfg := filepath.Join(dir, "alertmanager.yml")
-	if err := os.WriteFile(cfg, fmt.Appendf(nil, alertmanagerConfig, hook.url), 0o600); err != nil {
+	if err := os.WriteFile(cfg, fmt.Appendf(nil, alertmanagerConfig, hook.URL), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	am := startAlertmanager(t, bin, cfg, filepath.Join(dir, "data"))
-	am.waitReady(t)
+	am.WaitReady(t, "/-/ready", 30*time.Second)
 
 	sink := traceDemo(t)
 	const key = "e2e-key"
-	addr := demo(t, "-api-key", key, "-alertmanager", am.base, "-fail", "imdb",
+	addr := demo(t, "-api-key", key, "-alertmanager", am.Base, "-fail", "imdb",
 		"-sync-interval", "100ms", "-health-interval", "100ms", "-eval-interval", "100ms",
 		"-trace-url", "http://127.0.0.1:16686/trace/{traceId}")
 
@@ -196,7 +190,7 @@ func TestAlertTraceIDsEndToEnd(t *testing.T) {
 		return nil
 	}
 	client := &http.Client{Timeout: 5 * time.Second}
-	am.poll(t, 60*time.Second, "the demo's alert names failed imdb syncs", func() error {
+	am.Poll(t, 60*time.Second, "the demo's alert names failed imdb syncs", func() error {
 		req, _ := http.NewRequest(http.MethodGet, "http://"+addr+"/api/v3/monitoring/alerts", nil)
 		req.Header.Set("X-Api-Key", key)
 		resp, err := client.Do(req)
@@ -219,8 +213,8 @@ func TestAlertTraceIDsEndToEnd(t *testing.T) {
 		}
 		return fmt.Errorf("no consecutive_sync_failures alert for imdb in %+v", alerts)
 	})
-	am.poll(t, 60*time.Second, "Alertmanager's traceIds annotation names failed imdb syncs", func() error {
-		code, body, err := am.get("/api/v2/alerts?active=true")
+	am.Poll(t, 60*time.Second, "Alertmanager's traceIds annotation names failed imdb syncs", func() error {
+		code, body, err := am.Get("/api/v2/alerts?active=true")
 		if err != nil {
 			return err
 		}
@@ -260,13 +254,7 @@ func writeTestConfig(t *testing.T, promtool, dir, addr string) string {
 	if err := os.WriteFile(cfg, []byte(testConfig(t, exampleConfig, addr)), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	rules, err := os.ReadFile(exampleRules)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, "alerts.yml"), rules, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	promtoolCheckConfig(t, promtool, cfg)
+	e2etest.CopyFile(t, exampleRules, filepath.Join(dir, "alerts.yml"))
+	e2etest.Check(t, promtool, "check", "config", cfg)
 	return cfg
 }

@@ -1,0 +1,116 @@
+package e2etest
+
+import (
+	"bytes"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"testing"
+	"time"
+)
+
+// serveEnv, set to a loopback address, makes the test binary serve
+// /ready there and print "serving" instead of running the tests: the
+// program TestStart drives.
+const serveEnv = "E2ETEST_SERVE"
+
+func TestMain(m *testing.M) {
+	if addr := os.Getenv(serveEnv); addr != "" {
+		fmt.Println("serving")
+		http.HandleFunc("/ready", func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, "ok") })
+		fmt.Fprintln(os.Stderr, http.ListenAndServe(addr, nil))
+		os.Exit(1)
+	}
+	os.Exit(m.Run())
+}
+
+func TestStart(t *testing.T) {
+	bin := RequireProgram(t, os.Args[0], "the test binary")
+	listen := FreeAddr(t)
+	p := Start(t, "server", listen, []string{serveEnv + "=" + listen}, bin)
+	if p.Base != "http://"+listen || p.PollEvery != DefaultPollEvery {
+		t.Fatalf("Base %q, PollEvery %v", p.Base, p.PollEvery)
+	}
+	p.WaitReady(t, "/ready", 30*time.Second)
+	code, body, err := p.Get("/ready")
+	if err != nil || code != http.StatusOK || string(body) != "ok" {
+		t.Fatalf("GET /ready: %d %q %v", code, body, err)
+	}
+	p.Poll(t, 30*time.Second, "output", func() error {
+		if !p.Out.Contains("serving") {
+			return fmt.Errorf("output %q", p.Out)
+		}
+		return nil
+	})
+}
+
+func TestCheckAndCopyFile(t *testing.T) {
+	dir := t.TempDir()
+	src, dst := filepath.Join(dir, "src"), filepath.Join(dir, "dst")
+	if err := os.WriteFile(src, []byte("content"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	CopyFile(t, src, dst)
+	if b, err := os.ReadFile(dst); err != nil || string(b) != "content" {
+		t.Fatalf("copy: %q, %v", b, err)
+	}
+	Check(t, RequireProgram(t, "cmp", "Debian package diffutils"), src, dst)
+}
+
+func TestSeriesFinite(t *testing.T) {
+	for v, want := range map[any]bool{"1.5": true, "0": true, "NaN": false, "+Inf": false, "-Inf": false, "x": false, nil: false} {
+		if got := (Series{Value: [2]any{1.0, v}}).Finite(); got != want {
+			t.Errorf("Finite of %v = %v, want %v", v, got, want)
+		}
+	}
+}
+
+func TestReadDashboard(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "dashboard.json")
+	const dashboard = `{"uid": "u", "title": "T", "panels": [
+		{"title": "one", "targets": [{"refId": "A", "expr": "rate(x[$__rate_interval])"}]},
+		{"title": "row", "panels": [
+			{"title": "two", "targets": [{"refId": "A", "expr": "a[${__range}]"}, {"refId": "B", "expr": "b"}, {"refId": "C", "expr": " "}]}
+		]}
+	]}`
+	if err := os.WriteFile(path, []byte(dashboard), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	d := ReadDashboard(t, path)
+	want := []Query{{"one", "rate(x[5m])"}, {"two A", "a[5m]"}, {"two B", "b"}}
+	if d.UID != "u" || d.Title != "T" || !slices.Equal(d.Queries, want) || !slices.Equal(d.Blank, []string{`panel "two" target C`}) {
+		t.Errorf("got %+v, want queries %v and one blank target", d, want)
+	}
+}
+
+func TestWebhookReceiver(t *testing.T) {
+	r := StartWebhookReceiver(t)
+	for _, body := range []string{
+		`{"groupKey": "g1", "status": "firing", "alerts": [{"status": "firing", "labels": {"alertname": "a"}}]}`,
+		`{"groupKey": "g2", "status": "firing"}`,
+		`{"groupKey": "g1", "status": "resolved"}`,
+		`not json`,
+	} {
+		resp, err := http.Post(r.URL, "application/json", bytes.NewBufferString(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		want := http.StatusOK
+		if body == "not json" {
+			want = http.StatusBadRequest
+		}
+		if resp.StatusCode != want {
+			t.Errorf("%s: %d, want %d", body, resp.StatusCode, want)
+		}
+	}
+	if got := r.Received(); len(got) != 3 || got[0].Alerts[0].Labels["alertname"] != "a" {
+		t.Fatalf("received %+v", got)
+	}
+	g := r.ByGroup()
+	if len(g) != 2 || len(g["g1"]) != 2 || g["g1"][1].Status != "resolved" || len(g["g2"]) != 1 {
+		t.Errorf("by group %+v", g)
+	}
+}
