@@ -482,6 +482,61 @@ func TestSyncLogsCarryTrace(t *testing.T) {
 	}
 }
 
+// The record of a failed job shows its error redacted as its span's
+// status is, for an error that quotes a URL itself rather than through an
+// http.Client's *url.Error: TMDb's v3 API takes the key as ?api_key=
+// (developer.themoviedb.org, "Authentication"), and a client that wraps
+// the request URL in its own error must not put the key in the log.
+func TestSyncLogRedactsErrorAsSpan(t *testing.T) {
+	const secret = "SECRET123"
+	jobErr := errors.New("GET https://api.themoviedb.org/3/list/1?api_key=" + secret + ": status 401")
+	for _, traced := range []bool{false, true} {
+		t.Run(fmt.Sprintf("traced=%v", traced), func(t *testing.T) {
+			var buf syncbuf.Buffer
+			logger := WithLogger(slog.New(slog.NewJSONHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug})))
+			var m *Monitor
+			var sr *tracetest.SpanRecorder
+			if traced {
+				m, sr, _ = newTracedMonitor(t, logger)
+			} else {
+				m, _ = newTestMonitor(t, DefaultConfig(), logger)
+			}
+			h := m.MonitoredSyncHandler(SyncHandlerFunc(func(context.Context, SyncJob) (SyncResult, error) {
+				return SyncResult{}, jobErr
+			}))
+			_, _ = h.ExecuteSync(context.Background(), SyncJob{Source: "tmdb"})
+			if strings.Contains(buf.String(), secret) {
+				t.Errorf("the log holds the key:\n%s", buf.String())
+			}
+			var logged string
+			for _, line := range strings.Split(strings.TrimSpace(buf.String()), "\n") {
+				var rec map[string]any
+				if err := json.Unmarshal([]byte(line), &rec); err != nil {
+					t.Fatalf("%v: %s", err, line)
+				}
+				if rec["msg"] == "otelmon: sync did not succeed" {
+					logged, _ = rec["err"].(string)
+				}
+			}
+			if !strings.Contains(logged, "api.themoviedb.org") || !strings.Contains(logged, "status 401") {
+				t.Errorf("logged error %q lost what is not secret", logged)
+			}
+			if !traced {
+				return
+			}
+			var status string
+			for _, s := range sr.Ended() {
+				if s.Name() == "sync tmdb" {
+					status = s.Status().Description
+				}
+			}
+			if status != logged {
+				t.Errorf("logged error %q, span status %q: want the same", logged, status)
+			}
+		})
+	}
+}
+
 func TestTraceLogHandler(t *testing.T) {
 	var buf bytes.Buffer
 	logger := slog.New(NewTraceLogHandler(slog.NewTextHandler(&buf, nil))).With("k", "v")
