@@ -562,6 +562,62 @@ func TestTraceLogHandler(t *testing.T) {
 	}
 }
 
+// trace_id and span_id stay at the top level of a record logged through
+// WithGroup, where a log backend looks for them, while the groups and the
+// attributes added around them come out as the inner handler writes them
+// without NewTraceLogHandler.
+func TestTraceLogHandlerGroups(t *testing.T) {
+	noTime := &slog.HandlerOptions{ReplaceAttr: func(groups []string, a slog.Attr) slog.Attr {
+		if len(groups) == 0 && a.Key == slog.TimeKey {
+			return slog.Attr{}
+		}
+		return a
+	}}
+	sc := trace.NewSpanContext(trace.SpanContextConfig{TraceID: trace.TraceID{1}, SpanID: trace.SpanID{2}, TraceFlags: trace.FlagsSampled})
+	traced := trace.ContextWithSpanContext(context.Background(), sc)
+	ids := `"trace_id":"` + sc.TraceID().String() + `","span_id":"` + sc.SpanID().String() + `"`
+	for _, tc := range []struct {
+		name  string
+		scope func(*slog.Logger) *slog.Logger
+		want  string // with a span
+		plain string // without
+	}{
+		{"one group", func(l *slog.Logger) *slog.Logger { return l.WithGroup("req") },
+			`{"level":"INFO","msg":"hello",` + ids + `,"req":{"path":"/x"}}`,
+			`{"level":"INFO","msg":"hello","req":{"path":"/x"}}`},
+		{"attrs around groups", func(l *slog.Logger) *slog.Logger {
+			return l.With("k", "v").WithGroup("req").With("id", 7).WithGroup("hdr").With("n", 1)
+		},
+			`{"level":"INFO","msg":"hello","k":"v",` + ids + `,"req":{"id":7,"hdr":{"n":1,"path":"/x"}}}`,
+			`{"level":"INFO","msg":"hello","k":"v","req":{"id":7,"hdr":{"n":1,"path":"/x"}}}`},
+		{"empty group name", func(l *slog.Logger) *slog.Logger { return l.WithGroup("") },
+			`{"level":"INFO","msg":"hello","path":"/x",` + ids + `}`,
+			`{"level":"INFO","msg":"hello","path":"/x"}`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var buf, ref bytes.Buffer
+			logger := tc.scope(slog.New(NewTraceLogHandler(slog.NewJSONHandler(&buf, noTime))))
+			logger.InfoContext(traced, "hello", "path", "/x")
+			logger.Info("hello", "path", "/x")
+			tc.scope(slog.New(slog.NewJSONHandler(&ref, noTime))).Info("hello", "path", "/x")
+			lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
+			if len(lines) != 2 || lines[0] != tc.want || lines[1] != tc.plain || strings.TrimSpace(ref.String()) != tc.plain {
+				t.Errorf("got\n%s\nwant\n%s\n%s\n(the inner handler alone: %s)", buf.String(), tc.want, tc.plain, ref.String())
+			}
+		})
+	}
+	// Two loggers derived from one scope do not share what is added to it.
+	var buf bytes.Buffer
+	base := slog.New(NewTraceLogHandler(slog.NewJSONHandler(&buf, noTime))).WithGroup("g").With("a", 1)
+	b, c := base.With("b", 2), base.With("c", 3)
+	b.InfoContext(traced, "b")
+	c.InfoContext(traced, "c")
+	want := `{"level":"INFO","msg":"b",` + ids + `,"g":{"a":1,"b":2}}` + "\n" + `{"level":"INFO","msg":"c",` + ids + `,"g":{"a":1,"c":3}}` + "\n"
+	if buf.String() != want {
+		t.Errorf("derived loggers:\n%swant\n%s", buf.String(), want)
+	}
+}
+
 func TestTraceURLTemplate(t *testing.T) {
 	for _, bad := range []string{"http://tempo:3200/trace/", "tempo/{traceId}", "ftp://x/{traceId}"} {
 		_, err := New(DefaultConfig(), WithTraceURLTemplate(bad))
