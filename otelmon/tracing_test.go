@@ -464,22 +464,30 @@ func TestSyncLogsCarryTrace(t *testing.T) {
 	if span == nil {
 		t.Fatal("no sync span")
 	}
-	var found bool
-	for _, line := range strings.Split(strings.TrimSpace(buf.String()), "\n") {
+	rec := syncEndRecord(t, buf.String())
+	if rec == nil {
+		t.Fatalf("no record of the failed job:\n%s", buf.String())
+	}
+	if rec[LogKeyTraceID] != span.SpanContext().TraceID().String() || rec[LogKeySpanID] != span.SpanContext().SpanID().String() {
+		t.Errorf("record %v does not name span %v", rec, span.SpanContext())
+	}
+}
+
+// syncEndRecord returns the last record of a job that did not succeed in
+// JSON lines, or nil.
+func syncEndRecord(t *testing.T, lines string) map[string]any {
+	t.Helper()
+	var found map[string]any
+	for _, line := range strings.Split(strings.TrimSpace(lines), "\n") {
 		var rec map[string]any
 		if err := json.Unmarshal([]byte(line), &rec); err != nil {
 			t.Fatalf("%v: %s", err, line)
 		}
 		if rec["msg"] == "otelmon: sync did not succeed" {
-			found = true
-			if rec[LogKeyTraceID] != span.SpanContext().TraceID().String() || rec[LogKeySpanID] != span.SpanContext().SpanID().String() {
-				t.Errorf("record %v does not name span %v", rec, span.SpanContext())
-			}
+			found = rec
 		}
 	}
-	if !found {
-		t.Fatalf("no record of the failed job:\n%s", buf.String())
-	}
+	return found
 }
 
 // The record of a failed job shows its error redacted as its span's
@@ -508,16 +516,7 @@ func TestSyncLogRedactsErrorAsSpan(t *testing.T) {
 			if strings.Contains(buf.String(), secret) {
 				t.Errorf("the log holds the key:\n%s", buf.String())
 			}
-			var logged string
-			for _, line := range strings.Split(strings.TrimSpace(buf.String()), "\n") {
-				var rec map[string]any
-				if err := json.Unmarshal([]byte(line), &rec); err != nil {
-					t.Fatalf("%v: %s", err, line)
-				}
-				if rec["msg"] == "otelmon: sync did not succeed" {
-					logged, _ = rec["err"].(string)
-				}
-			}
+			logged, _ := syncEndRecord(t, buf.String())["err"].(string)
 			if !strings.Contains(logged, "api.themoviedb.org") || !strings.Contains(logged, "status 401") {
 				t.Errorf("logged error %q lost what is not secret", logged)
 			}
