@@ -3,7 +3,6 @@ package alertmanager_test
 import (
 	"context"
 	"encoding/json"
-	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -14,6 +13,7 @@ import (
 
 	"github.com/listsync/otelmon/alerting"
 	"github.com/listsync/otelmon/alerting/alertmanager"
+	"github.com/listsync/otelmon/alerting/internal/notifyhttp/notifytest"
 	"github.com/listsync/otelmon/otelmon"
 )
 
@@ -102,24 +102,15 @@ func monitorJob(t *testing.T, opts ...otelmon.Option) string {
 // opts posts.
 func notifiedLabels(t *testing.T, opts ...alertmanager.Option) map[string]string {
 	t.Helper()
-	bodies := make(chan []byte, 1)
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		b, _ := io.ReadAll(r.Body)
-		bodies <- b
-	}))
-	t.Cleanup(srv.Close)
-	n, err := alertmanager.New(srv.URL, opts...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	a := alerting.Alert{Rule: "service_down", Level: alerting.Critical, State: alerting.Firing, Title: "t"}
-	if err := n.Notify(context.Background(), a); err != nil {
+	rcv := notifytest.NewReceiver(t, nil)
+	n := notifytest.MustNew(t, alertmanager.New, rcv.URL, opts...)
+	if err := n.Notify(context.Background(), notifytest.Firing(alerting.Critical)); err != nil {
 		t.Fatal(err)
 	}
 	var got []struct {
 		Labels map[string]string `json:"labels"`
 	}
-	if err := json.Unmarshal(<-bodies, &got); err != nil || len(got) != 1 {
+	if err := json.Unmarshal(rcv.Next(t).Body, &got); err != nil || len(got) != 1 {
 		t.Fatalf("payload %v: %v", got, err)
 	}
 	return got[0].Labels
