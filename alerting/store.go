@@ -35,6 +35,7 @@ type seriesStore struct {
 	sets        map[string]*seriesSet // by instrument name
 	bounds      map[string][]float64  // last bucket bounds seen per histogram
 	prevCollect int64                 // time (UnixNano) of the previous ingest
+	prevSeq     uint64                // evaluation of the previous ingest
 	lastForget  time.Time
 	interval    time.Duration // the evaluation interval, for forgetting
 	scratch     []*ruleEntry
@@ -67,9 +68,10 @@ type seriesEntry struct {
 	age      time.Duration // data point Time - StartTime: how long the cumulative value has run
 
 	hist      bool            // the series is a histogram's
-	exemplars []exemplarRef   // the exemplars of the latest ingest
+	exemplars []exemplarRef   // the exemplars of the latest ingest that noted them
+	exSeq     uint64          // the evaluation of that ingest; 0: none yet
 	exBuf     []exemplarRef   // the previous exemplars' storage, reused
-	fresh     []freshExemplar // exemplars of the latest ingest the one before lacked
+	fresh     []freshExemplar // exemplars of the latest ingest measured since the one before
 }
 
 // binding is one rule applied to one series: one potential alert.
@@ -237,7 +239,7 @@ func (st *seriesStore) ingest(rm *metricdata.ResourceMetrics, rules *ruleSet, se
 			ss.firstSeq = seq
 		}
 	}
-	st.prevCollect = st.nowN
+	st.prevCollect, st.prevSeq = st.nowN, seq
 }
 
 func (st *seriesStore) set(name string) *seriesSet {
@@ -290,7 +292,7 @@ func numeric[N int64 | float64](st *seriesStore, ix *ruleIndex, ss *seriesSet, p
 		p := &pts[i]
 		s := st.series(ix, ss, &p.Attributes)
 		if len(s.bindings) > 0 {
-			noteExemplars(s, p.Exemplars)
+			noteExemplars(st, s, p.Time, p.Exemplars)
 		}
 		st.valueOf(s, ix, p.StartTime, p.Time, float64(p.Value), mono, "is not a histogram")
 	}
@@ -340,7 +342,7 @@ func histogram[N int64 | float64](st *seriesStore, ix *ruleIndex, ss *seriesSet,
 			continue
 		}
 		s.hist = true
-		noteExemplars(s, p.Exemplars)
+		noteExemplars(st, s, p.Time, p.Exemplars)
 		s.age = p.Time.Sub(p.StartTime)
 		for _, r := range s.rings {
 			switch r.d.kind {
@@ -489,11 +491,28 @@ func describeLabels(labels map[string]string) string {
 }
 
 // Exemplars. The SDK keeps a series' exemplars from one collection to the
-// next until newer measurements replace them, so the store tells the new
-// ones apart: an exemplar of this ingest that the previous ingest of the
-// series lacked is fresh. The trace ids of the fresh exemplars whose
-// measurement satisfied a rule's condition are what an alert of the rule
-// on the series names (see binding.traceIDs).
+// next until newer measurements replace them, for as long as the process
+// runs, so the store tells the new ones apart. An exemplar is fresh when
+// it was measured since the previous ingest:
+//
+//   - when the previous ingest noted the series' exemplars too, an
+//     exemplar it lacked is fresh: the SDK replaces an exemplar only by a
+//     later measurement, so this is exact. (Its time is not compared with
+//     the previous data point's: the SDK stamps a data point when the
+//     collection starts, and a measurement stamped just before that can
+//     reach the reservoir after the collection read it.)
+//   - otherwise (the series' first ingest with a rule bound to it, a rule
+//     added at runtime, or the series back after missing from a
+//     collection) there is nothing to compare with, and an exemplar is
+//     fresh when it was measured within the evaluation interval before the
+//     data point's time, as if the series had been read at the previous
+//     evaluation. Older ones, days old perhaps, name traces the alert's
+//     condition did not see.
+//
+// Times are the SDK's (the exemplar's and the data point's), never the
+// engine's clock. The trace ids of the fresh exemplars whose measurement
+// satisfied a rule's condition are what an alert of the rule on the
+// series names (see binding.traceIDs).
 
 // exemplarRef identifies an exemplar between ingests.
 type exemplarRef struct {
@@ -507,13 +526,17 @@ type freshExemplar struct {
 	value float64
 }
 
-// noteExemplars records the exemplars of s's data point for this ingest
-// and finds the fresh ones. Exemplars without a trace id are ignored.
-func noteExemplars[N int64 | float64](s *seriesEntry, ex []metricdata.Exemplar[N]) {
+// noteExemplars records the exemplars of s's data point of time t for this
+// ingest and finds the fresh ones. Exemplars without a trace id are
+// ignored.
+func noteExemplars[N int64 | float64](st *seriesStore, s *seriesEntry, t time.Time, ex []metricdata.Exemplar[N]) {
 	s.fresh = s.fresh[:0]
+	continuous := s.exSeq != 0 && s.exSeq == st.prevSeq
+	s.exSeq = st.seq
 	if len(ex) == 0 && len(s.exemplars) == 0 {
 		return
 	}
+	since := t.Add(-st.interval).UnixNano() // for a series not noted at the previous ingest
 	cur := s.exBuf[:0]
 	for i := range ex {
 		e := &ex[i]
@@ -525,7 +548,7 @@ func noteExemplars[N int64 | float64](s *seriesEntry, ex []metricdata.Exemplar[N
 		copy(r.span[:], e.SpanID)
 		r.t = e.Time.UnixNano()
 		cur = append(cur, r)
-		if !slices.Contains(s.exemplars, r) {
+		if !slices.Contains(s.exemplars, r) && (continuous || r.t > since) {
 			s.fresh = append(s.fresh, freshExemplar{ref: r, value: float64(e.Value)})
 		}
 	}

@@ -15,6 +15,13 @@ import (
 	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
 )
 
+// DefaultServiceName is the service.name of a process that names none: the
+// Monitor's default (otelmon.WithServiceName) and so the job label of its
+// series, and the job label of the Alertmanager notifier's alerts
+// (alertmanager.WithServiceName), which must match for Alertmanager to
+// take an in-process alert and its Prometheus twin for one alert.
+const DefaultServiceName = "otelmon"
+
 // EnvMetricsExporter is the standard variable that selects the exporter.
 const EnvMetricsExporter = "OTEL_METRICS_EXPORTER"
 

@@ -115,12 +115,16 @@ var consecutiveExemplarBounds = func() []float64 {
 	return b
 }()
 
-// consecutiveExemplars keeps, per count of consecutive failures, the last
-// measurement with that count: a gauge's default reservoir samples at
-// random among the measurements of a collection interval, so an alert on
-// "3 failures in a row" could miss the trace of the third; with a bucket
-// per count, the failures of a run each keep their own exemplar (the
-// histogram reservoir keeps the last measurement of each bucket).
+// consecutiveExemplars gives consecutive_failures' exemplars a bucket per
+// count of consecutive failures. A gauge's default reservoir samples at
+// random among all the measurements of a collection interval, so an alert
+// on "3 failures in a row" could miss the trace of the third. The
+// histogram reservoir samples one measurement per bucket per collection
+// interval, at random among that bucket's (Algorithm L with k = 1), and
+// keeps it until a measurement of a later interval replaces it: as each
+// count of a run has its own bucket, each failure of a run keeps its
+// exemplar, unless the same count recurs within one collection interval (a
+// run that ends and climbs again), when one of them, at random, is kept.
 func consecutiveExemplars(sdkmetric.Aggregation) exemplar.ReservoirProvider {
 	return exemplar.HistogramReservoirProvider(consecutiveExemplarBounds)
 }

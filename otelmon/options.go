@@ -52,7 +52,7 @@ func newOptions(opts []Option) options {
 	o := options{
 		logger:      slog.Default(),
 		clock:       clock.Real{},
-		serviceName: "otelmon",
+		serviceName: exporters.DefaultServiceName,
 	}
 	for _, opt := range opts {
 		if opt != nil {
@@ -129,7 +129,10 @@ func WithLogger(l *slog.Logger) Option {
 
 // WithServiceName sets service.name and service.version on the resource of
 // a provider the Monitor builds. OTEL_SERVICE_NAME and
-// OTEL_RESOURCE_ATTRIBUTES override them. Default: "otelmon", no version.
+// OTEL_RESOURCE_ATTRIBUTES override them. Default:
+// exporters.DefaultServiceName ("otelmon"), no version. Give
+// alertmanager.WithServiceName the same name, so that the notifier's job
+// label is the metrics'.
 func WithServiceName(name, version string) Option {
 	return optionFunc(func(o options) options {
 		o.serviceName, o.serviceVersion = name, version

@@ -115,7 +115,7 @@ func endSync(span trace.Span, outcome string, res SyncResult, err error) {
 	if outcome != outcomeSuccess {
 		msg := outcome
 		if err != nil {
-			msg = redactText(RedactError(err).Error())
+			msg = errorText(err)
 			span.RecordError(err)
 		}
 		span.SetStatus(codes.Error, msg)
@@ -184,7 +184,7 @@ func executeEvent(ctx context.Context, service string, err error) {
 	}
 	attrs := []attribute.KeyValue{attribute.String(AttrService, service), attribute.String("otelmon.breaker.result", outcome)}
 	if err != nil {
-		attrs = append(attrs, attribute.String("otelmon.error", redactText(RedactError(err).Error())))
+		attrs = append(attrs, attribute.String("otelmon.error", errorText(err)))
 	}
 	span.AddEvent(EventBreakerOutcome, trace.WithAttributes(attrs...))
 }
@@ -219,7 +219,7 @@ type retryCause struct {
 
 func (c retryCause) reason() string {
 	if c.err != nil {
-		return redactText(RedactError(c.err).Error())
+		return errorText(c.err)
 	}
 	return fmt.Sprintf("status %d", c.status)
 }
@@ -294,8 +294,15 @@ func (m *Monitor) shutdownTracer(ctx context.Context) error {
 // that no secret reaches a span), or nil when it does not trace.
 func (m *Monitor) TracerProvider() trace.TracerProvider { return m.tracing.provider }
 
+// errorText is err's message as spans and logs show it: the URL of an
+// http.Client error cut to scheme and host (RedactError), then the query
+// values, user information and secret key=value pairs in the rest of the
+// text masked (redactText), for errors that quote a URL themselves.
+func errorText(err error) string { return redactText(RedactError(err).Error()) }
+
 // logSyncEnd logs, at debug level, a job that did not succeed. ctx carries
-// the job's span, so the record names its trace.
+// the job's span, so the record names its trace; its error is redacted as
+// the span's is (errorText).
 func (m *Monitor) logSyncEnd(ctx context.Context, job SyncJob, outcome string, err error) {
 	if !m.logger.Enabled(ctx, slog.LevelDebug) {
 		return
@@ -305,7 +312,7 @@ func (m *Monitor) logSyncEnd(ctx context.Context, job SyncJob, outcome string, e
 		attrs = append(attrs, slog.String("job", job.ID))
 	}
 	if err != nil {
-		attrs = append(attrs, slog.String("err", RedactError(err).Error()))
+		attrs = append(attrs, slog.String("err", errorText(err)))
 	}
 	m.logger.LogAttrs(ctx, slog.LevelDebug, "otelmon: sync did not succeed", attrs...)
 }

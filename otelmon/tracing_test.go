@@ -464,21 +464,75 @@ func TestSyncLogsCarryTrace(t *testing.T) {
 	if span == nil {
 		t.Fatal("no sync span")
 	}
-	var found bool
-	for _, line := range strings.Split(strings.TrimSpace(buf.String()), "\n") {
+	rec := syncEndRecord(t, buf.String())
+	if rec == nil {
+		t.Fatalf("no record of the failed job:\n%s", buf.String())
+	}
+	if rec[LogKeyTraceID] != span.SpanContext().TraceID().String() || rec[LogKeySpanID] != span.SpanContext().SpanID().String() {
+		t.Errorf("record %v does not name span %v", rec, span.SpanContext())
+	}
+}
+
+// syncEndRecord returns the last record of a job that did not succeed in
+// JSON lines, or nil.
+func syncEndRecord(t *testing.T, lines string) map[string]any {
+	t.Helper()
+	var found map[string]any
+	for _, line := range strings.Split(strings.TrimSpace(lines), "\n") {
 		var rec map[string]any
 		if err := json.Unmarshal([]byte(line), &rec); err != nil {
 			t.Fatalf("%v: %s", err, line)
 		}
 		if rec["msg"] == "otelmon: sync did not succeed" {
-			found = true
-			if rec[LogKeyTraceID] != span.SpanContext().TraceID().String() || rec[LogKeySpanID] != span.SpanContext().SpanID().String() {
-				t.Errorf("record %v does not name span %v", rec, span.SpanContext())
-			}
+			found = rec
 		}
 	}
-	if !found {
-		t.Fatalf("no record of the failed job:\n%s", buf.String())
+	return found
+}
+
+// The record of a failed job shows its error redacted as its span's
+// status is, for an error that quotes a URL itself rather than through an
+// http.Client's *url.Error: TMDb's v3 API takes the key as ?api_key=
+// (developer.themoviedb.org, "Authentication"), and a client that wraps
+// the request URL in its own error must not put the key in the log.
+func TestSyncLogRedactsErrorAsSpan(t *testing.T) {
+	const secret = "SECRET123"
+	jobErr := errors.New("GET https://api.themoviedb.org/3/list/1?api_key=" + secret + ": status 401")
+	for _, traced := range []bool{false, true} {
+		t.Run(fmt.Sprintf("traced=%v", traced), func(t *testing.T) {
+			var buf syncbuf.Buffer
+			logger := WithLogger(slog.New(slog.NewJSONHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug})))
+			var m *Monitor
+			var sr *tracetest.SpanRecorder
+			if traced {
+				m, sr, _ = newTracedMonitor(t, logger)
+			} else {
+				m, _ = newTestMonitor(t, DefaultConfig(), logger)
+			}
+			h := m.MonitoredSyncHandler(SyncHandlerFunc(func(context.Context, SyncJob) (SyncResult, error) {
+				return SyncResult{}, jobErr
+			}))
+			_, _ = h.ExecuteSync(context.Background(), SyncJob{Source: "tmdb"})
+			if strings.Contains(buf.String(), secret) {
+				t.Errorf("the log holds the key:\n%s", buf.String())
+			}
+			logged, _ := syncEndRecord(t, buf.String())["err"].(string)
+			if !strings.Contains(logged, "api.themoviedb.org") || !strings.Contains(logged, "status 401") {
+				t.Errorf("logged error %q lost what is not secret", logged)
+			}
+			if !traced {
+				return
+			}
+			var status string
+			for _, s := range sr.Ended() {
+				if s.Name() == "sync tmdb" {
+					status = s.Status().Description
+				}
+			}
+			if status != logged {
+				t.Errorf("logged error %q, span status %q: want the same", logged, status)
+			}
+		})
 	}
 }
 
@@ -504,6 +558,62 @@ func TestTraceLogHandler(t *testing.T) {
 	}
 	if NewTraceLogHandler(nil) != nil {
 		t.Error("NewTraceLogHandler(nil) != nil")
+	}
+}
+
+// trace_id and span_id stay at the top level of a record logged through
+// WithGroup, where a log backend looks for them, while the groups and the
+// attributes added around them come out as the inner handler writes them
+// without NewTraceLogHandler.
+func TestTraceLogHandlerGroups(t *testing.T) {
+	noTime := &slog.HandlerOptions{ReplaceAttr: func(groups []string, a slog.Attr) slog.Attr {
+		if len(groups) == 0 && a.Key == slog.TimeKey {
+			return slog.Attr{}
+		}
+		return a
+	}}
+	sc := trace.NewSpanContext(trace.SpanContextConfig{TraceID: trace.TraceID{1}, SpanID: trace.SpanID{2}, TraceFlags: trace.FlagsSampled})
+	traced := trace.ContextWithSpanContext(context.Background(), sc)
+	ids := `"trace_id":"` + sc.TraceID().String() + `","span_id":"` + sc.SpanID().String() + `"`
+	for _, tc := range []struct {
+		name  string
+		scope func(*slog.Logger) *slog.Logger
+		want  string // with a span
+		plain string // without
+	}{
+		{"one group", func(l *slog.Logger) *slog.Logger { return l.WithGroup("req") },
+			`{"level":"INFO","msg":"hello",` + ids + `,"req":{"path":"/x"}}`,
+			`{"level":"INFO","msg":"hello","req":{"path":"/x"}}`},
+		{"attrs around groups", func(l *slog.Logger) *slog.Logger {
+			return l.With("k", "v").WithGroup("req").With("id", 7).WithGroup("hdr").With("n", 1)
+		},
+			`{"level":"INFO","msg":"hello","k":"v",` + ids + `,"req":{"id":7,"hdr":{"n":1,"path":"/x"}}}`,
+			`{"level":"INFO","msg":"hello","k":"v","req":{"id":7,"hdr":{"n":1,"path":"/x"}}}`},
+		{"empty group name", func(l *slog.Logger) *slog.Logger { return l.WithGroup("") },
+			`{"level":"INFO","msg":"hello","path":"/x",` + ids + `}`,
+			`{"level":"INFO","msg":"hello","path":"/x"}`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var buf, ref bytes.Buffer
+			logger := tc.scope(slog.New(NewTraceLogHandler(slog.NewJSONHandler(&buf, noTime))))
+			logger.InfoContext(traced, "hello", "path", "/x")
+			logger.Info("hello", "path", "/x")
+			tc.scope(slog.New(slog.NewJSONHandler(&ref, noTime))).Info("hello", "path", "/x")
+			lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
+			if len(lines) != 2 || lines[0] != tc.want || lines[1] != tc.plain || strings.TrimSpace(ref.String()) != tc.plain {
+				t.Errorf("got\n%s\nwant\n%s\n%s\n(the inner handler alone: %s)", buf.String(), tc.want, tc.plain, ref.String())
+			}
+		})
+	}
+	// Two loggers derived from one scope do not share what is added to it.
+	var buf bytes.Buffer
+	base := slog.New(NewTraceLogHandler(slog.NewJSONHandler(&buf, noTime))).WithGroup("g").With("a", 1)
+	b, c := base.With("b", 2), base.With("c", 3)
+	b.InfoContext(traced, "b")
+	c.InfoContext(traced, "c")
+	want := `{"level":"INFO","msg":"b",` + ids + `,"g":{"a":1,"b":2}}` + "\n" + `{"level":"INFO","msg":"c",` + ids + `,"g":{"a":1,"c":3}}` + "\n"
+	if buf.String() != want {
+		t.Errorf("derived loggers:\n%swant\n%s", buf.String(), want)
 	}
 }
 

@@ -40,7 +40,7 @@ var _ alerting.Notifier = (*Notifier)(nil)
 func New(baseURL string, opts ...Option) (*Notifier, error) {
 	cfg := newConfig(opts)
 	u, err := cfg.ParseURL("baseURL", baseURL)
-	external, rerr := externalLabels(cfg.Own.external)
+	external, rerr := externalLabels(cfg.Own)
 	if rerr != nil {
 		cfg = cfg.Invalid("OTEL_RESOURCE_ATTRIBUTES", "", rerr.Error())
 	}
@@ -116,15 +116,20 @@ func (n *Notifier) ResendInterval() time.Duration { return n.resendEvery }
 var _ alerting.Resender = (*Notifier)(nil)
 
 // externalLabels returns the labels every alert carries besides its own:
-// job and instance from the process's resource, as the collector's
-// Prometheus exporters derive them from the metrics' resource (job is
-// service.namespace/service.name, or service.name alone; instance is
-// service.instance.id), with set applied over them.
-func externalLabels(set map[string]string) (map[string]string, error) {
-	res, err := exporters.Resource(context.Background(), "", "")
-	if err != nil {
-		return nil, err
+// job and instance from the process's resource (s.resource, or one built
+// from s.serviceName and the environment as the Monitor builds its own), as
+// the collector's Prometheus exporters derive them from the metrics'
+// resource (job is service.namespace/service.name, or service.name alone;
+// instance is service.instance.id), with s.external applied over them.
+func externalLabels(s settings) (map[string]string, error) {
+	res := s.resource
+	if res == nil {
+		var err error
+		if res, err = exporters.Resource(context.Background(), s.serviceName, ""); err != nil {
+			return nil, err
+		}
 	}
+	set := s.external
 	var name, namespace, instance string
 	for _, kv := range res.Attributes() {
 		switch kv.Key {

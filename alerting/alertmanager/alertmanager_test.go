@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/sdk/resource"
 	"go.uber.org/goleak"
 
 	"github.com/listsync/otelmon/alerting"
@@ -153,8 +155,20 @@ func TestExternalLabels(t *testing.T) {
 		alertOwns map[string]string
 		want      map[string]string
 	}{
-		{"process UUID, no job", nil, nil, nil,
-			map[string]string{"instance": id.AsString()}},
+		{"process UUID, the Monitor's default job", nil, nil, nil,
+			map[string]string{"job": exporters.DefaultServiceName, "instance": id.AsString()}},
+		{"WithServiceName", nil, []Option{WithServiceName("listsync-demo")}, nil,
+			map[string]string{"job": "listsync-demo", "instance": id.AsString()}},
+		{"the environment over WithServiceName", map[string]string{"OTEL_SERVICE_NAME": "listsync"}, []Option{WithServiceName("listsync-demo")}, nil,
+			map[string]string{"job": "listsync", "instance": id.AsString()}},
+		{"WithResource as given", map[string]string{"OTEL_SERVICE_NAME": "ignored", "OTEL_RESOURCE_ATTRIBUTES": "service.instance.id=ignored"},
+			[]Option{WithServiceName("ignored"), WithResource(resource.NewSchemaless(
+				attribute.String("service.namespace", "media"), attribute.String("service.name", "host"), attribute.String("service.instance.id", "host-pod-3")))}, nil,
+			map[string]string{"job": "media/host", "instance": "host-pod-3"}},
+		{"WithResource without a name", nil, []Option{WithResource(resource.NewSchemaless(attribute.String("service.instance.id", "host-pod-3")))}, nil,
+			map[string]string{"instance": "host-pod-3"}},
+		{"WithResource(nil) is the default", nil, []Option{WithResource(nil)}, nil,
+			map[string]string{"job": exporters.DefaultServiceName, "instance": id.AsString()}},
 		{"from the environment", map[string]string{"OTEL_SERVICE_NAME": "listsync", "OTEL_RESOURCE_ATTRIBUTES": "service.instance.id=pod-7"}, nil, nil,
 			map[string]string{"job": "listsync", "instance": "pod-7"}},
 		{"namespace/name", map[string]string{"OTEL_RESOURCE_ATTRIBUTES": "service.namespace=media,service.name=listsync,service.instance.id=pod-7"}, nil, nil,
@@ -164,7 +178,7 @@ func TestExternalLabels(t *testing.T) {
 			map[string]string{"job": "sync", "cluster_name": "eu-1"}},
 		{"the alert's own labels win", map[string]string{"OTEL_RESOURCE_ATTRIBUTES": "service.instance.id=pod-7"}, nil,
 			map[string]string{"instance": "host-1"},
-			map[string]string{"instance": "host-1"}},
+			map[string]string{"job": exporters.DefaultServiceName, "instance": "host-1"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Setenv("OTEL_SERVICE_NAME", "")

@@ -23,12 +23,18 @@
 // job and instance name the process as the collector's Prometheus exporters
 // name its metrics: instance is the resource's service.instance.id (a UUID
 // per process unless OTEL_RESOURCE_ATTRIBUTES sets one, e.g. the pod name),
-// job its service.namespace/service.name, or service.name alone (taken from
-// OTEL_SERVICE_NAME or OTEL_RESOURCE_ATTRIBUTES; left out when neither sets
-// it). So the alerts of two instances stay two alerts, and one instance
-// resolving its alert does not resolve the other's; an alert an instance
-// raises and its Prometheus twin (alerting.PrometheusRules, evaluated on the
-// same instance's series) carry the same labels and are one alert.
+// job its service.namespace/service.name, or service.name alone. The
+// resource is built as the Monitor builds its own: service.name is
+// [WithServiceName]'s name, exporters.DefaultServiceName ("otelmon") by
+// default as for the Monitor, and OTEL_SERVICE_NAME and
+// OTEL_RESOURCE_ATTRIBUTES override it. Give [WithServiceName] the name
+// given to otelmon.WithServiceName, or, for a host that builds its own
+// MeterProvider, give [WithResource] that provider's resource. So the
+// alerts of two instances stay two alerts, and one instance resolving its
+// alert does not resolve the other's; and an alert an instance raises and
+// its Prometheus twin (alerting.PrometheusRules, evaluated on the same
+// instance's series) carry the same labels, job included, so Alertmanager
+// takes them for one alert.
 // Alertmanager's group_by then decides what is one incident: grouping by
 // alertname and service (not instance) makes an upstream that is down for
 // every instance one notification. [WithExternalLabels] sets other labels
@@ -70,7 +76,8 @@
 // # Configuration
 //
 // [New] takes the receiver's URL and sealed options: [WithGeneratorURL],
-// [WithResendWindow], [WithResendInterval], [WithoutResend], [WithExternalLabels], [WithName],
+// [WithResendWindow], [WithResendInterval], [WithoutResend],
+// [WithServiceName], [WithResource], [WithExternalLabels], [WithName],
 // [WithHTTPClient], [WithClock]. Each option's documentation states its
 // default; a zero value (nil, "", 0) means that default. New reports every
 // invalid argument or option (a negative duration, an empty name, a URL that

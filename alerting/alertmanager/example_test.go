@@ -2,12 +2,16 @@ package alertmanager_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"time"
+
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/sdk/resource"
 
 	"github.com/listsync/otelmon/alerting"
 	"github.com/listsync/otelmon/alerting/alertmanager"
@@ -28,6 +32,9 @@ func Example() {
 		alertmanager.WithGeneratorURL("https://status.example.com/alerts"),
 		alertmanager.WithResendWindow(4*time.Minute),
 		alertmanager.WithClock(clock.NewFake(now)),
+		// The name given to otelmon.WithServiceName, so that job is the
+		// job of the Monitor's series.
+		alertmanager.WithServiceName("listsync"),
 		// Without this, instance is the process's service.instance.id.
 		alertmanager.WithExternalLabels(map[string]string{"instance": "listsync-0"}),
 	)
@@ -46,7 +53,39 @@ func Example() {
 	fmt.Println("error:", err)
 	// Output:
 	// POST /api/v2/alerts
-	// [{"labels":{"alertname":"service-down","instance":"listsync-0","k8s_namespace":"media","service":"imdb","severity":"critical"},"annotations":{"summary":"Service imdb is down","value":"0"},"startsAt":"2025-03-01T12:00:00Z","endsAt":"2025-03-01T12:09:00Z","generatorURL":"https://status.example.com/alerts"}]
+	// [{"labels":{"alertname":"service-down","instance":"listsync-0","job":"listsync","k8s_namespace":"media","service":"imdb","severity":"critical"},"annotations":{"summary":"Service imdb is down","value":"0"},"startsAt":"2025-03-01T12:00:00Z","endsAt":"2025-03-01T12:09:00Z","generatorURL":"https://status.example.com/alerts"}]
+	// error: <nil>
+}
+
+// A host that builds its own MeterProvider gives the notifier the same
+// resource, so that alerts carry the job and instance of its series.
+func ExampleWithResource() {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var alerts []struct {
+			Labels map[string]string `json:"labels"`
+		}
+		_ = json.NewDecoder(r.Body).Decode(&alerts)
+		fmt.Println(alerts[0].Labels)
+	}))
+	defer srv.Close()
+
+	res := resource.NewSchemaless(
+		attribute.String("service.namespace", "media"),
+		attribute.String("service.name", "listsync"),
+		attribute.String("service.instance.id", "listsync-0"))
+	// The host's provider: sdkmetric.NewMeterProvider(sdkmetric.WithResource(res), ...)
+	n, err := alertmanager.New(srv.URL, alertmanager.WithResource(res))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	err = n.Notify(context.Background(), alerting.Alert{
+		Rule: "service-down", Level: alerting.Critical, State: alerting.Firing,
+		Title: "Service imdb is down", Labels: map[string]string{"service": "imdb"},
+	})
+	fmt.Println("error:", err)
+	// Output:
+	// map[alertname:service-down instance:listsync-0 job:media/listsync service:imdb severity:critical]
 	// error: <nil>
 }
 

@@ -4,8 +4,11 @@ import (
 	"net/http"
 	"time"
 
+	"go.opentelemetry.io/otel/sdk/resource"
+
 	"github.com/listsync/otelmon/alerting"
 	"github.com/listsync/otelmon/alerting/internal/notifyhttp"
+	"github.com/listsync/otelmon/exporters"
 )
 
 // DefaultResendInterval is how often a firing alert is sent again by
@@ -25,15 +28,17 @@ func (f optionFunc) apply(c config) config { return f(c) }
 // settings are Alertmanager's own; the rest of config is every notifier's.
 type settings struct {
 	generatorURL string
-	resend       time.Duration     // endsAt window; 0 leaves endsAt out
-	resendEvery  time.Duration     // 0 turns resending off
-	external     map[string]string // WithExternalLabels; over the resource's job and instance
+	resend       time.Duration      // endsAt window; 0 leaves endsAt out
+	resendEvery  time.Duration      // 0 turns resending off
+	external     map[string]string  // WithExternalLabels; over the resource's job and instance
+	serviceName  string             // WithServiceName; the resource's service.name unless the env sets one
+	resource     *resource.Resource // WithResource; nil builds one from serviceName and the env
 }
 
 type config = notifyhttp.Config[settings]
 
 func newConfig(opts []Option) config {
-	return notifyhttp.NewConfig("alertmanager", settings{resendEvery: DefaultResendInterval}, opts, Option.apply)
+	return notifyhttp.NewConfig("alertmanager", settings{resendEvery: DefaultResendInterval, serviceName: exporters.DefaultServiceName}, opts, Option.apply)
 }
 
 // ErrInvalidConfig is wrapped by every error of New: a URL or an option it
@@ -122,7 +127,7 @@ func WithoutResend() Option {
 
 // WithExternalLabels adds labels to every alert, over the job and instance
 // labels that New takes from the process's resource (see the package
-// documentation): a label given here replaces the resource's, and one given
+// documentation, WithServiceName and WithResource): a label given here replaces the resource's, and one given
 // with an empty value removes it (WithExternalLabels(map[string]string{
 // "instance": ""}) sends no instance label). Names are made valid as the
 // alert's own labels are; alertname, severity and the alert's own labels win
@@ -138,6 +143,36 @@ func WithExternalLabels(labels map[string]string) Option {
 			ext[k] = v
 		}
 		c.Own.external = ext
+		return c
+	})
+}
+
+// WithServiceName sets the service.name of the resource that the job label
+// comes from, as otelmon.WithServiceName does for the Monitor's metrics:
+// OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES override it. Give both the
+// same name, so that an alert and its Prometheus twin carry the same job.
+// WithResource takes precedence. Default (and for ""):
+// exporters.DefaultServiceName ("otelmon"), the Monitor's default.
+func WithServiceName(name string) Option {
+	return optionFunc(func(c config) config {
+		if name == "" {
+			name = exporters.DefaultServiceName
+		}
+		c.Own.serviceName = name
+		return c
+	})
+}
+
+// WithResource sets the resource that job and instance come from, for a
+// host that builds its own (the resource of its MeterProvider, say), so
+// that alerts name the process exactly as its metrics do. It is used as
+// given: the environment is not read again. It takes precedence over
+// WithServiceName. Default (and for nil): a resource built as the
+// Monitor builds its own, from WithServiceName's name, a UUID per process
+// as service.instance.id, and the environment (exporters.Resource).
+func WithResource(res *resource.Resource) Option {
+	return optionFunc(func(c config) config {
+		c.Own.resource = res
 		return c
 	})
 }

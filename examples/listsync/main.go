@@ -47,6 +47,10 @@ var services = []string{"imdb", "tmdb", "trakt", "plex"}
 // -api-key is not set; it keeps the key out of the process list.
 const apiKeyEnv = "LISTSYNC_API_KEY"
 
+// serviceName is the demo's service.name: the job of its series and of the
+// alerts it sends to Alertmanager (OTEL_SERVICE_NAME overrides both).
+const serviceName = "listsync-demo"
+
 type config struct {
 	listen             string
 	apiKey             string
@@ -198,7 +202,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, ready cha
 	mopts := []otelmon.Option{
 		otelmon.WithLogger(logger),
 		otelmon.WithHealthCheckURLs(healthURLs),
-		otelmon.WithServiceName("listsync-demo", otelmon.Version),
+		otelmon.WithServiceName(serviceName, otelmon.Version),
 		otelmon.WithAPIKey(apiKey),
 		otelmon.WithNotifiers(alerting.NewLogNotifier(logger)),
 	}
@@ -207,7 +211,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, ready cha
 		if i > 0 {
 			name = fmt.Sprintf("alertmanager-%d", i+1)
 		}
-		am, err := alertmanager.New(u, alertmanager.WithGeneratorURL(baseURL), alertmanager.WithName(name))
+		// The Monitor's service name, so that the alerts' job is its series'.
+		am, err := alertmanager.New(u, alertmanager.WithGeneratorURL(baseURL), alertmanager.WithName(name),
+			alertmanager.WithServiceName(serviceName))
 		if err != nil {
 			return err
 		}
