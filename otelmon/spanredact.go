@@ -83,7 +83,7 @@ func (s *redactingSpan) RecordError(err error, opts ...trace.EventOption) {
 	cfg := trace.NewEventConfig(opts...)
 	attrs := append([]attribute.KeyValue{
 		attribute.String("exception.type", errorType(err)),
-		attribute.String("exception.message", redactText(RedactError(err).Error())),
+		attribute.String("exception.message", errorText(err)),
 	}, redactAttrs(cfg.Attributes())...)
 	s.Span.AddEvent("exception", trace.WithAttributes(attrs...), trace.WithTimestamp(cfg.Timestamp()))
 }
