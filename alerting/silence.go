@@ -19,10 +19,12 @@ import (
 // select while the time is inside one of its recurring intervals. A muted
 // alert is still evaluated and listed, with the silences (SilencedBy) and
 // windows (MutedBy) that mute it, but no notifier hears of it: neither its
-// firing, nor reminders and resends, nor its resolution. When it is no
-// longer muted and still fires, the notifiers get it once; when it resolved
-// meanwhile, they get nothing. The lifecycle applies this (see step); this
-// file holds the silences, the windows and the Engine's silence API.
+// firing, nor reminders, nor its resolution. The one exception are the
+// resends a Resender already gets of an alert it knows as firing: they go
+// on while the alert fires muted (see Silence). When it is no longer muted
+// and still fires, the notifiers get it once; when it resolved meanwhile,
+// they get nothing. The lifecycle applies this (see step); this file holds
+// the silences, the windows and the Engine's silence API.
 
 // Sentinel errors of silences; the errors returned wrap them, most inside a
 // *SilenceError.
@@ -273,6 +275,25 @@ type SilenceStatus struct {
 
 // Silence mutes the alerts its matchers select from StartsAt to EndsAt.
 // Values are snapshots: the engine hands out copies.
+//
+// A muted alert is still evaluated and listed, with the silence's ID in
+// its SilencedBy (a resolved alert lists none); no notifier hears of it
+// while it is muted, neither its firing, nor reminders, nor its
+// resolution, and a firing kept from the notifiers does not count for the
+// rule's rate limit. When the silence ends and the alert still fires,
+// every notifier gets it once, whatever the rate limit; when it resolved
+// meanwhile, they get nothing.
+//
+// One thing goes on: a Resender (the Alertmanager notifier) that was told
+// the alert fires before it was muted keeps getting its resends while it
+// stays muted and firing. They are the same alert with a refreshed end,
+// not a new notice (Alertmanager deduplicates them, and applies its own
+// silences); without them Alertmanager would resolve the alert on its own
+// and its receivers would hear of a recovery that did not happen. It gets
+// no new firing notice and no resolved notice while the alert is muted; if
+// the alert resolves muted, the resends stop, and Alertmanager then
+// resolves it itself, which is then true. A Resender that did not know the
+// alert as firing gets nothing while it is muted.
 type Silence struct {
 	// ID identifies the silence; the engine sets it on creation.
 	ID string `json:"id"`
