@@ -442,7 +442,7 @@ func (e *Engine) commitLocked(p *evalPass) {
 	if e.alerts.prune(p.now, e.cfg.Retention, e.cfg.MaxResolved) {
 		p.save = true
 	}
-	if e.silences.prune(p.now, e.cfg.Silences.Retention) {
+	if e.silences.prune(p.now, e.cfg.Silences.Retention, e.cfg.Silences.MaxSilences) {
 		p.save = true
 	}
 	e.alerts.recount()

@@ -32,7 +32,8 @@ var (
 	// ErrInvalidSilence is wrapped by the *SilenceError CreateSilence and
 	// SilenceAlert return for a silence that cannot be kept as written: no
 	// matchers, a regular expression that does not compile, an end before
-	// the start or in the past, longer than SilenceConfig.MaxDuration.
+	// the start or in the past, longer than SilenceConfig.MaxDuration, a
+	// start further ahead than SilenceConfig.MaxDuration.
 	ErrInvalidSilence = errors.New("alerting: invalid silence")
 	// ErrSilenceNotFound is returned by ExpireSilence for an ID the engine
 	// does not know (never created, or dropped after its retention).
@@ -301,7 +302,8 @@ type Silence struct {
 	// and at least one that does not match the empty string, so that a
 	// silence cannot mute every alert by accident.
 	Matchers []Matcher `json:"matchers"`
-	// StartsAt is when the silence starts; zero or past means now.
+	// StartsAt is when the silence starts; zero or past means now. At
+	// most SilenceConfig.MaxDuration from now.
 	StartsAt time.Time `json:"startsAt"`
 	// EndsAt is when it ends. Required: after StartsAt and in the future,
 	// at most SilenceConfig.MaxDuration after StartsAt.
@@ -392,9 +394,10 @@ func (st *silenceStore) live(now time.Time) int {
 	return n
 }
 
-// prune drops silences that expired more than retention ago; it reports
-// whether it dropped any.
-func (st *silenceStore) prune(now time.Time, retention time.Duration) bool {
+// prune drops silences that expired more than retention ago, and the
+// expired ones that ended first past maxExpired; it reports whether it
+// dropped any.
+func (st *silenceStore) prune(now time.Time, retention time.Duration, maxExpired int) bool {
 	dropped := false
 	for id, e := range st.byID {
 		if now.Sub(e.s.EndsAt) > retention {
@@ -402,7 +405,33 @@ func (st *silenceStore) prune(now time.Time, retention time.Duration) bool {
 			dropped = true
 		}
 	}
-	return dropped
+	return len(st.trimExpired(now, maxExpired)) > 0 || dropped
+}
+
+// trimExpired drops the expired silences that ended first until at most
+// keep are left, and returns those it dropped. Dropping an expired silence
+// changes no alert: it mutes nothing.
+func (st *silenceStore) trimExpired(now time.Time, keep int) []*silenceEntry {
+	var expired []*silenceEntry
+	for _, e := range st.byID {
+		if e.s.stateAt(now) == SilenceExpired {
+			expired = append(expired, e)
+		}
+	}
+	over := len(expired) - keep
+	if over <= 0 {
+		return nil
+	}
+	slices.SortFunc(expired, func(a, b *silenceEntry) int {
+		if c := a.s.EndsAt.Compare(b.s.EndsAt); c != 0 {
+			return c
+		}
+		return strings.Compare(a.s.ID, b.s.ID)
+	})
+	for _, e := range expired[:over] {
+		delete(st.byID, e.s.ID)
+	}
+	return expired[:over]
 }
 
 // list returns copies of the silences with their state at now: active
@@ -593,7 +622,8 @@ func newSilenceID() string {
 
 // CreateSilence adds a silence and returns it with its ID and state. The
 // ID must be empty (silences are not updated in place: expire one and
-// create another). A zero or past StartsAt means now. Alerts the silence
+// create another). A zero or past StartsAt means now; one further ahead
+// than SilenceConfig.MaxDuration is refused. Alerts the silence
 // matches are muted from its start: at once when it starts now, otherwise
 // from the first evaluation after StartsAt.
 //
@@ -651,6 +681,10 @@ func (e *Engine) checkSilence(s Silence, now time.Time) (*silenceEntry, error) {
 	if s.StartsAt.IsZero() || s.StartsAt.Before(now) {
 		s.StartsAt = now
 	}
+	if ahead := s.StartsAt.Sub(now); ahead > e.cfg.Silences.MaxDuration {
+		errs = append(errs, invalidSilence("startsAt", "%s is %s from now, further ahead than the maximum %s (SilenceConfig.MaxDuration)",
+			s.StartsAt.UTC().Format(time.RFC3339), ahead, e.cfg.Silences.MaxDuration))
+	}
 	switch {
 	case s.EndsAt.IsZero():
 		errs = append(errs, invalidSilence("endsAt", "is required"))
@@ -704,10 +738,11 @@ func sortedKeys[V any](m map[string]V) []string {
 // ExpireSilence ends a silence now and returns it. Alerts it muted that
 // are muted by nothing else and still fire are notified at once; those
 // that resolved while it lasted are not. Expiring an expired silence
-// changes nothing. It returns an error wrapping ErrSilenceNotFound for an
-// unknown ID, ErrShutdown after Shutdown, and, with Config.StatePath set,
-// one wrapping ErrNotSaved when the change could not be saved (the silence
-// is then left as it was).
+// changes nothing. Past SilenceConfig.MaxSilences expired silences, the
+// one that ended first is dropped. It returns an error wrapping
+// ErrSilenceNotFound for an unknown ID, ErrShutdown after Shutdown, and,
+// with Config.StatePath set, one wrapping ErrNotSaved when the change
+// could not be saved (the silence is then left as it was).
 func (e *Engine) ExpireSilence(id string) (Silence, error) {
 	if !e.lockChange() {
 		return Silence{}, ErrShutdown
@@ -728,8 +763,17 @@ func (e *Engine) ExpireSilence(id string) (Silence, error) {
 	if next.s.StartsAt.After(now) {
 		next.s.StartsAt = now
 	}
-	put := func() { e.silences.byID[id] = next }
-	undo := func() { e.silences.byID[id] = old }
+	var trimmed []*silenceEntry
+	put := func() {
+		e.silences.byID[id] = next
+		trimmed = e.silences.trimExpired(now, e.cfg.Silences.MaxSilences)
+	}
+	undo := func() {
+		e.silences.byID[id] = old
+		for _, t := range trimmed {
+			e.silences.byID[t.s.ID] = t
+		}
+	}
 	if err := e.saveSilenceChangeLocked(put, undo); err != nil {
 		return Silence{}, fmt.Errorf("%w: expiry of silence %q: %w", ErrNotSaved, id, err)
 	}
@@ -766,8 +810,9 @@ func (e *Engine) SilenceAlert(id string, d time.Duration, by, comment string) (S
 }
 
 // Silences returns copies of every silence kept (expired ones until
-// SilenceConfig.Retention after their end) with their state now: active
-// ones first, then pending, then expired.
+// SilenceConfig.Retention after their end, and at most
+// SilenceConfig.MaxSilences of them) with their state now: active ones
+// first, then pending, then expired.
 func (e *Engine) Silences() []Silence {
 	e.mu.Lock()
 	defer e.mu.Unlock()

@@ -280,6 +280,7 @@ func TestCreateSilenceInvalid(t *testing.T) {
 		{"end before start", Silence{Matchers: ok, StartsAt: now.Add(2 * time.Hour), EndsAt: now.Add(time.Hour)}, "endsAt"},
 		{"end in the past", Silence{Matchers: ok, EndsAt: now.Add(-time.Minute)}, "endsAt"},
 		{"too long", Silence{Matchers: ok, EndsAt: now.Add(25 * time.Hour)}, "endsAt"},
+		{"starts too far ahead", Silence{Matchers: ok, StartsAt: now.Add(25 * time.Hour), EndsAt: now.Add(26 * time.Hour)}, "startsAt"},
 		{"id given", Silence{ID: "x", Matchers: ok, EndsAt: now.Add(time.Hour)}, "id"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -323,6 +324,48 @@ func TestTooManySilencesAndRetention(t *testing.T) {
 	}
 	if s, ok := h.eng.Silence(c.ID); !ok || s.Status.State != SilenceExpired {
 		t.Fatalf("silence c = %+v, %v; want kept and expired", s, ok)
+	}
+}
+
+// Expired silences are bounded by MaxSilences too: creating and expiring
+// silences in a loop keeps the latest ones, in memory and in the state
+// file, not every one for the retention period.
+func TestExpiredSilencesAreBounded(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "alerts.json")
+	h := newHarness(t, Config{StatePath: path, Silences: SilenceConfig{MaxSilences: 2}})
+	var ids []string
+	for range 5 {
+		s := h.silence(time.Hour, eq("service", "plex"))
+		expire(h, s)
+		ids = append(ids, s.ID)
+		h.clk.Advance(time.Second)
+	}
+	live := h.silence(time.Hour, eq("service", "imdb"))
+	var got []string
+	for _, s := range h.eng.Silences() {
+		got = append(got, s.ID)
+	}
+	// Active first, then expired, most recently ended first.
+	if want := []string{live.ID, ids[4], ids[3]}; !slices.Equal(got, want) {
+		t.Fatalf("silences kept %q, want %q", got, want)
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sf stateFile
+	if err := json.Unmarshal(b, &sf); err != nil || len(sf.Silences) != 3 {
+		t.Fatalf("state file keeps %d silences (%v), want 3", len(sf.Silences), err)
+	}
+	// Silences that run out are bounded at the next evaluation.
+	later := h.silence(time.Minute, eq("service", "tmdb"))
+	h.step(time.Hour)
+	got = got[:0]
+	for _, s := range h.eng.Silences() {
+		got = append(got, s.ID)
+	}
+	if want := []string{live.ID, later.ID}; !slices.Equal(got, want) {
+		t.Fatalf("silences kept after two ran out %q, want %q", got, want)
 	}
 }
 
