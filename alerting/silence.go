@@ -1,6 +1,7 @@
 package alerting
 
 import (
+	"bytes"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
@@ -135,10 +136,14 @@ func (m Matcher) MarshalJSON() ([]byte, error) {
 }
 
 // UnmarshalJSON decodes a matcher in Alertmanager v2's shape; a missing
-// isEqual means true.
+// isEqual means true. A field other than those four is an error, whatever
+// the decoder: a misspelt isRegex would otherwise make an equality matcher
+// that mutes nothing.
 func (m *Matcher) UnmarshalJSON(b []byte) error {
 	var j matcherJSON
-	if err := json.Unmarshal(b, &j); err != nil {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&j); err != nil {
 		return err
 	}
 	eq := j.IsEqual == nil || *j.IsEqual

@@ -261,6 +261,12 @@ func TestMatcherJSON(t *testing.T) {
 			t.Errorf("round trip of %s: %s -> %+v", tc.in, b, back)
 		}
 	}
+	// An unknown field is refused, even by a lenient decoder: "regex"
+	// for isRegex would otherwise make an equality matcher.
+	var ms []Matcher
+	if err := json.Unmarshal([]byte(`[{"name":"s","value":"im.*","regex":true}]`), &ms); err == nil || !strings.Contains(err.Error(), `"regex"`) {
+		t.Errorf("unknown matcher field: %v, %+v; want an error naming it", err, ms)
+	}
 }
 
 func TestCreateSilenceInvalid(t *testing.T) {
