@@ -78,10 +78,14 @@ type SilenceConfig struct {
 	// times are maintenance windows. Default 30 days.
 	MaxDuration time.Duration
 	// MaxSilences bounds the silences pending or active at once; past it
-	// CreateSilence returns ErrTooManySilences. Default 1000.
+	// CreateSilence returns ErrTooManySilences. It bounds the expired
+	// silences kept as well: past it the one that ended first is dropped
+	// before its Retention, so that the silences kept (and the state file)
+	// stay bounded however many are created and expired. Default 1000.
 	MaxSilences int
 	// Retention is how long an expired silence is kept for the API (and in
-	// the state file) after its end. Default 120 h, as Alertmanager's.
+	// the state file) after its end, within MaxSilences. Default 120 h, as
+	// Alertmanager's.
 	Retention time.Duration
 }
 

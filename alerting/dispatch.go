@@ -102,8 +102,10 @@ type deliverer struct {
 }
 
 // add registers a notifier that knew of the firing alerts known (restored
-// from the state file), starting its goroutine if the dispatcher runs.
-func (dp *dispatcher) add(n Notifier, known []string) error {
+// from the state file), starting its goroutine if the dispatcher runs. A
+// Resender also knew of kept: muted firing alerts whose resends it keeps
+// getting.
+func (dp *dispatcher) add(n Notifier, known, kept []string) error {
 	name := n.Name()
 	dp.mu.Lock()
 	defer dp.mu.Unlock()
@@ -129,6 +131,9 @@ func (dp *dispatcher) add(n Notifier, known []string) error {
 	}
 	if r, ok := n.(Resender); ok && r.ResendInterval() > 0 {
 		d.resend = r.ResendInterval()
+		for _, id := range kept {
+			d.known[id] = time.Time{}
+		}
 	}
 	dp.deliverers = append(dp.deliverers, d)
 	if dp.started {
@@ -176,23 +181,37 @@ func (dp *dispatcher) start() {
 	}
 }
 
+// delivery is one change's work for every deliverer.
+type delivery struct {
+	batch  []Alert  // the notifications, in order
+	forget []string // alerts every notifier drops: resolved while muted
+	muted  []string // alerts muted while firing: dropped but by Resenders
+	// firing are the notified firing alerts, for Resenders' resends; kept
+	// the muted ones whose resends go on to the Resenders that know them.
+	firing, kept []Alert
+	now          time.Time
+}
+
 // dispatch queues one change's notices for every notifier, in order,
-// with the resends due to Resenders among the notified firing alerts.
-func (dp *dispatcher) dispatch(notices []notice, firing []Alert, now time.Time) {
+// with the resends due to Resenders among the firing alerts: those
+// notified, and those muted since that the Resender knows (kept).
+func (dp *dispatcher) dispatch(notices []notice, firing, kept []Alert, now time.Time) {
 	dp.mu.Lock()
 	ds := slices.Clone(dp.deliverers)
 	dp.mu.Unlock()
-	batch := make([]Alert, 0, len(notices))
-	var forget []string
+	dl := delivery{batch: make([]Alert, 0, len(notices)), firing: firing, kept: kept, now: now}
 	for _, n := range notices {
-		if n.forget {
-			forget = append(forget, n.a.ID)
-			continue
+		switch n.forget {
+		case forgetAll:
+			dl.forget = append(dl.forget, n.a.ID)
+		case forgetUnlessResending:
+			dl.muted = append(dl.muted, n.a.ID)
+		default:
+			dl.batch = append(dl.batch, n.a)
 		}
-		batch = append(batch, n.a)
 	}
 	for _, d := range ds {
-		d.enqueue(batch, forget, firing, now)
+		d.enqueue(&dl)
 	}
 }
 
@@ -223,9 +242,10 @@ func (dp *dispatcher) shutdown(ctx context.Context) error {
 	}
 }
 
-// enqueue forgets the alerts in forget (muted: their resolution will not
-// be sent), queues one change's notifications, then the resends due among
-// firing (Resenders only), without blocking: all of them if the backlog
+// enqueue forgets the alerts whose resolution will not be sent (muted:
+// forget, and muted unless d is a Resender), queues one change's
+// notifications, then the resends due (Resenders only): among firing, and
+// among kept those d knows, without blocking: all of them if the backlog
 // left from earlier changes is below QueueSize, none otherwise (each drop
 // is counted, and summarized in the log).
 //
@@ -234,10 +254,16 @@ func (dp *dispatcher) shutdown(ctx context.Context) error {
 // when the resolved one comes out of the queue (see run), since a later
 // firing notification still in the queue may succeed where an earlier one
 // failed.
-func (d *deliverer) enqueue(batch []Alert, forget []string, firing []Alert, now time.Time) {
+func (d *deliverer) enqueue(dl *delivery) {
+	now := dl.now
 	d.mu.Lock()
-	for _, id := range forget {
+	for _, id := range dl.forget {
 		delete(d.known, id)
+	}
+	if d.resend <= 0 {
+		for _, id := range dl.muted {
+			delete(d.known, id)
+		}
 	}
 	why := ""
 	switch {
@@ -247,7 +273,7 @@ func (d *deliverer) enqueue(batch []Alert, forget []string, firing []Alert, now 
 		why = "queue full"
 	}
 	queued, unknown := len(d.queue), 0
-	for _, a := range batch {
+	for _, a := range dl.batch {
 		_, known := d.known[a.ID]
 		if a.State == Resolved {
 			if !known {
@@ -259,8 +285,15 @@ func (d *deliverer) enqueue(batch []Alert, forget []string, firing []Alert, now 
 		d.offerLocked(a, known, why, now)
 	}
 	if d.resend > 0 {
-		for _, a := range firing {
+		for _, a := range dl.firing {
 			if last, ok := d.known[a.ID]; !ok || now.Sub(last) >= d.resend {
+				d.offerLocked(a, ok, why, now)
+			}
+		}
+		// A muted alert is resent only to the Resenders that know it: the
+		// same alert again, not a new notice.
+		for _, a := range dl.kept {
+			if last, ok := d.known[a.ID]; ok && now.Sub(last) >= d.resend {
 				d.offerLocked(a, ok, why, now)
 			}
 		}

@@ -137,9 +137,9 @@ func New(cfg Config, opts ...Option) (*Engine, error) {
 	// Notifiers configured at start knew of the notified firing alerts
 	// restored from the state file: they get their resolved notices (and,
 	// Resenders, their resends at once).
-	known := e.alerts.notifiedFiringIDs()
+	known, kept := e.alerts.notifiedFiringIDs()
 	for _, n := range o.notifiers {
-		if err := e.dispatch.add(n, known); err != nil {
+		if err := e.dispatch.add(n, known, kept); err != nil {
 			e.dispatch.cancel()
 			e.persist.close()
 			return nil, err
@@ -327,17 +327,17 @@ func (e *Engine) AddNotifier(n Notifier) error {
 	}
 	e.mu.Lock()
 	stopped := e.stopped
-	var known []string
+	var known, kept []string
 	if e.seq == 0 {
 		// Before the first evaluation, the active alerts are those restored
 		// from the state file: notifiers configured at start knew of them.
-		known = e.alerts.notifiedFiringIDs()
+		known, kept = e.alerts.notifiedFiringIDs()
 	}
 	e.mu.Unlock()
 	if stopped {
 		return ErrShutdown
 	}
-	return e.dispatch.add(n, known)
+	return e.dispatch.add(n, known, kept)
 }
 
 // Notifiers returns the names of the registered notifiers in registration
@@ -442,19 +442,19 @@ func (e *Engine) commitLocked(p *evalPass) {
 	if e.alerts.prune(p.now, e.cfg.Retention, e.cfg.MaxResolved) {
 		p.save = true
 	}
-	if e.silences.prune(p.now, e.cfg.Silences.Retention) {
+	if e.silences.prune(p.now, e.cfg.Silences.Retention, e.cfg.Silences.MaxSilences) {
 		p.save = true
 	}
 	e.alerts.recount()
-	var firing []Alert // for Resenders
+	var firing, kept []Alert // for Resenders
 	if e.dispatch.resends() {
-		firing = e.alerts.notifiedFiring()
+		firing, kept = e.alerts.notifiedFiring()
 	}
 	e.saveLocked(p.save)
 	slices.SortStableFunc(p.notices, func(a, b notice) int {
 		return cmp.Or(a.order-b.order, strings.Compare(a.a.ID, b.a.ID))
 	})
-	e.dispatch.dispatch(p.notices, firing, p.now)
+	e.dispatch.dispatch(p.notices, firing, kept, p.now)
 }
 
 // saveLocked writes the alert state if changed (or if the last write

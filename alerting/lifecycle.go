@@ -35,6 +35,15 @@ type alertState struct {
 	notified     bool      // a firing notification was sent for the current firing
 	heldBack     int       // firings held back by the rate limit since lastNotified
 
+	// owed is set while a mute keeps the current firing from the
+	// notifiers: once nothing mutes it and it still fires, they get it
+	// once, at the first step with its rule.
+	owed bool
+	// keepAlive is set while a firing alert whose firing was notified is
+	// muted: the Resenders that know it keep getting its resends (nothing
+	// else), until it resolves or a firing notice is sent again.
+	keepAlive bool
+
 	transitions  []time.Time // recent fire and resolve decisions, for flap detection
 	flapping     bool
 	flapNotified bool
@@ -105,11 +114,23 @@ func newRuleView(r *Rule, c *compiled) ruleView {
 type notice struct {
 	a     Alert
 	order int // rule order, set by the engine for a deterministic delivery order
-	// forget marks a notice that is not delivered: the notifiers that heard
-	// the alert fire drop it from what they know is firing, because its
+	// forget, when set, marks a notice that is not delivered: the notifiers
+	// it names drop the alert from what they know is firing, because its
 	// resolution will not be sent (it is muted).
-	forget bool
+	forget forgetKind
 }
+
+// forgetKind says which notifiers a forget notice is for.
+type forgetKind uint8
+
+const (
+	forgetNone forgetKind = iota // a notification to deliver
+	// forgetUnlessResending: the alert fires, muted; Resenders keep it and
+	// its resends, the other notifiers drop it.
+	forgetUnlessResending
+	// forgetAll: the alert resolved while muted; every notifier drops it.
+	forgetAll
+)
 
 // step is the lifecycle: pending → firing → resolved, with
 // acknowledgement, hysteresis (For, ResolveAfterClear), flapping, the rate
@@ -118,7 +139,6 @@ type notice struct {
 // saved to the state file. r may be nil for obsRetire and obsAck only.
 func step(st alertState, obs observation, r *ruleView, now time.Time) (alertState, []notice, bool) {
 	m := machine{st: st, r: r, now: now}
-	wasMuted := st.a.SilencedBy != nil || st.a.MutedBy != nil
 	wasNotified := st.notified
 	switch obs.kind {
 	case obsHold:
@@ -141,45 +161,95 @@ func step(st alertState, obs observation, r *ruleView, now time.Time) (alertStat
 		m.acknowledge(obs.by, obs.comment)
 	}
 	if obs.mute != nil {
-		m.applyMute(obs.mute, wasMuted, wasNotified)
+		m.applyMute(obs.mute, wasNotified)
 	}
 	return m.st, m.notices, m.save
 }
 
 // applyMute sets what mutes the alert now and keeps every notice of a
-// muted alert from the notifiers: its firing, reminders and resends (its
-// firing is then "not notified", so Resenders leave it alone too) and its
-// resolution. An alert that is no longer muted and still fires is
-// notified once, whatever the rate limit; one that resolved while muted is
-// not. The notifiers told of its firing before this step (wasNotified) get
-// a forget notice instead, since they will not hear of its resolution.
-func (m *machine) applyMute(ms *muteSet, wasMuted, wasNotified bool) {
+// muted alert from the notifiers: its firing, reminders and resolution. A
+// firing notice dropped that way does not count: the rate limit, the
+// held-back count and the flapping notice are as if it had not been
+// decided. The notifiers told of its firing before (wasNotified) get a
+// forget notice instead, since they will not hear of its resolution;
+// Resenders among them keep getting its resends while it is muted and
+// fires (keepAlive), and drop it when it resolves. An alert that is no
+// longer muted and still fires is notified once, whatever the rate limit,
+// at the first step that has its rule (owed); one that resolved while
+// muted is not. A resolved alert lists nothing that mutes it.
+func (m *machine) applyMute(ms *muteSet, wasNotified bool) {
 	st := &m.st
 	if st.gone {
 		return
 	}
-	sil, mw := ms.of(&st.a)
+	var sil, mw []string
+	if st.a.State != Resolved {
+		sil, mw = ms.of(&st.a)
+	}
 	if !slices.Equal(sil, st.a.SilencedBy) || !slices.Equal(mw, st.a.MutedBy) {
 		st.a.SilencedBy, st.a.MutedBy = sil, mw
 		m.save = true
 	}
+	firing := st.a.State == Firing
 	if sil != nil || mw != nil {
-		if m.notices != nil || st.notified {
-			m.notices = nil
-			if wasNotified && st.notified {
-				m.notices = []notice{{a: Alert{ID: st.a.ID}, forget: true}}
-			}
-			st.notified = false
+		keep := firing && (wasNotified || st.keepAlive)
+		if m.notices != nil || st.notified || st.keepAlive != keep || st.owed != firing {
 			m.save = true
 		}
+		if m.undo != nil {
+			st.lastNotified, st.heldBack, st.flapNotified = m.undo.lastNotified, m.undo.heldBack, m.undo.flapNotified
+		}
+		m.notices = nil
+		switch told := wasNotified || st.keepAlive; {
+		case told && firing:
+			if wasNotified {
+				m.notices = []notice{{a: Alert{ID: st.a.ID}, forget: forgetUnlessResending}}
+			}
+		case told:
+			m.notices = []notice{{a: Alert{ID: st.a.ID}, forget: forgetAll}}
+		}
+		st.notified, st.keepAlive, st.owed = false, keep, firing
 		return
 	}
 	for i := range m.notices {
 		m.notices[i].a.SilencedBy, m.notices[i].a.MutedBy = nil, nil
 	}
-	if wasMuted && st.a.State == Firing && !st.notified && m.r != nil {
-		m.sendFiring()
+	if !firing {
+		if st.keepAlive {
+			// Resolved as the mute ended: the Resenders drop it too.
+			m.notices = append(m.notices, notice{a: Alert{ID: st.a.ID}, forget: forgetAll})
+		}
+		m.clearMuteDebt()
+		return
 	}
+	if st.owed && !st.notified {
+		if m.r == nil {
+			return // owed until a step with its rule
+		}
+		m.sendFiring()
+		if st.flapping {
+			st.flapNotified = true
+		}
+	}
+	m.clearMuteDebt()
+}
+
+// clearMuteDebt ends what a mute left to do: the firing notice owed and
+// the Resenders' keep-alive.
+func (m *machine) clearMuteDebt() {
+	st := &m.st
+	if st.owed || st.keepAlive {
+		st.owed, st.keepAlive = false, false
+		m.save = true
+	}
+}
+
+// sendUndo is what a step's first firing notice changed in the rate-limit
+// and flapping bookkeeping, restored if the notice is dropped (muted).
+type sendUndo struct {
+	lastNotified time.Time
+	heldBack     int
+	flapNotified bool
 }
 
 // machine is one step in progress.
@@ -189,6 +259,7 @@ type machine struct {
 	now     time.Time
 	notices []notice
 	save    bool
+	undo    *sendUndo // set by the step's first sendFiring
 }
 
 // hold applies a "condition holds" observation. traces are the trace ids
@@ -283,8 +354,8 @@ func (m *machine) clear(v float64, hasValue bool) {
 			st.heldFiring = true
 			m.save = true
 			if !st.flapNotified {
-				st.flapNotified = true
 				m.sendFiring()
+				st.flapNotified = true
 			}
 			return
 		}
@@ -314,8 +385,8 @@ func (m *machine) fire() {
 	m.transition()
 	if st.flapping {
 		if !st.flapNotified {
-			st.flapNotified = true
 			m.sendFiring()
+			st.flapNotified = true
 		}
 		return
 	}
@@ -424,6 +495,9 @@ func (m *machine) acknowledge(by, comment string) {
 // sendFiring decides a firing notification carrying the held-back count.
 func (m *machine) sendFiring() {
 	st := &m.st
+	if m.undo == nil {
+		m.undo = &sendUndo{lastNotified: st.lastNotified, heldBack: st.heldBack, flapNotified: st.flapNotified}
+	}
 	st.a.Title = m.r.title(st.a.Labels, st.a.Value)
 	a := cloneAlert(st.a)
 	a.HeldBack = st.heldBack

@@ -1,6 +1,7 @@
 package alerting
 
 import (
+	"bytes"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
@@ -19,10 +20,12 @@ import (
 // select while the time is inside one of its recurring intervals. A muted
 // alert is still evaluated and listed, with the silences (SilencedBy) and
 // windows (MutedBy) that mute it, but no notifier hears of it: neither its
-// firing, nor reminders and resends, nor its resolution. When it is no
-// longer muted and still fires, the notifiers get it once; when it resolved
-// meanwhile, they get nothing. The lifecycle applies this (see step); this
-// file holds the silences, the windows and the Engine's silence API.
+// firing, nor reminders, nor its resolution. The one exception are the
+// resends a Resender already gets of an alert it knows as firing: they go
+// on while the alert fires muted (see Silence). When it is no longer muted
+// and still fires, the notifiers get it once; when it resolved meanwhile,
+// they get nothing. The lifecycle applies this (see step); this file holds
+// the silences, the windows and the Engine's silence API.
 
 // Sentinel errors of silences; the errors returned wrap them, most inside a
 // *SilenceError.
@@ -30,7 +33,8 @@ var (
 	// ErrInvalidSilence is wrapped by the *SilenceError CreateSilence and
 	// SilenceAlert return for a silence that cannot be kept as written: no
 	// matchers, a regular expression that does not compile, an end before
-	// the start or in the past, longer than SilenceConfig.MaxDuration.
+	// the start or in the past, longer than SilenceConfig.MaxDuration, a
+	// start further ahead than SilenceConfig.MaxDuration.
 	ErrInvalidSilence = errors.New("alerting: invalid silence")
 	// ErrSilenceNotFound is returned by ExpireSilence for an ID the engine
 	// does not know (never created, or dropped after its retention).
@@ -132,10 +136,14 @@ func (m Matcher) MarshalJSON() ([]byte, error) {
 }
 
 // UnmarshalJSON decodes a matcher in Alertmanager v2's shape; a missing
-// isEqual means true.
+// isEqual means true. A field other than those four is an error, whatever
+// the decoder: a misspelt isRegex would otherwise make an equality matcher
+// that mutes nothing.
 func (m *Matcher) UnmarshalJSON(b []byte) error {
 	var j matcherJSON
-	if err := json.Unmarshal(b, &j); err != nil {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&j); err != nil {
 		return err
 	}
 	eq := j.IsEqual == nil || *j.IsEqual
@@ -273,6 +281,25 @@ type SilenceStatus struct {
 
 // Silence mutes the alerts its matchers select from StartsAt to EndsAt.
 // Values are snapshots: the engine hands out copies.
+//
+// A muted alert is still evaluated and listed, with the silence's ID in
+// its SilencedBy (a resolved alert lists none); no notifier hears of it
+// while it is muted, neither its firing, nor reminders, nor its
+// resolution, and a firing kept from the notifiers does not count for the
+// rule's rate limit. When the silence ends and the alert still fires,
+// every notifier gets it once, whatever the rate limit; when it resolved
+// meanwhile, they get nothing.
+//
+// One thing goes on: a Resender (the Alertmanager notifier) that was told
+// the alert fires before it was muted keeps getting its resends while it
+// stays muted and firing. They are the same alert with a refreshed end,
+// not a new notice (Alertmanager deduplicates them, and applies its own
+// silences); without them Alertmanager would resolve the alert on its own
+// and its receivers would hear of a recovery that did not happen. It gets
+// no new firing notice and no resolved notice while the alert is muted; if
+// the alert resolves muted, the resends stop, and Alertmanager then
+// resolves it itself, which is then true. A Resender that did not know the
+// alert as firing gets nothing while it is muted.
 type Silence struct {
 	// ID identifies the silence; the engine sets it on creation.
 	ID string `json:"id"`
@@ -280,7 +307,8 @@ type Silence struct {
 	// and at least one that does not match the empty string, so that a
 	// silence cannot mute every alert by accident.
 	Matchers []Matcher `json:"matchers"`
-	// StartsAt is when the silence starts; zero or past means now.
+	// StartsAt is when the silence starts; zero or past means now. At
+	// most SilenceConfig.MaxDuration from now.
 	StartsAt time.Time `json:"startsAt"`
 	// EndsAt is when it ends. Required: after StartsAt and in the future,
 	// at most SilenceConfig.MaxDuration after StartsAt.
@@ -371,9 +399,10 @@ func (st *silenceStore) live(now time.Time) int {
 	return n
 }
 
-// prune drops silences that expired more than retention ago; it reports
-// whether it dropped any.
-func (st *silenceStore) prune(now time.Time, retention time.Duration) bool {
+// prune drops silences that expired more than retention ago, and the
+// expired ones that ended first past maxExpired; it reports whether it
+// dropped any.
+func (st *silenceStore) prune(now time.Time, retention time.Duration, maxExpired int) bool {
 	dropped := false
 	for id, e := range st.byID {
 		if now.Sub(e.s.EndsAt) > retention {
@@ -381,7 +410,33 @@ func (st *silenceStore) prune(now time.Time, retention time.Duration) bool {
 			dropped = true
 		}
 	}
-	return dropped
+	return len(st.trimExpired(now, maxExpired)) > 0 || dropped
+}
+
+// trimExpired drops the expired silences that ended first until at most
+// keep are left, and returns those it dropped. Dropping an expired silence
+// changes no alert: it mutes nothing.
+func (st *silenceStore) trimExpired(now time.Time, keep int) []*silenceEntry {
+	var expired []*silenceEntry
+	for _, e := range st.byID {
+		if e.s.stateAt(now) == SilenceExpired {
+			expired = append(expired, e)
+		}
+	}
+	over := len(expired) - keep
+	if over <= 0 {
+		return nil
+	}
+	slices.SortFunc(expired, func(a, b *silenceEntry) int {
+		if c := a.s.EndsAt.Compare(b.s.EndsAt); c != 0 {
+			return c
+		}
+		return strings.Compare(a.s.ID, b.s.ID)
+	})
+	for _, e := range expired[:over] {
+		delete(st.byID, e.s.ID)
+	}
+	return expired[:over]
 }
 
 // list returns copies of the silences with their state at now: active
@@ -572,7 +627,8 @@ func newSilenceID() string {
 
 // CreateSilence adds a silence and returns it with its ID and state. The
 // ID must be empty (silences are not updated in place: expire one and
-// create another). A zero or past StartsAt means now. Alerts the silence
+// create another). A zero or past StartsAt means now; one further ahead
+// than SilenceConfig.MaxDuration is refused. Alerts the silence
 // matches are muted from its start: at once when it starts now, otherwise
 // from the first evaluation after StartsAt.
 //
@@ -630,6 +686,10 @@ func (e *Engine) checkSilence(s Silence, now time.Time) (*silenceEntry, error) {
 	if s.StartsAt.IsZero() || s.StartsAt.Before(now) {
 		s.StartsAt = now
 	}
+	if ahead := s.StartsAt.Sub(now); ahead > e.cfg.Silences.MaxDuration {
+		errs = append(errs, invalidSilence("startsAt", "%s is %s from now, further ahead than the maximum %s (SilenceConfig.MaxDuration)",
+			s.StartsAt.UTC().Format(time.RFC3339), ahead, e.cfg.Silences.MaxDuration))
+	}
 	switch {
 	case s.EndsAt.IsZero():
 		errs = append(errs, invalidSilence("endsAt", "is required"))
@@ -683,10 +743,11 @@ func sortedKeys[V any](m map[string]V) []string {
 // ExpireSilence ends a silence now and returns it. Alerts it muted that
 // are muted by nothing else and still fire are notified at once; those
 // that resolved while it lasted are not. Expiring an expired silence
-// changes nothing. It returns an error wrapping ErrSilenceNotFound for an
-// unknown ID, ErrShutdown after Shutdown, and, with Config.StatePath set,
-// one wrapping ErrNotSaved when the change could not be saved (the silence
-// is then left as it was).
+// changes nothing. Past SilenceConfig.MaxSilences expired silences, the
+// one that ended first is dropped. It returns an error wrapping
+// ErrSilenceNotFound for an unknown ID, ErrShutdown after Shutdown, and,
+// with Config.StatePath set, one wrapping ErrNotSaved when the change
+// could not be saved (the silence is then left as it was).
 func (e *Engine) ExpireSilence(id string) (Silence, error) {
 	if !e.lockChange() {
 		return Silence{}, ErrShutdown
@@ -707,8 +768,17 @@ func (e *Engine) ExpireSilence(id string) (Silence, error) {
 	if next.s.StartsAt.After(now) {
 		next.s.StartsAt = now
 	}
-	put := func() { e.silences.byID[id] = next }
-	undo := func() { e.silences.byID[id] = old }
+	var trimmed []*silenceEntry
+	put := func() {
+		e.silences.byID[id] = next
+		trimmed = e.silences.trimExpired(now, e.cfg.Silences.MaxSilences)
+	}
+	undo := func() {
+		e.silences.byID[id] = old
+		for _, t := range trimmed {
+			e.silences.byID[t.s.ID] = t
+		}
+	}
 	if err := e.saveSilenceChangeLocked(put, undo); err != nil {
 		return Silence{}, fmt.Errorf("%w: expiry of silence %q: %w", ErrNotSaved, id, err)
 	}
@@ -745,8 +815,9 @@ func (e *Engine) SilenceAlert(id string, d time.Duration, by, comment string) (S
 }
 
 // Silences returns copies of every silence kept (expired ones until
-// SilenceConfig.Retention after their end) with their state now: active
-// ones first, then pending, then expired.
+// SilenceConfig.Retention after their end, and at most
+// SilenceConfig.MaxSilences of them) with their state now: active ones
+// first, then pending, then expired.
 func (e *Engine) Silences() []Silence {
 	e.mu.Lock()
 	defer e.mu.Unlock()

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -103,7 +104,7 @@ func TestSilenceMutesFiringAndResolved(t *testing.T) {
 			if !slices.Equal(got, tc.want) {
 				t.Fatalf("after the silence: %q, want %q", got, tc.want)
 			}
-			if a, ok := h.eng.Alert(plex); ok && (a.SilencedBy != nil || a.MutedBy != nil) && a.State != Resolved {
+			if a, ok := h.eng.Alert(plex); ok && (a.SilencedBy != nil || a.MutedBy != nil) {
 				t.Fatalf("alert still muted after the silence: %+v", a)
 			}
 			// A notifier remembers as firing only what it was last told fires:
@@ -128,24 +129,79 @@ func expire(h *harness, s Silence) {
 	}
 }
 
+// A silence stops a notified alert's reminders and every new notice, but
+// a Resender that knows it keeps getting its resends while it fires:
+// otherwise its receiver (Alertmanager) would resolve it on its own and
+// announce a recovery that did not happen. When the alert resolves under
+// the silence the resends stop and nobody is told; when the silence ends
+// and it still fires, every notifier gets it once.
 func TestSilenceStopsRemindersAndResends(t *testing.T) {
 	ctx := context.Background()
-	res := &resendRecorder{recorder: newRecorder("am"), every: time.Minute}
-	h := newHarness(t, Config{}, WithNotifier(res))
-	h.addRules(DefaultRules()...)
-	h.failures.Record(ctx, 5, src("imdb"))
-	h.eval()
-	if got := summary(h.drainOf(1)); len(got) != 1 {
-		t.Fatalf("first notification %q", got)
-	}
-	h.drain()
-	h.silence(2*time.Hour, eq("alertname", RuleConsecutiveSyncFailures), Matcher{Name: "source", Value: "im.*", Type: MatchRegexp})
-	// 31 minutes: past the rule's 30 min reminder and many resend periods.
-	for range 31 {
-		h.step(time.Minute)
-	}
-	if got, got2 := h.drain(), h.drainOf(1); len(got)+len(got2) != 0 {
-		t.Fatalf("reminders or resends while silenced: %q %q", summary(got), summary(got2))
+	imdb := alertID(RuleConsecutiveSyncFailures, labels(names.AttrSource, "imdb"))
+	for _, tc := range []struct {
+		name      string
+		resolve   bool     // the alert resolves under the silence
+		wantAfter []string // what each notifier gets when the silence ends
+	}{
+		{name: "still fires when the silence ends", wantAfter: []string{"consecutive_sync_failures:firing:source=imdb"}},
+		{name: "resolves under the silence", resolve: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			res := &resendRecorder{recorder: newRecorder("am"), every: time.Minute}
+			h := newHarness(t, Config{}, WithNotifier(res))
+			h.addRules(DefaultRules()...)
+			h.failures.Record(ctx, 5, src("imdb"))
+			h.eval()
+			if got := summary(h.drainOf(1)); len(got) != 1 {
+				t.Fatalf("first notification %q", got)
+			}
+			h.drain()
+			s := h.silence(2*time.Hour, eq("alertname", RuleConsecutiveSyncFailures), Matcher{Name: "source", Value: "im.*", Type: MatchRegexp})
+			// A Resender added under the silence never heard of the alert:
+			// it gets no resends of it.
+			late := &resendRecorder{recorder: newRecorder("late"), every: time.Minute}
+			if err := h.eng.AddNotifier(late); err != nil {
+				t.Fatal(err)
+			}
+			// 31 minutes: past the rule's 30 min reminder and many resend periods.
+			for i := range 31 {
+				h.step(time.Minute)
+				if got := h.drain(); len(got) != 0 {
+					t.Fatalf("minute %d: the plain notifier got %q under the silence", i+1, summary(got))
+				}
+				got := h.drainOf(1)
+				if len(got) != 1 || got[0].ID != imdb || got[0].State != Firing || got[0].SilencedBy != nil {
+					t.Fatalf("minute %d: the Resender got %+v, want one resend of the firing alert", i+1, got)
+				}
+				if got := h.drainOf(2); len(got) != 0 {
+					t.Fatalf("minute %d: the late Resender got %q", i+1, summary(got))
+				}
+			}
+			if tc.resolve {
+				h.failures.Record(ctx, 0, src("imdb"))
+				for range 5 {
+					h.step(time.Minute)
+				}
+				for i := range 3 {
+					if got := h.drainOf(i); len(got) != 0 {
+						t.Fatalf("notifier %d told of the resolution under the silence: %q", i, summary(got))
+					}
+				}
+			}
+			expire(h, s)
+			for i := range 3 {
+				if got := summary(h.drainOf(i)); !slices.Equal(got, tc.wantAfter) {
+					t.Fatalf("notifier %d at the end of the silence: %q, want %q", i, got, tc.wantAfter)
+				}
+				d := h.eng.dispatch.deliverers[i]
+				d.mu.Lock()
+				_, known := d.known[imdb]
+				d.mu.Unlock()
+				if want := !tc.resolve; known != want {
+					t.Fatalf("notifier %d knows imdb as firing: %v, want %v", i, known, want)
+				}
+			}
+		})
 	}
 }
 
@@ -205,6 +261,12 @@ func TestMatcherJSON(t *testing.T) {
 			t.Errorf("round trip of %s: %s -> %+v", tc.in, b, back)
 		}
 	}
+	// An unknown field is refused, even by a lenient decoder: "regex"
+	// for isRegex would otherwise make an equality matcher.
+	var ms []Matcher
+	if err := json.Unmarshal([]byte(`[{"name":"s","value":"im.*","regex":true}]`), &ms); err == nil || !strings.Contains(err.Error(), `"regex"`) {
+		t.Errorf("unknown matcher field: %v, %+v; want an error naming it", err, ms)
+	}
 }
 
 func TestCreateSilenceInvalid(t *testing.T) {
@@ -224,6 +286,7 @@ func TestCreateSilenceInvalid(t *testing.T) {
 		{"end before start", Silence{Matchers: ok, StartsAt: now.Add(2 * time.Hour), EndsAt: now.Add(time.Hour)}, "endsAt"},
 		{"end in the past", Silence{Matchers: ok, EndsAt: now.Add(-time.Minute)}, "endsAt"},
 		{"too long", Silence{Matchers: ok, EndsAt: now.Add(25 * time.Hour)}, "endsAt"},
+		{"starts too far ahead", Silence{Matchers: ok, StartsAt: now.Add(25 * time.Hour), EndsAt: now.Add(26 * time.Hour)}, "startsAt"},
 		{"id given", Silence{ID: "x", Matchers: ok, EndsAt: now.Add(time.Hour)}, "id"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -267,6 +330,48 @@ func TestTooManySilencesAndRetention(t *testing.T) {
 	}
 	if s, ok := h.eng.Silence(c.ID); !ok || s.Status.State != SilenceExpired {
 		t.Fatalf("silence c = %+v, %v; want kept and expired", s, ok)
+	}
+}
+
+// Expired silences are bounded by MaxSilences too: creating and expiring
+// silences in a loop keeps the latest ones, in memory and in the state
+// file, not every one for the retention period.
+func TestExpiredSilencesAreBounded(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "alerts.json")
+	h := newHarness(t, Config{StatePath: path, Silences: SilenceConfig{MaxSilences: 2}})
+	var ids []string
+	for range 5 {
+		s := h.silence(time.Hour, eq("service", "plex"))
+		expire(h, s)
+		ids = append(ids, s.ID)
+		h.clk.Advance(time.Second)
+	}
+	live := h.silence(time.Hour, eq("service", "imdb"))
+	var got []string
+	for _, s := range h.eng.Silences() {
+		got = append(got, s.ID)
+	}
+	// Active first, then expired, most recently ended first.
+	if want := []string{live.ID, ids[4], ids[3]}; !slices.Equal(got, want) {
+		t.Fatalf("silences kept %q, want %q", got, want)
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sf stateFile
+	if err := json.Unmarshal(b, &sf); err != nil || len(sf.Silences) != 3 {
+		t.Fatalf("state file keeps %d silences (%v), want 3", len(sf.Silences), err)
+	}
+	// Silences that run out are bounded at the next evaluation.
+	later := h.silence(time.Minute, eq("service", "tmdb"))
+	h.step(time.Hour)
+	got = got[:0]
+	for _, s := range h.eng.Silences() {
+		got = append(got, s.ID)
+	}
+	if want := []string{live.ID, later.ID}; !slices.Equal(got, want) {
+		t.Fatalf("silences kept after two ran out %q, want %q", got, want)
 	}
 }
 
@@ -519,6 +624,7 @@ func TestStepMuted(t *testing.T) {
 		notes []string
 	}
 	limited := view(func(v *ruleView) { v.rateLimit = time.Hour })
+	limitedFor := view(func(v *ruleView) { v.rateLimit, v.forDur = time.Hour, 2*time.Minute })
 	flappy := view(func(v *ruleView) { v.flapChanges = 2 })
 	for _, tc := range []struct {
 		name  string
@@ -527,16 +633,30 @@ func TestStepMuted(t *testing.T) {
 	}{
 		{"unmuted within the rate limit: notified once all the same", limited, []tstep{
 			{0, with(obsHoldPlex, open), []string{"F"}},
-			{time.Minute, with(obsHoldPlex, muted), []string{"forget"}},
+			{time.Minute, with(obsHoldPlex, muted), []string{"forget unless resending"}},
 			{2 * time.Minute, with(obsHoldPlex, open), []string{"F"}},
 			{3 * time.Minute, with(obsHoldPlex, open), nil},
 		}},
-		{"notified, then muted and resolved: the notifiers forget it, hear nothing", view(), []tstep{
+		{"notified, then muted and resolved: Resenders keep it until it resolves, nobody hears more", view(), []tstep{
 			{0, with(obsHoldPlex, open), []string{"F"}},
-			{time.Minute, with(obsHoldPlex, muted), []string{"forget"}},
+			{time.Minute, with(obsHoldPlex, muted), []string{"forget unless resending"}},
 			{2 * time.Minute, with(obsHoldPlex, muted), nil},
-			{3 * time.Minute, with(obsClear0, muted), nil},
+			{3 * time.Minute, with(obsClear0, muted), []string{"forget"}},
 			{4 * time.Minute, with(obsClear0, open), nil},
+		}},
+		{"notified, then muted, resolved as the mute ends: Resenders drop it, nobody hears more", view(), []tstep{
+			{0, with(obsHoldPlex, open), []string{"F"}},
+			{time.Minute, with(obsHoldPlex, muted), []string{"forget unless resending"}},
+			{2 * time.Minute, with(obsClear0, open), []string{"forget"}},
+			{3 * time.Minute, with(obsHoldPlex, open), []string{"F"}},
+		}},
+		{"a firing dropped while muted does not count for the rate limit", limitedFor, []tstep{
+			{0, with(obsHoldPlex, muted), nil},                        // pending
+			{2 * time.Minute, with(obsHoldPlex, muted), nil},          // fires, muted
+			{3 * time.Minute, with(obsClear0, muted), nil},            // resolves, muted
+			{4 * time.Minute, with(obsHoldPlex, muted), nil},          // pending again
+			{5 * time.Minute, with(obsHoldPlex, open), nil},           // unmuted, pending
+			{6 * time.Minute, with(obsHoldPlex, open), []string{"F"}}, // fires: the first notice, not held back
 		}},
 		{"fires muted, unmuted by a silence change (obsMute)", view(), []tstep{
 			{0, with(obsHoldPlex, muted), nil},
@@ -548,6 +668,7 @@ func TestStepMuted(t *testing.T) {
 			{2 * time.Minute, with(obsHoldPlex, muted), nil},
 			{3 * time.Minute, with(obsClear0, muted), nil},
 			{4 * time.Minute, with(obsHoldPlex, open), []string{"F!"}}, // still flapping
+			{5 * time.Minute, with(obsClear0, open), nil},              // held firing: notified already
 		}},
 		{"nil mute leaves muting as it was", view(), []tstep{
 			{0, with(obsHoldPlex, muted), nil},
@@ -562,8 +683,11 @@ func TestStepMuted(t *testing.T) {
 				st, notes, _ = step(st, s.obs, tc.view, t0.Add(s.at))
 				got := kinds(alertsOf(notes))
 				for j, n := range notes {
-					if n.forget {
+					switch n.forget {
+					case forgetAll:
 						got[j] = "forget"
+					case forgetUnlessResending:
+						got[j] = "forget unless resending"
 					}
 				}
 				if !slices.Equal(got, s.notes) {
@@ -574,8 +698,10 @@ func TestStepMuted(t *testing.T) {
 						t.Fatalf("step %d: a notice says it is muted: %+v", i, n.a)
 					}
 				}
-				if s.obs.mute == muted && !slices.Equal(st.a.SilencedBy, []string{"s1"}) {
-					t.Fatalf("step %d: silencedBy %q", i, st.a.SilencedBy)
+				// A resolved alert lists nothing that mutes it.
+				if want := []string{"s1"}; s.obs.mute == muted && !slices.Equal(st.a.SilencedBy, want) && st.a.State != Resolved ||
+					st.a.State == Resolved && (st.a.SilencedBy != nil || st.a.MutedBy != nil) {
+					t.Fatalf("step %d: %s alert silencedBy %q", i, st.a.State, st.a.SilencedBy)
 				}
 			}
 		})
@@ -593,4 +719,137 @@ func alertsOf(ns []notice) []Alert {
 		out[i] = n.a
 	}
 	return out
+}
+
+// A firing notice dropped because the alert was muted was received by no
+// one: it does not count for the rate limit, and the first firing after
+// the silence is notified at once.
+func TestMutedFiringDoesNotCountForRateLimit(t *testing.T) {
+	ctx := context.Background()
+	h := newHarness(t, Config{})
+	h.addRules(Rule{Name: "r", Level: Warning, Condition: ServiceDown{}, For: 2 * time.Minute, RateLimit: time.Hour})
+	h.up.Record(ctx, 1, svc("plex"))
+	h.eval()
+	h.silence(5*time.Minute, eq("service", "plex"))
+	h.up.Record(ctx, 0, svc("plex"))
+	h.eval()                // t0: pending, muted
+	h.step(2 * time.Minute) // t0+2: fires, muted: its notice is dropped
+	h.up.Record(ctx, 1, svc("plex"))
+	h.step(time.Minute) // t0+3: resolves, muted
+	h.up.Record(ctx, 0, svc("plex"))
+	h.step(time.Minute) // t0+4: pending again, muted
+	h.step(time.Minute) // t0+5: the silence is over; pending
+	if got := h.drain(); len(got) != 0 {
+		t.Fatalf("notified before firing unmuted: %q", summary(got))
+	}
+	h.step(time.Minute) // t0+6: fires, not muted
+	got := h.drain()
+	if len(got) != 1 || got[0].State != Firing || got[0].HeldBack != 0 {
+		t.Fatalf("first firing after the silence: %+v, want one firing notice", got)
+	}
+}
+
+// A resolved alert lists no silence, and a silence that muted it earlier
+// does not make its next occurrence skip the rate limit.
+func TestResolvedAlertListsNoSilence(t *testing.T) {
+	ctx := context.Background()
+	h := newHarness(t, Config{})
+	h.addRules(Rule{Name: "r", Level: Warning, Condition: ServiceDown{}, RateLimit: time.Hour})
+	h.up.Record(ctx, 0, svc("plex"))
+	h.eval()
+	if got := h.drain(); len(got) != 1 {
+		t.Fatalf("first firing: %q", summary(got))
+	}
+	s := h.silence(5*time.Minute, eq("service", "plex"))
+	h.up.Record(ctx, 1, svc("plex"))
+	h.step(time.Minute) // resolves, muted
+	if a := h.only("r"); a.State != Resolved || a.SilencedBy != nil || a.MutedBy != nil {
+		t.Fatalf("resolved alert: %s, silencedBy %q, mutedBy %q; want neither", a.State, a.SilencedBy, a.MutedBy)
+	}
+	expire(h, s)
+	h.up.Record(ctx, 0, svc("plex"))
+	h.step(time.Minute) // fires again within the rate limit of the first notice
+	if got := h.drain(); len(got) != 0 {
+		t.Fatalf("second occurrence within the rate limit notified: %q", summary(got))
+	}
+	if a := h.only("r"); a.State != Firing || a.SilencedBy != nil {
+		t.Fatalf("second occurrence: %+v", a)
+	}
+}
+
+// A silence created and expired while a restored alert's rule is not added
+// again yet (RestoreGrace) leaves a firing notice owed: it is sent at the
+// first evaluation with the rule, also across another restart.
+func TestUnmutedWithoutRuleNotifiedOnceRuleIsBack(t *testing.T) {
+	ctx := context.Background()
+	for _, restartBetween := range []bool{false, true} {
+		t.Run(fmt.Sprintf("restart between=%v", restartBetween), func(t *testing.T) {
+			cfg := Config{StatePath: filepath.Join(t.TempDir(), "alerts.json"), RestoreGrace: 10 * time.Minute}
+			h := newHarness(t, cfg)
+			h.addRules(DefaultRules()...)
+			h.up.Record(ctx, 0, svc("imdb"))
+			h.eval()
+			if got := h.drain(); len(got) != 1 {
+				t.Fatalf("first run: %q", summary(got))
+			}
+			h = restart(t, h, cfg)
+			s := h.silence(time.Hour, eq("service", "imdb")) // the rule is not added yet
+			expire(h, s)
+			if restartBetween {
+				h = restart(t, h, cfg)
+			}
+			h.addRules(DefaultRules()...)
+			h.up.Record(ctx, 0, svc("imdb"))
+			h.step(time.Minute)
+			want := []string{"service_down:firing:service=imdb"}
+			if got := summary(h.drain()); !slices.Equal(got, want) {
+				t.Fatalf("after the rule is back: %q, want %q", got, want)
+			}
+			for range 3 {
+				h.step(time.Minute)
+			}
+			if got := h.drain(); len(got) != 0 {
+				t.Fatalf("notified more than once: %q", summary(got))
+			}
+			h.up.Record(ctx, 1, svc("imdb"))
+			h.step(time.Minute)
+			if got := summary(h.drain()); !slices.Equal(got, []string{"service_down:resolved:service=imdb"}) {
+				t.Fatalf("resolution: %q", got)
+			}
+		})
+	}
+}
+
+// A Resender keeps resending a muted alert it knew as firing after a
+// restart too; the plain notifier hears nothing until the silence ends.
+func TestMutedResendsSurviveRestart(t *testing.T) {
+	ctx := context.Background()
+	cfg := Config{StatePath: filepath.Join(t.TempDir(), "alerts.json")}
+	h := newHarness(t, cfg)
+	h.addRules(DefaultRules()...)
+	h.up.Record(ctx, 0, svc("imdb"))
+	h.eval()
+	h.drain()
+	s := h.silence(time.Hour, eq("service", "imdb"))
+	h2 := restart(t, h, cfg)
+	res := &resendRecorder{recorder: newRecorder("am"), every: time.Minute}
+	if err := h2.eng.AddNotifier(res); err != nil {
+		t.Fatal(err)
+	}
+	h2.addRules(DefaultRules()...)
+	h2.up.Record(ctx, 0, svc("imdb"))
+	h2.step(time.Minute)
+	if got := h2.drain(); len(got) != 0 {
+		t.Fatalf("plain notifier under the silence: %q", summary(got))
+	}
+	want := []string{"service_down:firing:service=imdb"}
+	if got := summary(h2.drainOf(1)); !slices.Equal(got, want) {
+		t.Fatalf("Resender after the restart: %q, want the resend %q", got, want)
+	}
+	expire(h2, s)
+	for i := range 2 {
+		if got := summary(h2.drainOf(i)); !slices.Equal(got, want) {
+			t.Fatalf("notifier %d at the end of the silence: %q, want %q", i, got, want)
+		}
+	}
 }

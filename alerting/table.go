@@ -106,16 +106,25 @@ func (t *alertTable) countOf(rule string) int {
 }
 
 // notifiedFiring returns copies of the firing alerts whose firing was
-// notified, in ID order.
-func (t *alertTable) notifiedFiring() []Alert {
-	var out []Alert
+// notified, and of those muted since whose resends go on (keepAlive),
+// both in ID order. The muted ones are as their notices were: without
+// SilencedBy and MutedBy.
+func (t *alertTable) notifiedFiring() (firing, kept []Alert) {
 	for _, rec := range t.active {
-		if rec.st.a.State == Firing && rec.st.notified {
-			out = append(out, cloneAlert(rec.st.a))
+		switch st := &rec.st; {
+		case st.a.State != Firing:
+		case st.notified:
+			firing = append(firing, cloneAlert(st.a))
+		case st.keepAlive:
+			a := cloneAlert(st.a)
+			a.SilencedBy, a.MutedBy = nil, nil
+			kept = append(kept, a)
 		}
 	}
-	slices.SortFunc(out, func(a, b Alert) int { return strings.Compare(a.ID, b.ID) })
-	return out
+	byID := func(a, b Alert) int { return strings.Compare(a.ID, b.ID) }
+	slices.SortFunc(firing, byID)
+	slices.SortFunc(kept, byID)
+	return firing, kept
 }
 
 // prune drops resolved alerts past retention, and the oldest ones past
@@ -210,13 +219,16 @@ func cloneAlert(a Alert) Alert {
 }
 
 // notifiedFiringIDs returns the IDs of the firing alerts whose firing was
-// notified.
-func (t *alertTable) notifiedFiringIDs() []string {
-	var out []string
+// notified, and of those muted since whose resends go on (keepAlive).
+func (t *alertTable) notifiedFiringIDs() (notified, kept []string) {
 	for id, rec := range t.active {
-		if rec.st.a.State == Firing && rec.st.notified {
-			out = append(out, id)
+		switch st := &rec.st; {
+		case st.a.State != Firing:
+		case st.notified:
+			notified = append(notified, id)
+		case st.keepAlive:
+			kept = append(kept, id)
 		}
 	}
-	return out
+	return notified, kept
 }

@@ -2,8 +2,13 @@ package otelmon
 
 import (
 	"cmp"
+	"encoding/json"
 	"errors"
+	"fmt"
+	"maps"
 	"net/http"
+	"reflect"
+	"slices"
 	"strings"
 	"time"
 
@@ -28,14 +33,44 @@ const (
 	maxSilenceComment = 2048
 )
 
-// silenceRequest is the body of POST /silences.
+// silenceRequest is the body of POST /silences: {"id", "matchers",
+// "startsAt", "endsAt", "createdBy", "comment"} (see decodeFields).
 type silenceRequest struct {
-	ID        string             `json:"id"`
-	Matchers  []alerting.Matcher `json:"matchers"`
-	StartsAt  time.Time          `json:"startsAt"`
-	EndsAt    time.Time          `json:"endsAt"`
-	CreatedBy string             `json:"createdBy"`
-	Comment   string             `json:"comment"`
+	ID        string
+	Matchers  []alerting.Matcher
+	StartsAt  time.Time
+	EndsAt    time.Time
+	CreatedBy string
+	Comment   string
+}
+
+// decode reads the request from a JSON body, naming the field of each
+// problem: matchers one by one, as "matchers[i].name".
+func (req *silenceRequest) decode(raw json.RawMessage) error {
+	var ms []json.RawMessage
+	errs := []error{decodeFields(raw, "", map[string]any{
+		"id": &req.ID, "matchers": &ms, "startsAt": &req.StartsAt, "endsAt": &req.EndsAt,
+		"createdBy": &req.CreatedBy, "comment": &req.Comment,
+	})}
+	for i, m := range ms {
+		var name, value string
+		var isRegex bool
+		var isEqual *bool
+		prefix := fmt.Sprintf("matchers[%d].", i)
+		err := decodeFields(m, prefix, map[string]any{"name": &name, "value": &value, "isRegex": &isRegex, "isEqual": &isEqual})
+		if string(m) == "null" {
+			err = fmt.Errorf("matchers[%d]: must be an object", i)
+		}
+		if err == nil {
+			// The shape is right: the matcher's own decoding maps it.
+			var am alerting.Matcher
+			if err = json.Unmarshal(m, &am); err == nil {
+				req.Matchers = append(req.Matchers, am)
+			}
+		}
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
 }
 
 // silenceCreated is the answer to POST /silences.
@@ -43,11 +78,59 @@ type silenceCreated struct {
 	ID string `json:"id"`
 }
 
-// alertSilenceRequest is the body of POST /alerts/{id}/silence.
+// alertSilenceRequest is the body of POST /alerts/{id}/silence:
+// {"duration", "comment", "createdBy"}.
 type alertSilenceRequest struct {
-	Duration  string `json:"duration"`
-	Comment   string `json:"comment"`
-	CreatedBy string `json:"createdBy"`
+	Duration  string
+	Comment   string
+	CreatedBy string
+}
+
+func (req *alertSilenceRequest) decode(raw json.RawMessage) error {
+	return decodeFields(raw, "", map[string]any{"duration": &req.Duration, "comment": &req.Comment, "createdBy": &req.CreatedBy})
+}
+
+// decodeFields decodes the JSON object raw field by field into the targets
+// fields names, so that each problem names its field (prefix+name): a
+// field not in fields, a value of the wrong type, a time that is not RFC
+// 3339. Names are matched exactly. A null object or value leaves the
+// targets alone. The problems are joined, in field name order.
+func decodeFields(raw json.RawMessage, prefix string, fields map[string]any) error {
+	var obj map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &obj); err != nil {
+		return fmt.Errorf("%s: must be an object", cmp.Or(strings.TrimSuffix(prefix, "."), "body"))
+	}
+	var errs []error
+	for _, name := range slices.Sorted(maps.Keys(obj)) {
+		target, ok := fields[name]
+		switch {
+		case !ok:
+			errs = append(errs, fmt.Errorf("%s%s: unknown field", prefix, name))
+		case json.Unmarshal(obj[name], target) != nil:
+			errs = append(errs, fmt.Errorf("%s%s: must be %s", prefix, name, jsonKind(reflect.TypeOf(target).Elem())))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// jsonKind describes the JSON values a Go type decodes from.
+func jsonKind(t reflect.Type) string {
+	if t == reflect.TypeFor[time.Time]() {
+		return `an RFC 3339 time such as "2025-03-01T12:00:00Z"`
+	}
+	switch t.Kind() {
+	case reflect.Pointer:
+		return jsonKind(t.Elem())
+	case reflect.Bool:
+		return "true or false"
+	case reflect.String:
+		return "a string"
+	case reflect.Slice, reflect.Array:
+		return "an array"
+	case reflect.Map, reflect.Struct:
+		return "an object"
+	}
+	return "a number"
 }
 
 func (m *Monitor) serveSilences(w http.ResponseWriter, _ *http.Request) {
@@ -81,7 +164,7 @@ func (m *Monitor) serveCreateSilence(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var req silenceRequest
-	if !decodeBody(w, r, &req) || !checkSilenceText(w, req.CreatedBy, req.Comment) {
+	if !decodeFieldsBody(w, r, req.decode) || !checkSilenceText(w, req.CreatedBy, req.Comment) {
 		return
 	}
 	s, err := m.alerts.CreateSilence(alerting.Silence{
@@ -112,7 +195,7 @@ func (m *Monitor) serveSilenceAlert(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var req alertSilenceRequest
-	if !decodeBody(w, r, &req) || !checkSilenceText(w, req.CreatedBy, req.Comment) {
+	if !decodeFieldsBody(w, r, req.decode) || !checkSilenceText(w, req.CreatedBy, req.Comment) {
 		return
 	}
 	if req.Duration == "" {
@@ -130,6 +213,28 @@ func (m *Monitor) serveSilenceAlert(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusCreated, s)
+}
+
+// decodeFieldsBody reads an optional JSON body as decodeBody does (413,
+// 400 for what is not one JSON value) and hands it to decode; a problem
+// decode names is a 400 that says which fields are wrong.
+func decodeFieldsBody(w http.ResponseWriter, r *http.Request, decode func(json.RawMessage) error) bool {
+	var raw json.RawMessage
+	if !decodeBody(w, r, &raw) {
+		return false
+	}
+	if raw == nil {
+		return true // no body
+	}
+	if err := decode(raw); err != nil {
+		var parts []string
+		for _, e := range leaves(err) {
+			parts = append(parts, e.Error())
+		}
+		writeError(w, http.StatusBadRequest, CodeBadRequest, strings.Join(parts, "; "))
+		return false
+	}
+	return true
 }
 
 // alertingOn answers 503 and reports false when alerting is disabled.

@@ -130,12 +130,21 @@ func TestAPISilenceBadInput(t *testing.T) {
 		{"too long", base, `{"matchers":` + ok + `,"endsAt":` + ts(31*24*time.Hour) + `}`, "longer than the maximum 720h0m0s"},
 		{"id given", base, `{"id":"abc","matchers":` + ok + `,"endsAt":` + ts(time.Hour) + `}`, "id: must be empty"},
 		{"malformed", base, `{"matchers":`, "malformed JSON body"},
-		{"unknown field", base, `{"matcher":[]}`, "malformed JSON body"},
-		{"bad time", base, `{"matchers":` + ok + `,"endsAt":"tomorrow"}`, "malformed JSON body"},
+		{"unknown field", base, `{"matcher":[]}`, "matcher: unknown field"},
+		{"bad time", base, `{"matchers":` + ok + `,"endsAt":"tomorrow"}`, `endsAt: must be an RFC 3339 time`},
+		{"time not a string", base, `{"matchers":` + ok + `,"startsAt":1740830400,"endsAt":` + ts(time.Hour) + `}`, `startsAt: must be an RFC 3339 time`},
+		{"isRegex not a boolean", base, `{"matchers":[{"name":"source","value":"im.*","isRegex":"yes"}],"endsAt":` + ts(time.Hour) + `}`, "matchers[0].isRegex: must be true or false"},
+		{"unknown matcher field", base, `{"matchers":[{"name":"source","value":"imdb"},{"name":"source","value":"im.*","regex":true}],"endsAt":` + ts(time.Hour) + `}`, "matchers[1].regex: unknown field"},
+		{"matcher not an object", base, `{"matchers":[null],"endsAt":` + ts(time.Hour) + `}`, "matchers[0]: must be an object"},
+		{"matchers not an array", base, `{"matchers":{"name":"source"},"endsAt":` + ts(time.Hour) + `}`, "matchers: must be an array"},
+		{"body not an object", base, `["matchers"]`, "body: must be an object"},
+		{"starts too far ahead", base, `{"matchers":` + ok + `,"startsAt":` + ts(800*time.Hour) + `,"endsAt":` + ts(801*time.Hour) + `}`, "startsAt: "},
 		{"control character in comment", base, `{"matchers":` + ok + `,"endsAt":` + ts(time.Hour) + `,"comment":"a\u0007b"}`, "comment: character U+0007"},
 		{"createdBy too long", base, `{"matchers":` + ok + `,"endsAt":` + ts(time.Hour) + `,"createdBy":"` + strings.Repeat("x", 129) + `"}`, "createdBy: longer than 128 bytes"},
 		{"several at once", base, `{"matchers":[{"name":"","value":"x"}],"endsAt":` + ts(-time.Hour) + `}`, "endsAt: "},
 		{"alert: no duration", alertURL, `{"comment":"x"}`, "duration: required"},
+		{"alert: duration not a string", alertURL, `{"duration":3600}`, "duration: must be a string"},
+		{"alert: unknown field", alertURL, `{"duration":"1h","until":"later"}`, "until: unknown field"},
 		{"alert: bad duration", alertURL, `{"duration":"two hours"}`, "duration: must be a positive duration"},
 		{"alert: negative duration", alertURL, `{"duration":"-1h"}`, "duration: must be a positive duration"},
 		{"alert: too long", alertURL, `{"duration":"800h"}`, "longer than the maximum"},
@@ -154,6 +163,12 @@ func TestAPISilenceBadInput(t *testing.T) {
 	}
 	if r := call(t, "POST", base, testKey, `{"matchers":[{"name":"","value":"x"}],"endsAt":`+ts(-time.Hour)+`}`); !strings.Contains(r.body, "matchers[0].name") {
 		t.Fatalf("several problems: only some named: %s", r.body)
+	}
+	r := call(t, "POST", base, testKey, `{"matchers":[{"name":1,"isEqual":"no"}],"endsAt":"soon"}`)
+	for _, want := range []string{"endsAt: must be", "matchers[0].isEqual: must be true or false", "matchers[0].name: must be a string"} {
+		if !strings.Contains(r.body, want) {
+			t.Fatalf("several malformed fields: %s does not say %q", r.body, want)
+		}
 	}
 	if got := m.Alerts().Silences(); len(got) != 0 {
 		t.Fatalf("bad input kept silences: %+v", got)
