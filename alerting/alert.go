@@ -150,8 +150,8 @@ type Alert struct {
 
 	// SilencedBy lists the IDs of the active silences that mute the alert,
 	// and MutedBy the names of the open maintenance windows that do, as of
-	// its last evaluation; both empty when nothing mutes it. A muted alert
-	// is notified to no one (see Silence).
+	// its last evaluation; both empty when nothing mutes it and on a
+	// resolved alert. A muted alert is notified to no one (see Silence).
 	SilencedBy []string `json:"silencedBy,omitempty"`
 	MutedBy    []string `json:"mutedBy,omitempty"`
 

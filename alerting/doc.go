@@ -62,7 +62,9 @@
 // EndsAt, with Alertmanager's semantics; a [MaintenanceWindow] does the same
 // on a recurring schedule (Alertmanager's time intervals). A muted alert is
 // still evaluated and listed, with SilencedBy or MutedBy, but no notifier
-// hears of it, firing or resolved. When it is no longer muted and still
+// hears of it, firing or resolved (only a Resender that already knew it as
+// firing keeps getting its resends while it stays muted and firing, so
+// that Alertmanager does not resolve it on its own). When it is no longer muted and still
 // fires, the notifiers get it once; when it resolved meanwhile, nothing.
 // Silences are saved with the alert state: [Engine.CreateSilence] and
 // [Engine.ExpireSilence] return only once the file took the change.

@@ -36,13 +36,13 @@ type stateFile struct {
 // savedSilence is a silence as the state file keeps it: without its
 // status, which depends on the time it is read.
 type savedSilence struct {
-	ID        string    `json:"id"`
-	Matchers  []Matcher `json:"matchers"`
-	StartsAt  time.Time `json:"startsAt"`
-	EndsAt    time.Time `json:"endsAt"`
-	UpdatedAt time.Time `json:"updatedAt,omitzero"`
-	CreatedBy string    `json:"createdBy,omitempty"`
-	Comment   string    `json:"comment,omitempty"`
+	ID        string         `json:"id"`
+	Matchers  []savedMatcher `json:"matchers"`
+	StartsAt  time.Time      `json:"startsAt"`
+	EndsAt    time.Time      `json:"endsAt"`
+	UpdatedAt time.Time      `json:"updatedAt,omitzero"`
+	CreatedBy string         `json:"createdBy,omitempty"`
+	Comment   string         `json:"comment,omitempty"`
 }
 
 type savedAlert struct {
@@ -303,7 +303,7 @@ func (p *statePersister) load(now time.Time) ([]*alertRecord, error) {
 	}
 	if p.silences != nil {
 		for _, ss := range sf.Silences {
-			s := Silence{ID: ss.ID, Matchers: ss.Matchers, StartsAt: ss.StartsAt, EndsAt: ss.EndsAt,
+			s := Silence{ID: ss.ID, Matchers: fromSaved(ss.Matchers), StartsAt: ss.StartsAt, EndsAt: ss.EndsAt,
 				UpdatedAt: ss.UpdatedAt, CreatedBy: ss.CreatedBy, Comment: ss.Comment}
 			ent, err := newSilenceEntry(s)
 			if err != nil {

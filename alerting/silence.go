@@ -139,10 +139,15 @@ func (m Matcher) MarshalJSON() ([]byte, error) {
 // isEqual means true. A field other than those four is an error, whatever
 // the decoder: a misspelt isRegex would otherwise make an equality matcher
 // that mutes nothing.
-func (m *Matcher) UnmarshalJSON(b []byte) error {
+func (m *Matcher) UnmarshalJSON(b []byte) error { return m.decode(b, true) }
+
+// decode decodes a matcher; strict refuses unknown fields.
+func (m *Matcher) decode(b []byte, strict bool) error {
 	var j matcherJSON
 	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.DisallowUnknownFields()
+	if strict {
+		dec.DisallowUnknownFields()
+	}
 	if err := dec.Decode(&j); err != nil {
 		return err
 	}
@@ -158,6 +163,33 @@ func (m *Matcher) UnmarshalJSON(b []byte) error {
 	}
 	*m = Matcher{Name: j.Name, Value: j.Value, Type: t}
 	return nil
+}
+
+// savedMatcher is a Matcher in the state file, decoded leniently: a field
+// a later version adds does not make the file unreadable (and moved aside
+// as corrupt) after a downgrade.
+type savedMatcher Matcher
+
+// MarshalJSON encodes it as a Matcher.
+func (m savedMatcher) MarshalJSON() ([]byte, error) { return Matcher(m).MarshalJSON() }
+
+// UnmarshalJSON decodes it as a Matcher, ignoring unknown fields.
+func (m *savedMatcher) UnmarshalJSON(b []byte) error { return (*Matcher)(m).decode(b, false) }
+
+func toSaved(ms []Matcher) []savedMatcher {
+	out := make([]savedMatcher, len(ms))
+	for i, m := range ms {
+		out[i] = savedMatcher(m)
+	}
+	return out
+}
+
+func fromSaved(ms []savedMatcher) []Matcher {
+	out := make([]Matcher, len(ms))
+	for i, m := range ms {
+		out[i] = Matcher(m)
+	}
+	return out
 }
 
 // labelMatcher is a Matcher ready to match.
@@ -480,7 +512,7 @@ func (st *silenceStore) saved() []savedSilence {
 	out := make([]savedSilence, 0, len(st.byID))
 	for _, e := range st.byID {
 		s := &e.s
-		out = append(out, savedSilence{ID: s.ID, Matchers: slices.Clone(s.Matchers), StartsAt: s.StartsAt, EndsAt: s.EndsAt,
+		out = append(out, savedSilence{ID: s.ID, Matchers: toSaved(s.Matchers), StartsAt: s.StartsAt, EndsAt: s.EndsAt,
 			UpdatedAt: s.UpdatedAt, CreatedBy: s.CreatedBy, Comment: s.Comment})
 	}
 	slices.SortFunc(out, func(a, b savedSilence) int { return strings.Compare(a.ID, b.ID) })

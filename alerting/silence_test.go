@@ -580,6 +580,37 @@ func TestStateFileWithoutSilencesStillLoads(t *testing.T) {
 	}
 }
 
+// A state file written by a later version, whose matchers carry a field
+// this one does not know, still loads: it is not moved aside as corrupt,
+// and its silences keep muting.
+func TestStateFileWithNewerMatcherFieldsLoads(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "alerts.json")
+	cfg := Config{StatePath: path}
+	h := newHarness(t, cfg)
+	s := h.silence(time.Hour, eq("service", "plex"))
+	if err := h.eng.Shutdown(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	newer := strings.Replace(string(b), `"name":"service"`, `"name":"service","caseInsensitive":false`, 1)
+	if newer == string(b) {
+		t.Fatalf("no matcher in the state file: %s", b)
+	}
+	if err := os.WriteFile(path, []byte(newer), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	h2 := newHarness(t, cfg)
+	if got, ok := h2.eng.Silence(s.ID); !ok || got.Status.State != SilenceActive || !slices.Equal(got.Matchers, s.Matchers) {
+		t.Fatalf("silence from a newer file = %+v, %v", got, ok)
+	}
+	if m, _ := filepath.Glob(path + ".corrupt-*"); len(m) != 0 {
+		t.Fatalf("a newer state file was moved aside: %v", m)
+	}
+}
+
 func TestSilenceNotSavedIsNotKept(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "state")
 	if err := os.Mkdir(dir, 0o700); err != nil {
