@@ -1,15 +1,11 @@
 package alerting
 
 import (
-	"bytes"
 	"crypto/rand"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"regexp"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 )
@@ -25,7 +21,8 @@ import (
 // on while the alert fires muted (see Silence). When it is no longer muted
 // and still fires, the notifiers get it once; when it resolved meanwhile,
 // they get nothing. The lifecycle applies this (see step); this file holds
-// the silences, the windows and the Engine's silence API.
+// the silences, what mutes an alert at an instant (muteSet) and the
+// Engine's silence API; matcher.go the matchers, window.go the windows.
 
 // Sentinel errors of silences; the errors returned wrap them, most inside a
 // *SilenceError.
@@ -71,196 +68,6 @@ func (e *SilenceError) Unwrap() error { return e.Err }
 
 func invalidSilence(field, format string, args ...any) error {
 	return &SilenceError{Field: field, Reason: fmt.Sprintf(format, args...), Err: ErrInvalidSilence}
-}
-
-// MatchType is how a Matcher compares a label's value. The zero value is
-// MatchEqual.
-type MatchType int
-
-// Match types, as Alertmanager's: =, !=, =~ and !~.
-const (
-	MatchEqual MatchType = iota
-	MatchNotEqual
-	MatchRegexp
-	MatchNotRegexp
-)
-
-// String returns "=", "!=", "=~" or "!~".
-func (t MatchType) String() string {
-	switch t {
-	case MatchEqual:
-		return "="
-	case MatchNotEqual:
-		return "!="
-	case MatchRegexp:
-		return "=~"
-	case MatchNotRegexp:
-		return "!~"
-	}
-	return fmt.Sprintf("MatchType(%d)", int(t))
-}
-
-// Matcher selects alerts by one label. Names are the alert's labels
-// (source, service, ...) plus alertname, the rule's name, and severity, the
-// level ("info", "warning", "critical"), as the Alertmanager notifier sends
-// them; alertname and severity win over labels of the same name. A label
-// the alert does not have reads as "", as in Prometheus: service!="plex"
-// matches an alert without a service label. A regular expression is
-// anchored at both ends (service=~"imdb|tmdb").
-//
-// In JSON it is Alertmanager v2's shape: {"name", "value", "isRegex",
-// "isEqual"}; isEqual defaults to true and isRegex to false.
-type Matcher struct {
-	Name  string
-	Value string
-	Type  MatchType
-}
-
-// String returns the matcher as Alertmanager writes it, e.g.
-// service="imdb".
-func (m Matcher) String() string {
-	return m.Name + m.Type.String() + strconv.Quote(m.Value)
-}
-
-type matcherJSON struct {
-	Name    string `json:"name"`
-	Value   string `json:"value"`
-	IsRegex bool   `json:"isRegex"`
-	IsEqual *bool  `json:"isEqual,omitempty"`
-}
-
-// MarshalJSON encodes the matcher in Alertmanager v2's shape.
-func (m Matcher) MarshalJSON() ([]byte, error) {
-	eq := m.Type == MatchEqual || m.Type == MatchRegexp
-	return json.Marshal(matcherJSON{Name: m.Name, Value: m.Value, IsRegex: m.Type == MatchRegexp || m.Type == MatchNotRegexp, IsEqual: &eq})
-}
-
-// UnmarshalJSON decodes a matcher in Alertmanager v2's shape; a missing
-// isEqual means true. A field other than those four is an error, whatever
-// the decoder: a misspelt isRegex would otherwise make an equality matcher
-// that mutes nothing.
-func (m *Matcher) UnmarshalJSON(b []byte) error { return m.decode(b, true) }
-
-// decode decodes a matcher; strict refuses unknown fields.
-func (m *Matcher) decode(b []byte, strict bool) error {
-	var j matcherJSON
-	dec := json.NewDecoder(bytes.NewReader(b))
-	if strict {
-		dec.DisallowUnknownFields()
-	}
-	if err := dec.Decode(&j); err != nil {
-		return err
-	}
-	eq := j.IsEqual == nil || *j.IsEqual
-	t := MatchEqual
-	switch {
-	case j.IsRegex && eq:
-		t = MatchRegexp
-	case j.IsRegex:
-		t = MatchNotRegexp
-	case !eq:
-		t = MatchNotEqual
-	}
-	*m = Matcher{Name: j.Name, Value: j.Value, Type: t}
-	return nil
-}
-
-// savedMatcher is a Matcher in the state file, decoded leniently: a field
-// a later version adds does not make the file unreadable (and moved aside
-// as corrupt) after a downgrade.
-type savedMatcher Matcher
-
-// MarshalJSON encodes it as a Matcher.
-func (m savedMatcher) MarshalJSON() ([]byte, error) { return Matcher(m).MarshalJSON() }
-
-// UnmarshalJSON decodes it as a Matcher, ignoring unknown fields.
-func (m *savedMatcher) UnmarshalJSON(b []byte) error { return (*Matcher)(m).decode(b, false) }
-
-func toSaved(ms []Matcher) []savedMatcher {
-	out := make([]savedMatcher, len(ms))
-	for i, m := range ms {
-		out[i] = savedMatcher(m)
-	}
-	return out
-}
-
-func fromSaved(ms []savedMatcher) []Matcher {
-	out := make([]Matcher, len(ms))
-	for i, m := range ms {
-		out[i] = Matcher(m)
-	}
-	return out
-}
-
-// labelMatcher is a Matcher ready to match.
-type labelMatcher struct {
-	Matcher
-	re *regexp.Regexp // MatchRegexp, MatchNotRegexp
-}
-
-func (m *labelMatcher) matches(v string) bool {
-	switch m.Type {
-	case MatchEqual:
-		return v == m.Value
-	case MatchNotEqual:
-		return v != m.Value
-	case MatchRegexp:
-		return m.re.MatchString(v)
-	case MatchNotRegexp:
-		return !m.re.MatchString(v)
-	}
-	return false
-}
-
-// compileMatchers compiles ms; field names the list in errors.
-func compileMatchers(field string, ms []Matcher) ([]labelMatcher, []fieldError) {
-	out := make([]labelMatcher, 0, len(ms))
-	var errs []fieldError
-	for i, m := range ms {
-		f := fmt.Sprintf("%s[%d]", field, i)
-		if m.Name == "" {
-			errs = append(errs, fieldError{field: f + ".name", reason: "must not be empty"})
-			continue
-		}
-		c := labelMatcher{Matcher: m}
-		switch m.Type {
-		case MatchEqual, MatchNotEqual:
-		case MatchRegexp, MatchNotRegexp:
-			re, err := regexp.Compile("^(?:" + m.Value + ")$")
-			if err != nil {
-				errs = append(errs, fieldError{field: f + ".value", value: strconv.Quote(m.Value), reason: "invalid regular expression: " + err.Error()})
-				continue
-			}
-			c.re = re
-		default:
-			errs = append(errs, fieldError{field: f + ".type", value: m.Type.String(), reason: "unknown match type"})
-			continue
-		}
-		out = append(out, c)
-	}
-	return out, errs
-}
-
-// matchesAlert reports whether every matcher matches a's labels.
-func matchesAlert(ms []labelMatcher, a *Alert) bool {
-	for i := range ms {
-		if !ms[i].matches(alertLabel(a, ms[i].Name)) {
-			return false
-		}
-	}
-	return true
-}
-
-// alertLabel returns the value of a's label name as the Alertmanager
-// notifier sends it: alertname and severity first, then a's own labels.
-func alertLabel(a *Alert, name string) string {
-	switch name {
-	case "alertname":
-		return a.Rule
-	case "severity":
-		return a.Level.String()
-	}
-	return a.Labels[name]
 }
 
 // SilenceState is where a silence is in time. The zero value is
@@ -517,91 +324,6 @@ func (st *silenceStore) saved() []savedSilence {
 	}
 	slices.SortFunc(out, func(a, b savedSilence) int { return strings.Compare(a.ID, b.ID) })
 	return out
-}
-
-// MaintenanceWindow mutes the alerts its matchers select while the time is
-// inside one of its intervals, e.g. "plex, every day 03:00–03:15
-// Europe/Berlin":
-//
-//	alerting.MaintenanceWindow{
-//		Name:     "plex-nightly-restart",
-//		Matchers: []alerting.Matcher{{Name: "service", Value: "plex"}},
-//		TimeIntervals: []alerting.TimeInterval{{
-//			Times:    []alerting.TimeRange{{Start: "03:00", End: "03:15"}},
-//			Location: "Europe/Berlin",
-//		}},
-//	}
-//
-// An alert inside a window behaves as silenced, and its MutedBy names the
-// window.
-type MaintenanceWindow struct {
-	// Name identifies the window in alerts' MutedBy. Required, unique.
-	Name string `json:"name"`
-	// Matchers select the alerts; all must match. Empty selects every
-	// alert.
-	Matchers []Matcher `json:"matchers"`
-	// TimeIntervals are when the window is open: inside any of them.
-	// Required: at least one.
-	TimeIntervals []TimeInterval `json:"timeIntervals"`
-}
-
-// window is a MaintenanceWindow compiled.
-type window struct {
-	name      string
-	m         []labelMatcher
-	intervals []interval
-}
-
-func (w *window) openAt(t time.Time) bool {
-	for i := range w.intervals {
-		if w.intervals[i].contains(t) {
-			return true
-		}
-	}
-	return false
-}
-
-// compileWindows checks the windows and compiles them; errors are
-// *ConfigErrors naming MaintenanceWindows[i].
-func compileWindows(ws []MaintenanceWindow) ([]*window, error) {
-	var errs []error
-	out := make([]*window, 0, len(ws))
-	seen := map[string]bool{}
-	for i, mw := range ws {
-		prefix := fmt.Sprintf("MaintenanceWindows[%d]", i)
-		bad := func(fe fieldError) {
-			errs = append(errs, &ConfigError{Field: prefix + "." + fe.field, Value: fe.value, Reason: fe.reason})
-		}
-		switch {
-		case mw.Name == "":
-			bad(fieldError{field: "Name", reason: "must not be empty"})
-		case seen[mw.Name]:
-			bad(fieldError{field: "Name", value: strconv.Quote(mw.Name), reason: "duplicate window name"})
-		}
-		seen[mw.Name] = true
-		w := &window{name: mw.Name}
-		var ferrs []fieldError
-		w.m, ferrs = compileMatchers("Matchers", mw.Matchers)
-		for _, fe := range ferrs {
-			bad(fe)
-		}
-		if len(mw.TimeIntervals) == 0 {
-			bad(fieldError{field: "TimeIntervals", reason: "at least one interval is required"})
-		}
-		for j, ti := range mw.TimeIntervals {
-			iv, ferrs := ti.compile()
-			for _, fe := range ferrs {
-				fe.field = fmt.Sprintf("TimeIntervals[%d].%s", j, fe.field)
-				bad(fe)
-			}
-			w.intervals = append(w.intervals, iv)
-		}
-		out = append(out, w)
-	}
-	if err := errors.Join(errs...); err != nil {
-		return nil, err
-	}
-	return out, nil
 }
 
 // muteSet is what mutes alerts at one instant: the active silences and the
@@ -866,38 +588,4 @@ func (e *Engine) Silence(id string) (Silence, bool) {
 		return Silence{}, false
 	}
 	return ent.public(e.clock.Now()), true
-}
-
-// MaintenanceWindowStatus is a configured maintenance window and whether it
-// is open now.
-type MaintenanceWindowStatus struct {
-	MaintenanceWindow
-	// Active is true while the time is inside one of the window's
-	// intervals.
-	Active bool `json:"active"`
-}
-
-// MaintenanceWindows returns the configured maintenance windows in
-// configuration order, each with whether it is open now.
-func (e *Engine) MaintenanceWindows() []MaintenanceWindowStatus {
-	now := e.clock.Now()
-	out := make([]MaintenanceWindowStatus, len(e.cfg.MaintenanceWindows))
-	for i, mw := range e.cfg.MaintenanceWindows {
-		out[i] = MaintenanceWindowStatus{MaintenanceWindow: cloneWindow(mw), Active: e.windows[i].openAt(now)}
-	}
-	return out
-}
-
-func cloneWindow(mw MaintenanceWindow) MaintenanceWindow {
-	mw.Matchers = slices.Clone(mw.Matchers)
-	mw.TimeIntervals = slices.Clone(mw.TimeIntervals)
-	for i := range mw.TimeIntervals {
-		ti := &mw.TimeIntervals[i]
-		ti.Times = slices.Clone(ti.Times)
-		ti.Weekdays = slices.Clone(ti.Weekdays)
-		ti.DaysOfMonth = slices.Clone(ti.DaysOfMonth)
-		ti.Months = slices.Clone(ti.Months)
-		ti.Years = slices.Clone(ti.Years)
-	}
-	return mw
 }
