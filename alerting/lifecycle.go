@@ -39,10 +39,13 @@ type alertState struct {
 	// notifiers: once nothing mutes it and it still fires, they get it
 	// once, at the first step with its rule.
 	owed bool
-	// keepAlive is set while a firing alert whose firing was notified is
+	// kept is set while a firing alert whose firing was notified is
 	// muted: the Resenders that know it keep getting its resends (nothing
-	// else), until it resolves or a firing notice is sent again.
-	keepAlive bool
+	// else), until it resolves or a firing notice is sent again. It is the
+	// alert as they last heard of it, so that a level or label changed
+	// under the mute is not resent as a new alert (for Alertmanager, whose
+	// identity of an alert is its labels). Never changed in place.
+	kept *Alert
 
 	transitions  []time.Time // recent fire and resolve decisions, for flap detection
 	flapping     bool
@@ -173,7 +176,7 @@ func step(st alertState, obs observation, r *ruleView, now time.Time) (alertStat
 // decided. The notifiers told of its firing before (wasNotified) get a
 // forget notice instead, since they will not hear of its resolution;
 // Resenders among them keep getting its resends while it is muted and
-// fires (keepAlive), and drop it when it resolves. An alert that is no
+// fires (kept), and drop it when it resolves. An alert that is no
 // longer muted and still fires is notified once, whatever the rate limit,
 // at the first step that has its rule (owed); one that resolved while
 // muted is not. A resolved alert lists nothing that mutes it.
@@ -182,25 +185,26 @@ func (m *machine) applyMute(ms *muteSet, wasNotified bool) {
 	if st.gone {
 		return
 	}
-	var sil, mw []string
-	if st.a.State != Resolved {
-		sil, mw = ms.of(&st.a)
+	sil, mw := ms.of(&st.a)
+	listSil, listMw := sil, mw
+	if st.a.State == Resolved {
+		listSil, listMw = nil, nil // muted all the same, but listed as nothing
 	}
-	if !slices.Equal(sil, st.a.SilencedBy) || !slices.Equal(mw, st.a.MutedBy) {
-		st.a.SilencedBy, st.a.MutedBy = sil, mw
+	if !slices.Equal(listSil, st.a.SilencedBy) || !slices.Equal(listMw, st.a.MutedBy) {
+		st.a.SilencedBy, st.a.MutedBy = listSil, listMw
 		m.save = true
 	}
 	firing := st.a.State == Firing
 	if sil != nil || mw != nil {
-		keep := firing && (wasNotified || st.keepAlive)
-		if m.notices != nil || st.notified || st.keepAlive != keep || st.owed != firing {
+		keep := firing && (wasNotified || st.kept != nil)
+		if m.notices != nil || st.notified || (st.kept != nil) != keep || st.owed != firing {
 			m.save = true
 		}
 		if m.undo != nil {
 			st.lastNotified, st.heldBack, st.flapNotified = m.undo.lastNotified, m.undo.heldBack, m.undo.flapNotified
 		}
 		m.notices = nil
-		switch told := wasNotified || st.keepAlive; {
+		switch told := wasNotified || st.kept != nil; {
 		case told && firing:
 			if wasNotified {
 				m.notices = []notice{{a: Alert{ID: st.a.ID}, forget: forgetUnlessResending}}
@@ -208,14 +212,22 @@ func (m *machine) applyMute(ms *muteSet, wasNotified bool) {
 		case told:
 			m.notices = []notice{{a: Alert{ID: st.a.ID}, forget: forgetAll}}
 		}
-		st.notified, st.keepAlive, st.owed = false, keep, firing
+		switch {
+		case !keep:
+			st.kept = nil
+		case st.kept == nil:
+			k := cloneAlert(st.a)
+			k.SilencedBy, k.MutedBy = nil, nil
+			st.kept = &k
+		}
+		st.notified, st.owed = false, firing
 		return
 	}
 	for i := range m.notices {
 		m.notices[i].a.SilencedBy, m.notices[i].a.MutedBy = nil, nil
 	}
 	if !firing {
-		if st.keepAlive {
+		if st.kept != nil {
 			// Resolved as the mute ended: the Resenders drop it too.
 			m.notices = append(m.notices, notice{a: Alert{ID: st.a.ID}, forget: forgetAll})
 		}
@@ -238,8 +250,8 @@ func (m *machine) applyMute(ms *muteSet, wasNotified bool) {
 // the Resenders' keep-alive.
 func (m *machine) clearMuteDebt() {
 	st := &m.st
-	if st.owed || st.keepAlive {
-		st.owed, st.keepAlive = false, false
+	if st.owed || st.kept != nil {
+		st.owed, st.kept = false, nil
 		m.save = true
 	}
 }

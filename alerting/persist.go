@@ -58,7 +58,7 @@ type savedAlert struct {
 	FlapNotified bool        `json:"flapNotified,omitempty"`
 	HeldFiring   bool        `json:"heldFiring,omitempty"`
 	Owed         bool        `json:"owed,omitempty"`
-	KeepAlive    bool        `json:"keepAlive,omitempty"`
+	KeepAlive    *Alert      `json:"keepAlive,omitempty"`
 }
 
 // statePersister keeps the alert state in a file it owns. Its zero value
@@ -159,7 +159,7 @@ func (p *statePersister) snapshot(alerts map[string]*alertRecord) *stateFile {
 			LastNotified: st.lastNotified, Notified: st.notified, HeldBack: st.heldBack,
 			Transitions: slices.Clone(st.transitions),
 			Flapping:    st.flapping, FlapNotified: st.flapNotified, HeldFiring: st.heldFiring,
-			Owed: st.owed, KeepAlive: st.keepAlive,
+			Owed: st.owed, KeepAlive: st.kept,
 		}
 		if st.prev != nil {
 			p := cloneAlert(*st.prev)
@@ -321,7 +321,7 @@ func (p *statePersister) load(now time.Time) ([]*alertRecord, error) {
 			a: sa.Alert, prev: sa.Prev, lastSeen: sa.LastSeen, savedSeen: sa.LastSeen, clearCount: sa.ClearCount,
 			lastNotified: sa.LastNotified, notified: sa.Notified, heldBack: sa.HeldBack,
 			transitions: sa.Transitions, flapping: sa.Flapping, flapNotified: sa.FlapNotified, heldFiring: sa.HeldFiring,
-			owed: sa.Owed, keepAlive: sa.KeepAlive,
+			owed: sa.Owed, kept: sa.KeepAlive,
 		}})
 	}
 	return out, nil

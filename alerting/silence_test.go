@@ -884,3 +884,55 @@ func TestMutedResendsSurviveRestart(t *testing.T) {
 		}
 	}
 }
+
+// An alert that resolves in the evaluation where a pending silence becomes
+// active is muted: its resolution reaches no notifier.
+func TestResolvedAsSilenceStartsIsNotNotified(t *testing.T) {
+	ctx := context.Background()
+	h := newHarness(t, Config{})
+	h.addRules(DefaultRules()...)
+	if _, err := h.eng.CreateSilence(Silence{Matchers: []Matcher{eq("service", "plex")}, StartsAt: t0.Add(time.Hour), EndsAt: t0.Add(2 * time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	h.up.Record(ctx, 0, svc("plex"))
+	h.eval()
+	if got := h.drain(); len(got) != 1 {
+		t.Fatalf("before the silence: %q", summary(got))
+	}
+	h.up.Record(ctx, 1, svc("plex"))
+	h.step(time.Hour) // the silence is active from now; the alert resolves in this evaluation
+	if got := h.drain(); len(got) != 0 {
+		t.Fatalf("resolution notified while the silence is active: %q", summary(got))
+	}
+}
+
+// A Resender's keep-alive of a muted alert is the alert as it last heard
+// of it: a level raised under the silence is not resent (for Alertmanager
+// a new alert, severity being a label), only notified once the silence
+// ends.
+func TestKeepAliveKeepsNotifiedLevel(t *testing.T) {
+	ctx := context.Background()
+	res := &resendRecorder{recorder: newRecorder("am"), every: time.Minute}
+	h := newHarness(t, Config{}, WithNotifier(res))
+	h.addRules(Rule{Name: "r", Level: Warning, Condition: ServiceDown{}})
+	h.up.Record(ctx, 0, svc("plex"))
+	h.eval()
+	h.drainOf(0)
+	if got := h.drainOf(1); len(got) != 1 || got[0].Level != Warning {
+		t.Fatalf("first firing: %+v", got)
+	}
+	h.silence(time.Hour, eq("service", "plex"))
+	if err := h.eng.UpdateRule(Rule{Name: "r", Level: Critical, Condition: ServiceDown{}}); err != nil {
+		t.Fatal(err)
+	}
+	h.step(time.Minute)
+	h.step(time.Minute)
+	if got := h.drainOf(0); len(got) != 0 {
+		t.Fatalf("plain notifier: %q", summary(got))
+	}
+	for _, a := range h.drainOf(1) {
+		if a.Level != Warning {
+			t.Fatalf("keep-alive of a muted alert sent with level %s (was notified as warning): a new Alertmanager alert, severity=%s", a.Level, a.Level)
+		}
+	}
+}

@@ -106,19 +106,16 @@ func (t *alertTable) countOf(rule string) int {
 }
 
 // notifiedFiring returns copies of the firing alerts whose firing was
-// notified, and of those muted since whose resends go on (keepAlive),
-// both in ID order. The muted ones are as their notices were: without
-// SilencedBy and MutedBy.
+// notified, and of those muted since whose resends go on (kept), both in
+// ID order. The muted ones are as the Resenders last heard of them.
 func (t *alertTable) notifiedFiring() (firing, kept []Alert) {
 	for _, rec := range t.active {
 		switch st := &rec.st; {
 		case st.a.State != Firing:
 		case st.notified:
 			firing = append(firing, cloneAlert(st.a))
-		case st.keepAlive:
-			a := cloneAlert(st.a)
-			a.SilencedBy, a.MutedBy = nil, nil
-			kept = append(kept, a)
+		case st.kept != nil:
+			kept = append(kept, cloneAlert(*st.kept))
 		}
 	}
 	byID := func(a, b Alert) int { return strings.Compare(a.ID, b.ID) }
@@ -219,14 +216,14 @@ func cloneAlert(a Alert) Alert {
 }
 
 // notifiedFiringIDs returns the IDs of the firing alerts whose firing was
-// notified, and of those muted since whose resends go on (keepAlive).
+// notified, and of those muted since whose resends go on (kept).
 func (t *alertTable) notifiedFiringIDs() (notified, kept []string) {
 	for id, rec := range t.active {
 		switch st := &rec.st; {
 		case st.a.State != Firing:
 		case st.notified:
 			notified = append(notified, id)
-		case st.keepAlive:
+		case st.kept != nil:
 			kept = append(kept, id)
 		}
 	}
