@@ -385,8 +385,10 @@ func (m *Monitor) HTTPClient(service string) *http.Client {
 // RedactError returns err with the URL quoted by an http.Client error
 // (*url.Error) reduced to its scheme and host, so no API key in a query, user
 // name or token in a path survives; the cause stays in the chain for
-// errors.Is and errors.As. Other errors are returned unchanged. It masks
-// exactly as alerting.RedactError does.
+// errors.Is and errors.As. An error whose message quotes a secret anyway
+// (a URL with its query, api_key=..., a bearer token) has its message
+// masked; others are returned unchanged. It masks exactly as
+// alerting.RedactError does.
 func RedactError(err error) error { return redact.Error(err) }
 
 // traceOnlyExemplars is the default exemplar reservoir of agg, keeping no

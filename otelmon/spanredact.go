@@ -3,7 +3,6 @@ package otelmon
 import (
 	"context"
 	"reflect"
-	"regexp"
 	"slices"
 	"strings"
 
@@ -44,7 +43,7 @@ func (t *redactingTracer) Start(ctx context.Context, name string, opts ...trace.
 	if attrs := cfg.Attributes(); len(attrs) > 0 {
 		opts = append(opts, trace.WithAttributes(redactAttrs(attrs)...)) // later values win
 	}
-	ctx, s := t.t.Start(ctx, redactText(name), opts...)
+	ctx, s := t.t.Start(ctx, redact.Text(name), opts...)
 	if !s.IsRecording() {
 		return ctx, s
 	}
@@ -58,19 +57,19 @@ type redactingSpan struct {
 	p *redactingProvider
 }
 
-func (s *redactingSpan) SetName(name string) { s.Span.SetName(redactText(name)) }
+func (s *redactingSpan) SetName(name string) { s.Span.SetName(redact.Text(name)) }
 
 func (s *redactingSpan) SetAttributes(kv ...attribute.KeyValue) {
 	s.Span.SetAttributes(redactAttrs(kv)...)
 }
 
 func (s *redactingSpan) SetStatus(code codes.Code, description string) {
-	s.Span.SetStatus(code, redactText(description))
+	s.Span.SetStatus(code, redact.Text(description))
 }
 
 func (s *redactingSpan) AddEvent(name string, opts ...trace.EventOption) {
 	cfg := trace.NewEventConfig(opts...)
-	s.Span.AddEvent(redactText(name), trace.WithAttributes(redactAttrs(cfg.Attributes())...),
+	s.Span.AddEvent(redact.Text(name), trace.WithAttributes(redactAttrs(cfg.Attributes())...),
 		trace.WithTimestamp(cfg.Timestamp()), trace.WithStackTrace(cfg.StackTrace()))
 }
 
@@ -148,7 +147,7 @@ func redactAttr(a attribute.KeyValue) (attribute.KeyValue, bool) {
 		vs := a.Value.AsStringSlice()
 		var out []string
 		for i, v := range vs {
-			if r := redactText(v); r != v {
+			if r := redact.Text(v); r != v {
 				if out == nil {
 					out = slices.Clone(vs)
 				}
@@ -168,7 +167,7 @@ func redactAttr(a attribute.KeyValue) (attribute.KeyValue, bool) {
 	case urlKeys[a.Key]:
 		r = redact.URL(v)
 	default:
-		r = redactText(v)
+		r = redact.Text(v)
 	}
 	if r == v {
 		return a, false
@@ -191,28 +190,4 @@ func secretHeader(key string) bool {
 	}
 	return strings.Contains(h, "key") || strings.Contains(h, "token") || strings.Contains(h, "secret") ||
 		strings.Contains(h, "auth") || strings.Contains(h, "password")
-}
-
-var (
-	urlInText    = regexp.MustCompile(`[a-zA-Z][a-zA-Z0-9+.-]*://[^\s"'<>]*[^\s"'<>.,;:!?)\]]`) // not the punctuation after it
-	secretInText = regexp.MustCompile(`(?i)([a-z0-9_.-]*(?:key|token|secret|password|passwd|signature|auth|session)[a-z0-9_.-]*=)([^&\s"'<>]*[^&\s"'<>.,;:!?)\]])`)
-	bearerInText = regexp.MustCompile(`(?i)\b(bearer|basic)\s+[a-z0-9._~+/=-]+`)
-)
-
-// redactText masks what looks like a secret in free text: every URL
-// (its query values and user information, as redact.URL does), key=value
-// pairs whose key names a secret (api_key=, token=, X-Plex-Token=, ...),
-// and bearer or basic credentials.
-func redactText(s string) string {
-	if !strings.ContainsAny(s, ":=") && !strings.Contains(strings.ToLower(s), "bearer") && !strings.Contains(strings.ToLower(s), "basic") {
-		return s
-	}
-	if strings.Contains(s, "://") {
-		s = urlInText.ReplaceAllStringFunc(s, redact.URL)
-	}
-	if strings.Contains(s, "=") {
-		s = secretInText.ReplaceAllString(s, "${1}"+redact.Mask)
-	}
-	s = bearerInText.ReplaceAllString(s, "${1} "+redact.Mask)
-	return s
 }

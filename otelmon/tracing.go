@@ -20,6 +20,7 @@ import (
 
 	"github.com/listsync/otelmon/breaker"
 	"github.com/listsync/otelmon/exporters"
+	"github.com/listsync/otelmon/internal/redact"
 )
 
 // Span and event names, and the attributes otelmon puts on spans. Metric
@@ -297,8 +298,8 @@ func (m *Monitor) TracerProvider() trace.TracerProvider { return m.tracing.provi
 // errorText is err's message as spans and logs show it: the URL of an
 // http.Client error cut to scheme and host (RedactError), then the query
 // values, user information and secret key=value pairs in the rest of the
-// text masked (redactText), for errors that quote a URL themselves.
-func errorText(err error) string { return redactText(RedactError(err).Error()) }
+// text masked (redact.Text), for errors that quote a URL themselves.
+func errorText(err error) string { return redact.Text(RedactError(err).Error()) }
 
 // logSyncEnd logs, at debug level, a job that did not succeed. ctx carries
 // the job's span, so the record names its trace; its error is redacted as

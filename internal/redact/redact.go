@@ -6,6 +6,7 @@ package redact
 import (
 	"errors"
 	"net/url"
+	"regexp"
 	"strings"
 )
 
@@ -75,11 +76,14 @@ func bareToken(rawQuery string) bool {
 	return false
 }
 
-// Error returns the first *url.Error in err's chain with its URL reduced to
-// its scheme and host, as Endpoint (the wrapping around it, which may repeat
-// the URL, is dropped); errors without one are returned unchanged. The cause
+// Error returns err with its secrets masked. The first *url.Error in its
+// chain has its URL reduced to its scheme and host, as Endpoint (the
+// wrapping around it, which may repeat the URL, is dropped), and the cause
 // stays in the chain, so errors.Is and errors.As still see it
-// (context.DeadlineExceeded, ...).
+// (context.DeadlineExceeded, ...). An error without one whose message
+// quotes a secret anyway (a URL with its query, api_key=..., a bearer
+// token) gets that message masked by Text, the error itself staying in the
+// chain behind it; other errors are returned unchanged.
 //
 // It is the one redaction every error of otelmon goes through: API keys sit
 // in query strings, user names in userinfo, and webhook tokens in paths, so
@@ -87,6 +91,12 @@ func bareToken(rawQuery string) bool {
 func Error(err error) error {
 	var ue *url.Error
 	if !errors.As(err, &ue) {
+		if err == nil {
+			return nil
+		}
+		if msg := err.Error(); Text(msg) != msg {
+			return &textError{msg: Text(msg), err: err}
+		}
 		return err
 	}
 	u, perr := url.Parse(ue.URL)
@@ -98,4 +108,37 @@ func Error(err error) error {
 		return err
 	}
 	return &url.Error{Op: ue.Op, URL: safe, Err: ue.Err}
+}
+
+// textError is an error whose message was masked by Text.
+type textError struct {
+	msg string
+	err error
+}
+
+func (e *textError) Error() string { return e.msg }
+func (e *textError) Unwrap() error { return e.err }
+
+var (
+	urlInText    = regexp.MustCompile(`[a-zA-Z][a-zA-Z0-9+.-]*://[^\s"'<>]*[^\s"'<>.,;:!?)\]]`) // not the punctuation after it
+	secretInText = regexp.MustCompile(`(?i)([a-z0-9_.-]*(?:key|token|secret|password|passwd|signature|auth|session)[a-z0-9_.-]*=)([^&\s"'<>]*[^&\s"'<>.,;:!?)\]])`)
+	bearerInText = regexp.MustCompile(`(?i)\b(bearer|basic)\s+[a-z0-9._~+/=-]+`)
+)
+
+// Text masks what looks like a secret in free text: every URL (its query
+// values and user information, as URL does), key=value
+// pairs whose key names a secret (api_key=, token=, X-Plex-Token=, ...),
+// and bearer or basic credentials.
+func Text(s string) string {
+	if !strings.ContainsAny(s, ":=") && !strings.Contains(strings.ToLower(s), "bearer") && !strings.Contains(strings.ToLower(s), "basic") {
+		return s
+	}
+	if strings.Contains(s, "://") {
+		s = urlInText.ReplaceAllStringFunc(s, URL)
+	}
+	if strings.Contains(s, "=") {
+		s = secretInText.ReplaceAllString(s, "${1}"+Mask)
+	}
+	s = bearerInText.ReplaceAllString(s, "${1} "+Mask)
+	return s
 }

@@ -46,3 +46,44 @@ func TestErrorKeepsCause(t *testing.T) {
 		t.Fatal("plain error changed")
 	}
 }
+
+func TestText(t *testing.T) {
+	for _, tc := range []struct{ in, secret string }{
+		{"GET https://api.themoviedb.org/3/list/1?api_key=SECRET1: 401", "SECRET1"},
+		{"GET https://user:SECRET2@plex.local:32400/library", "SECRET2"},
+		{"plex: X-Plex-Token=SECRET3 refused", "SECRET3"},
+		{"trakt said: Authorization: Bearer SECRET4", "SECRET4"},
+		{"token=SECRET5&page=2", "SECRET5"},
+	} {
+		got := Text(tc.in)
+		if strings.Contains(got, tc.secret) || !strings.Contains(got, Mask) {
+			t.Errorf("Text(%q) = %q: want %s masked", tc.in, got, tc.secret)
+		}
+	}
+	for _, clean := range []string{"", "list unavailable", "unexpected HTTP status 503 Service Unavailable", "page=2 of 3"} {
+		if got := Text(clean); got != clean {
+			t.Errorf("Text(%q) = %q, want it unchanged", clean, got)
+		}
+	}
+}
+
+// An error without a *url.Error that quotes a secret in its message has
+// the message masked, and stays in the chain; a clean one is returned as
+// it is.
+func TestErrorMasksSecretsInText(t *testing.T) {
+	cause := errors.New("GET https://api.themoviedb.org/3/list/1?api_key=SECRET123: status 401")
+	err := Error(fmt.Errorf("sync tmdb: %w", cause))
+	if strings.Contains(err.Error(), "SECRET123") || !strings.Contains(err.Error(), "api.themoviedb.org") || !strings.Contains(err.Error(), "status 401") {
+		t.Errorf("Error() = %q: want the key masked, the host and status kept", err)
+	}
+	if !errors.Is(err, cause) {
+		t.Error("the masked error lost its cause")
+	}
+	clean := errors.New("list unavailable")
+	if got := Error(clean); got != clean {
+		t.Errorf("Error(clean) = %v, want the same error", got)
+	}
+	if Error(nil) != nil {
+		t.Error("Error(nil) != nil")
+	}
+}
