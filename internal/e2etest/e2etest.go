@@ -10,11 +10,14 @@ package e2etest
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -44,14 +47,55 @@ func RequireProgram(t testing.TB, name, from string) string {
 
 // FreeAddr returns a loopback address with a port that was free a moment
 // ago, for a program that must be told its address before it starts.
+//
+// The port is taken below the kernel's ephemeral range, never from it: a
+// port the kernel hands out for ":0" is also what it hands to outgoing
+// connections, and the many connections of tests running in parallel
+// (scrapes, pushes, API calls) would take it between this call and the
+// program's bind. Ports handed out in this process are not handed out
+// twice.
 func FreeAddr(t testing.TB) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	lo, hi := 10000, ephemeralLow()
+	freeMu.Lock()
+	defer freeMu.Unlock()
+	for range 1000 {
+		port := lo + rand.IntN(hi-lo)
+		if handedOut[port] {
+			continue
+		}
+		addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
+		ln, err := net.Listen("tcp", addr)
+		if err != nil {
+			continue
+		}
+		ln.Close()
+		handedOut[port] = true
+		return addr
 	}
-	defer ln.Close()
-	return ln.Addr().String()
+	t.Fatalf("no free loopback port in %d-%d", lo, hi)
+	return ""
+}
+
+var (
+	freeMu    sync.Mutex
+	handedOut = map[int]bool{}
+)
+
+// ephemeralLow is the first port of the kernel's ephemeral range (Linux:
+// /proc/sys/net/ipv4/ip_local_port_range; 32768 where it cannot be read,
+// the Linux default), kept at least 20000 so that the range below it is
+// wide.
+func ephemeralLow() int {
+	low := 32768
+	if b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range"); err == nil {
+		if f := strings.Fields(string(b)); len(f) == 2 {
+			if n, err := strconv.Atoi(f[0]); err == nil {
+				low = n
+			}
+		}
+	}
+	return max(low, 20000)
 }
 
 // Check runs a checking tool (promtool check config, amtool check-config,

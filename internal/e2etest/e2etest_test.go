@@ -3,10 +3,12 @@ package e2etest
 import (
 	"bytes"
 	"fmt"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"testing"
 	"time"
 )
@@ -112,5 +114,30 @@ func TestWebhookReceiver(t *testing.T) {
 	g := r.ByGroup()
 	if len(g) != 2 || len(g["g1"]) != 2 || g["g1"][1].Status != "resolved" || len(g["g2"]) != 1 {
 		t.Errorf("by group %+v", g)
+	}
+}
+
+// FreeAddr hands out bindable loopback ports below the ephemeral range,
+// never the same one twice.
+func TestFreeAddr(t *testing.T) {
+	seen := map[string]bool{}
+	for range 50 {
+		addr := FreeAddr(t)
+		if seen[addr] {
+			t.Fatalf("%s handed out twice", addr)
+		}
+		seen[addr] = true
+		host, port, err := net.SplitHostPort(addr)
+		if err != nil || host != "127.0.0.1" {
+			t.Fatalf("FreeAddr = %q: %v", addr, err)
+		}
+		if p, _ := strconv.Atoi(port); p < 10000 || p >= ephemeralLow() {
+			t.Fatalf("port %d outside [10000, %d)", p, ephemeralLow())
+		}
+		ln, err := net.Listen("tcp", addr)
+		if err != nil {
+			t.Fatalf("FreeAddr = %s, not bindable: %v", addr, err)
+		}
+		ln.Close()
 	}
 }
