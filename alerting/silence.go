@@ -479,7 +479,11 @@ func (e *Engine) saveSilenceChangeLocked(do, undo func()) error {
 	p := e.newPass()
 	for _, id := range sortedKeys(e.alerts.active) {
 		rec := e.alerts.active[id]
-		p.apply(rec, e.rules.get(rec.st.a.Rule), observation{kind: obsMute})
+		re := e.rules.get(rec.st.a.Rule)
+		if re != nil && re.rule.Disabled {
+			re = nil // a disabled rule notifies nothing; evaluation retires its alert
+		}
+		p.apply(rec, re, observation{kind: obsMute})
 	}
 	e.commitLocked(p)
 	return nil

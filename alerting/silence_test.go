@@ -936,3 +936,34 @@ func TestKeepAliveKeepsNotifiedLevel(t *testing.T) {
 		}
 	}
 }
+
+// A silence expired while a restored alert's rule is back but disabled
+// notifies nothing: a disabled rule notifies nothing, and its alert retires
+// once the restore grace ends (resolved while still owed: not notified).
+func TestUnmutedWithDisabledRuleNotifiesNothing(t *testing.T) {
+	ctx := context.Background()
+	cfg := Config{StatePath: filepath.Join(t.TempDir(), "alerts.json"), RestoreGrace: 10 * time.Minute}
+	h := newHarness(t, cfg)
+	h.addRules(DefaultRules()...)
+	s := h.silence(time.Hour, eq("service", "imdb"))
+	h.up.Record(ctx, 0, svc("imdb"))
+	h.eval() // fires muted: its firing is owed
+	if got := h.drain(); len(got) != 0 {
+		t.Fatalf("muted alert notified: %q", summary(got))
+	}
+	h = restart(t, h, cfg)
+	for _, r := range DefaultRules() {
+		if r.Name == RuleServiceDown {
+			r.Disabled = true
+		}
+		h.addRules(r)
+	}
+	expire(h, s)
+	if got := h.drain(); len(got) != 0 {
+		t.Fatalf("a disabled rule's alert notified at the silence's end: %q", summary(got))
+	}
+	h.step(11 * time.Minute) // past the restore grace: the alert retires
+	if got := h.drain(); len(got) != 0 {
+		t.Fatalf("a disabled rule's alert notified as it retired: %q", summary(got))
+	}
+}
