@@ -111,20 +111,28 @@ func (m *Monitor) serveAcknowledge(w http.ResponseWriter, r *http.Request) {
 }
 
 // ackError maps an error of alerting.Engine.Acknowledge to the API's
-// answer: an acknowledgement the state file could not take is 503, since
-// it was not kept and may succeed later.
+// answer (see engineError); acknowledging a resolved alert is 409.
 func ackError(err error) (status int, code, msg string) {
+	if errors.Is(err, alerting.ErrAlertResolved) {
+		return http.StatusConflict, CodeConflict, "alert already resolved"
+	}
+	return engineError(err, "the acknowledgement")
+}
+
+// engineError maps what every change through the alert engine may fail
+// with to the API's answer: an unknown alert is 404, a change the state
+// file could not take 503 (it was not kept and may succeed later), as is
+// an engine shut down; anything else 500. change names what failed.
+func engineError(err error, change string) (status int, code, msg string) {
 	switch {
 	case errors.Is(err, alerting.ErrAlertNotFound):
 		return http.StatusNotFound, CodeNotFound, "no such alert"
-	case errors.Is(err, alerting.ErrAlertResolved):
-		return http.StatusConflict, CodeConflict, "alert already resolved"
 	case errors.Is(err, alerting.ErrNotSaved):
-		return http.StatusServiceUnavailable, CodeUnavailable, "acknowledgement could not be saved, so it was not kept; try again"
+		return http.StatusServiceUnavailable, CodeUnavailable, change + " could not be saved, so it was not kept; try again"
 	case errors.Is(err, alerting.ErrShutdown):
 		return http.StatusServiceUnavailable, CodeUnavailable, "alerting is shut down"
 	default:
-		return http.StatusInternalServerError, CodeInternal, "acknowledge failed"
+		return http.StatusInternalServerError, CodeInternal, change + " failed"
 	}
 }
 

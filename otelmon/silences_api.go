@@ -294,15 +294,8 @@ func silenceError(err error) (status int, code, msg string) {
 		return http.StatusBadRequest, CodeBadRequest, strings.Join(parts, "; ")
 	case errors.Is(err, alerting.ErrSilenceNotFound):
 		return http.StatusNotFound, CodeNotFound, "no such silence"
-	case errors.Is(err, alerting.ErrAlertNotFound):
-		return http.StatusNotFound, CodeNotFound, "no such alert"
-	case errors.Is(err, alerting.ErrNotSaved):
-		return http.StatusServiceUnavailable, CodeUnavailable, "the change could not be saved, so it was not kept; try again"
-	case errors.Is(err, alerting.ErrShutdown):
-		return http.StatusServiceUnavailable, CodeUnavailable, "alerting is shut down"
-	default:
-		return http.StatusInternalServerError, CodeInternal, "silence change failed"
 	}
+	return engineError(err, "the silence change")
 }
 
 // leaves returns the errors joined in err, flattened, or err alone.
