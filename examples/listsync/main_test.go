@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -65,24 +66,36 @@ func demoOutput(t *testing.T, args ...string) (addr string, stdout, stderr *sync
 // for its effects rather than for a fixed time.
 func waitFor(t *testing.T, url string, want ...string) string {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
 	var body string
-	for time.Now().Before(deadline) {
+	poll(t, 30*time.Second, url, func() error {
 		body = get(t, url)
-		missing := false
 		for _, w := range want {
 			if !strings.Contains(body, w) {
-				missing = true
-				break
+				return fmt.Errorf("never showed %q; last body:\n%s", w, body)
 			}
 		}
-		if !missing {
-			return body
+		return nil
+	})
+	return body
+}
+
+// poll calls check until it returns nil, or fails the test after the
+// deadline. The demo runs on real intervals: the test waits for effects.
+func poll(t *testing.T, within time.Duration, what string, check func() error) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		err := check()
+		if err == nil {
+			return
 		}
-		time.Sleep(50 * time.Millisecond)
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: %v", what, err)
+		}
+		<-tick.C
 	}
-	t.Fatalf("%s never showed %q; last body:\n%s", url, want, body)
-	return ""
 }
 
 func get(t *testing.T, url string) string {

@@ -87,23 +87,6 @@ func (am *amStandIn) imdb() []string {
 	return out
 }
 
-// poll calls check until it returns nil, or fails the test after the
-// deadline. The demo runs on real intervals: the test waits for effects.
-func poll(t *testing.T, within time.Duration, what string, check func() error) {
-	t.Helper()
-	deadline := time.Now().Add(within)
-	for {
-		err := check()
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: %v", what, err)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
-
 // apiCall makes an authenticated API request and decodes a JSON answer
 // into out (when not nil).
 func apiCall(t *testing.T, method, url, key, body string, wantStatus int, out any) {
