@@ -6,6 +6,8 @@ import (
 	"slices"
 	"time"
 
+	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
+
 	"github.com/listsync/otelmon/internal/clock"
 	"github.com/listsync/otelmon/internal/configerr"
 	"github.com/listsync/otelmon/internal/names"
@@ -178,6 +180,7 @@ type options struct {
 	logger    *slog.Logger
 	prefix    names.Prefix
 	notifiers []Notifier
+	reader    *sdkmetric.ManualReader
 }
 
 func newOptions(opts []Option) options {
@@ -190,6 +193,9 @@ func newOptions(opts []Option) options {
 		if opt != nil {
 			o = opt.apply(o)
 		}
+	}
+	if o.reader == nil {
+		o.reader = sdkmetric.NewManualReader()
 	}
 	return o
 }
@@ -257,6 +263,22 @@ func WithNotifier(n Notifier) Option {
 	return optionFunc(func(o options) options {
 		if n != nil {
 			o.notifiers = append(o.notifiers, n)
+		}
+		return o
+	})
+}
+
+// WithReader makes the engine read metrics through r instead of a
+// ManualReader of its own: for a reader that had to exist before the
+// engine, such as one a host registered on its MeterProvider when it built
+// it (otelmon.Embedding does). Reader then returns r. r must not be read
+// by anything else that expects delta temporality: the engine collects
+// cumulative sums. Default: the engine makes its own ManualReader. A nil
+// reader is ignored.
+func WithReader(r *sdkmetric.ManualReader) Option {
+	return optionFunc(func(o options) options {
+		if r != nil {
+			o.reader = r
 		}
 		return o
 	})

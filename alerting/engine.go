@@ -120,7 +120,7 @@ func New(cfg Config, opts ...Option) (*Engine, error) {
 		clock:   o.clock,
 		log:     o.logger,
 		prefix:  o.prefix,
-		reader:  sdkmetric.NewManualReader(),
+		reader:  o.reader,
 		sched:   newSchedule(cfg.EvaluationInterval, o.clock),
 		persist: persist,
 		store:   newSeriesStore(cfg.EvaluationInterval),
@@ -149,7 +149,7 @@ func New(cfg Config, opts ...Option) (*Engine, error) {
 	return e, nil
 }
 
-// Reader returns the engine's ManualReader. Register it on the
+// Reader returns the engine's ManualReader (see WithReader). Register it on the
 // MeterProvider whose instruments the rules read, with
 // sdkmetric.WithReader. The provider owns it from then on: shutting the
 // provider down shuts the reader down.

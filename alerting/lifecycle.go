@@ -607,7 +607,7 @@ func title(r *Rule, c *compiled, labels map[string]string, v float64) string {
 		}
 		return fmt.Sprintf("%s %s of %s slower than %s in the last %s", val, syncs, who(names.AttrSource), promDuration(cond.Threshold), promDuration(cond.Window))
 	case RateAbove:
-		return fmt.Sprintf("%s increased by %s in %s for %s", c.metric, val, promDuration(c.window), describeLabels(labels))
+		return fmt.Sprintf("%s increased by %s in %s%s", c.metric, val, promDuration(c.window), forLabels(labels))
 	case ServiceDown:
 		return fmt.Sprintf("Service %s is down", who(names.AttrService))
 	case CircuitOpen:
@@ -617,9 +617,18 @@ func title(r *Rule, c *compiled, labels map[string]string, v float64) string {
 		if c.kind == kindIncrease {
 			reading = fmt.Sprintf("increase(%s[%s])", reading, promDuration(c.window))
 		}
-		return fmt.Sprintf("%s is %s (%s %g) for %s", reading, val, c.op, c.threshold, describeLabels(labels))
+		return fmt.Sprintf("%s is %s (%s %g)%s", reading, val, c.op, c.threshold, forLabels(labels))
 	}
 	return r.Name
+}
+
+// forLabels ends a title with the series it is about: " for k=v, ..." or,
+// for a series without labels, nothing.
+func forLabels(labels map[string]string) string {
+	if len(labels) == 0 {
+		return ""
+	}
+	return " for " + describeLabels(labels)
 }
 
 // formatValue writes a reading for a title: whole numbers without a

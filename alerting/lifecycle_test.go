@@ -560,3 +560,36 @@ func TestFormatValue(t *testing.T) {
 		}
 	}
 }
+
+// A title names the series it is about when the series has labels, and
+// ends with its reading when it has none.
+func TestTitleLabels(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		cond   Condition
+		labels map[string]string
+		v      float64
+		want   string
+	}{
+		{"threshold without labels", Threshold{Instrument: "host_import_queue_depth", Op: OpGreater, Value: 50}, nil, 80,
+			"host_import_queue_depth is 80 (> 50)"},
+		{"threshold with labels", Threshold{Instrument: "host_import_queue_depth", Op: OpGreater, Value: 50},
+			map[string]string{"queue": "movies", "component": "custom"}, 80,
+			"host_import_queue_depth is 80 (> 50) for component=custom, queue=movies"},
+		{"rate without labels", RateAbove{Metric: "api_retries_total", Threshold: 10, Window: time.Hour}, nil, 12,
+			"radarr_list_sync_api_retries_total increased by 12 in 1h"},
+		{"rate with labels", RateAbove{Metric: "api_retries_total", Threshold: 10, Window: time.Hour},
+			map[string]string{"service": "tmdb"}, 12, "radarr_list_sync_api_retries_total increased by 12 in 1h for service=tmdb"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := &Rule{Name: "r", Level: Warning, Condition: tc.cond}
+			c, err := compile(r, names.Default)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := title(r, &c, tc.labels, tc.v); got != tc.want {
+				t.Errorf("title = %q, want %q", got, tc.want)
+			}
+		})
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"go.opentelemetry.io/otel/metric"
 
 	"github.com/listsync/otelmon/internal/names"
+	"github.com/listsync/otelmon/internal/version"
 )
 
 // ScopeName is the instrumentation scope of the engine's own instruments.
@@ -41,7 +42,7 @@ func (e *Engine) Instrument(mp metric.MeterProvider) error {
 	if e.inst.Load() != nil {
 		return ErrAlreadyInstrumented
 	}
-	m := mp.Meter(ScopeName)
+	m := mp.Meter(ScopeName, metric.WithInstrumentationVersion(version.Release))
 	var inst instruments
 	var err error
 	if inst.sent, err = m.Int64Counter(e.prefix.Name(names.NotificationsSentTotal),

@@ -479,8 +479,10 @@ func TestMonitorNoneExporter(t *testing.T) {
 	ctx := context.Background()
 	mon, _ := newMonitor(t)
 	recordSample(ctx, mon)
-	if h := mon.MetricsHandler(); h != nil {
-		t.Error("MetricsHandler is not nil with the none exporter")
+	rec := httptest.NewRecorder()
+	mon.MetricsHandler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
+	if rec.Code != http.StatusNotFound {
+		t.Errorf("MetricsHandler answered %d with the none exporter, want 404", rec.Code)
 	}
 	if _, err := mon.PrometheusMetrics(ctx); !errors.Is(err, otelmon.ErrNoPrometheus) {
 		t.Errorf("PrometheusMetrics error = %v, want ErrNoPrometheus", err)

@@ -52,8 +52,7 @@ func (m *Monitor) setupAlerts(o options) error {
 	return nil
 }
 
-// Alerts returns the alert engine, or nil when alerting is disabled (a
-// host's MeterProvider without WithAlertEngine). Use it to add rules
+// Alerts returns the alert engine; it is never nil. Use it to add rules
 // (AddRule), notifiers, or to query and acknowledge alerts.
 func (m *Monitor) Alerts() *alerting.Engine { return m.alerts }
 
@@ -62,15 +61,10 @@ func (m *Monitor) Alerts() *alerting.Engine { return m.alerts }
 // do not wait for the next tick. The engine schedules it and coalesces
 // requests (alerting.Engine.RequestEvaluation).
 func (m *Monitor) requestEvaluation() {
-	if m.alerts != nil {
-		m.alerts.RequestEvaluation()
-	}
+	m.alerts.RequestEvaluation()
 }
 
 func (m *Monitor) activeAlertCounts() (critical, warning int) {
-	if m.alerts == nil {
-		return 0, 0
-	}
 	c := m.alerts.CountsByLevel()
 	return c[alerting.Critical], c[alerting.Warning]
 }

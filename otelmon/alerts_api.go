@@ -21,10 +21,6 @@ const (
 // filter (comma-separated, e.g. level=critical,warning); ?all=true adds
 // resolved ones.
 func (m *Monitor) serveAlerts(w http.ResponseWriter, r *http.Request) {
-	if m.alerts == nil {
-		writeError(w, http.StatusServiceUnavailable, CodeUnavailable, "alerting is disabled")
-		return
-	}
 	q := r.URL.Query()
 	var f alerting.Filter
 	for _, v := range splitList(q["level"]) {
@@ -77,10 +73,6 @@ type ackRequest struct {
 }
 
 func (m *Monitor) serveAcknowledge(w http.ResponseWriter, r *http.Request) {
-	if m.alerts == nil {
-		writeError(w, http.StatusServiceUnavailable, CodeUnavailable, "alerting is disabled")
-		return
-	}
 	var req ackRequest
 	if !decodeBody(w, r, &req) {
 		return

@@ -3,13 +3,10 @@ package otelmon
 import (
 	"context"
 	"encoding/json"
-	"net/http/httptest"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
-
-	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 
 	"github.com/listsync/otelmon/alerting"
 )
@@ -176,59 +173,5 @@ func TestAPIAlerts(t *testing.T) {
 	r = call(t, "GET", base+"?all=true", testKey, "")
 	if json.Unmarshal([]byte(r.body), &list) != nil || len(list) != 2 || !strings.Contains(r.body, `"state":"resolved"`) {
 		t.Fatalf("all=true: %s", r.body)
-	}
-}
-
-func TestHostProviderAlerting(t *testing.T) {
-	ctx := context.Background()
-	// Without an engine, alerting is off and the API says so.
-	bare := sdkmetric.NewMeterProvider()
-	t.Cleanup(func() { _ = bare.Shutdown(ctx) })
-	m, err := New(DefaultConfig(), WithMeterProvider(bare), WithAPIKey(testKey))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = m.Shutdown(ctx) })
-	if m.Alerts() != nil {
-		t.Fatal("alerting on without an engine")
-	}
-	srv := httptest.NewServer(m.Handler())
-	t.Cleanup(srv.Close)
-	if r := call(t, "GET", srv.URL+"/api/v3/monitoring/alerts", testKey, ""); r.code != 503 || errCode(t, r) != CodeUnavailable {
-		t.Fatalf("alerts without engine: %d %s", r.code, r.body)
-	}
-
-	// With one, a rule on the host's own instrument fires.
-	eng, err := NewAlertEngine(DefaultConfig())
-	if err != nil {
-		t.Fatal(err)
-	}
-	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(eng.Reader()))
-	t.Cleanup(func() { _ = mp.Shutdown(ctx) })
-	hm, err := New(DefaultConfig(), WithMeterProvider(mp), WithAlertEngine(eng))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = hm.Shutdown(ctx) })
-	queue, err := mp.Meter("host").Int64UpDownCounter("host_queue_depth")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := eng.AddRule(alerting.Rule{
-		Name: "deep_queue", Level: alerting.Critical,
-		Condition: alerting.Threshold{Instrument: "host_queue_depth", Op: alerting.OpGreater, Value: 100},
-	}); err != nil {
-		t.Fatal(err)
-	}
-	queue.Add(ctx, 150)
-	if err := eng.Evaluate(ctx); err != nil {
-		t.Fatal(err)
-	}
-	act := eng.Active()
-	if len(act) != 1 || act[0].Rule != "deep_queue" || act[0].Value != 150 {
-		t.Fatalf("host rule: %+v", act)
-	}
-	if len(eng.Rules()) != len(alerting.DefaultRules())+1 {
-		t.Fatalf("default rules not added to the host's engine: %d", len(eng.Rules()))
 	}
 }

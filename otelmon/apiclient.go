@@ -130,8 +130,8 @@ func consecutiveExemplars(sdkmetric.Aggregation) exemplar.ReservoirProvider {
 }
 
 // scopedMeterProvider hands out meters of one fixed scope, whatever name
-// the instrumentation library asks for. It puts otelhttp's instruments under
-// APIClientScope.
+// the instrumentation library asks for, at otelmon's Version whatever
+// version it states. It puts otelhttp's instruments under APIClientScope.
 type scopedMeterProvider struct {
 	embedded.MeterProvider
 	mp    metric.MeterProvider
@@ -139,7 +139,7 @@ type scopedMeterProvider struct {
 }
 
 func (p scopedMeterProvider) Meter(_ string, opts ...metric.MeterOption) metric.Meter {
-	return p.mp.Meter(p.scope, opts...)
+	return p.mp.Meter(p.scope, append(slices.Clip(opts), metric.WithInstrumentationVersion(Version))...)
 }
 
 // Metric name suffixes of the client stack's pacing and retries.

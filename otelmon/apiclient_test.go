@@ -10,10 +10,6 @@ import (
 	"testing"
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
-	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
-	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
-
-	"github.com/listsync/otelmon/exporters"
 )
 
 // statusServer answers each request with the status its path names
@@ -108,41 +104,5 @@ func TestHTTPClientHistogramOff(t *testing.T) {
 	}
 	if !strings.Contains(text, `radarr_list_sync_api_requests_total{service="tmdb"} 1`) {
 		t.Fatal("request not counted")
-	}
-}
-
-// A host that embeds the Monitor keeps its own otelhttp metrics untouched:
-// the Views select otelmon's scope only.
-func TestViewsLeaveHostOtelhttpAlone(t *testing.T) {
-	srv := statusServer(t)
-	prom, err := exporters.NewPrometheus()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg := DefaultConfig()
-	popts := []sdkmetric.Option{sdkmetric.WithReader(prom.Reader())}
-	for _, v := range Views(cfg) {
-		popts = append(popts, sdkmetric.WithView(v))
-	}
-	mp := sdkmetric.NewMeterProvider(popts...)
-	t.Cleanup(func() { _ = mp.Shutdown(context.Background()) })
-	m, err := New(cfg, WithMeterProvider(mp), WithPrometheus(prom))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = m.Shutdown(context.Background()) })
-
-	hostClient := &http.Client{Transport: otelhttp.NewTransport(http.DefaultTransport, otelhttp.WithMeterProvider(mp))}
-	doGet(t, hostClient, srv.URL+"/200")
-	doGet(t, m.HTTPClient("trakt"), srv.URL+"/200")
-	text, err := m.PrometheusMetrics(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !strings.Contains(text, "http_client_request_duration_count{") {
-		t.Errorf("host's otelhttp metric was renamed or dropped:\n%s", text)
-	}
-	if !strings.Contains(text, `radarr_list_sync_api_request_duration_seconds_count{service="trakt"} 1`) {
-		t.Errorf("otelmon's API duration missing:\n%s", text)
 	}
 }

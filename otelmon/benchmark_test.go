@@ -165,15 +165,8 @@ func BenchmarkHTTPClient(b *testing.B) {
 		_, _ = io.WriteString(w, "ok")
 	}))
 	defer srv.Close()
-	reader := sdkmetric.NewManualReader()
-	cfg := DefaultConfig()
-	popts := []sdkmetric.Option{sdkmetric.WithReader(reader)}
-	for _, v := range Views(cfg) {
-		popts = append(popts, sdkmetric.WithView(v))
-	}
-	mp := sdkmetric.NewMeterProvider(popts...)
-	defer mp.Shutdown(context.Background())
-	m, err := New(cfg, WithMeterProvider(mp))
+	mp, emb := hostProvider(b)
+	m, err := New(DefaultConfig(), WithMeterProvider(mp), WithEmbedding(emb))
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -216,14 +209,8 @@ func seedStack(tb testing.TB, m *Monitor, service string, base http.RoundTripper
 }
 
 func benchMonitor(b *testing.B, opts ...Option) *Monitor {
-	cfg := DefaultConfig()
-	popts := []sdkmetric.Option{sdkmetric.WithReader(sdkmetric.NewManualReader())}
-	for _, v := range Views(cfg) {
-		popts = append(popts, sdkmetric.WithView(v))
-	}
-	mp := sdkmetric.NewMeterProvider(popts...)
-	b.Cleanup(func() { _ = mp.Shutdown(context.Background()) })
-	m, err := New(cfg, append([]Option{WithMeterProvider(mp)}, opts...)...)
+	mp, emb := hostProvider(b)
+	m, err := New(DefaultConfig(), append([]Option{WithMeterProvider(mp), WithEmbedding(emb)}, opts...)...)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -5,6 +5,8 @@ import (
 	_ "embed"
 	"errors"
 	"net/http"
+	"net/url"
+	"path"
 	"strings"
 	"time"
 
@@ -53,11 +55,25 @@ var statusPage []byte
 // run before it, so that a path ServeMux would clean ("..", "//") is
 // rejected with 400 rather than redirected. Serve it with Server, which
 // sets the timeouts an exposed server needs.
-func (m *Monitor) Handler() http.Handler {
-	var metrics http.Handler = http.HandlerFunc(m.serveMetrics)
-	if m.protectMetrics {
-		metrics = m.requireAPIKey("missing or wrong API key", metrics)
-	}
+//
+// The handler works at the root or under any prefix, with http.StripPrefix
+// and the prefix given with or without its trailing slash:
+//
+//	mux.Handle("/monitoring/", http.StripPrefix("/monitoring", mon.Handler()))
+//
+// The page reads the API by paths relative to its own, so its calls stay
+// under the prefix; a request for the prefix without its trailing slash
+// ("/monitoring") is redirected to the page ("/monitoring/"). A host that
+// has its own /metrics or page mounts APIHandler or MetricsHandler alone.
+func (m *Monitor) Handler() http.Handler { return m.handler(true) }
+
+// APIHandler returns the /api/v3/monitoring/... endpoints of Handler alone,
+// without the status page and /metrics, for a host that serves its own.
+// Like Handler, it works under any prefix with http.StripPrefix.
+func (m *Monitor) APIHandler() http.Handler { return m.handler(false) }
+
+// handler builds Handler, or APIHandler when full is false.
+func (m *Monitor) handler(full bool) http.Handler {
 	mux := newJSONMux()
 	mux.handle("GET /api/v3/monitoring/status", http.HandlerFunc(m.serveStatus))
 	mux.handle("GET /api/v3/monitoring/health", http.HandlerFunc(m.serveHealth))
@@ -71,10 +87,54 @@ func (m *Monitor) Handler() http.Handler {
 	mux.handle("DELETE /api/v3/monitoring/silences/{id}", http.HandlerFunc(m.serveExpireSilence))
 	mux.handle("POST /api/v3/monitoring/alerts/{id}/silence", requireJSON(http.HandlerFunc(m.serveSilenceAlert)))
 	mux.handle("GET /api/v3/monitoring/maintenance-windows", http.HandlerFunc(m.serveMaintenanceWindows))
-	mux.handle("GET /{$}", http.HandlerFunc(serveStatusPage))
-	mux.handle("GET /index.html", http.HandlerFunc(serveStatusPage))
-	mux.handle("GET /metrics", metrics)
-	return closeAfterBody(recoverer(m.guardAPI(mux)))
+	if full {
+		metrics := m.MetricsHandler()
+		if m.protectMetrics {
+			metrics = m.requireAPIKey("missing or wrong API key", metrics)
+		}
+		mux.handle("GET /{$}", http.HandlerFunc(serveStatusPage))
+		mux.handle("GET /index.html", http.HandlerFunc(serveStatusPage))
+		mux.handle("GET /metrics", metrics)
+	}
+	return rooted(closeAfterBody(recoverer(m.guardAPI(mux))))
+}
+
+// rooted lets the handler serve under a prefix that http.StripPrefix
+// removed with its trailing slash ("/monitoring/" leaves "api/v3/..."), by
+// giving the path back its leading slash. A request for the prefix itself
+// without a trailing slash ("/monitoring", left as "") is redirected to the
+// prefix with one, where the page's relative links resolve under it.
+func rooted(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasPrefix(r.URL.Path, "/") {
+			next.ServeHTTP(w, r)
+			return
+		}
+		if r.URL.Path == "" {
+			// r.URL.Path is what StripPrefix left; the request's own path
+			// says whether the client asked with the trailing slash.
+			if orig, err := url.ParseRequestURI(r.RequestURI); err == nil && !strings.HasSuffix(orig.Path, "/") {
+				target := path.Base(orig.Path) + "/"
+				if r.URL.RawQuery != "" {
+					target += "?" + r.URL.RawQuery
+				}
+				// Not http.Redirect: it would resolve target against the
+				// stripped path, which has lost the prefix's parents.
+				w.Header().Set("Location", target)
+				w.WriteHeader(http.StatusMovedPermanently)
+				return
+			}
+		}
+		r2 := new(http.Request)
+		*r2 = *r
+		r2.URL = new(url.URL)
+		*r2.URL = *r.URL
+		r2.URL.Path = "/" + r.URL.Path
+		if r.URL.RawPath != "" {
+			r2.URL.RawPath = "/" + r.URL.RawPath
+		}
+		next.ServeHTTP(w, r2)
+	})
 }
 
 // recoverer turns a handler panic into a JSON 500 instead of a dropped
@@ -91,15 +151,6 @@ func recoverer(next http.Handler) http.Handler {
 		}()
 		next.ServeHTTP(w, r)
 	})
-}
-
-func (m *Monitor) serveMetrics(w http.ResponseWriter, r *http.Request) {
-	h := m.MetricsHandler()
-	if h == nil {
-		writeError(w, http.StatusNotFound, CodeNotFound, "metrics are not exported through Prometheus here")
-		return
-	}
-	h.ServeHTTP(w, r)
 }
 
 func serveStatusPage(w http.ResponseWriter, _ *http.Request) {

@@ -201,10 +201,6 @@ func (m *Monitor) serveHistory(w http.ResponseWriter, r *http.Request) {
 // collection when the last one is older than historyRefresh.
 func (m *Monitor) history(name string, rg historyRange) historyJSON {
 	now := m.clock.Now()
-	if m.hist == nil {
-		out, _ := newHistoryJSON(name, rg, now)
-		return out
-	}
 	m.hist.refresh(now)
 	out := m.hist.snapshot(name, rg, now)
 	out.Alerts = historyAlerts(m.alerts, out.Start, out.End)

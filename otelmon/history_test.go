@@ -455,21 +455,6 @@ func TestHistoryAlerts(t *testing.T) {
 	}
 }
 
-// On a host's provider without an alert engine there is no reader to read:
-// the history answers, empty.
-func TestHistoryWithoutReader(t *testing.T) {
-	mp := sdkmetric.NewMeterProvider()
-	t.Cleanup(func() { _ = mp.Shutdown(context.Background()) })
-	m, _ := newTestMonitor(t, DefaultConfig(), WithMeterProvider(mp), WithAPIKey(testKey))
-	m.RecordSyncOperation(context.Background(), "imdb", true, time.Second, 0, 0, 0)
-	srv := httptest.NewServer(m.Handler())
-	t.Cleanup(srv.Close)
-	h := getHistory(t, srv, "?range=6h")
-	if h.StepSeconds != 60 || len(h.Sources) != 0 || len(h.Services) != 0 || h.Alerts == nil {
-		t.Errorf("history without a reader: %+v", h)
-	}
-}
-
 // Queries, collections and recording run at once (for -race).
 func TestHistoryConcurrent(t *testing.T) {
 	m, clk, _ := historyMonitor(t)

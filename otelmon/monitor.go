@@ -21,11 +21,14 @@ import (
 	"github.com/listsync/otelmon/healthcheck"
 	"github.com/listsync/otelmon/internal/clock"
 	"github.com/listsync/otelmon/internal/names"
+	"github.com/listsync/otelmon/internal/version"
 )
 
-// Version is the otelmon release, reported as the instrumentation scope
-// version.
-const Version = "0.1.0"
+// Version is the otelmon release: the newest entry of CHANGELOG.md, and the
+// version every instrumentation scope otelmon creates reports (the
+// Monitor's, the alert engine's and the API clients', whose instruments and
+// spans otelhttp makes under APIClientScope).
+const Version = version.Release
 
 // ScopeName is the instrumentation scope of the Monitor's instruments.
 const ScopeName = "github.com/listsync/otelmon"
@@ -66,8 +69,8 @@ type Monitor struct {
 	adding        sync.Mutex
 	addingAccepts []int
 
-	alerts *alerting.Engine // nil when alerting is disabled
-	hist   *history         // reads the alert engine's reader; nil without one
+	alerts *alerting.Engine // never nil
+	hist   *history         // reads the alert engine's reader
 
 	tracing          tracing
 	ownedTP          *sdktrace.TracerProvider // nil unless the Monitor built its tracer provider
@@ -122,6 +125,11 @@ func New(cfg Config, opts ...Option) (*Monitor, error) {
 			return nil, err
 		}
 	}
+	if o.embedding != nil {
+		if err := o.embedding.take(cfg); err != nil {
+			return nil, err
+		}
+	}
 	// An engine New built owns its state file until Shutdown: a failing New
 	// shuts it down, so that a retry can take the file again.
 	var ownEngine *alerting.Engine
@@ -129,26 +137,34 @@ func New(cfg Config, opts ...Option) (*Monitor, error) {
 		if ownEngine != nil {
 			err = errors.Join(err, ownEngine.Shutdown(context.Background()))
 		}
+		if o.embedding != nil {
+			o.embedding.release()
+		}
 		return nil, errors.Join(err, m.shutdownTracer(context.Background()))
 	}
 	if err := m.buildTracing(o); err != nil {
-		return nil, err
+		return fail(err)
+	}
+	if m.alerts == nil {
+		engOpts := []alerting.Option{alerting.WithClock(m.clock), alerting.WithLogger(m.logger)}
+		if o.embedding != nil {
+			engOpts = append(engOpts, alerting.WithReader(o.embedding.reader))
+		}
+		if m.alerts, err = newAlertEngine(cfg, o.alertStatePath, o.alertDelivery, engOpts...); err != nil {
+			return fail(err)
+		}
+		ownEngine = m.alerts
 	}
 	if m.mp == nil {
-		if m.alerts == nil {
-			if m.alerts, err = newAlertEngine(cfg, o.alertStatePath, o.alertDelivery,
-				alerting.WithClock(m.clock), alerting.WithLogger(m.logger)); err != nil {
-				return fail(err)
-			}
-			ownEngine = m.alerts
-		}
 		if err := m.buildProvider(o); err != nil {
 			return fail(err)
 		}
-	} else if m.alerts == nil {
-		m.logger.Warn("otelmon: alerting and history disabled: a host MeterProvider was given without WithAlertEngine")
 	}
-	if err := m.build(o); err != nil {
+	err = m.build(o)
+	if err == nil {
+		err = m.hostProviderError(o.embedding)
+	}
+	if err != nil {
 		return fail(errors.Join(err, m.unregister(), m.shutdownProvider(context.Background())))
 	}
 	return m, nil
@@ -197,14 +213,11 @@ func (m *Monitor) build(o options) error {
 		return err
 	}
 	m.regs = append(m.regs, reg)
-	if m.alerts != nil {
-		// The history reads through the engine's reader: cumulative, so
-		// reading it disturbs nothing, and one reader fewer to aggregate
-		// every measurement into.
-		m.hist = newHistory(m.alerts.Reader(), m.clock, m.prefix)
-		return m.setupAlerts(o)
-	}
-	return nil
+	// The history reads through the engine's reader: cumulative, so
+	// reading it disturbs nothing, and one reader fewer to aggregate every
+	// measurement into.
+	m.hist = newHistory(m.alerts.Reader(), m.clock, m.prefix)
+	return m.setupAlerts(o)
 }
 
 // unregister removes the Monitor's callbacks from the provider.
@@ -291,11 +304,17 @@ func (m *Monitor) PrometheusMetrics(ctx context.Context) (string, error) {
 	return m.prometheus.Text(ctx)
 }
 
-// MetricsHandler returns the handler serving /metrics, or nil when metrics
-// are not exported through Prometheus.
+// MetricsHandler returns the handler of the Prometheus exposition, for a
+// host that mounts /metrics alone (Handler serves it too). It is never nil:
+// when metrics are not exported through Prometheus (OTEL_METRICS_EXPORTER
+// selects OTLP, say, or a host's provider was given without WithPrometheus)
+// it answers 404 with a JSON error, as PrometheusMetrics returns
+// ErrNoPrometheus. It does not require the API key; wrap it to protect it.
 func (m *Monitor) MetricsHandler() http.Handler {
 	if m.prometheus == nil {
-		return nil
+		return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+			writeError(w, http.StatusNotFound, CodeNotFound, "metrics are not exported through Prometheus here")
+		})
 	}
 	return m.prometheus.Handler()
 }
@@ -320,14 +339,10 @@ func (m *Monitor) Start(ctx context.Context) error {
 	if err := m.health.Start(ctx); err != nil {
 		return err
 	}
-	if m.alerts != nil {
-		if err := m.alerts.Start(ctx); err != nil {
-			return errors.Join(err, m.health.Shutdown(ctx))
-		}
+	if err := m.alerts.Start(ctx); err != nil {
+		return errors.Join(err, m.health.Shutdown(ctx))
 	}
-	if m.hist != nil {
-		m.hist.start()
-	}
+	m.hist.start()
 	m.started = true
 	return nil
 }
@@ -346,14 +361,9 @@ func (m *Monitor) Shutdown(ctx context.Context) error {
 		// Health checks first: stopping them is quick, while the engine may
 		// spend ctx's time delivering what is queued.
 		healthErr := m.health.Shutdown(ctx)
-		if m.hist != nil {
-			m.hist.shutdown()
-		}
-		var alertErr error
-		if m.alerts != nil {
-			// Before the provider: the engine's reader belongs to it.
-			alertErr = m.alerts.Shutdown(ctx)
-		}
+		m.hist.shutdown()
+		// Before the provider: the engine's reader belongs to it.
+		alertErr := m.alerts.Shutdown(ctx)
 		// The provider flushes push exporters on shutdown: the callbacks must
 		// still be registered then, or the last export lacks their series.
 		providerErr := m.shutdownProvider(ctx)

@@ -34,6 +34,7 @@ type options struct {
 	breakerOptions []breaker.Option
 	healthURLs     map[string]string
 	alertEngine    *alerting.Engine
+	embedding      *Embedding
 	notifiers      []alerting.Notifier
 	alertStatePath string
 	alertDelivery  alerting.DeliveryConfig
@@ -76,14 +77,25 @@ func (o options) validate() error {
 	if err := validTraceURLTemplate(o.traceURLTemplate); err != nil {
 		errs = append(errs, err)
 	}
+	switch {
+	case o.embedding != nil && o.meterProvider == nil:
+		errs = append(errs, &ConfigError{Field: "WithEmbedding", Reason: "needs WithMeterProvider with the provider built with the Embedding's ProviderOptions"})
+	case o.embedding != nil && o.alertEngine != nil:
+		errs = append(errs, &ConfigError{Field: "WithAlertEngine", Reason: "cannot be combined with WithEmbedding, which builds the alert engine"})
+	case o.meterProvider != nil && o.embedding == nil && o.alertEngine == nil:
+		errs = append(errs, &ConfigError{Field: "WithMeterProvider", Reason: "the alert engine cannot read a host's provider without otelmon's reader: " +
+			"build the provider with NewEmbedding().ProviderOptions() and pass WithEmbedding too"})
+	}
 	return errors.Join(errs...)
 }
 
 // WithMeterProvider records every instrument on mp, a provider the host owns.
 // The Monitor then builds no provider and no exporter of its own, and its
-// Shutdown leaves mp running. A host that wants the exact metric names and
-// buckets adds Views(cfg) to its provider. Default: the Monitor builds a
-// provider with the exporter selected by OTEL_METRICS_EXPORTER.
+// Shutdown leaves mp running. mp must be built with the ProviderOptions of
+// an Embedding passed with WithEmbedding, so that the alert engine can read
+// it and otelmon's metrics keep their names: New fails with a *ConfigError
+// that says what to add otherwise. Default: the Monitor builds a provider
+// with the exporter selected by OTEL_METRICS_EXPORTER.
 func WithMeterProvider(mp metric.MeterProvider) Option {
 	return optionFunc(func(o options) options {
 		o.meterProvider = mp
@@ -211,12 +223,26 @@ func WithAlertStatePath(path string) Option {
 	})
 }
 
+// WithEmbedding tells a Monitor on a host's provider (WithMeterProvider)
+// which Embedding that provider was built with. The Monitor builds its
+// alert engine on the Embedding's reader, binds the Embedding's Views to
+// its Config, and checks that the provider has both. Default: none.
+func WithEmbedding(e *Embedding) Option {
+	return optionFunc(func(o options) options {
+		o.embedding = e
+		return o
+	})
+}
+
 // WithAlertEngine makes the Monitor use an alert engine the host built,
 // for a host that passes its own MeterProvider: the host builds the engine
 // first (see NewAlertEngine), registers eng.Reader() on its provider, then
-// passes both. The Monitor adds its default rules and notifiers to it and
-// starts and stops it. Without it, a Monitor on a host's provider evaluates
-// no alerts. Default: the Monitor builds its own engine.
+// passes both; New fails when the reader is not registered. The Monitor
+// adds its default rules and notifiers to it and starts and stops it.
+// Default: the Monitor builds its own engine.
+//
+// Deprecated: use NewEmbedding and WithEmbedding, which take the Config
+// once (New's) and add the Views with the reader.
 func WithAlertEngine(eng *alerting.Engine) Option {
 	return optionFunc(func(o options) options {
 		o.alertEngine = eng

@@ -8,7 +8,6 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	otelprom "go.opentelemetry.io/otel/exporters/prometheus"
-	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 
 	"github.com/listsync/otelmon/exporters"
 	"github.com/listsync/otelmon/healthcheck"
@@ -36,22 +35,9 @@ func TestNamesSurviveSuffixingExporter(t *testing.T) {
 	cfg := DefaultConfig()
 	// One attempt: the 429 is answered, not retried after its 30 s pause.
 	cfg.RateLimits = map[string]RateLimit{"tmdb": {MaxAttempts: 1}}
-	eng, err := NewAlertEngine(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	popts := []sdkmetric.Option{
-		sdkmetric.WithReader(direct.Reader()),
-		sdkmetric.WithReader(suffixed),
-		sdkmetric.WithReader(eng.Reader()),
-	}
-	for _, v := range Views(cfg) {
-		popts = append(popts, sdkmetric.WithView(v))
-	}
-	mp := sdkmetric.NewMeterProvider(popts...)
-	t.Cleanup(func() { _ = mp.Shutdown(context.Background()) })
+	mp, emb := hostProvider(t, direct.Reader(), suffixed)
 	srv := statusServer(t)
-	m, err := New(cfg, WithMeterProvider(mp), WithPrometheus(direct), WithAlertEngine(eng),
+	m, err := New(cfg, WithMeterProvider(mp), WithPrometheus(direct), WithEmbedding(emb),
 		withClock(clock.NewFake(clock.Real{}.Now())), WithLogger(slog.New(slog.DiscardHandler)), WithHealthCheckURLs(map[string]string{"imdb": srv.URL, "tmdb": "", "trakt": ""}))
 	if err != nil {
 		t.Fatal(err)

@@ -134,23 +134,14 @@ func jsonKind(t reflect.Type) string {
 }
 
 func (m *Monitor) serveSilences(w http.ResponseWriter, _ *http.Request) {
-	if !m.alertingOn(w) {
-		return
-	}
 	writeJSON(w, http.StatusOK, m.alerts.Silences())
 }
 
 func (m *Monitor) serveMaintenanceWindows(w http.ResponseWriter, _ *http.Request) {
-	if !m.alertingOn(w) {
-		return
-	}
 	writeJSON(w, http.StatusOK, m.alerts.MaintenanceWindows())
 }
 
 func (m *Monitor) serveSilence(w http.ResponseWriter, r *http.Request) {
-	if !m.alertingOn(w) {
-		return
-	}
 	s, ok := m.alerts.Silence(r.PathValue("id"))
 	if !ok {
 		writeError(w, http.StatusNotFound, CodeNotFound, "no such silence")
@@ -160,9 +151,6 @@ func (m *Monitor) serveSilence(w http.ResponseWriter, r *http.Request) {
 }
 
 func (m *Monitor) serveCreateSilence(w http.ResponseWriter, r *http.Request) {
-	if !m.alertingOn(w) {
-		return
-	}
 	var req silenceRequest
 	if !decodeFieldsBody(w, r, req.decode) || !checkSilenceText(w, req.CreatedBy, req.Comment) {
 		return
@@ -179,9 +167,6 @@ func (m *Monitor) serveCreateSilence(w http.ResponseWriter, r *http.Request) {
 }
 
 func (m *Monitor) serveExpireSilence(w http.ResponseWriter, r *http.Request) {
-	if !m.alertingOn(w) {
-		return
-	}
 	s, err := m.alerts.ExpireSilence(r.PathValue("id"))
 	if err != nil {
 		writeSilenceError(w, err)
@@ -191,9 +176,6 @@ func (m *Monitor) serveExpireSilence(w http.ResponseWriter, r *http.Request) {
 }
 
 func (m *Monitor) serveSilenceAlert(w http.ResponseWriter, r *http.Request) {
-	if !m.alertingOn(w) {
-		return
-	}
 	var req alertSilenceRequest
 	if !decodeFieldsBody(w, r, req.decode) || !checkSilenceText(w, req.CreatedBy, req.Comment) {
 		return
@@ -232,15 +214,6 @@ func decodeFieldsBody(w http.ResponseWriter, r *http.Request, decode func(json.R
 			parts = append(parts, e.Error())
 		}
 		writeError(w, http.StatusBadRequest, CodeBadRequest, strings.Join(parts, "; "))
-		return false
-	}
-	return true
-}
-
-// alertingOn answers 503 and reports false when alerting is disabled.
-func (m *Monitor) alertingOn(w http.ResponseWriter) bool {
-	if m.alerts == nil {
-		writeError(w, http.StatusServiceUnavailable, CodeUnavailable, "alerting is disabled")
 		return false
 	}
 	return true

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -226,8 +227,8 @@ func (c retryCause) reason() string {
 }
 
 // scopedTracerProvider hands out tracers of one fixed scope, whatever name
-// the instrumentation library asks for: otelhttp's client spans appear
-// under APIClientScope.
+// the instrumentation library asks for, at otelmon's Version whatever
+// version it states: otelhttp's client spans appear under APIClientScope.
 type scopedTracerProvider struct {
 	embedded.TracerProvider
 	tp    trace.TracerProvider
@@ -235,7 +236,7 @@ type scopedTracerProvider struct {
 }
 
 func (p scopedTracerProvider) Tracer(_ string, opts ...trace.TracerOption) trace.Tracer {
-	return p.tp.Tracer(p.scope, opts...)
+	return p.tp.Tracer(p.scope, append(slices.Clip(opts), trace.WithInstrumentationVersion(Version))...)
 }
 
 // TraceIDPlaceholder is what WithTraceURLTemplate replaces with a trace id.

@@ -76,9 +76,9 @@ func newInstanceMetrics(tb testing.TB, compression string) *instanceMetrics {
 		tb.Fatal(err)
 	}
 	cfg := otelmon.DefaultConfig()
-	mp := sdkmetric.NewMeterProvider(sdkmetric.WithResource(res),
-		sdkmetric.WithReader(prom.Reader()), sdkmetric.WithReader(otlp),
-		sdkmetric.WithView(otelmon.Views(cfg)...))
+	emb := otelmon.NewEmbedding()
+	mp := sdkmetric.NewMeterProvider(append(emb.ProviderOptions(), sdkmetric.WithResource(res),
+		sdkmetric.WithReader(prom.Reader()), sdkmetric.WithReader(otlp))...)
 	tb.Cleanup(func() { _ = mp.Shutdown(ctx) })
 
 	upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -93,7 +93,7 @@ func newInstanceMetrics(tb testing.TB, compression string) *instanceMetrics {
 		urls[s] = upstream.URL + "/health"
 	}
 	urls["imdb"] = upstream.URL + "/fail"
-	mon, err := otelmon.New(cfg, otelmon.WithMeterProvider(mp), otelmon.WithPrometheus(prom),
+	mon, err := otelmon.New(cfg, otelmon.WithMeterProvider(mp), otelmon.WithEmbedding(emb), otelmon.WithPrometheus(prom),
 		otelmon.WithHealthCheckURLs(urls), otelmon.WithLogger(slog.New(slog.DiscardHandler)))
 	if err != nil {
 		tb.Fatal(err)

@@ -36,6 +36,7 @@ import (
 	"github.com/listsync/otelmon/alerting"
 	"github.com/listsync/otelmon/alerting/alertmanager"
 	"github.com/listsync/otelmon/breaker"
+	"github.com/listsync/otelmon/exporters"
 	"github.com/listsync/otelmon/exporters/push"
 	"github.com/listsync/otelmon/otelmon"
 )
@@ -254,7 +255,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, ready cha
 	addr := reachable(ln.Addr())
 	fmt.Fprintf(stdout, "listsync demo: serving on http://%s\n", addr)
 	fmt.Fprintf(stdout, "  status page: http://%s/\n", addr)
-	fmt.Fprintf(stdout, "  metrics:     http://%s/metrics\n", addr)
+	if _, err := mon.PrometheusMetrics(ctx); !errors.Is(err, otelmon.ErrNoPrometheus) {
+		fmt.Fprintf(stdout, "  metrics:     http://%s/metrics\n", addr)
+	} else {
+		fmt.Fprintf(stdout, "  metrics:     pushed (%s=%s); /metrics is not served\n", exporters.EnvMetricsExporter, os.Getenv(exporters.EnvMetricsExporter))
+	}
 	fmt.Fprintf(stdout, "  API:         http://%s/api/v3/monitoring/status (header X-Api-Key)\n", addr)
 	if generated {
 		fmt.Fprintf(stdout, "  API key:     %s (generated; set -api-key or $%s to choose one)\n", apiKey, apiKeyEnv)

@@ -36,7 +36,14 @@ func demo(t *testing.T, args ...string) string {
 // demoOutput is demo that also returns the demo's stdout and stderr.
 func demoOutput(t *testing.T, args ...string) (addr string, stdout, stderr *syncbuf.Buffer) {
 	t.Helper()
-	t.Setenv("OTEL_METRICS_EXPORTER", "")
+	return demoExporting(t, "", args...)
+}
+
+// demoExporting is demoOutput with OTEL_METRICS_EXPORTER set to exporter
+// ("" for Prometheus).
+func demoExporting(t *testing.T, exporter string, args ...string) (addr string, stdout, stderr *syncbuf.Buffer) {
+	t.Helper()
+	t.Setenv("OTEL_METRICS_EXPORTER", exporter)
 	ctx, cancel := context.WithCancel(context.Background())
 	ready := make(chan string, 1)
 	done := make(chan error, 1)

@@ -96,10 +96,11 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 			fmt.Fprintln(out, "otlp: shutdown:", err)
 		}
 	}()
-	fmt.Fprintln(out, "exporter:", describeExporter(mon))
+	prometheus := servesPrometheus(ctx, mon)
+	fmt.Fprintln(out, "exporter:", describeExporter(prometheus))
 
-	if h := mon.MetricsHandler(); h != nil {
-		stopServer, err := serve(*listen, h)
+	if prometheus {
+		stopServer, err := serve(*listen, mon.MetricsHandler())
 		if err != nil {
 			return err
 		}
@@ -145,10 +146,17 @@ func syncRound(ctx context.Context, mon *otelmon.Monitor) {
 	}
 }
 
-// describeExporter says which exporter mon pushes or serves through, and
-// where, from the variables the exporter reads.
-func describeExporter(mon *otelmon.Monitor) string {
-	if mon.MetricsHandler() != nil {
+// servesPrometheus reports whether mon exports through Prometheus, so that
+// its MetricsHandler serves the exposition rather than a 404.
+func servesPrometheus(ctx context.Context, mon *otelmon.Monitor) bool {
+	_, err := mon.PrometheusMetrics(ctx)
+	return !errors.Is(err, otelmon.ErrNoPrometheus)
+}
+
+// describeExporter says which exporter the Monitor pushes or serves
+// through, and where, from the variables the exporter reads.
+func describeExporter(prometheus bool) string {
+	if prometheus {
 		return exporters.KindPrometheus
 	}
 	kind := os.Getenv(exporters.EnvMetricsExporter)
