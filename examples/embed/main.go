@@ -1,25 +1,28 @@
-// Command embed shows an existing OpenTelemetry-instrumented service that
-// embeds an otelmon Monitor in its own MeterProvider.
+// Command embed is an existing OpenTelemetry-instrumented service that
+// embeds an otelmon Monitor: the host of the README's "Embedding in a host
+// service", whose wiring is this program's code line for line.
 //
-// The host, a small list-import service, owns everything OpenTelemetry:
-// the MeterProvider, its own instruments (an HTTP server instrumented with
-// otelhttp, a host_imports_total counter and a host_import_queue_depth
-// up-down counter) and the Prometheus exporter that serves /metrics. It
-// hands the Monitor its provider, its exporter and an alert engine whose
-// reader it registered on the provider, then adds one alert rule of its own,
-// on its own queue depth, next to otelmon's default rules.
+// The host, a small list-import service, owns everything OpenTelemetry: the
+// MeterProvider and its Prometheus exporter, the TracerProvider (spans go
+// where OTEL_TRACES_EXPORTER says: otlp, console; nowhere when it is
+// unset), JSON logging through slog, and its ServeMux, instrumented with
+// otelhttp. It has its own instruments (a host_imports_total counter and a
+// host_import_queue_depth up-down counter) and adds one alert rule of its
+// own, on its queue depth, next to otelmon's default rules.
 //
-// At start-up the program records a round of list syncs through the Monitor,
-// submits import batches to its own HTTP API until the queue is deeper than
-// -queue-threshold, evaluates the rules and prints the alert that fires. It
-// then serves until Ctrl-C or -duration:
+// At start-up the program runs a round of list syncs through the Monitor
+// under a span of its own, submits import batches to its own HTTP API until
+// the queue is deeper than -queue-threshold, evaluates the rules and prints
+// the alert that fires. It then serves until Ctrl-C or -duration:
 //
+//	GET  /healthz          the host's own health check
 //	GET  /metrics          the host's and otelmon's series, one exposition
 //	POST /imports?items=N  queue N more items for import
-//	     /api/v3/...       the Monitor's API (X-Api-Key: -api-key)
+//	     /monitoring/      otelmon's status page, and its API under
+//	                       /monitoring/api/v3/monitoring/... (X-Api-Key: -api-key)
 //
 // On the way out it shuts the Monitor down, shows that the provider, which
-// the host owns, still runs, and shuts the provider down itself.
+// the host owns, still runs, and shuts its providers down itself.
 package main
 
 import (
@@ -40,13 +43,15 @@ import (
 	"time"
 
 	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
-	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	"go.opentelemetry.io/otel/sdk/resource"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/listsync/otelmon/alerting"
 	"github.com/listsync/otelmon/exporters"
+	"github.com/listsync/otelmon/exporters/push"
 	"github.com/listsync/otelmon/otelmon"
 )
 
@@ -116,70 +121,98 @@ func main() {
 	}
 }
 
-// host is the service that embeds the Monitor. It owns mp and prom; the
-// Monitor only records on them.
+// host is the service that embeds the Monitor. It owns mp, tp and prom;
+// the Monitor only records and traces on them.
 type host struct {
 	mp   *sdkmetric.MeterProvider
+	tp   *sdktrace.TracerProvider
 	prom *exporters.Prometheus
 	mon  *otelmon.Monitor
+	mux  *http.ServeMux
+	jobs otelmon.SyncHandler // the host's sync job, run through the Monitor
 
 	imports metric.Int64Counter
 	queue   metric.Int64UpDownCounter
 }
 
-// newHost builds the host's metric pipeline with the alert engine's reader
-// in it, the host's instruments, and a Monitor recording on the same
-// provider. Nothing is started.
-func newHost(c config, logger *slog.Logger) (*host, error) {
-	cfg := otelmon.DefaultConfig()
-	cfg.AlertEvaluationInterval = c.evalInterval
-
+// newHost builds the host's telemetry, its own instruments and routes, and
+// the Monitor embedded in them. tpOpts are added to the host's
+// TracerProvider (tests pass a span recorder). Nothing is started.
+func newHost(ctx context.Context, c config, logger *slog.Logger, tpOpts ...sdktrace.TracerProviderOption) (*host, error) {
+	res, err := exporters.Resource(ctx, "importer", "")
+	if err != nil {
+		return nil, err
+	}
 	prom, err := exporters.NewPrometheus()
 	if err != nil {
 		return nil, err
 	}
-	// The engine reads metrics through a reader of its own, which must be
-	// on the provider before the provider is built.
-	eng, err := otelmon.NewAlertEngine(cfg, alerting.WithLogger(logger))
+	tp, err := newTracerProvider(ctx, res, tpOpts...)
 	if err != nil {
 		return nil, err
 	}
-	opts := []sdkmetric.Option{
-		sdkmetric.WithResource(resource.NewSchemaless(attribute.String("service.name", "importer"))),
-		sdkmetric.WithReader(prom.Reader()),
-		sdkmetric.WithReader(eng.Reader()),
+	h, err := embed(c, res, prom, tp, logger)
+	if err != nil {
+		return nil, errors.Join(err, tp.Shutdown(ctx))
 	}
-	for _, v := range otelmon.Views(cfg) {
-		opts = append(opts, sdkmetric.WithView(v))
-	}
-	mp := sdkmetric.NewMeterProvider(opts...)
-
-	h := &host{mp: mp, prom: prom}
-	meter := mp.Meter(hostScope)
+	h.tp, h.prom = tp, prom
+	meter := h.mp.Meter(hostScope)
 	if h.imports, err = meter.Int64Counter(importsTotal,
-		metric.WithDescription("Import batches accepted by the host.")); err != nil {
-		return nil, errors.Join(err, mp.Shutdown(context.Background()))
+		metric.WithDescription("Import batches accepted by the host.")); err == nil {
+		h.queue, err = meter.Int64UpDownCounter(importQueueDepth,
+			metric.WithDescription("Items waiting in the host's import queue."))
 	}
-	if h.queue, err = meter.Int64UpDownCounter(importQueueDepth,
-		metric.WithDescription("Items waiting in the host's import queue.")); err != nil {
-		return nil, errors.Join(err, mp.Shutdown(context.Background()))
+	if err != nil {
+		return nil, errors.Join(err, h.mon.Shutdown(ctx), h.mp.Shutdown(ctx), tp.Shutdown(ctx))
 	}
+	h.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = io.WriteString(w, "ok\n") })
+	h.mux.Handle("GET /metrics", prom.Handler())
+	h.mux.HandleFunc("POST /imports", h.serveImports)
+	h.jobs = h.mon.MonitoredSyncHandler(otelmon.SyncHandlerFunc(fetchList))
+	return h, nil
+}
 
-	h.mon, err = otelmon.New(cfg,
-		otelmon.WithMeterProvider(mp),
-		otelmon.WithPrometheus(prom),
-		otelmon.WithAlertEngine(eng),
-		otelmon.WithAPIKey(c.apiKey),
-		otelmon.WithLogger(logger))
+// embed is the host's whole wiring of otelmon: the README shows it as it
+// is (see TestReadmeSnippetIsEmbedWiring). The host's MeterProvider gets
+// the Embedding's reader and Views with its own resource and exporter; the
+// Monitor records and traces on the host's providers, logs through its
+// logger, evaluates one rule of the host's, and serves its page and API
+// under /monitoring/ of the host's mux.
+func embed(c config, res *resource.Resource, prom *exporters.Prometheus, tp trace.TracerProvider, logger *slog.Logger) (*host, error) {
+	// otelmon wiring: begin
+	cfg := otelmon.DefaultConfig()
+	cfg.AlertEvaluationInterval = c.evalInterval
+	emb := otelmon.NewEmbedding()
+	mp := sdkmetric.NewMeterProvider(append(emb.ProviderOptions(),
+		sdkmetric.WithResource(res), sdkmetric.WithReader(prom.Reader()))...)
+	mon, err := otelmon.New(cfg,
+		otelmon.WithMeterProvider(mp), otelmon.WithEmbedding(emb), otelmon.WithPrometheus(prom),
+		otelmon.WithTracerProvider(tp), otelmon.WithLogger(logger), otelmon.WithAPIKey(c.apiKey))
 	if err != nil {
 		return nil, errors.Join(err, mp.Shutdown(context.Background()))
 	}
-	// The Monitor has added its default rules to the engine; this one
-	// watches the host's own instrument.
-	if err := h.mon.Alerts().AddRule(queueRule(c.queueThreshold)); err != nil {
-		return nil, errors.Join(err, h.mon.Shutdown(context.Background()), mp.Shutdown(context.Background()))
+	if err := mon.Alerts().AddRule(queueRule(c.queueThreshold)); err != nil {
+		return nil, errors.Join(err, mon.Shutdown(context.Background()), mp.Shutdown(context.Background()))
 	}
-	return h, nil
+	mux := http.NewServeMux()
+	mux.Handle("/monitoring/", http.StripPrefix("/monitoring", mon.Handler()))
+	// otelmon wiring: end
+	return &host{mp: mp, mon: mon, mux: mux}, nil
+}
+
+// newTracerProvider is the host's TracerProvider: its spans go to the
+// exporter OTEL_TRACES_EXPORTER names (otlp, console), and nowhere when it
+// is unset or "none".
+func newTracerProvider(ctx context.Context, res *resource.Resource, opts ...sdktrace.TracerProviderOption) (*sdktrace.TracerProvider, error) {
+	opts = append([]sdktrace.TracerProviderOption{sdktrace.WithResource(res)}, opts...)
+	if exporters.TracesWanted() {
+		exp, err := push.SpanExporter(ctx)
+		if err != nil {
+			return nil, err
+		}
+		opts = append(opts, sdktrace.WithBatcher(exp))
+	}
+	return sdktrace.NewTracerProvider(opts...), nil
 }
 
 // queueRule is the host's custom rule: its import queue is deeper than
@@ -195,14 +228,11 @@ func queueRule(threshold int64) alerting.Rule {
 	}
 }
 
-// handler is the host's HTTP API, instrumented by the host with otelhttp on
-// its own provider. The Monitor's API is mounted under /api/v3/.
+// handler is the host's HTTP server: its routes and the Monitor's under
+// /monitoring/, instrumented by the host with otelhttp on its own
+// providers.
 func (h *host) handler() http.Handler {
-	mux := http.NewServeMux()
-	mux.Handle("GET /metrics", h.prom.Handler())
-	mux.HandleFunc("POST /imports", h.serveImports)
-	mux.Handle("/api/v3/", h.mon.Handler())
-	return otelhttp.NewHandler(mux, "importer", otelhttp.WithMeterProvider(h.mp))
+	return otelhttp.NewHandler(h.mux, "importer", otelhttp.WithMeterProvider(h.mp), otelhttp.WithTracerProvider(h.tp))
 }
 
 // serveImports queues ?items=N items.
@@ -217,14 +247,39 @@ func (h *host) serveImports(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusAccepted)
 }
 
-// syncRound records one sync of every source through the Monitor, as the
-// host's sync jobs would after talking to each list's API.
-func (h *host) syncRound(ctx context.Context) {
-	for i, src := range sources {
-		d := time.Duration(400+150*i) * time.Millisecond
-		h.mon.RecordSyncOperation(ctx, src, true, d, uint64(i), 1, uint64(20+5*i))
+// lists is what each source's list holds when the host's sync job fetches
+// it.
+var lists = map[string]otelmon.SyncResult{
+	"imdb":  {ItemsFound: 20, ItemsAdded: 0, ItemsUpdated: 1},
+	"tmdb":  {ItemsFound: 25, ItemsAdded: 1, ItemsUpdated: 1},
+	"trakt": {ItemsFound: 30, ItemsAdded: 2, ItemsUpdated: 1},
+	"plex":  {ItemsFound: 35, ItemsAdded: 3, ItemsUpdated: 1},
+}
+
+// fetchList is the host's sync job: it fetches one source's list. (A real
+// job would call the list's API with job.HTTPClient(job.Source).)
+func fetchList(_ context.Context, job otelmon.SyncJob) (otelmon.SyncResult, error) {
+	r, ok := lists[job.Source]
+	if !ok {
+		return otelmon.SyncResult{}, fmt.Errorf("no list %q", job.Source)
+	}
+	return r, nil
+}
+
+// syncRound runs the host's sync job for every source through the Monitor,
+// under a span of the host's: each job's span ("sync <source>") is its
+// child.
+func (h *host) syncRound(ctx context.Context) error {
+	ctx, span := h.tp.Tracer(hostScope).Start(ctx, "sync round")
+	defer span.End()
+	var errs []error
+	for _, src := range sources {
+		if _, err := h.jobs.ExecuteSync(ctx, otelmon.SyncJob{Source: src}); err != nil {
+			errs = append(errs, err)
+		}
 		h.mon.RecordCacheHit(ctx, "movie_cache")
 	}
+	return errors.Join(errs...)
 }
 
 // run runs the host until ctx is done or -duration has passed. When ready
@@ -240,9 +295,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, ready cha
 		ctx, cancel = context.WithTimeout(ctx, c.duration)
 		defer cancel()
 	}
-	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	logger := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
 
-	h, err := newHost(c, logger)
+	h, err := newHost(ctx, c, logger)
 	if err != nil {
 		return err
 	}
@@ -274,11 +329,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, ready cha
 		}
 	}()
 	base := "http://" + ln.Addr().String()
-	fmt.Fprintf(stdout, "serving %s/metrics and %s/api/v3/monitoring/alerts\n", base, base)
+	fmt.Fprintf(stdout, "serving %s/healthz, %s/metrics and otelmon under %s/monitoring/ (API: %s/monitoring/api/v3/monitoring/alerts)\n",
+		base, base, base, base)
 
-	// Start-up scenario: syncs recorded through the Monitor, and clients
-	// filling the host's queue past the threshold through its own API.
-	h.syncRound(ctx)
+	// Start-up scenario: syncs run through the Monitor, and clients filling
+	// the host's queue past the threshold through its own API.
+	if err := h.syncRound(ctx); err != nil {
+		return err
+	}
 	if err := submitImports(ctx, base, c.batchSize, c.queueThreshold/c.batchSize+1); err != nil {
 		return err
 	}
@@ -302,14 +360,16 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, ready cha
 		case <-served:
 			return nil // the deferred call reports why
 		case <-ticker.C:
-			h.syncRound(ctx)
+			if err := h.syncRound(ctx); err != nil {
+				logger.Error("sync round", "err", otelmon.RedactError(err))
+			}
 		}
 	}
 }
 
 // shutdown shuts the Monitor down, which unregisters its instruments and
-// leaves the provider alone, shows that the host's provider still records
-// and exports, then shuts the provider down: the host owns it.
+// leaves the providers alone, shows that the host's provider still records
+// and exports, then shuts the providers down: the host owns them.
 func (h *host) shutdown(stdout io.Writer) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -327,7 +387,7 @@ func (h *host) shutdown(stdout io.Writer) error {
 	if mpErr == nil {
 		fmt.Fprintln(stdout, "host provider shut down")
 	}
-	return errors.Join(monErr, err, mpErr)
+	return errors.Join(monErr, err, mpErr, h.tp.Shutdown(ctx))
 }
 
 // submitImports posts batches import batches of size items each to the

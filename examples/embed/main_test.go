@@ -98,6 +98,9 @@ func TestRun(t *testing.T) {
 	addr, stdout, _, stop := start(t)
 	base := "http://" + addr
 
+	if code, body := get(t, base+"/healthz", nil); code != http.StatusOK || body != "ok\n" {
+		t.Errorf("the host's /healthz: %d %q", code, body)
+	}
 	code, body := get(t, base+"/metrics", nil)
 	if code != http.StatusOK {
 		t.Fatalf("/metrics: %d\n%s", code, body)
@@ -121,9 +124,16 @@ func TestRun(t *testing.T) {
 		t.Logf("exposition:\n%s", body)
 	}
 
+	// otelmon's page and API live under /monitoring/.
+	if code, body := get(t, base+"/monitoring/", nil); code != http.StatusOK || !strings.Contains(body, "<title>otelmon status</title>") {
+		t.Errorf("status page under /monitoring/: %d", code)
+	}
+	if code, _ := get(t, base+"/api/v3/monitoring/alerts", http.Header{"X-Api-Key": {testKey}}); code != http.StatusNotFound {
+		t.Errorf("the Monitor's API answered %d at the host's root, want it under /monitoring/ only", code)
+	}
 	// The custom rule fires on the host's instrument, seen through the
 	// Monitor's API.
-	code, body = get(t, base+"/api/v3/monitoring/alerts", http.Header{"X-Api-Key": {testKey}})
+	code, body = get(t, base+"/monitoring/api/v3/monitoring/alerts", http.Header{"X-Api-Key": {testKey}})
 	if code != http.StatusOK {
 		t.Fatalf("alerts API: %d %s", code, body)
 	}
@@ -187,14 +197,16 @@ func TestMonitorShutdownLeavesHostProvider(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h, err := newHost(c, slog.New(slog.DiscardHandler))
+	h, err := newHost(ctx, c, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if err := h.mon.Start(ctx); err != nil {
 		t.Fatal(err)
 	}
-	h.syncRound(ctx)
+	if err := h.syncRound(ctx); err != nil {
+		t.Fatal(err)
+	}
 	h.queue.Add(ctx, 7)
 	text, err := h.prom.Text(ctx)
 	if err != nil || !strings.Contains(text, "radarr_list_sync_sync_operations_total{") {
@@ -222,6 +234,9 @@ func TestMonitorShutdownLeavesHostProvider(t *testing.T) {
 	// so the Monitor did not shut it down.
 	if err := h.mp.Shutdown(ctx); err != nil {
 		t.Fatalf("host's Shutdown: %v", err)
+	}
+	if err := h.tp.Shutdown(ctx); err != nil {
+		t.Fatalf("host's tracer provider Shutdown: %v", err)
 	}
 	if err := h.mp.Shutdown(ctx); !errors.Is(err, sdkmetric.ErrReaderShutdown) {
 		t.Fatalf("second Shutdown: %v", err)
