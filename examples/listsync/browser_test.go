@@ -1,30 +1,12 @@
 package main
 
 import (
-	"bytes"
-	"context"
 	"encoding/json"
-	"errors"
-	"io/fs"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/listsync/otelmon/internal/e2etest"
-)
-
-const (
-	// chromiumPath is Debian's Chromium, which the browser test drives.
-	chromiumPath = "/usr/bin/chromium"
-	// browserDir is the Node project that drives the status page; .ci/run
-	// installs its node_modules with npm ci.
-	browserDir = "testdata/browser"
-	// browserScript is the script in browserDir that drives the page.
-	browserScript = "status-page.mjs"
 )
 
 // statusPageSummary is what the browser script reports on success.
@@ -49,10 +31,10 @@ type statusPageSummary struct {
 // TestStatusPageInBrowser opens the status page in headless Chromium
 // against the demo with imdb failing, and uses it as a person would: the
 // page asks for the API key, then shows the services, syncs and alerts,
-// and acknowledges an alert. The script in testdata/browser drives the
-// page; the test then checks the acknowledgement through the API.
+// and acknowledges an alert. A script drives the
+// page (internal/e2etest/browser/status-page.mjs); the test then checks the
+// acknowledgement through the API.
 func TestStatusPageInBrowser(t *testing.T) {
-	node := browserTools(t)
 	const key = "status-page-test-key"
 	addr := demo(t, "-api-key", key, "-sync-interval", "100ms", "-health-interval", "100ms", "-eval-interval", "100ms",
 		"-fail", "imdb", "-breaker-open-timeout", "1h")
@@ -62,44 +44,11 @@ func TestStatusPageInBrowser(t *testing.T) {
 	// load already shows what the script looks for.
 	waitFor(t, alertsURL, `"rule":"service_down"`, `"rule":"circuit_breaker_open"`, `"state":"firing"`)
 
-	shots, err := os.MkdirTemp("", "otelmon-status-page-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if t.Failed() {
-			t.Logf("screenshot of the page kept in %s", shots)
-			return
-		}
-		_ = os.RemoveAll(shots)
-	})
-
-	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, node, browserScript)
-	cmd.Dir = browserDir
-	cmd.Env = append(os.Environ(),
-		"STATUS_PAGE_URL="+base+"/",
-		"STATUS_PAGE_API_KEY="+key,
-		"STATUS_PAGE_CHROMIUM="+chromiumPath,
-		"STATUS_PAGE_SCREENSHOT="+filepath.Join(shots, "status-page.png"),
-		"PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1",
-	)
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	// SIGTERM lets Playwright close Chromium; SIGKILL follows if it hangs.
-	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
-	cmd.WaitDelay = 10 * time.Second
-	start := time.Now()
-	if err := cmd.Run(); err != nil {
-		t.Fatalf("%s failed after %v: %v\nstderr:\n%s\nstdout:\n%s", browserScript, time.Since(start).Round(time.Millisecond),
-			err, stderr.Bytes(), stdout.Bytes())
-	}
-	t.Logf("%s passed in %v", browserScript, time.Since(start).Round(time.Millisecond))
-
+	out := e2etest.RunBrowserScript(t, "status-page.mjs", 90*time.Second,
+		"STATUS_PAGE_URL="+base+"/", "STATUS_PAGE_API_KEY="+key)
 	var sum statusPageSummary
-	if err := json.Unmarshal(bytes.TrimSpace(stdout.Bytes()), &sum); err != nil {
-		t.Fatalf("%s printed no summary: %v\n%s", browserScript, err, stdout.Bytes())
+	if err := json.Unmarshal(out, &sum); err != nil {
+		t.Fatalf("status-page.mjs printed no summary: %v\n%s", err, out)
 	}
 	for _, s := range services {
 		want := [2]string{"up", "closed"}
@@ -114,7 +63,7 @@ func TestStatusPageInBrowser(t *testing.T) {
 		t.Errorf("page showed tmdb's pace as %q, want its published 40/s", p)
 	}
 	if sum.Acknowledged.ID == "" {
-		t.Fatalf("the page acknowledged no alert: %s", stdout.Bytes())
+		t.Fatalf("the page acknowledged no alert: %s", out)
 	}
 
 	// The click reached the server: exactly that alert is acknowledged, by
@@ -159,7 +108,7 @@ func TestStatusPageInBrowser(t *testing.T) {
 		} `json:"status"`
 	}
 	if sum.Silenced.Silence == "" {
-		t.Fatalf("the page silenced no alert: %s", stdout.Bytes())
+		t.Fatalf("the page silenced no alert: %s", out)
 	}
 	body = get(t, base+"/api/v3/monitoring/silences/"+sum.Silenced.Silence+"?apikey="+key)
 	if err := json.Unmarshal([]byte(body), &silence); err != nil {
@@ -168,22 +117,4 @@ func TestStatusPageInBrowser(t *testing.T) {
 	if silence.ID != sum.Silenced.Silence || silence.CreatedBy != "status page" || silence.Status.State != "expired" || len(silence.Matchers) == 0 {
 		t.Errorf("silence made by the page: %s, want one by %q, expired", body, "status page")
 	}
-}
-
-// browserTools returns the path of node once Chromium, node and the
-// browser project's node_modules are all there. Without them the test is
-// skipped, except on CI (CI set), where .ci/run installs them and their
-// absence fails the test (see e2etest.Unavailable).
-func browserTools(t *testing.T) string {
-	t.Helper()
-	if _, err := os.Stat(chromiumPath); err != nil {
-		e2etest.Unavailable(t, chromiumPath+" not found (Debian package chromium)")
-	}
-	node := e2etest.RequireProgram(t, "node", "Debian package nodejs")
-	if _, err := os.Stat(filepath.Join(browserDir, "node_modules", "playwright-core", "package.json")); errors.Is(err, fs.ErrNotExist) {
-		e2etest.Unavailable(t, browserDir+"/node_modules not installed (npm ci --prefix examples/listsync/"+browserDir+")")
-	} else if err != nil {
-		t.Fatal(err)
-	}
-	return node
 }

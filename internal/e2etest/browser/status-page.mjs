@@ -1,6 +1,7 @@
 // status-page.mjs drives otelmon's status page in headless Chromium, as a
 // person would use it, against a running listsync demo started with
-// "-fail imdb". browser_test.go runs it; it can also be run by hand:
+// "-fail imdb". examples/listsync/browser_test.go runs it; it can also be
+// run by hand:
 //
 //	STATUS_PAGE_URL=http://127.0.0.1:7878/ STATUS_PAGE_API_KEY=... node status-page.mjs
 //
