@@ -291,7 +291,7 @@ func TestThresholdOperators(t *testing.T) {
 			var got []string
 			for v, want := range c.vals {
 				if want {
-					got = append(got, "v="+attribute.Float64Value(v).Emit())
+					got = append(got, "v="+attribute.Float64Value(v).String())
 				}
 			}
 			slices.Sort(got)

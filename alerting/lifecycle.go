@@ -127,7 +127,7 @@ type notice struct {
 type forgetKind uint8
 
 const (
-	forgetNone forgetKind = iota // a notification to deliver
+	_ forgetKind = iota // zero: a notification to deliver
 	// forgetUnlessResending: the alert fires, muted; Resenders keep it and
 	// its resends, the other notifiers drop it.
 	forgetUnlessResending

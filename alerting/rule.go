@@ -110,8 +110,6 @@ func (r Rule) clone() Rule {
 	return r
 }
 
-func (r *Rule) resolveAfterClear() int { return max(1, r.ResolveAfterClear) }
-
 // validate checks the rule's own fields and compiles its condition.
 func (r *Rule) validate(prefix names.Prefix) (compiled, error) {
 	switch {

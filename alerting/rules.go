@@ -155,7 +155,7 @@ func (ix *ruleIndex) matching(set *attribute.Set, buf []*ruleEntry) []*ruleEntry
 	cands := append(buf, ix.all...)
 	for _, k := range ix.keys {
 		if v, ok := set.Value(k); ok {
-			cands = append(cands, ix.byFirst[k][v.Emit()]...)
+			cands = append(cands, ix.byFirst[k][v.String()]...)
 		}
 	}
 	slices.SortFunc(cands, func(a, b *ruleEntry) int { return a.order - b.order })
@@ -165,7 +165,7 @@ func (ix *ruleIndex) matching(set *attribute.Set, buf []*ruleEntry) []*ruleEntry
 func matches(set *attribute.Set, ms []matcher) bool {
 	for _, m := range ms {
 		v, ok := set.Value(m.key)
-		if !ok || v.Emit() != m.value {
+		if !ok || v.String() != m.value {
 			return false
 		}
 	}

@@ -460,7 +460,7 @@ func (s *seriesEntry) labelMap() map[string]string {
 		s.labels = make(map[string]string, s.set.Len())
 		for it := s.set.Iter(); it.Next(); {
 			kv := it.Attribute()
-			s.labels[string(kv.Key)] = kv.Value.Emit()
+			s.labels[string(kv.Key)] = kv.Value.String()
 		}
 	}
 	return s.labels

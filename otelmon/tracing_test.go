@@ -58,12 +58,12 @@ func noSecret(t *testing.T, spans []sdktrace.ReadOnlySpan) {
 		var b strings.Builder
 		fmt.Fprintln(&b, s.Name(), s.Status().Description)
 		for _, kv := range s.Attributes() {
-			fmt.Fprintln(&b, kv.Key, kv.Value.Emit())
+			fmt.Fprintln(&b, kv.Key, kv.Value.String())
 		}
 		for _, e := range s.Events() {
 			fmt.Fprintln(&b, e.Name)
 			for _, kv := range e.Attributes {
-				fmt.Fprintln(&b, kv.Key, kv.Value.Emit())
+				fmt.Fprintln(&b, kv.Key, kv.Value.String())
 			}
 		}
 		if text := b.String(); strings.Contains(text, secret) || strings.Contains(text, "hunter2") {
@@ -162,7 +162,7 @@ func TestSyncSpans(t *testing.T) {
 		{bad, AttrItemsFound, attribute.Int64Value(4)},
 	} {
 		if v, ok := attrOf(want.span.Attributes(), want.key); !ok || v != want.value {
-			t.Errorf("%s: %s = %v, want %v", want.span.Name(), want.key, v.Emit(), want.value.Emit())
+			t.Errorf("%s: %s = %v, want %v", want.span.Name(), want.key, v.String(), want.value.String())
 		}
 	}
 	if good.Status().Code == codes.Error {
@@ -654,8 +654,8 @@ func TestRedactAttrs(t *testing.T) {
 	}
 	out := redactAttrs(in)
 	for _, kv := range out {
-		if strings.Contains(kv.Value.Emit(), secret) || strings.Contains(kv.Value.Emit(), "u:p@") {
-			t.Errorf("%s = %s", kv.Key, kv.Value.Emit())
+		if strings.Contains(kv.Value.String(), secret) || strings.Contains(kv.Value.String(), "u:p@") {
+			t.Errorf("%s = %s", kv.Key, kv.Value.String())
 		}
 	}
 	if in[0].Value.AsString() == out[0].Value.AsString() {

@@ -134,11 +134,11 @@ func externalLabels(s settings) (map[string]string, error) {
 	for _, kv := range res.Attributes() {
 		switch kv.Key {
 		case "service.name":
-			name = kv.Value.Emit()
+			name = kv.Value.String()
 		case "service.namespace":
-			namespace = kv.Value.Emit()
+			namespace = kv.Value.String()
 		case "service.instance.id":
-			instance = kv.Value.Emit()
+			instance = kv.Value.String()
 		}
 	}
 	out := map[string]string{"instance": instance}

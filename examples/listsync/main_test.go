@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -129,6 +130,21 @@ func TestDemoRecordsSyncs(t *testing.T) {
 		`radarr_list_sync_items_added_total{source="plex"}`,
 		`radarr_list_sync_last_successful_sync_timestamp{source="trakt"}`,
 	)
+	// Values, not presence: each counter the scenario drives has counted.
+	for series, min := range map[string]float64{
+		`radarr_list_sync_sync_operations_success_total{source="trakt"}`:  1,
+		`radarr_list_sync_sync_operations_failed_total{source="imdb"}`:    1,
+		`radarr_list_sync_cache_hits_total{type="movie_cache"}`:           1,
+		`radarr_list_sync_cache_misses_total{type="movie_cache"}`:         1,
+		`radarr_list_sync_last_successful_sync_timestamp{source="trakt"}`: float64(time.Now().Add(-time.Hour).Unix()),
+		`radarr_list_sync_sync_operations_success_total{source="plex"}`:   1,
+		`radarr_list_sync_sync_operations_total{source="imdb"}`:           1,
+		`radarr_list_sync_items_found_total{source="trakt"}`:              1,
+	} {
+		if v := sampleValue(t, body, series); v < min {
+			t.Errorf("%s = %v, want at least %v once syncs ran", series, v, min)
+		}
+	}
 	body = waitFor(t, "http://"+addr+"/metrics",
 		`radarr_list_sync_circuit_breaker_state{service="imdb"} 1`,
 		`radarr_list_sync_circuit_breaker_state{service="plex"} 0`,
@@ -143,6 +159,21 @@ func TestDemoRecordsSyncs(t *testing.T) {
 		t.Error("failing imdb has a last successful sync")
 	}
 	promtoolCheckMetrics(t, body)
+}
+
+// sampleValue returns the value of series in an exposition, failing the
+// test when the series is absent.
+func sampleValue(t *testing.T, exposition, series string) float64 {
+	t.Helper()
+	m := regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(series) + ` (\S+)$`).FindStringSubmatch(exposition)
+	if m == nil {
+		t.Fatalf("%s missing from the exposition", series)
+	}
+	v, err := strconv.ParseFloat(m[1], 64)
+	if err != nil {
+		t.Fatalf("%s: %v", series, err)
+	}
+	return v
 }
 
 // promtoolCheckMetrics runs `promtool check metrics` on an exposition.

@@ -45,6 +45,7 @@ func CheckString(t testing.TB, n Notifier, name, str string, secrets ...string) 
 	if err != nil {
 		t.Fatal(err)
 	}
+	//lint:ignore S1025 the %s verb is one of the formattings checked
 	outs := []string{n.String(), fmt.Sprint(n), fmt.Sprintf("%+v", n), fmt.Sprintf("%#v", n), fmt.Sprintf("%s", n), string(js)}
 	for _, out := range outs {
 		for _, s := range secrets {
