@@ -27,7 +27,7 @@ var benchConfigs = []struct {
 	cfg  Config
 }{
 	{"none", Config{FailureThreshold: 3, OpenTimeout: 30 * time.Second}},
-	{"tmdb", DefaultConfigFor("tmdb")},
+	{"tmdb", tmdbConfig},
 }
 
 func newBench(b *testing.B, cfg Config) *Breaker {
@@ -152,7 +152,7 @@ func BenchmarkRejectOpen(b *testing.B) {
 func BenchmarkCallerDeadline(b *testing.B) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	cfg := DefaultConfigFor("tmdb")
+	cfg := tmdbConfig
 	b.Run("impl=otelmon", func(b *testing.B) {
 		br := newBench(b, cfg)
 		b.ReportAllocs()
@@ -215,7 +215,7 @@ func BenchmarkDo(b *testing.B) {
 // BenchmarkRegistryGet is the lookup of an existing breaker, from
 // GOMAXPROCS goroutines.
 func BenchmarkRegistryGet(b *testing.B) {
-	r := NewRegistry(nil)
+	r := NewRegistry(RegistryConfig{})
 	for _, s := range []string{"imdb", "tmdb", "trakt", "plex"} {
 		r.Get(s)
 	}

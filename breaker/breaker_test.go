@@ -579,7 +579,7 @@ func TestClosedPathAllocations(t *testing.T) {
 	ctx := context.Background()
 	open, _ := newTest(t, Config{FailureThreshold: 1})
 	trip(t, open)
-	timed, _ := newTest(t, DefaultConfigFor("tmdb"))
+	timed, _ := newTest(t, tmdbConfig)
 	soon, cancel := context.WithTimeout(ctx, 5*time.Second) // before tmdb's 10 s request timeout
 	defer cancel()
 	for _, tc := range []struct {

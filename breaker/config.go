@@ -8,8 +8,7 @@ import (
 	"time"
 )
 
-// Defaults for zero Config fields, and for services DefaultConfigFor does
-// not know.
+// Defaults for zero Config fields.
 const (
 	// DefaultFailureThreshold is the FailureThreshold of a zero Config.
 	DefaultFailureThreshold = 5
@@ -22,9 +21,6 @@ const (
 	DefaultMaxOpenTimeoutFactor = 10
 	// DefaultBackoffMultiplier is the BackoffMultiplier of a zero Config.
 	DefaultBackoffMultiplier = 2.0
-	// DefaultRequestTimeout is the RequestTimeout DefaultConfigFor gives a
-	// service it does not know. (A zero Config has no request timeout.)
-	DefaultRequestTimeout = 30 * time.Second
 	// MaxFailureThreshold is the largest FailureThreshold accepted.
 	MaxFailureThreshold = 1<<20 - 1
 )
@@ -69,52 +65,14 @@ type Config struct {
 
 	// RequestTimeout bounds each call: fn's context gets this deadline, and
 	// a call that outlives it counts as a failure. Optional; zero means no
-	// timeout other than the caller's own. DefaultConfigFor sets one per
-	// service.
+	// timeout other than the caller's own.
 	RequestTimeout time.Duration
-}
-
-// DefaultConfigFor returns the configuration of the named service:
-//
-//	service  FailureThreshold  OpenTimeout  RequestTimeout
-//	imdb     5                 60 s         30 s
-//	tmdb     3                 30 s         10 s
-//	trakt    3                 45 s         15 s
-//	plex     2                 30 s         20 s
-//	other    5                 60 s         30 s
-//
-// Names match exactly (lower case). The other fields are zero, that is, their
-// defaults, so that a merged override of OpenTimeout also moves the derived
-// MaxOpenTimeout.
-func DefaultConfigFor(service string) Config {
-	switch service {
-	case "imdb":
-		return Config{FailureThreshold: 5, OpenTimeout: 60 * time.Second, RequestTimeout: 30 * time.Second}
-	case "tmdb":
-		return Config{FailureThreshold: 3, OpenTimeout: 30 * time.Second, RequestTimeout: 10 * time.Second}
-	case "trakt":
-		return Config{FailureThreshold: 3, OpenTimeout: 45 * time.Second, RequestTimeout: 15 * time.Second}
-	case "plex":
-		return Config{FailureThreshold: 2, OpenTimeout: 30 * time.Second, RequestTimeout: 20 * time.Second}
-	}
-	return Config{FailureThreshold: DefaultFailureThreshold, OpenTimeout: DefaultOpenTimeout, RequestTimeout: DefaultRequestTimeout}
-}
-
-// DefaultConfigs returns the configurations of the services DefaultConfigFor
-// knows, keyed by service name. The map is new on every call; callers may
-// change it.
-func DefaultConfigs() map[string]Config {
-	m := make(map[string]Config, 4)
-	for _, s := range []string{"imdb", "tmdb", "trakt", "plex"} {
-		m[s] = DefaultConfigFor(s)
-	}
-	return m
 }
 
 // Merge returns c with every non-zero field of override in place of c's, so
 // an override need set only the fields it changes:
 //
-//	cfg := breaker.DefaultConfigFor("tmdb").Merge(breaker.Config{OpenTimeout: 5 * time.Second})
+//	cfg := defaults.Merge(breaker.Config{OpenTimeout: 5 * time.Second})
 func (c Config) Merge(override Config) Config {
 	c.FailureThreshold = cmp.Or(override.FailureThreshold, c.FailureThreshold)
 	c.SuccessThreshold = cmp.Or(override.SuccessThreshold, c.SuccessThreshold)

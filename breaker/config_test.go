@@ -7,45 +7,6 @@ import (
 	"time"
 )
 
-func TestDefaultConfigFor(t *testing.T) {
-	for _, tc := range []struct {
-		service       string
-		failures      int
-		open, request time.Duration
-	}{
-		{"imdb", 5, 60 * time.Second, 30 * time.Second},
-		{"tmdb", 3, 30 * time.Second, 10 * time.Second},
-		{"trakt", 3, 45 * time.Second, 15 * time.Second},
-		{"plex", 2, 30 * time.Second, 20 * time.Second},
-		{"letterboxd", 5, 60 * time.Second, 30 * time.Second},
-		{"", 5, 60 * time.Second, 30 * time.Second},
-	} {
-		t.Run(tc.service, func(t *testing.T) {
-			want := Config{FailureThreshold: tc.failures, OpenTimeout: tc.open, RequestTimeout: tc.request}
-			if got := DefaultConfigFor(tc.service); got != want {
-				t.Fatalf("DefaultConfigFor(%q) = %+v, want %+v", tc.service, got, want)
-			}
-		})
-	}
-}
-
-func TestDefaultConfigsIsFresh(t *testing.T) {
-	m := DefaultConfigs()
-	if len(m) != 4 {
-		t.Fatalf("DefaultConfigs() has %d entries, want 4", len(m))
-	}
-	for s, c := range m {
-		if c != DefaultConfigFor(s) {
-			t.Errorf("DefaultConfigs()[%q] = %+v, want DefaultConfigFor", s, c)
-		}
-	}
-	m["imdb"] = Config{FailureThreshold: 99}
-	delete(m, "plex")
-	if again := DefaultConfigs(); again["imdb"].FailureThreshold != 5 || len(again) != 4 {
-		t.Fatalf("changing the returned map changed the defaults: %+v", again)
-	}
-}
-
 func TestConfigMerge(t *testing.T) {
 	base := Config{FailureThreshold: 3, OpenTimeout: 30 * time.Second, RequestTimeout: 10 * time.Second}
 	for _, tc := range []struct {
@@ -74,7 +35,7 @@ func TestConfigValidate(t *testing.T) {
 		fields []string // nil: valid
 	}{
 		{"zero", Config{}, nil},
-		{"defaults", DefaultConfigFor("imdb"), nil},
+		{"defaults", Config{FailureThreshold: 5, OpenTimeout: 60 * time.Second, RequestTimeout: 30 * time.Second}, nil},
 		{"negative ints", Config{FailureThreshold: -1, SuccessThreshold: -2, HalfOpenMaxRequests: -3}, []string{"FailureThreshold", "SuccessThreshold", "HalfOpenMaxRequests"}},
 		{"negative durations", Config{OpenTimeout: -1, MaxOpenTimeout: -1, RequestTimeout: -time.Second}, []string{"OpenTimeout", "MaxOpenTimeout", "RequestTimeout"}},
 		{"threshold too large", Config{FailureThreshold: MaxFailureThreshold + 1}, []string{"FailureThreshold"}},
@@ -132,7 +93,7 @@ func TestNewEffectiveConfig(t *testing.T) {
 			FailureThreshold: 5, SuccessThreshold: 3, HalfOpenMaxRequests: 3,
 			OpenTimeout: time.Minute, MaxOpenTimeout: 10 * time.Minute, BackoffMultiplier: 2,
 		}},
-		{"tmdb", DefaultConfigFor("tmdb"), nil, Config{
+		{"tmdb", tmdbConfig, nil, Config{
 			FailureThreshold: 3, SuccessThreshold: 1, HalfOpenMaxRequests: 1,
 			OpenTimeout: 30 * time.Second, MaxOpenTimeout: 5 * time.Minute, BackoffMultiplier: 2, RequestTimeout: 10 * time.Second,
 		}},
@@ -175,7 +136,6 @@ func TestNewRejectsInvalid(t *testing.T) {
 		{"jitter negative", "x", Config{}, []Option{WithJitter(-0.1)}, "WithJitter"},
 		{"unknown mode", "x", Config{}, []Option{WithMode(Mode(9))}, "WithMode"},
 		{"negative open timeout override", "x", Config{}, []Option{WithOpenTimeoutOverride(-time.Second)}, "WithOpenTimeoutOverride"},
-		{"negative max breakers", "x", Config{}, []Option{WithMaxBreakers(-1)}, "WithMaxBreakers"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			b, err := New(tc.bname, tc.cfg, tc.opts...)

@@ -75,9 +75,10 @@
 //
 // # Registry
 //
-// A [Registry] holds one breaker per service, created on first use from
-// [DefaultConfigFor] merged with per-service overrides, up to a bounded
-// number of names ([WithMaxBreakers]).
+// A [Registry] holds one breaker per name, created on first use with the
+// configuration its [RegistryConfig.ConfigFor] gives the name, up to a
+// bounded number of names ([RegistryConfig.MaxBreakers]). The package
+// knows no service names: otelmon keeps the per-service defaults.
 //
 // # Design notes
 //
@@ -90,7 +91,7 @@
 //
 // # Performance
 //
-// With a request timeout, as every breaker DefaultConfigFor builds has, a
+// With a request timeout, as every breaker otelmon builds has, a
 // call's cost is the timer: the context.WithTimeout that bounds fn costs
 // four allocations (272 B) and most of the time, here and in gobreaker
 // alike. With the tmdb configuration (3 failures, 30 s open, 10 s request

@@ -27,7 +27,7 @@ var (
 	ErrInvalidConfig = errors.New("invalid circuit breaker config")
 
 	// ErrRegistryFull is returned (wrapped) by Registry.Get when creating a
-	// breaker would exceed the registry's limit (see WithMaxBreakers).
+	// breaker would exceed the registry's limit (see RegistryConfig.MaxBreakers).
 	ErrRegistryFull = errors.New("circuit breaker registry is full")
 )
 

@@ -18,7 +18,7 @@ var errUnavailable = errors.New("503 service unavailable")
 
 func ExampleNew() {
 	fc := clock.NewFake(time.Unix(0, 0)) // production code leaves the clock out
-	b, err := breaker.New("tmdb", breaker.DefaultConfigFor("tmdb"),
+	b, err := breaker.New("tmdb", breaker.Config{FailureThreshold: 3, OpenTimeout: 30 * time.Second, RequestTimeout: 10 * time.Second},
 		breaker.WithClock(fc), breaker.WithJitter(0),
 		breaker.WithStateListener(func(ev breaker.StateChange) {
 			fmt.Printf("%s: %v → %v after %d failures\n", ev.Name, ev.From, ev.To, ev.Counts.ConsecutiveFailures)
@@ -40,7 +40,7 @@ func ExampleNew() {
 }
 
 func ExampleBreaker_Execute() {
-	b, _ := breaker.New("imdb", breaker.DefaultConfigFor("imdb"))
+	b, _ := breaker.New("imdb", breaker.Config{FailureThreshold: 5, OpenTimeout: time.Minute, RequestTimeout: 30 * time.Second})
 	err := b.Execute(context.Background(), func(ctx context.Context) error {
 		deadline, _ := ctx.Deadline() // RequestTimeout: 30 s for imdb
 		fmt.Println("has deadline:", !deadline.IsZero())
@@ -110,9 +110,16 @@ func ExampleBreaker_SetMode() {
 }
 
 func ExampleNewRegistry() {
-	reg := breaker.NewRegistry(map[string]breaker.Config{
-		"tmdb": {OpenTimeout: 5 * time.Second}, // the other fields keep tmdb's defaults
-	}, breaker.WithMaxBreakers(16))
+	defaults := map[string]breaker.Config{
+		"tmdb": {FailureThreshold: 3, OpenTimeout: 30 * time.Second, RequestTimeout: 10 * time.Second},
+		"imdb": {FailureThreshold: 5, OpenTimeout: time.Minute, RequestTimeout: 30 * time.Second},
+	}
+	overrides := map[string]breaker.Config{"tmdb": {OpenTimeout: 5 * time.Second}}
+	reg := breaker.NewRegistry(breaker.RegistryConfig{
+		// An override sets only the fields it changes.
+		ConfigFor:   func(name string) breaker.Config { return defaults[name].Merge(overrides[name]) },
+		MaxBreakers: 16,
+	})
 	for _, s := range []string{"tmdb", "imdb"} {
 		b, err := reg.Get(s)
 		if err != nil {
@@ -199,7 +206,7 @@ func ExampleBreaker_Allow() {
 	defer base.CloseIdleConnections()
 
 	fc := clock.NewFake(time.Unix(0, 0))
-	b, _ := breaker.New("plex", breaker.DefaultConfigFor("plex"), breaker.WithClock(fc), breaker.WithJitter(0))
+	b, _ := breaker.New("plex", breaker.Config{FailureThreshold: 2, OpenTimeout: 30 * time.Second, RequestTimeout: 20 * time.Second}, breaker.WithClock(fc), breaker.WithJitter(0))
 	client := &http.Client{Transport: &transport{b: b, next: base}}
 
 	get := func() {

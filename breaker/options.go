@@ -13,10 +13,6 @@ import (
 // nominal length, so that breakers tripped together do not probe together.
 const DefaultJitter = 0.2
 
-// DefaultMaxBreakers is the number of breakers a Registry holds when
-// WithMaxBreakers is not given.
-const DefaultMaxBreakers = 64
-
 // Option configures a Breaker (New) or every breaker of a Registry
 // (NewRegistry). Options are sealed: only this package defines them.
 type Option interface {
@@ -34,7 +30,6 @@ type options struct {
 	mode                Mode
 	jitter              float64
 	openTimeoutOverride time.Duration
-	maxBreakers         int
 }
 
 func newOptions(opts []Option) options {
@@ -43,9 +38,6 @@ func newOptions(opts []Option) options {
 		if opt != nil {
 			o = opt.apply(o)
 		}
-	}
-	if o.maxBreakers == 0 {
-		o.maxBreakers = DefaultMaxBreakers
 	}
 	return o
 }
@@ -64,9 +56,6 @@ func (o options) validate() error {
 	}
 	if o.openTimeoutOverride < 0 {
 		bad("WithOpenTimeoutOverride", o.openTimeoutOverride.String(), "must not be negative")
-	}
-	if o.maxBreakers < 0 {
-		bad("WithMaxBreakers", strconv.Itoa(o.maxBreakers), "must not be negative")
 	}
 	return errors.Join(errs...)
 }
@@ -148,19 +137,6 @@ func WithJitter(f float64) Option {
 func WithOpenTimeoutOverride(d time.Duration) Option {
 	return optionFunc(func(o options) options {
 		o.openTimeoutOverride = d
-		return o
-	})
-}
-
-// WithMaxBreakers bounds how many breakers a Registry creates, so that a
-// host passing unbounded names (from user input, say) cannot grow memory
-// without limit; Get beyond it returns an error wrapping ErrRegistryFull. It
-// applies to NewRegistry only; New ignores it. Default: DefaultMaxBreakers
-// (64), which zero also means; a negative n is a *ConfigError, reported by
-// Get.
-func WithMaxBreakers(n int) Option {
-	return optionFunc(func(o options) options {
-		o.maxBreakers = n
 		return o
 	})
 }

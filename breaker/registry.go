@@ -1,20 +1,43 @@
 package breaker
 
 import (
+	"cmp"
+	"errors"
 	"fmt"
 	"maps"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
 )
 
-// Registry holds one breaker per service name, created on first use. It is
-// safe for concurrent use; Get of an existing breaker takes no lock.
+// DefaultMaxBreakers is the number of breakers a Registry holds when
+// RegistryConfig.MaxBreakers is zero.
+const DefaultMaxBreakers = 64
+
+// RegistryConfig configures a Registry. Its zero value is valid: every
+// breaker gets the zero Config (the defaults), up to DefaultMaxBreakers.
+type RegistryConfig struct {
+	// ConfigFor returns the configuration of the breaker made for a name,
+	// on its first Get. The registry knows no names of its own: a caller
+	// with per-name defaults (otelmon's per-service table, say) puts them
+	// here. Optional; nil means the zero Config for every name.
+	ConfigFor func(name string) Config
+	// MaxBreakers bounds how many breakers the registry creates, so that
+	// unbounded names (from user input, say) cannot grow memory without
+	// limit; Get beyond it returns an error wrapping ErrRegistryFull.
+	// Optional; zero means DefaultMaxBreakers (64); negative is invalid
+	// (a *ConfigError, reported by Get).
+	MaxBreakers int
+}
+
+// Registry holds one breaker per name, created on first use. It is safe
+// for concurrent use; Get of an existing breaker takes no lock.
 type Registry struct {
-	overrides map[string]Config // copied in NewRegistry; read-only
-	opts      []Option          // applied to every breaker
-	optsErr   error             // what is wrong with opts; Get reports it
+	configFor func(string) Config // never nil
+	opts      []Option            // applied to every breaker
+	optsErr   error               // what is wrong with cfg or opts; Get reports it
 	max       int
 
 	// breakers is replaced, never changed in place, so Get reads it
@@ -25,21 +48,25 @@ type Registry struct {
 	mode Mode       // guarded by mu; the mode of breakers created next
 }
 
-// NewRegistry returns an empty registry. Get(service) configures a new
-// breaker as DefaultConfigFor(service) merged with overrides[service] (see
-// Config.Merge), so an override sets only the fields it changes; services
-// absent from DefaultConfigs may be configured here too. opts apply to every
-// breaker: a shared clock or listener, WithOpenTimeoutOverride for demos,
-// WithMaxBreakers for the registry's bound. Invalid overrides or options are
-// reported by Get.
-func NewRegistry(overrides map[string]Config, opts ...Option) *Registry {
+// NewRegistry returns an empty registry. Get(name) configures a new
+// breaker with cfg.ConfigFor(name). opts apply to every breaker: a shared
+// clock or listener, WithOpenTimeoutOverride for demos, WithMode. Invalid
+// options, a negative MaxBreakers and invalid configurations are reported
+// by Get.
+func NewRegistry(cfg RegistryConfig, opts ...Option) *Registry {
 	o := newOptions(opts)
 	r := &Registry{
-		overrides: maps.Clone(overrides),
+		configFor: cfg.ConfigFor,
 		opts:      slices.Clone(opts),
 		optsErr:   o.validate(),
-		max:       o.maxBreakers,
+		max:       cmp.Or(cfg.MaxBreakers, DefaultMaxBreakers),
 		mode:      o.mode,
+	}
+	if r.configFor == nil {
+		r.configFor = func(string) Config { return Config{} }
+	}
+	if cfg.MaxBreakers < 0 {
+		r.optsErr = errors.Join(r.optsErr, &ConfigError{Field: "MaxBreakers", Value: strconv.Itoa(cfg.MaxBreakers), Reason: "must not be negative"})
 	}
 	r.breakers.Store(&map[string]*Breaker{})
 	return r
@@ -71,8 +98,7 @@ func (r *Registry) create(service string) (*Breaker, error) {
 	if len(old) >= r.max {
 		return nil, fmt.Errorf("breaker %q: %w (limit %d)", service, ErrRegistryFull, r.max)
 	}
-	cfg := DefaultConfigFor(service).Merge(r.overrides[service])
-	b, err := New(service, cfg, append(r.opts[:len(r.opts):len(r.opts)], WithMode(r.mode))...)
+	b, err := New(service, r.configFor(service), append(r.opts[:len(r.opts):len(r.opts)], WithMode(r.mode))...)
 	if err != nil {
 		return nil, err
 	}

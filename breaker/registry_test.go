@@ -11,21 +11,28 @@ import (
 	"github.com/listsync/otelmon/internal/clock"
 )
 
+// tmdbConfig is otelmon's tmdb breaker: 3 failures, 30 s open, 10 s
+// request timeout.
+var tmdbConfig = Config{FailureThreshold: 3, OpenTimeout: 30 * time.Second, RequestTimeout: 10 * time.Second}
+
+// configs is a RegistryConfig.ConfigFor with one known name.
+func configs(name string) Config {
+	if name == "tmdb" {
+		return tmdbConfig
+	}
+	return Config{}
+}
+
+// A new breaker gets the configuration ConfigFor gives its name; a
+// registry without ConfigFor gives every name the zero Config.
 func TestRegistryGet(t *testing.T) {
-	r := NewRegistry(map[string]Config{
-		"tmdb":       {OpenTimeout: 5 * time.Second},
-		"letterboxd": {FailureThreshold: 7, RequestTimeout: time.Second},
-	})
+	r := NewRegistry(RegistryConfig{ConfigFor: configs})
 	for _, tc := range []struct {
 		service string
 		want    Config // before defaults
 	}{
-		{"imdb", DefaultConfigFor("imdb")},
-		{"tmdb", Config{FailureThreshold: 3, OpenTimeout: 5 * time.Second, RequestTimeout: 10 * time.Second}},
-		{"trakt", DefaultConfigFor("trakt")},
-		{"plex", DefaultConfigFor("plex")},
-		{"letterboxd", Config{FailureThreshold: 7, OpenTimeout: time.Minute, RequestTimeout: time.Second}},
-		{"other", DefaultConfigFor("other")},
+		{"tmdb", tmdbConfig},
+		{"letterboxd", Config{}},
 	} {
 		t.Run(tc.service, func(t *testing.T) {
 			b, err := r.Get(tc.service)
@@ -47,7 +54,12 @@ func TestRegistryGet(t *testing.T) {
 }
 
 func TestRegistryErrors(t *testing.T) {
-	r := NewRegistry(map[string]Config{"bad": {FailureThreshold: -1}}, WithMaxBreakers(2))
+	r := NewRegistry(RegistryConfig{MaxBreakers: 2, ConfigFor: func(name string) Config {
+		if name == "bad" {
+			return Config{FailureThreshold: -1}
+		}
+		return Config{}
+	}})
 	if _, err := r.Get(""); !errors.Is(err, ErrInvalidConfig) {
 		t.Fatalf("Get(\"\") = %v, want ErrInvalidConfig", err)
 	}
@@ -72,15 +84,13 @@ func TestRegistryErrors(t *testing.T) {
 }
 
 func TestRegistryDefaultLimit(t *testing.T) {
+	r := NewRegistry(RegistryConfig{})
 	for _, tc := range []struct {
 		name string
-		opts []Option
 	}{
-		{"no option", nil},
-		{"zero", []Option{WithMaxBreakers(0)}},
+		{"zero MaxBreakers"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			r := NewRegistry(nil, tc.opts...)
 			for i := range DefaultMaxBreakers {
 				if _, err := r.Get(fmt.Sprint("svc", i)); err != nil {
 					t.Fatal(err)
@@ -93,19 +103,20 @@ func TestRegistryDefaultLimit(t *testing.T) {
 	}
 }
 
-// Invalid options given to NewRegistry are reported by every Get, the
-// registry-only WithMaxBreakers included.
+// Invalid options and a negative MaxBreakers given to NewRegistry are
+// reported by every Get.
 func TestRegistryInvalidOptions(t *testing.T) {
 	for _, tc := range []struct {
+		cfg   RegistryConfig
 		opt   Option
 		field string
 	}{
-		{WithMaxBreakers(-1), "WithMaxBreakers"},
-		{WithOpenTimeoutOverride(-time.Second), "WithOpenTimeoutOverride"},
-		{WithJitter(2), "WithJitter"},
+		{RegistryConfig{MaxBreakers: -1}, nil, "MaxBreakers"},
+		{RegistryConfig{}, WithOpenTimeoutOverride(-time.Second), "WithOpenTimeoutOverride"},
+		{RegistryConfig{}, WithJitter(2), "WithJitter"},
 	} {
 		t.Run(tc.field, func(t *testing.T) {
-			r := NewRegistry(nil, tc.opt)
+			r := NewRegistry(tc.cfg, tc.opt)
 			b, err := r.Get("tmdb")
 			var ce *ConfigError
 			if b != nil || !errors.As(err, &ce) || ce.Field != tc.field || !errors.Is(err, ErrInvalidConfig) {
@@ -116,7 +127,7 @@ func TestRegistryInvalidOptions(t *testing.T) {
 }
 
 func TestRegistryBreakersSorted(t *testing.T) {
-	r := NewRegistry(nil)
+	r := NewRegistry(RegistryConfig{})
 	for _, s := range []string{"trakt", "imdb", "plex", "tmdb"} {
 		r.Get(s)
 	}
@@ -134,7 +145,7 @@ func TestRegistryBreakersSorted(t *testing.T) {
 }
 
 func TestRegistrySetMode(t *testing.T) {
-	r := NewRegistry(nil, WithMode(ModeMetricsOnly))
+	r := NewRegistry(RegistryConfig{}, WithMode(ModeMetricsOnly))
 	imdb, _ := r.Get("imdb")
 	if imdb.Mode() != ModeMetricsOnly || r.Mode() != ModeMetricsOnly {
 		t.Fatalf("initial mode %v / %v", imdb.Mode(), r.Mode())
@@ -156,7 +167,7 @@ func TestRegistrySharedOptions(t *testing.T) {
 	fc := clock.NewFake(time.Unix(0, 0))
 	var mu sync.Mutex
 	var events []string
-	r := NewRegistry(map[string]Config{"plex": {OpenTimeout: time.Hour}},
+	r := NewRegistry(RegistryConfig{ConfigFor: func(string) Config { return Config{OpenTimeout: time.Hour} }},
 		WithClock(fc), WithJitter(0), WithOpenTimeoutOverride(3*time.Second),
 		WithStateListener(func(ev StateChange) {
 			mu.Lock()
@@ -181,18 +192,8 @@ func TestRegistrySharedOptions(t *testing.T) {
 	}
 }
 
-func TestRegistryOverridesCopied(t *testing.T) {
-	overrides := map[string]Config{"tmdb": {FailureThreshold: 9}}
-	r := NewRegistry(overrides)
-	overrides["tmdb"] = Config{FailureThreshold: 1}
-	b, _ := r.Get("tmdb")
-	if b.Config().FailureThreshold != 9 {
-		t.Fatalf("FailureThreshold = %d: registry shares the caller's map", b.Config().FailureThreshold)
-	}
-}
-
 func TestRegistryConcurrentGet(t *testing.T) {
-	r := NewRegistry(nil)
+	r := NewRegistry(RegistryConfig{})
 	services := []string{"imdb", "tmdb", "trakt", "plex"}
 	got := make([][]*Breaker, 16)
 	var wg sync.WaitGroup

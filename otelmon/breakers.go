@@ -20,7 +20,7 @@ import (
 )
 
 // Breaker returns the circuit breaker of service, creating it on first use
-// with the service's defaults (breaker.DefaultConfigFor) overridden by
+// with the service's defaults (DefaultBreakerConfigFor) overridden by
 // Config.CircuitBreakers. It fails for an empty name or when
 // Config.MaxCircuitBreakers breakers exist already (an error wrapping
 // breaker.ErrRegistryFull).

@@ -43,7 +43,7 @@ type Config struct {
 	// AlertRetention is how long resolved alerts are kept. Default 30 days.
 	AlertRetention time.Duration
 	// CircuitBreakers overrides breaker settings per service; fields left
-	// zero keep the service's defaults (breaker.DefaultConfigFor: imdb 5
+	// zero keep the service's defaults (DefaultBreakerConfigFor: imdb 5
 	// failures / 60 s open / 30 s request timeout, tmdb 3 / 30 s / 10 s,
 	// trakt 3 / 45 s / 15 s, plex 2 / 30 s / 20 s, others 5 / 60 s / 30 s).
 	// Empty means the defaults.
@@ -56,8 +56,7 @@ type Config struct {
 	// for the service and Status lists it in UnguardedServices. Breaker
 	// and ExecuteWithCircuitBreaker fail for it with an error wrapping
 	// breaker.ErrRegistryFull. Default (zero) breaker.DefaultMaxBreakers,
-	// 64; negative is invalid. A breaker.WithMaxBreakers passed through
-	// WithBreakerOptions takes precedence.
+	// 64; negative is invalid.
 	MaxCircuitBreakers int
 	// RateLimits overrides, per service, how the Monitor's clients pace,
 	// retry and judge requests; fields left zero keep the service's

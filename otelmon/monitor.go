@@ -186,11 +186,13 @@ func (m *Monitor) build(o options) error {
 	m.api.otelhttp = append(m.api.otelhttp, otelhttp.WithTracerProvider(m.tracing.client))
 
 	bopts := append([]breaker.Option{
-		breaker.WithMaxBreakers(m.cfg.MaxCircuitBreakers),
 		breaker.WithClock(m.clock),
 		breaker.WithStateListener(m.onBreakerChange),
 	}, o.breakerOptions...)
-	m.breakers = breaker.NewRegistry(m.cfg.CircuitBreakers, bopts...)
+	m.breakers = breaker.NewRegistry(breaker.RegistryConfig{
+		ConfigFor:   func(s string) breaker.Config { return DefaultBreakerConfigFor(s).Merge(m.cfg.CircuitBreakers[s]) },
+		MaxBreakers: m.cfg.MaxCircuitBreakers,
+	}, bopts...)
 	reg, err := registerBreakerMetrics(meter, m.prefix, m.breakers, m.api.services)
 	if err != nil {
 		return err
