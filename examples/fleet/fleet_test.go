@@ -3,6 +3,7 @@ package fleet
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/http"
 	"os"
 	"os/exec"
@@ -483,7 +484,10 @@ func instanceIDs(t *testing.T, p *e2etest.Process) []string {
 // waitPerInstance waits until expr answers, on each path, series of every
 // instance of ids and of no other (no series without an instance label,
 // as two instances merged into one would answer), each with job and a
-// finite value, none with scope labels.
+// finite value, none with scope labels, and exactly one series per
+// instance for each set of the other labels (a source, a service): an
+// instance whose data arrived twice, under labels that differ only in
+// something the exporters added, would answer two.
 func waitPerInstance(t *testing.T, p *e2etest.Process, expr string, ids []string) {
 	t.Helper()
 	p.Poll(t, 60*time.Second, p.Name+": "+expr, func() error {
@@ -494,6 +498,7 @@ func waitPerInstance(t *testing.T, p *e2etest.Process, expr string, ids []string
 		for _, pl := range pipelines {
 			count := map[string]int{}
 			finiteOf := map[string]bool{}
+			perLabels := map[string]map[string]int{} // the other labels → instance → series
 			for _, s := range res {
 				if s.Metric["pipeline"] != pl {
 					continue
@@ -512,6 +517,15 @@ func waitPerInstance(t *testing.T, p *e2etest.Process, expr string, ids []string
 				}
 				count[id]++
 				finiteOf[id] = finiteOf[id] || s.Finite()
+				other := maps.Clone(s.Metric)
+				delete(other, "instance")
+				key := fmt.Sprint(other)
+				if perLabels[key] == nil {
+					perLabels[key] = map[string]int{}
+				}
+				if perLabels[key][id]++; perLabels[key][id] > 1 {
+					return fmt.Errorf("%s: instance %s answers %d series for %s, want one", pl, id, perLabels[key][id], key)
+				}
 			}
 			for _, id := range ids {
 				if count[id] == 0 {

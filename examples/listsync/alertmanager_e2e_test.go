@@ -111,14 +111,10 @@ func TestAlertmanagerEndToEnd(t *testing.T) {
 }
 
 // amtoolCheckConfig validates an Alertmanager configuration with amtool,
-// when amtool is installed.
+// which the Alertmanager package installs.
 func amtoolCheckConfig(t *testing.T, path string) {
 	t.Helper()
-	amtool, err := exec.LookPath("amtool")
-	if err != nil {
-		t.Log("amtool not found; not validating the Alertmanager configuration")
-		return
-	}
+	amtool := e2etest.RequireProgram(t, "amtool", "Debian package prometheus-alertmanager")
 	out, err := exec.Command(amtool, "check-config", path).CombinedOutput()
 	if err != nil {
 		t.Fatalf("amtool check-config %s: %v\n%s", path, err, out)

@@ -15,6 +15,7 @@ import (
 
 	"go.uber.org/goleak"
 
+	"github.com/listsync/otelmon/internal/e2etest"
 	"github.com/listsync/otelmon/internal/syncbuf"
 )
 
@@ -179,13 +180,7 @@ func sampleValue(t *testing.T, exposition, series string) float64 {
 // promtoolCheckMetrics runs `promtool check metrics` on an exposition.
 func promtoolCheckMetrics(t *testing.T, exposition string) {
 	t.Helper()
-	path, err := exec.LookPath("promtool")
-	if err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatal("promtool not found; .ci/run installs the prometheus package")
-		}
-		t.Skip("promtool not found (Debian package prometheus); skipping the exposition check")
-	}
+	path := e2etest.RequireProgram(t, "promtool", "Debian package prometheus")
 	cmd := exec.Command(path, "check", "metrics")
 	cmd.Stdin = strings.NewReader(exposition)
 	out, err := cmd.CombinedOutput()
