@@ -182,6 +182,11 @@ func TestEmbeddingOneMonitor(t *testing.T) {
 		t.Fatalf("New after a failed New: %v", err)
 	}
 	t.Cleanup(func() { _ = m.Shutdown(ctx) })
+	// The engine the failed New built and shut down left the reader
+	// working for the next one.
+	if err := m.Alerts().Evaluate(ctx); err != nil {
+		t.Fatalf("Evaluate after a failed New: %v", err)
+	}
 	_, err = New(DefaultConfig(), WithMeterProvider(mp), WithEmbedding(emb), WithAPIKey(testKey))
 	var ce *ConfigError
 	if !errors.As(err, &ce) || ce.Field != "WithEmbedding" || !strings.Contains(err.Error(), "already serves a Monitor") {
