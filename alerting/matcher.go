@@ -65,27 +65,15 @@ type matcherJSON struct {
 }
 
 // MarshalJSON encodes the matcher in Alertmanager v2's shape.
-func (m Matcher) MarshalJSON() ([]byte, error) {
+func (m Matcher) MarshalJSON() ([]byte, error) { return json.Marshal(m.toJSON()) }
+
+func (m Matcher) toJSON() matcherJSON {
 	eq := m.Type == MatchEqual || m.Type == MatchRegexp
-	return json.Marshal(matcherJSON{Name: m.Name, Value: m.Value, IsRegex: m.Type == MatchRegexp || m.Type == MatchNotRegexp, IsEqual: &eq})
+	return matcherJSON{Name: m.Name, Value: m.Value, IsRegex: m.Type == MatchRegexp || m.Type == MatchNotRegexp, IsEqual: &eq}
 }
 
-// UnmarshalJSON decodes a matcher in Alertmanager v2's shape; a missing
-// isEqual means true. A field other than those four is an error, whatever
-// the decoder: a misspelt isRegex would otherwise make an equality matcher
-// that mutes nothing.
-func (m *Matcher) UnmarshalJSON(b []byte) error { return m.decode(b, true) }
-
-// decode decodes a matcher; strict refuses unknown fields.
-func (m *Matcher) decode(b []byte, strict bool) error {
-	var j matcherJSON
-	dec := json.NewDecoder(bytes.NewReader(b))
-	if strict {
-		dec.DisallowUnknownFields()
-	}
-	if err := dec.Decode(&j); err != nil {
-		return err
-	}
+// matcher returns the Matcher j encodes; a missing isEqual means true.
+func (j matcherJSON) matcher() Matcher {
 	eq := j.IsEqual == nil || *j.IsEqual
 	t := MatchEqual
 	switch {
@@ -96,25 +84,35 @@ func (m *Matcher) decode(b []byte, strict bool) error {
 	case !eq:
 		t = MatchNotEqual
 	}
-	*m = Matcher{Name: j.Name, Value: j.Value, Type: t}
+	return Matcher{Name: j.Name, Value: j.Value, Type: t}
+}
+
+// UnmarshalJSON decodes a matcher in Alertmanager v2's shape; a missing
+// isEqual means true. A field other than those four is an error, whatever
+// the decoder: a misspelt isRegex would otherwise make an equality matcher
+// that mutes nothing.
+func (m *Matcher) UnmarshalJSON(b []byte) error {
+	var j matcherJSON
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&j); err != nil {
+		return err
+	}
+	*m = j.matcher()
 	return nil
 }
 
-// savedMatcher is a Matcher in the state file, decoded leniently: a field
-// a later version adds does not make the file unreadable (and moved aside
-// as corrupt) after a downgrade.
-type savedMatcher Matcher
-
-// MarshalJSON encodes it as a Matcher.
-func (m savedMatcher) MarshalJSON() ([]byte, error) { return Matcher(m).MarshalJSON() }
-
-// UnmarshalJSON decodes it as a Matcher, ignoring unknown fields.
-func (m *savedMatcher) UnmarshalJSON(b []byte) error { return (*Matcher)(m).decode(b, false) }
+// savedMatcher is a Matcher in the state file, in the same shape, decoded
+// leniently: a field a later version adds does not make the file
+// unreadable (and moved aside as corrupt) after a downgrade. It is a plain
+// struct, encoded without a MarshalJSON method: the state file, silences
+// included, is written at every change.
+type savedMatcher = matcherJSON
 
 func toSaved(ms []Matcher) []savedMatcher {
 	out := make([]savedMatcher, len(ms))
 	for i, m := range ms {
-		out[i] = savedMatcher(m)
+		out[i] = m.toJSON()
 	}
 	return out
 }
@@ -122,7 +120,7 @@ func toSaved(ms []Matcher) []savedMatcher {
 func fromSaved(ms []savedMatcher) []Matcher {
 	out := make([]Matcher, len(ms))
 	for i, m := range ms {
-		out[i] = Matcher(m)
+		out[i] = m.matcher()
 	}
 	return out
 }
