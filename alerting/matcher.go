@@ -6,6 +6,9 @@ import (
 	"fmt"
 	"regexp"
 	"strconv"
+	"unicode/utf8"
+
+	"github.com/listsync/otelmon/internal/strutil"
 )
 
 // MatchType is how a Matcher compares a label's value. The zero value is
@@ -145,14 +148,25 @@ func (m *labelMatcher) matches(v string) bool {
 	return false
 }
 
-// compileMatchers compiles ms; field names the list in errors.
+// compileMatchers compiles ms; field names the list in errors. Names and
+// values must be UTF-8 without the characters strutil.Disallowed refuses.
 func compileMatchers(field string, ms []Matcher) ([]labelMatcher, []fieldError) {
 	out := make([]labelMatcher, 0, len(ms))
 	var errs []fieldError
 	for i, m := range ms {
 		f := fmt.Sprintf("%s[%d]", field, i)
+		bad := false
+		for _, part := range []struct{ name, s string }{{"name", m.Name}, {"value", m.Value}} {
+			if reason := checkMatcherText(part.s); reason != "" {
+				errs = append(errs, fieldError{field: f + "." + part.name, reason: reason})
+				bad = true
+			}
+		}
 		if m.Name == "" {
 			errs = append(errs, fieldError{field: f + ".name", reason: "must not be empty"})
+			continue
+		}
+		if bad {
 			continue
 		}
 		c := labelMatcher{Matcher: m}
@@ -172,6 +186,20 @@ func compileMatchers(field string, ms []Matcher) ([]labelMatcher, []fieldError) 
 		out = append(out, c)
 	}
 	return out, errs
+}
+
+// checkMatcherText returns why a matcher's name or value cannot be kept,
+// or "".
+func checkMatcherText(s string) string {
+	if !utf8.ValidString(s) {
+		return "not UTF-8"
+	}
+	for _, c := range s {
+		if strutil.Disallowed(c) {
+			return fmt.Sprintf("character %U not allowed (control or invisible formatting character)", c)
+		}
+	}
+	return ""
 }
 
 // matchesAlert reports whether every matcher matches a's labels.

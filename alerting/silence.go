@@ -29,9 +29,11 @@ import (
 var (
 	// ErrInvalidSilence is wrapped by the *SilenceError CreateSilence and
 	// SilenceAlert return for a silence that cannot be kept as written: no
-	// matchers, a regular expression that does not compile, an end before
-	// the start or in the past, longer than SilenceConfig.MaxDuration, a
-	// start further ahead than SilenceConfig.MaxDuration.
+	// matchers, a regular expression that does not compile, a matcher name
+	// or value with a control or invisible formatting character, an end
+	// before the start or in the past, longer than
+	// SilenceConfig.MaxDuration, a start further ahead than
+	// SilenceConfig.MaxDuration.
 	ErrInvalidSilence = errors.New("alerting: invalid silence")
 	// ErrSilenceNotFound is returned by ExpireSilence for an ID the engine
 	// does not know (never created, or dropped after its retention).
