@@ -110,7 +110,7 @@ func New(cfg Config, opts ...Option) (*Engine, error) {
 		return nil, err
 	}
 	o := newOptions(opts)
-	silences := newSilenceStore()
+	silences := newSilenceStore(cfg.Silences)
 	persist, restored, err := openState(cfg.StatePath, o.logger, o.clock.Now(), silences)
 	if err != nil {
 		return nil, err

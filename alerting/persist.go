@@ -305,15 +305,16 @@ func (p *statePersister) load(now time.Time) ([]*alertRecord, error) {
 		for _, ss := range sf.Silences {
 			s := Silence{ID: ss.ID, Matchers: fromSaved(ss.Matchers), StartsAt: ss.StartsAt, EndsAt: ss.EndsAt,
 				UpdatedAt: ss.UpdatedAt, CreatedBy: ss.CreatedBy, Comment: ss.Comment}
-			ent, err := newSilenceEntry(s)
+			ent, err := p.silences.newEntry(s)
 			if err != nil {
-				// Only a change of the matching rules can bring this: keep
-				// the others.
+				// Only a change of the matching rules or of the bounds
+				// (SilenceConfig) can bring this: keep the others.
 				p.log.Error("alerting: saved silence dropped: it is no longer valid", slog.String("silence", s.ID), slog.Any("error", err))
 				continue
 			}
 			p.silences.byID[s.ID] = ent
 		}
+		p.silences.releaseExpired(now)
 	}
 	out := make([]*alertRecord, 0, len(sf.Alerts))
 	for _, sa := range sf.Alerts {

@@ -643,7 +643,11 @@ func TestSilenceNotSavedIsNotKept(t *testing.T) {
 
 // The lifecycle alone: what muting does to a step's notices and state.
 func TestStepMuted(t *testing.T) {
-	ent, err := newSilenceEntry(Silence{ID: "s1", Matchers: []Matcher{eq("service", "plex")}})
+	cfg, err := Config{}.withDefaults()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ent, err := newSilenceStore(cfg.Silences).newEntry(Silence{ID: "s1", Matchers: []Matcher{eq("service", "plex")}})
 	if err != nil {
 		t.Fatal(err)
 	}
