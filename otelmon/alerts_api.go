@@ -1,6 +1,7 @@
 package otelmon
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -70,10 +71,17 @@ func splitList(vs []string) []string {
 	return out
 }
 
-// ackRequest is the optional body of an acknowledgement.
+// ackRequest is the optional body of an acknowledgement: {"by",
+// "comment"} (see decodeFields).
 type ackRequest struct {
 	By      string `json:"by"`
 	Comment string `json:"comment"`
+}
+
+// decode reads the request from a JSON body, naming the field of each
+// problem, as the silence endpoints do.
+func (req *ackRequest) decode(raw json.RawMessage) error {
+	return decodeFields(raw, "", map[string]any{"by": &req.By, "comment": &req.Comment})
 }
 
 func (m *Monitor) serveAcknowledge(w http.ResponseWriter, r *http.Request) {
@@ -82,7 +90,7 @@ func (m *Monitor) serveAcknowledge(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var req ackRequest
-	if !decodeBody(w, r, &req) {
+	if !decodeFieldsBody(w, r, req.decode) {
 		return
 	}
 	var bad []string
