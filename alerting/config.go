@@ -51,8 +51,10 @@ type Config struct {
 	// (acknowledgements and notification bookkeeping) is kept across
 	// restarts. It is written atomically (temporary file and rename) after
 	// every change and read by New. The engine owns it from New to Shutdown
-	// through a lock file beside it (StatePath+".lock"); see New.
-	// Optional; empty means memory only.
+	// through a lock file beside it (StatePath+".lock"); see New. Symbolic
+	// links are followed: the engine locks and saves the file they lead
+	// to (and the link stays a link), so two paths to one file have one
+	// owner. Optional; empty means memory only.
 	StatePath string
 	// RestoreGrace is how long, from the first evaluation after New, an
 	// alert restored from StatePath stays as it was while its series has not
