@@ -27,9 +27,13 @@ const (
 	DefaultMaxBackoff     = time.Minute
 	DefaultMaxElapsed     = 5 * time.Minute
 
-	DefaultMaxSilenceDuration = 30 * 24 * time.Hour
-	DefaultMaxSilences        = 1000
-	DefaultSilenceRetention   = 120 * time.Hour
+	DefaultMaxSilenceDuration    = 30 * 24 * time.Hour
+	DefaultMaxSilences           = 1000
+	DefaultSilenceRetention      = 120 * time.Hour
+	DefaultMaxSilenceSize        = 4 << 10
+	DefaultMaxSilenceMatchers    = 32
+	DefaultMaxSilenceRegexLength = 1 << 10
+	DefaultMaxSilenceRegexMemory = 48 << 10
 )
 
 // Config holds the engine's settings. The zero value is valid: every field
@@ -49,8 +53,10 @@ type Config struct {
 	// (acknowledgements and notification bookkeeping) is kept across
 	// restarts. It is written atomically (temporary file and rename) after
 	// every change and read by New. The engine owns it from New to Shutdown
-	// through a lock file beside it (StatePath+".lock"); see New.
-	// Optional; empty means memory only.
+	// through a lock file beside it (StatePath+".lock"); see New. Symbolic
+	// links are followed: the engine locks and saves the file they lead
+	// to (and the link stays a link), so two paths to one file have one
+	// owner. Optional; empty means memory only.
 	StatePath string
 	// RestoreGrace is how long, from the first evaluation after New, an
 	// alert restored from StatePath stays as it was while its series has not
@@ -89,6 +95,38 @@ type SilenceConfig struct {
 	// the state file) after its end, within MaxSilences. Default 120 h, as
 	// Alertmanager's.
 	Retention time.Duration
+
+	// The bounds below keep what the silences cost bounded: with the
+	// defaults, MaxSilences pending or active silences at the largest,
+	// and as many expired ones, take under 64 MiB of heap (50 MiB for the
+	// costliest shape TestMaxSilencesHeap tries). A silence beyond one of
+	// them is refused with a *SilenceError wrapping ErrSilenceTooLarge
+	// whose Limit names the field. Silences read from the state file are
+	// held to them too: one saved under larger bounds is dropped and
+	// logged.
+
+	// MaxSize bounds a silence's text, in bytes: its matchers' names and
+	// values, CreatedBy and Comment, as Alertmanager's
+	// --silences.max-silence-size-bytes bounds its silences. It bounds the
+	// state file, rewritten at every change: with the defaults, twice
+	// MaxSilences silences at the largest take 11.4 MiB of it (JSON adds
+	// about 60 bytes a matcher). Default 4 KiB.
+	MaxSize int
+	// MaxMatchers bounds a silence's matchers. Default 32.
+	MaxMatchers int
+	// MaxRegexLength bounds each regular expression of a silence, in bytes
+	// as written. Default 1 KiB.
+	MaxRegexLength int
+	// MaxRegexMemory bounds the memory a silence's regular expressions
+	// take once compiled, in bytes, as estimated from their programs
+	// before they are made; the estimate errs high. An expression costs
+	// by its shape more than by its length: service=~"imdb|tmdb" is
+	// estimated at 3.4 KiB, a literal at about 170 bytes a character,
+	// a{100} as a hundred characters, a Unicode class such as \pL at
+	// 33 KiB. An expired silence keeps no compiled expressions. Default
+	// 48 KiB: an alternation of 13 host names such as
+	// web-01.prod.example.com fits.
+	MaxRegexMemory int
 }
 
 // DeliveryConfig configures how notifications reach notifiers. The zero
@@ -139,6 +177,10 @@ func (c Config) withDefaults() (Config, error) {
 		orDefault("Silences.MaxDuration", &c.Silences.MaxDuration, DefaultMaxSilenceDuration),
 		orDefault("Silences.MaxSilences", &c.Silences.MaxSilences, DefaultMaxSilences),
 		orDefault("Silences.Retention", &c.Silences.Retention, DefaultSilenceRetention),
+		orDefault("Silences.MaxSize", &c.Silences.MaxSize, DefaultMaxSilenceSize),
+		orDefault("Silences.MaxMatchers", &c.Silences.MaxMatchers, DefaultMaxSilenceMatchers),
+		orDefault("Silences.MaxRegexLength", &c.Silences.MaxRegexLength, DefaultMaxSilenceRegexLength),
+		orDefault("Silences.MaxRegexMemory", &c.Silences.MaxRegexMemory, DefaultMaxSilenceRegexMemory),
 	}
 	if d.MaxBackoff < d.InitialBackoff {
 		if maxBackoffSet {

@@ -21,6 +21,10 @@ func TestNewRejectsInvalidConfig(t *testing.T) {
 			QueueSize: -1, Timeout: -1, MaxAttempts: -1, InitialBackoff: -1, MaxBackoff: -1, MaxElapsed: -1,
 		}}, []string{"Delivery.QueueSize", "Delivery.Timeout", "Delivery.MaxAttempts", "Delivery.InitialBackoff", "Delivery.MaxBackoff", "Delivery.MaxElapsed"}},
 		{"max backoff below initial backoff", Config{Delivery: DeliveryConfig{InitialBackoff: time.Minute, MaxBackoff: time.Second}}, []string{"Delivery.MaxBackoff"}},
+		{"negative silence bounds", Config{Silences: SilenceConfig{
+			MaxDuration: -1, MaxSilences: -1, Retention: -1, MaxSize: -1, MaxMatchers: -1, MaxRegexLength: -1, MaxRegexMemory: -1,
+		}}, []string{"Silences.MaxDuration", "Silences.MaxSilences", "Silences.Retention", "Silences.MaxSize", "Silences.MaxMatchers",
+			"Silences.MaxRegexLength", "Silences.MaxRegexMemory"}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -53,6 +57,11 @@ func TestConfigDefaults(t *testing.T) {
 		cfg.RestoreGrace != DefaultRestoreGrace || d.QueueSize != DefaultQueueSize || d.Timeout != DefaultNotifyTimeout ||
 		d.MaxAttempts != DefaultMaxAttempts || d.MaxElapsed != DefaultMaxElapsed {
 		t.Fatalf("defaults not applied: %+v", cfg)
+	}
+	if s := cfg.Silences; s != (SilenceConfig{MaxDuration: DefaultMaxSilenceDuration, MaxSilences: DefaultMaxSilences, Retention: DefaultSilenceRetention,
+		MaxSize: DefaultMaxSilenceSize, MaxMatchers: DefaultMaxSilenceMatchers, MaxRegexLength: DefaultMaxSilenceRegexLength,
+		MaxRegexMemory: DefaultMaxSilenceRegexMemory}) {
+		t.Fatalf("silence defaults not applied: %+v", s)
 	}
 	// A MaxBackoff left to its default follows a longer InitialBackoff.
 	if d.MaxBackoff != 2*time.Minute {

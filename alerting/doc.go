@@ -67,7 +67,10 @@
 // that Alertmanager does not resolve it on its own). When it is no longer muted and still
 // fires, the notifiers get it once; when it resolved meanwhile, nothing.
 // Silences are saved with the alert state: [Engine.CreateSilence] and
-// [Engine.ExpireSilence] return only once the file took the change.
+// [Engine.ExpireSilence] return only once the file took the change. Their
+// number, size, matchers and regular expressions are bounded
+// ([SilenceConfig]), so that what they cost in memory and in the state
+// file stays bounded too.
 //
 // # State file
 //

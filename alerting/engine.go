@@ -84,9 +84,12 @@ type Engine struct {
 // evaluated on demand by Evaluate and periodically once Start is called.
 //
 // When cfg.StatePath is set the engine owns that file until Shutdown: New
-// takes an exclusive lock on a lock file beside it (StatePath+".lock"), and
-// fails with an error wrapping ErrStateLocked, naming the path, while
-// another engine, in this process or another, owns it. The OS releases the
+// resolves the path's symbolic links (so that a link to the file, or to
+// its directory, leads to the same file, and saves replace the file, not
+// the link), takes an exclusive lock on a lock file beside the file
+// (StatePath+".lock", at the resolved path), and fails with an error
+// wrapping ErrStateLocked, naming the path, while another engine, in this
+// process or another, owns it, through whichever path. The OS releases the
 // lock if the process dies. New then checks that the file's directory can
 // be written (an error otherwise), removes temporary files left by a save
 // that a crash interrupted (StatePath+".tmp-*"), and reads the saved state:
@@ -110,7 +113,7 @@ func New(cfg Config, opts ...Option) (*Engine, error) {
 		return nil, err
 	}
 	o := newOptions(opts)
-	silences := newSilenceStore()
+	silences := newSilenceStore(cfg.Silences)
 	persist, restored, err := openState(cfg.StatePath, o.logger, o.clock.Now(), silences)
 	if err != nil {
 		return nil, err

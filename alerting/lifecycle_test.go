@@ -462,6 +462,9 @@ func TestPeriodicEvaluation(t *testing.T) {
 		t.Fatalf("got %+v", a)
 	}
 	h.up.Record(ctx, 1, svc("plex"))
+	// The loop arms its next timer after the evaluation that notified:
+	// advancing before would move the clock past a timer not yet set.
+	h.clk.BlockUntilTimers(1)
 	h.clk.Advance(time.Minute)
 	if a := h.rec.next(t); a.State != Resolved {
 		t.Fatalf("got %+v", a)

@@ -69,6 +69,9 @@ type savedAlert struct {
 // until close or until the process dies, when the OS releases it. A second
 // engine on the same path, in this process or another, is refused with
 // ErrStateLocked instead of silently overwriting the first one's state.
+// The path is resolved first (resolveStatePath): a symbolic link to the
+// file, or to its directory, leads to the same lock file, and saves go to
+// the link's target, which they replace, leaving the link a link.
 // The lock file itself is left in place: removing it would let a third
 // engine lock a new file while the second still holds the old one.
 //
@@ -99,7 +102,18 @@ func openState(path string, log *slog.Logger, now time.Time, silences *silenceSt
 	if path == "" {
 		return p, nil, nil
 	}
-	lock, err := lockState(path)
+	// Two paths to one file have one owner, and a save through a link
+	// replaces the file it points to, not the link.
+	resolved, err := resolveStatePath(path)
+	if err != nil {
+		return nil, nil, fmt.Errorf("alerting: resolve alert state path %s: %w", path, err)
+	}
+	p.path = resolved
+	shown := path
+	if resolved != path {
+		shown = fmt.Sprintf("%s (that is, %s)", path, resolved)
+	}
+	lock, err := lockState(resolved, shown)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -112,6 +126,52 @@ func openState(path string, log *slog.Logger, now time.Time, silences *silenceSt
 	}
 	p.lock = lock
 	return p, recs, nil
+}
+
+// maxStateLinks bounds the symbolic links resolveStatePath follows to a
+// file that does not exist yet.
+const maxStateLinks = 40
+
+// resolveStatePath returns the file path names once symbolic links are
+// followed, in its directories and in its last element: the file itself
+// when it exists (filepath.EvalSymlinks); otherwise the file a first save
+// will create, in its directory resolved, at the end of the links that
+// lead to it, if any. A directory that cannot be resolved (it does not
+// exist) leaves path as it is: opening the state then fails on it as it
+// would have. A loop of links is an error.
+func resolveStatePath(path string) (string, error) {
+	p := path
+	for range maxStateLinks {
+		resolved, err := filepath.EvalSymlinks(p)
+		if err == nil {
+			return resolved, nil
+		}
+		if !errors.Is(err, fs.ErrNotExist) {
+			return "", err
+		}
+		dir, base := splitPath(p)
+		if base == "" {
+			return path, nil
+		}
+		rdir, err := filepath.EvalSymlinks(dir)
+		if err != nil {
+			return path, nil
+		}
+		p = filepath.Join(rdir, base)
+		fi, err := os.Lstat(p)
+		if err != nil || fi.Mode()&fs.ModeSymlink == 0 {
+			return p, nil // not there yet: the file a first save creates
+		}
+		target, err := os.Readlink(p) // a link to a file not there yet
+		if err != nil {
+			return "", err
+		}
+		if !filepath.IsAbs(target) {
+			target = filepath.Join(rdir, target)
+		}
+		p = target
+	}
+	return "", fmt.Errorf("more than %d symbolic links to follow", maxStateLinks)
 }
 
 // start checks that the state file's directory can be written, removes
@@ -305,15 +365,16 @@ func (p *statePersister) load(now time.Time) ([]*alertRecord, error) {
 		for _, ss := range sf.Silences {
 			s := Silence{ID: ss.ID, Matchers: fromSaved(ss.Matchers), StartsAt: ss.StartsAt, EndsAt: ss.EndsAt,
 				UpdatedAt: ss.UpdatedAt, CreatedBy: ss.CreatedBy, Comment: ss.Comment}
-			ent, err := newSilenceEntry(s)
+			ent, err := p.silences.newEntry(s)
 			if err != nil {
-				// Only a change of the matching rules can bring this: keep
-				// the others.
+				// Only a change of the matching rules or of the bounds
+				// (SilenceConfig) can bring this: keep the others.
 				p.log.Error("alerting: saved silence dropped: it is no longer valid", slog.String("silence", s.ID), slog.Any("error", err))
 				continue
 			}
 			p.silences.byID[s.ID] = ent
 		}
+		p.silences.releaseExpired(now)
 	}
 	out := make([]*alertRecord, 0, len(sf.Alerts))
 	for _, sa := range sf.Alerts {

@@ -29,9 +29,11 @@ import (
 var (
 	// ErrInvalidSilence is wrapped by the *SilenceError CreateSilence and
 	// SilenceAlert return for a silence that cannot be kept as written: no
-	// matchers, a regular expression that does not compile, an end before
-	// the start or in the past, longer than SilenceConfig.MaxDuration, a
-	// start further ahead than SilenceConfig.MaxDuration.
+	// matchers, a regular expression that does not compile, a matcher name
+	// or value with a control or invisible formatting character, an end
+	// before the start or in the past, longer than
+	// SilenceConfig.MaxDuration, a start further ahead than
+	// SilenceConfig.MaxDuration.
 	ErrInvalidSilence = errors.New("alerting: invalid silence")
 	// ErrSilenceNotFound is returned by ExpireSilence for an ID the engine
 	// does not know (never created, or dropped after its retention).
@@ -39,28 +41,47 @@ var (
 	// ErrTooManySilences is wrapped by the *SilenceError CreateSilence
 	// returns when SilenceConfig.MaxSilences silences are pending or active.
 	ErrTooManySilences = errors.New("alerting: too many silences")
+	// ErrSilenceTooLarge is wrapped by the *SilenceError CreateSilence and
+	// SilenceAlert return for a silence beyond one of the bounds of
+	// SilenceConfig on its size: MaxSize, MaxMatchers, MaxRegexLength or
+	// MaxRegexMemory, which the error's Limit names.
+	ErrSilenceTooLarge = errors.New("alerting: silence too large")
 )
 
 // SilenceError reports what is wrong with a silence. It wraps
-// ErrInvalidSilence or ErrTooManySilences; several are joined with
-// errors.Join.
+// ErrInvalidSilence, ErrSilenceTooLarge or ErrTooManySilences; several are
+// joined with errors.Join.
 type SilenceError struct {
 	// Field is the Silence field at fault, e.g. "endsAt" or
 	// "matchers[1].value"; empty when the error is about the whole silence.
 	Field string
 	// Reason says what is wrong in words.
 	Reason string
+	// Limit is the SilenceConfig field whose bound the silence exceeds,
+	// e.g. "MaxRegexLength"; empty when no bound is at fault.
+	Limit string
 	// Err is the sentinel this error wraps.
 	Err error
 }
 
-// Error names the field and the reason.
+// Error names the field, the reason and the limit.
 func (e *SilenceError) Error() string {
 	msg := e.Err.Error()
 	if e.Field != "" {
 		msg += ": " + e.Field
 	}
-	return msg + ": " + e.Reason
+	return msg + ": " + e.Reason + e.limitSuffix()
+}
+
+// ReasonWithLimit returns Reason followed by the limit at fault, if any,
+// as " (SilenceConfig.MaxRegexLength)".
+func (e *SilenceError) ReasonWithLimit() string { return e.Reason + e.limitSuffix() }
+
+func (e *SilenceError) limitSuffix() string {
+	if e.Limit == "" {
+		return ""
+	}
+	return " (SilenceConfig." + e.Limit + ")"
 }
 
 // Unwrap returns the wrapped sentinel.
@@ -68,6 +89,10 @@ func (e *SilenceError) Unwrap() error { return e.Err }
 
 func invalidSilence(field, format string, args ...any) error {
 	return &SilenceError{Field: field, Reason: fmt.Sprintf(format, args...), Err: ErrInvalidSilence}
+}
+
+func silenceTooLarge(field, limit, format string, args ...any) error {
+	return &SilenceError{Field: field, Reason: fmt.Sprintf(format, args...), Limit: limit, Err: ErrSilenceTooLarge}
 }
 
 // SilenceState is where a silence is in time. The zero value is
@@ -178,15 +203,39 @@ func cloneSilence(s Silence) Silence {
 	return s
 }
 
-// silenceEntry is a kept silence with its compiled matchers.
+// silenceEntry is a kept silence with its compiled matchers. An expired
+// silence mutes nothing and keeps none: m is nil once the store has seen
+// it expired (see releaseExpired), so that only the silences that can
+// still mute hold compiled regular expressions.
 type silenceEntry struct {
 	s Silence // Status unset
 	m []labelMatcher
 }
 
-// newSilenceEntry compiles s's matchers; the errors are *SilenceErrors.
-func newSilenceEntry(s Silence) (*silenceEntry, error) {
-	ms, ferrs := compileMatchers("matchers", s.Matchers)
+// textSize returns the bytes of s's text that SilenceConfig.MaxSize bounds.
+func textSize(s *Silence) int {
+	n := len(s.CreatedBy) + len(s.Comment)
+	for _, m := range s.Matchers {
+		n += len(m.Name) + len(m.Value)
+	}
+	return n
+}
+
+// newEntry checks s against the store's bounds and compiles its matchers;
+// the errors are *SilenceErrors. The bounds on the number and size of the
+// matchers are checked first: past them nothing is compiled.
+func (st *silenceStore) newEntry(s Silence) (*silenceEntry, error) {
+	b := &st.bounds
+	switch {
+	case len(s.Matchers) == 0:
+		return nil, invalidSilence("matchers", "at least one matcher is required")
+	case len(s.Matchers) > b.MaxMatchers:
+		return nil, silenceTooLarge("matchers", "MaxMatchers", "%d matchers, more than the maximum %d", len(s.Matchers), b.MaxMatchers)
+	}
+	if n := textSize(&s); n > b.MaxSize {
+		return nil, silenceTooLarge("", "MaxSize", "the silence's text (matchers, createdBy and comment) is %d bytes, more than the maximum %d", n, b.MaxSize)
+	}
+	ms, ferrs, berrs := compileMatchersBounded("matchers", s.Matchers, regexBounds{maxLength: b.MaxRegexLength, maxMemory: b.MaxRegexMemory})
 	var errs []error
 	for _, fe := range ferrs {
 		reason := fe.reason
@@ -195,10 +244,10 @@ func newSilenceEntry(s Silence) (*silenceEntry, error) {
 		}
 		errs = append(errs, invalidSilence(fe.field, "%s", reason))
 	}
-	switch {
-	case len(s.Matchers) == 0:
-		errs = append(errs, invalidSilence("matchers", "at least one matcher is required"))
-	case len(errs) == 0 && matchesEmpty(ms):
+	for _, be := range berrs {
+		errs = append(errs, silenceTooLarge(be.field, be.limit, "%s", be.reason))
+	}
+	if len(errs) == 0 && matchesEmpty(ms) {
 		errs = append(errs, invalidSilence("matchers", "at least one matcher must not match the empty string, or the silence would mute every alert"))
 	}
 	if err := errors.Join(errs...); err != nil {
@@ -222,10 +271,13 @@ func matchesEmpty(ms []labelMatcher) bool {
 // silenceStore holds the silences by ID. It is not safe for concurrent
 // use: the engine guards it with its mu.
 type silenceStore struct {
-	byID map[string]*silenceEntry
+	bounds SilenceConfig // with defaults; read only
+	byID   map[string]*silenceEntry
 }
 
-func newSilenceStore() *silenceStore { return &silenceStore{byID: map[string]*silenceEntry{}} }
+func newSilenceStore(bounds SilenceConfig) *silenceStore {
+	return &silenceStore{bounds: bounds, byID: map[string]*silenceEntry{}}
+}
 
 // live returns how many silences are pending or active at now.
 func (st *silenceStore) live(now time.Time) int {
@@ -236,6 +288,17 @@ func (st *silenceStore) live(now time.Time) int {
 		}
 	}
 	return n
+}
+
+// releaseExpired lets the silences expired at now drop their compiled
+// matchers. Each gets a new entry: a muteSet built earlier keeps the old
+// one whole.
+func (st *silenceStore) releaseExpired(now time.Time) {
+	for id, e := range st.byID {
+		if e.m != nil && e.s.stateAt(now) == SilenceExpired {
+			st.byID[id] = &silenceEntry{s: e.s}
+		}
+	}
 }
 
 // prune drops silences that expired more than retention ago, and the
@@ -338,7 +401,7 @@ type muteSet struct {
 // mute a, nil when none do.
 func (ms *muteSet) of(a *Alert) (silencedBy, mutedBy []string) {
 	for _, s := range ms.silences {
-		if matchesAlert(s.m, a) {
+		if s.m != nil && matchesAlert(s.m, a) {
 			silencedBy = append(silencedBy, s.s.ID)
 		}
 	}
@@ -388,8 +451,10 @@ func newSilenceID() string {
 //
 // It returns a *SilenceError wrapping ErrInvalidSilence when the silence
 // cannot be kept as written (several joined), one wrapping
-// ErrTooManySilences when SilenceConfig.MaxSilences silences are pending or
-// active, and ErrShutdown after Shutdown. With Config.StatePath set, the
+// ErrSilenceTooLarge when it is beyond a bound of SilenceConfig on its size
+// (MaxSize, MaxMatchers, MaxRegexLength, MaxRegexMemory; Limit names it),
+// one wrapping ErrTooManySilences when SilenceConfig.MaxSilences silences
+// are pending or active, and ErrShutdown after Shutdown. With Config.StatePath set, the
 // silence is saved before CreateSilence returns; if it cannot be, the
 // error wraps ErrNotSaved and the silence is not kept.
 func (e *Engine) CreateSilence(s Silence) (Silence, error) {
@@ -403,9 +468,12 @@ func (e *Engine) CreateSilence(s Silence) (Silence, error) {
 		e.mu.Unlock()
 		return Silence{}, err
 	}
+	// At most MaxSilences silences, those pending or active, hold compiled
+	// matchers.
+	e.silences.releaseExpired(now)
 	if n := e.silences.live(now); n >= e.cfg.Silences.MaxSilences {
 		e.mu.Unlock()
-		return Silence{}, &SilenceError{Reason: fmt.Sprintf("%d silences are pending or active, the maximum (SilenceConfig.MaxSilences)", n), Err: ErrTooManySilences}
+		return Silence{}, &SilenceError{Reason: fmt.Sprintf("%d silences are pending or active, the maximum", n), Limit: "MaxSilences", Err: ErrTooManySilences}
 	}
 	id := ent.s.ID
 	put := func() { e.silences.byID[id] = ent }
@@ -441,8 +509,8 @@ func (e *Engine) checkSilence(s Silence, now time.Time) (*silenceEntry, error) {
 		s.StartsAt = now
 	}
 	if ahead := s.StartsAt.Sub(now); ahead > e.cfg.Silences.MaxDuration {
-		errs = append(errs, invalidSilence("startsAt", "%s is %s from now, further ahead than the maximum %s (SilenceConfig.MaxDuration)",
-			s.StartsAt.UTC().Format(time.RFC3339), ahead, e.cfg.Silences.MaxDuration))
+		errs = append(errs, &SilenceError{Field: "startsAt", Limit: "MaxDuration", Err: ErrInvalidSilence,
+			Reason: fmt.Sprintf("%s is %s from now, further ahead than the maximum %s", s.StartsAt.UTC().Format(time.RFC3339), ahead, e.cfg.Silences.MaxDuration)})
 	}
 	switch {
 	case s.EndsAt.IsZero():
@@ -450,11 +518,12 @@ func (e *Engine) checkSilence(s Silence, now time.Time) (*silenceEntry, error) {
 	case !s.EndsAt.After(s.StartsAt):
 		errs = append(errs, invalidSilence("endsAt", "%s is not after startsAt %s", s.EndsAt.UTC().Format(time.RFC3339), s.StartsAt.UTC().Format(time.RFC3339)))
 	case s.EndsAt.Sub(s.StartsAt) > e.cfg.Silences.MaxDuration:
-		errs = append(errs, invalidSilence("endsAt", "the silence lasts %s, longer than the maximum %s (SilenceConfig.MaxDuration)", s.EndsAt.Sub(s.StartsAt), e.cfg.Silences.MaxDuration))
+		errs = append(errs, &SilenceError{Field: "endsAt", Limit: "MaxDuration", Err: ErrInvalidSilence,
+			Reason: fmt.Sprintf("the silence lasts %s, longer than the maximum %s", s.EndsAt.Sub(s.StartsAt), e.cfg.Silences.MaxDuration)})
 	}
 	s.ID = newSilenceID()
 	s.UpdatedAt = now
-	ent, err := newSilenceEntry(s)
+	ent, err := e.silences.newEntry(s)
 	if err := errors.Join(append(errs, err)...); err != nil {
 		return nil, err
 	}
@@ -521,7 +590,7 @@ func (e *Engine) ExpireSilence(id string) (Silence, error) {
 		e.mu.Unlock()
 		return old.public(now), nil
 	}
-	next := &silenceEntry{s: cloneSilence(old.s), m: old.m}
+	next := &silenceEntry{s: cloneSilence(old.s)} // expired: no compiled matchers
 	next.s.EndsAt, next.s.UpdatedAt = now, now
 	if next.s.StartsAt.After(now) {
 		next.s.StartsAt = now

@@ -643,7 +643,11 @@ func TestSilenceNotSavedIsNotKept(t *testing.T) {
 
 // The lifecycle alone: what muting does to a step's notices and state.
 func TestStepMuted(t *testing.T) {
-	ent, err := newSilenceEntry(Silence{ID: "s1", Matchers: []Matcher{eq("service", "plex")}})
+	cfg, err := Config{}.withDefaults()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ent, err := newSilenceStore(cfg.Silences).newEntry(Silence{ID: "s1", Matchers: []Matcher{eq("service", "plex")}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -965,5 +969,43 @@ func TestUnmutedWithDisabledRuleNotifiesNothing(t *testing.T) {
 	h.step(11 * time.Minute) // past the restore grace: the alert retires
 	if got := h.drain(); len(got) != 0 {
 		t.Fatalf("a disabled rule's alert notified as it retired: %q", summary(got))
+	}
+}
+
+// Matcher names and values may not hold control or invisible formatting
+// characters, in silences as in maintenance windows.
+func TestMatcherCharacters(t *testing.T) {
+	h := newHarness(t, Config{})
+	for _, tc := range []struct {
+		name  string
+		m     Matcher
+		field string
+	}{
+		{"NUL in a name", eq("serv\x00ice", "imdb"), "matchers[0].name"},
+		{"newline in a value", eq("service", "imdb\nsource=\"x\""), "matchers[0].value"},
+		{"tab in a regular expression", Matcher{Name: "service", Value: "im\tdb", Type: MatchRegexp}, "matchers[0].value"},
+		{"escape in a value", eq("service", "\x1b[2Jimdb"), "matchers[0].value"},
+		{"right-to-left override", eq("service", "bdmi\u202e"), "matchers[0].value"},
+		{"zero-width space", eq("ser\u200bvice", "imdb"), "matchers[0].name"},
+		{"not UTF-8", eq("service", "im\xffdb"), "matchers[0].value"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := h.eng.CreateSilence(Silence{Matchers: []Matcher{tc.m}, EndsAt: h.clk.Now().Add(time.Hour)})
+			var se *SilenceError
+			if !errors.Is(err, ErrInvalidSilence) || !errors.As(err, &se) || se.Field != tc.field {
+				t.Fatalf("CreateSilence = %v, want a *SilenceError on %s wrapping ErrInvalidSilence", err, tc.field)
+			}
+			_, err = New(Config{MaintenanceWindows: []MaintenanceWindow{{Name: "w", Matchers: []Matcher{tc.m},
+				TimeIntervals: []TimeInterval{{Weekdays: []string{"sunday"}}}}}})
+			var ce *ConfigError
+			if !errors.As(err, &ce) || !strings.HasPrefix(ce.Field, "MaintenanceWindows[0].Matchers[0].") {
+				t.Fatalf("maintenance window: %v, want a *ConfigError on its matcher", err)
+			}
+		})
+	}
+	// What the characters look like written out is fine.
+	if _, err := h.eng.CreateSilence(Silence{Matchers: []Matcher{{Name: "service", Value: `im\tdb|\x00`, Type: MatchRegexp}},
+		EndsAt: h.clk.Now().Add(time.Hour)}); err != nil {
+		t.Fatalf("escapes in a regular expression: %v", err)
 	}
 }

@@ -9,11 +9,12 @@ import (
 	"syscall"
 )
 
-// lockState takes an exclusive flock(2) on <path>.lock without waiting.
+// lockState takes an exclusive flock(2) on <path>.lock without waiting;
+// shown names the state file in errors.
 // flock locks belong to the open file description, so a second open of the
 // same file, in this process or another, is refused; the OS releases the
 // lock when the process dies.
-func lockState(path string) (stateLock, error) {
+func lockState(path, shown string) (stateLock, error) {
 	name := path + ".lock"
 	f, err := os.OpenFile(name, os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
@@ -28,7 +29,7 @@ func lockState(path string) (stateLock, error) {
 	if err != nil {
 		_ = f.Close()
 		if errors.Is(err, syscall.EWOULDBLOCK) {
-			return nil, fmt.Errorf("%w: %s (lock file %s held by another engine)", ErrStateLocked, path, name)
+			return nil, fmt.Errorf("%w: %s (lock file %s held by another engine)", ErrStateLocked, shown, name)
 		}
 		return nil, fmt.Errorf("alerting: lock alert state file %s: %w", name, err)
 	}

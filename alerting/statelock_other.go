@@ -10,14 +10,14 @@ import (
 )
 
 // lockState creates the lock file <path>.lock exclusively, on platforms
-// without flock(2). Unlike flock it outlives a crash: a lock file left by a
-// process that died must be removed by hand, and the error says which file
-// it is.
-func lockState(path string) (stateLock, error) {
+// without flock(2); shown names the state file in errors. Unlike flock it
+// outlives a crash: a lock file left by a process that died must be
+// removed by hand, and the error says which file it is.
+func lockState(path, shown string) (stateLock, error) {
 	name := path + ".lock"
 	f, err := os.OpenFile(name, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
 	if errors.Is(err, fs.ErrExist) {
-		return nil, fmt.Errorf("%w: %s (lock file %s exists: another engine holds it, or a process that held it died, then remove it)", ErrStateLocked, path, name)
+		return nil, fmt.Errorf("%w: %s (lock file %s exists: another engine holds it, or a process that held it died, then remove it)", ErrStateLocked, shown, name)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("alerting: create alert state lock file: %w", err)

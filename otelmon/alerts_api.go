@@ -1,14 +1,15 @@
 package otelmon
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
 	"strings"
-	"unicode"
 	"unicode/utf8"
 
 	"github.com/listsync/otelmon/alerting"
+	"github.com/listsync/otelmon/internal/strutil"
 )
 
 // Bounds on acknowledgement fields.
@@ -66,15 +67,22 @@ func splitList(vs []string) []string {
 	return out
 }
 
-// ackRequest is the optional body of an acknowledgement.
+// ackRequest is the optional body of an acknowledgement: {"by",
+// "comment"} (see decodeFields).
 type ackRequest struct {
 	By      string `json:"by"`
 	Comment string `json:"comment"`
 }
 
+// decode reads the request from a JSON body, naming the field of each
+// problem, as the silence endpoints do.
+func (req *ackRequest) decode(raw json.RawMessage) error {
+	return decodeFields(raw, "", map[string]any{"by": &req.By, "comment": &req.Comment})
+}
+
 func (m *Monitor) serveAcknowledge(w http.ResponseWriter, r *http.Request) {
 	var req ackRequest
-	if !decodeBody(w, r, &req) {
+	if !decodeFieldsBody(w, r, req.decode) {
 		return
 	}
 	var bad []string
@@ -130,12 +138,8 @@ func engineError(err error, change string) (status int, code, msg string) {
 
 // checkText returns an error naming field when s is too long, not UTF-8,
 // or holds a character that would let it pass for something else once
-// shown or logged: a control character (multiline text may hold tabs and
-// newlines), a line or paragraph separator, or an invisible formatting
-// character (Unicode category Cf: bidirectional overrides and isolates,
-// zero-width spaces, the byte order mark, ...). Zero-width joiners and
-// non-joiners and emoji tag characters, which emoji and some scripts need,
-// are allowed.
+// shown or logged (strutil.Disallowed: control, separator and invisible
+// formatting characters; multiline text may hold tabs and newlines).
 func checkText(field, s string, maxLen int, multiline bool) error {
 	if len(s) > maxLen {
 		return fmt.Errorf("%s: longer than %d bytes", field, maxLen)
@@ -147,23 +151,9 @@ func checkText(field, s string, maxLen int, multiline bool) error {
 		if multiline && (c == '\t' || c == '\n') {
 			continue
 		}
-		if disallowedRune(c) {
+		if strutil.Disallowed(c) {
 			return fmt.Errorf("%s: character %U not allowed (control or invisible formatting character)", field, c)
 		}
 	}
 	return nil
-}
-
-// disallowedRune reports whether c is a control, separator or invisible
-// formatting character that checkText refuses.
-func disallowedRune(c rune) bool {
-	switch {
-	case c == '\u200c', c == '\u200d': // zero-width non-joiner and joiner
-		return false
-	case c >= 0xE0020 && c <= 0xE007F: // tag characters of emoji flags
-		return false
-	case c == '\u2028', c == '\u2029': // line and paragraph separators
-		return true
-	}
-	return unicode.Is(unicode.Cc, c) || unicode.Is(unicode.Cf, c)
 }

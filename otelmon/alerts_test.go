@@ -139,6 +139,8 @@ func TestAPIAlerts(t *testing.T) {
 		{"unknown id", base + "/doesnotexist/acknowledge", "", 404, CodeNotFound},
 		{"malformed body", ack, `{"by":`, 400, CodeBadRequest},
 		{"unknown field", ack, `{"user":"x"}`, 400, CodeBadRequest},
+		{"not a string", ack, `{"by":1}`, 400, CodeBadRequest},
+		{"not an object", ack, `["alice"]`, 400, CodeBadRequest},
 		{"two values", ack, `{} {}`, 400, CodeBadRequest},
 		{"trailing brace", ack, `{}}`, 400, CodeBadRequest},
 		{"whitespace flood", ack, `{}` + strings.Repeat(" ", maxBodyBytes), 413, CodeTooLarge},
@@ -173,5 +175,45 @@ func TestAPIAlerts(t *testing.T) {
 	r = call(t, "GET", base+"?all=true", testKey, "")
 	if json.Unmarshal([]byte(r.body), &list) != nil || len(list) != 2 || !strings.Contains(r.body, `"state":"resolved"`) {
 		t.Fatalf("all=true: %s", r.body)
+	}
+}
+
+// An acknowledgement's bad body is a 400 that names each field at fault,
+// as the silence endpoints answer.
+func TestAPIAcknowledgeNamesFields(t *testing.T) {
+	m, srv, _, _ := apiMonitor(t)
+	ack := firingAlert(t, m, srv)
+	for _, tc := range []struct {
+		name, body string
+		want       []string
+	}{
+		{"unknown field", `{"by":"alice","user":"x"}`, []string{"user: unknown field"}},
+		{"two unknown fields", `{"from":"alice","note":"x"}`, []string{"from: unknown field", "note: unknown field"}},
+		{"case matters", `{"By":"alice"}`, []string{"By: unknown field"}},
+		{"wrong type", `{"by":1,"comment":true}`, []string{"by: must be a string", "comment: must be a string"}},
+		{"not an object", `"alice"`, []string{"body: must be an object"}},
+		{"control character", `{"by":"al\u0007ice"}`, []string{"by: character U+0007 not allowed"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := call(t, "POST", ack, testKey, tc.body)
+			if r.code != 400 || errCode(t, r) != CodeBadRequest {
+				t.Fatalf("%d %s, want 400", r.code, r.body)
+			}
+			var e apiError
+			if err := json.Unmarshal([]byte(r.body), &e); err != nil {
+				t.Fatal(err)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(e.Error, w) {
+					t.Errorf("error %q does not say %q", e.Error, w)
+				}
+			}
+		})
+	}
+	if a := m.Alerts().Active()[0]; a.Acknowledged {
+		t.Fatalf("a bad acknowledgement was kept: %+v", a)
+	}
+	if r := call(t, "POST", ack, testKey, `{"by":"alice","comment":"looking"}`); r.code != 200 {
+		t.Fatalf("good acknowledgement: %d %s", r.code, r.body)
 	}
 }

@@ -67,8 +67,10 @@ type Config struct {
 	RateLimits map[string]RateLimit
 	// Silences bounds silences (POST /api/v3/monitoring/silences,
 	// alerting.Engine.CreateSilence): their longest duration (default 30
-	// days), how many may be pending or active (default 1000) and how long
-	// expired ones are kept (default 120 h). Zero fields mean the defaults.
+	// days), how many may be pending or active (default 1000), how long
+	// expired ones are kept (default 120 h), and each one's size: text
+	// (4 KiB), matchers (32), regular expressions (1 KiB each, 48 KiB of
+	// memory compiled). Zero fields mean the defaults.
 	Silences alerting.SilenceConfig
 	// MaintenanceWindows mute the alerts they select at recurring times,
 	// with Alertmanager's time_intervals semantics, e.g. plex every day

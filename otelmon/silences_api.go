@@ -24,8 +24,9 @@ import (
 //	POST   /api/v3/monitoring/alerts/{id}/silence   {"duration":"2h","comment":"...","createdBy":"..."} → 201 the silence
 //	GET    /api/v3/monitoring/maintenance-windows   the configured windows, each with "active"
 //
-// Bad input is a JSON 400 that says what is wrong, an unknown ID 404, and a
-// change the alert state file could not take 503 (it was not kept).
+// Bad input is a JSON 400 that says what is wrong (a silence beyond a bound
+// of Config.Silences names the bound), an unknown ID 404, and a change the
+// alert state file could not take 503 (it was not kept).
 
 // Bounds on silence text fields.
 const (
@@ -244,9 +245,11 @@ func checkSilenceText(w http.ResponseWriter, by, comment string) bool {
 }
 
 // silenceError maps an error of the engine's silence methods to the API's
-// answer: what is wrong with the silence (or too many of them) is 400 with
-// every problem named, an unknown silence or alert 404, a change the state
-// file could not take 503, since it was not kept and may succeed later.
+// answer: what is wrong with the silence (too large, or too many of them)
+// is 400 with every problem named, and the bound exceeded, e.g.
+// "(SilenceConfig.MaxRegexLength)"; an unknown silence or alert 404, a
+// change the state file could not take 503, since it was not kept and may
+// succeed later.
 func silenceError(err error) (status int, code, msg string) {
 	var se *alerting.SilenceError
 	switch {
@@ -254,12 +257,15 @@ func silenceError(err error) (status int, code, msg string) {
 		var parts []string
 		for _, e := range leaves(err) {
 			if errors.As(e, &se) {
-				p := se.Reason
+				p := se.ReasonWithLimit()
 				if se.Field != "" {
 					p = se.Field + ": " + p
 				}
-				if errors.Is(se, alerting.ErrTooManySilences) {
+				switch {
+				case errors.Is(se, alerting.ErrTooManySilences):
 					p = "too many silences: " + p
+				case errors.Is(se, alerting.ErrSilenceTooLarge):
+					p = "silence too large: " + p
 				}
 				parts = append(parts, p)
 			}

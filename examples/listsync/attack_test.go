@@ -53,7 +53,7 @@ func TestDemoSurvivesSlowBodies(t *testing.T) {
 	t.Setenv(asDemoEnv, "256")
 	t.Setenv("OTEL_METRICS_EXPORTER", "")
 	listen := e2etest.FreeAddr(t)
-	demo := e2etest.Start(t, "listsync", listen, nil, os.Args[0], "-listen", listen, "-api-key", key)
+	demo := e2etest.Start(t, "listsync", listen, nil, os.Args[0], "-listen", listen, "-api-key", key, "-state", "")
 	// A new connection for every call, as a person's curl or browser tab
 	// would open: the descriptor it needs is what the attack exhausts.
 	client := &http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}

@@ -9,6 +9,9 @@
 //
 // The API key comes from -api-key or $LISTSYNC_API_KEY; without either, the
 // demo generates one and prints it (a key it was given is never printed).
+// Silences and acknowledgements are kept in the file -state names, by
+// default under the user's state directory, so that they survive a
+// restart; -state "" keeps nothing.
 // It serves through otelmon's Monitor.Server, with its timeouts and limits.
 // Ctrl-C stops it cleanly.
 package main
@@ -26,6 +29,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -65,11 +69,35 @@ type config struct {
 	breakerOpenTimeout time.Duration
 	alertmanagerURLs   []string
 	traceURL           string
+	statePath          string // empty: keep nothing
+	defaultState       bool   // statePath is the default, whose directory the demo makes
+}
+
+// stateDirName is the demo's directory in the user's state directory.
+const stateDirName = "otelmon-listsync"
+
+// defaultStatePath returns the file the demo keeps its alert state in when
+// -state is not given: alerts.json in an otelmon-listsync directory of the
+// user's state directory, $XDG_STATE_HOME, or ~/.local/state when that is
+// unset (or not absolute, which the XDG base directory specification says
+// to ignore). It returns "" when neither is known: the demo then keeps
+// nothing. getenv and home are os.Getenv and os.UserHomeDir but in tests.
+func defaultStatePath(getenv func(string) string, home func() (string, error)) string {
+	dir := getenv("XDG_STATE_HOME")
+	if !filepath.IsAbs(dir) {
+		h, err := home()
+		if err != nil || !filepath.IsAbs(h) {
+			return ""
+		}
+		dir = filepath.Join(h, ".local", "state")
+	}
+	return filepath.Join(dir, stateDirName, "alerts.json")
 }
 
 func parseFlags(args []string, stderr io.Writer) (config, error) {
 	var c config
 	var fail, rateLimit, slow, alertmanagers string
+	defaultState := defaultStatePath(os.Getenv, os.UserHomeDir)
 	fs := flag.NewFlagSet("listsync", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.StringVar(&c.listen, "listen", "127.0.0.1:7878", "address to serve metrics, API and status page on")
@@ -84,9 +112,11 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.DurationVar(&c.breakerOpenTimeout, "breaker-open-timeout", 0, "override every breaker's open timeout (0: per-service defaults)")
 	fs.StringVar(&alertmanagers, "alertmanager", "", "also send alerts to the Alertmanager at this base URL (e.g. http://127.0.0.1:9093); comma-separated, to every member of a cluster, as Prometheus does")
 	fs.StringVar(&c.traceURL, "trace-url", "", "link alerts' trace ids to this URL, {traceId} standing for the id (e.g. http://127.0.0.1:16686/trace/{traceId})")
+	fs.StringVar(&c.statePath, "state", defaultState, "file to keep silences and acknowledgements in across restarts (\"\": keep nothing; default under $XDG_STATE_HOME, else ~/.local/state)")
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
+	c.defaultState = c.statePath != "" && c.statePath == defaultState
 	if fs.NArg() > 0 {
 		return c, fmt.Errorf("unexpected arguments: %q", fs.Args())
 	}
@@ -200,8 +230,16 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, ready cha
 		}
 		generated = true
 	}
+	if cfg.defaultState {
+		// The user's state directory may not exist yet; what the demo keeps
+		// there is for this user alone.
+		if err := os.MkdirAll(filepath.Dir(cfg.statePath), 0o700); err != nil {
+			return fmt.Errorf("alert state directory: %w", err)
+		}
+	}
 	mopts := []otelmon.Option{
 		otelmon.WithLogger(logger),
+		otelmon.WithAlertStatePath(cfg.statePath),
 		otelmon.WithHealthCheckURLs(healthURLs),
 		otelmon.WithServiceName(serviceName, otelmon.Version),
 		otelmon.WithAPIKey(apiKey),
@@ -263,6 +301,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, ready cha
 	fmt.Fprintf(stdout, "  API:         http://%s/api/v3/monitoring/status (header X-Api-Key)\n", addr)
 	if generated {
 		fmt.Fprintf(stdout, "  API key:     %s (generated; set -api-key or $%s to choose one)\n", apiKey, apiKeyEnv)
+	}
+	if cfg.statePath != "" {
+		fmt.Fprintf(stdout, "  alert state: %s (silences and acknowledgements survive a restart; -state \"\" keeps none)\n", cfg.statePath)
+	} else {
+		fmt.Fprintln(stdout, "  alert state: not kept (set -state to keep silences and acknowledgements across restarts)")
 	}
 	for _, name := range services {
 		fmt.Fprintf(stdout, "  upstream %-6s %s\n", name, upstreams[name].URL())

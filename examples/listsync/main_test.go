@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -28,7 +29,8 @@ func TestMain(m *testing.M) {
 }
 
 // demo runs the demo with args on a free port and returns its address; the
-// demo stops when the test ends.
+// demo stops when the test ends. It keeps no alert state unless args set
+// -state: a test never writes to the user's state directory.
 func demo(t *testing.T, args ...string) string {
 	t.Helper()
 	addr, _, _ := demoOutput(t, args...)
@@ -46,6 +48,24 @@ func demoOutput(t *testing.T, args ...string) (addr string, stdout, stderr *sync
 func demoExporting(t *testing.T, exporter string, args ...string) (addr string, stdout, stderr *syncbuf.Buffer) {
 	t.Helper()
 	t.Setenv("OTEL_METRICS_EXPORTER", exporter)
+	addr, stdout, stderr, stop := startDemo(t, append([]string{"-state", ""}, args...)...)
+	t.Cleanup(func() {
+		if err := stop(); err != nil {
+			t.Errorf("demo exited with %v", err)
+		}
+	})
+	return addr, stdout, stderr
+}
+
+// startDemo runs the demo with exactly args, but for a free port, and
+// returns its address, its stdout and stderr, and a function that stops
+// it and returns what run returned. The caller stops it. Metrics go to
+// Prometheus unless the test set OTEL_METRICS_EXPORTER (demoExporting).
+func startDemo(t *testing.T, args ...string) (addr string, stdout, stderr *syncbuf.Buffer, stop func() error) {
+	t.Helper()
+	if _, set := os.LookupEnv("OTEL_METRICS_EXPORTER"); !set {
+		t.Setenv("OTEL_METRICS_EXPORTER", "")
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	ready := make(chan string, 1)
 	done := make(chan error, 1)
@@ -53,21 +73,27 @@ func demoExporting(t *testing.T, exporter string, args ...string) (addr string, 
 	go func() {
 		done <- run(ctx, append([]string{"-listen", "127.0.0.1:0"}, args...), stdout, stderr, ready)
 	}()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("demo exited with %v", err)
-		}
-	})
+	var once sync.Once
+	var err error
+	stop = func() error {
+		once.Do(func() {
+			cancel()
+			err = <-done
+		})
+		return err
+	}
 	select {
 	case addr = <-ready:
-		return addr, stdout, stderr
+		return addr, stdout, stderr, stop
 	case err := <-done:
-		t.Fatalf("demo failed to start: %v", err)
+		cancel()
+		t.Fatalf("demo failed to start: %v\n%s", err, stderr)
 	case <-time.After(30 * time.Second):
+		cancel()
+		<-done
 		t.Fatal("demo did not start")
 	}
-	return "", nil, nil
+	return "", nil, nil, nil
 }
 
 // waitFor polls url until the body contains every want, or fails the test

@@ -23,3 +23,30 @@ func TestTruncate(t *testing.T) {
 		}
 	}
 }
+
+func TestDisallowed(t *testing.T) {
+	for _, tc := range []struct {
+		c    rune
+		want bool
+	}{
+		{'a', false},
+		{'é', false},
+		{' ', false},
+		{'\u200d', false},     // zero-width joiner: emoji sequences
+		{'\U000E0067', false}, // emoji tag character
+		{'\x00', true},
+		{'\a', true},
+		{'\t', true}, // multiline callers allow it themselves
+		{'\n', true},
+		{'\x7f', true},
+		{'\u0085', true}, // next line, a C1 control
+		{'\u2028', true},
+		{'\u202e', true}, // right-to-left override
+		{'\u200b', true}, // zero-width space
+		{'\ufeff', true}, // byte order mark
+	} {
+		if got := Disallowed(tc.c); got != tc.want {
+			t.Errorf("Disallowed(%U) = %v, want %v", tc.c, got, tc.want)
+		}
+	}
+}
