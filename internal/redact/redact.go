@@ -1,22 +1,26 @@
-// Package redact removes secrets from URLs and from the errors that carry
-// them, so that API keys in query strings, credentials in userinfo and webhook
-// tokens in paths never reach logs, errors or API output.
+// Package redact removes secrets from URLs, from free text and from the
+// errors that carry them, so that API keys in query strings, credentials in
+// userinfo, header lines or JSON, and webhook tokens in paths never reach
+// logs, errors or API output.
+//
+// Every pattern is compiled once, when the package loads; Text returns its
+// input at once when it holds nothing that could introduce a secret.
 package redact
 
 import (
 	"errors"
 	"net/url"
-	"regexp"
 	"strings"
 )
 
 // Mask replaces each secret part of a URL.
 const Mask = "xxxxx"
 
-// URL returns raw with its user information and every query value masked (the
-// whole query when it holds a bare token, as in "?s3cr3t"). A URL that
-// does not parse is replaced by Mask as a whole, since it cannot be told
-// apart from a secret.
+// URL returns raw with its user information and every query value masked
+// (the whole query when it holds a bare token, as in "?s3cr3t"), and the
+// token of a Discord (/api/webhooks/ID/TOKEN) or Slack
+// (/services/T/B/TOKEN) webhook path. A URL that does not parse is replaced
+// by Mask as a whole, since it cannot be told apart from a secret.
 func URL(raw string) string {
 	u, err := url.Parse(raw)
 	if err != nil {
@@ -61,6 +65,8 @@ func redactURL(u *url.URL, dropPath bool) string {
 	if dropPath {
 		c.User = nil
 		c.Path, c.RawPath, c.RawQuery = "", "", ""
+	} else if p := maskWebhookPaths(c.Path); p != c.Path {
+		c.Path, c.RawPath = p, ""
 	}
 	return c.String()
 }
@@ -118,27 +124,3 @@ type textError struct {
 
 func (e *textError) Error() string { return e.msg }
 func (e *textError) Unwrap() error { return e.err }
-
-var (
-	urlInText    = regexp.MustCompile(`[a-zA-Z][a-zA-Z0-9+.-]*://[^\s"'<>]*[^\s"'<>.,;:!?)\]]`) // not the punctuation after it
-	secretInText = regexp.MustCompile(`(?i)([a-z0-9_.-]*(?:key|token|secret|password|passwd|signature|auth|session)[a-z0-9_.-]*=)([^&\s"'<>]*[^&\s"'<>.,;:!?)\]])`)
-	bearerInText = regexp.MustCompile(`(?i)\b(bearer|basic)\s+[a-z0-9._~+/=-]+`)
-)
-
-// Text masks what looks like a secret in free text: every URL (its query
-// values and user information, as URL does), key=value
-// pairs whose key names a secret (api_key=, token=, X-Plex-Token=, ...),
-// and bearer or basic credentials.
-func Text(s string) string {
-	if !strings.ContainsAny(s, ":=") && !strings.Contains(strings.ToLower(s), "bearer") && !strings.Contains(strings.ToLower(s), "basic") {
-		return s
-	}
-	if strings.Contains(s, "://") {
-		s = urlInText.ReplaceAllStringFunc(s, URL)
-	}
-	if strings.Contains(s, "=") {
-		s = secretInText.ReplaceAllString(s, "${1}"+Mask)
-	}
-	s = bearerInText.ReplaceAllString(s, "${1} "+Mask)
-	return s
-}

@@ -87,3 +87,81 @@ func TestErrorMasksSecretsInText(t *testing.T) {
 		t.Error("Error(nil) != nil")
 	}
 }
+
+func TestTextLeavesCleanTextAlone(t *testing.T) {
+	for _, clean := range []string{
+		"",
+		"list unavailable",
+		"unexpected HTTP status 503 Service Unavailable",
+		"page=2 of 3",
+		`Get "http://127.0.0.1:8080/health": dial tcp 127.0.0.1:8080: connect: connection refused`,
+		"otelmon: tmdb rate limited: asked to wait 5m0s, past the request's deadline or MaxWait",
+		"circuit breaker is open",
+		"sync tmdb",
+		"GET",
+		"Go-http-client/1.1",
+		"https://api.themoviedb.org/3/list/1",
+		"authorization failed: 401",
+		"/api/webhooks/",
+	} {
+		if got := Text(clean); got != clean {
+			t.Errorf("Text(%q) = %q, want it unchanged", clean, got)
+		}
+	}
+}
+
+func TestURLMasksWebhookTokens(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{"https://discord.com/api/webhooks/123/TOKEN", "https://discord.com/api/webhooks/123/xxxxx"},
+		{"https://discord.com/api/v10/webhooks/123/TOKEN/messages/9", "https://discord.com/api/v10/webhooks/123/xxxxx/messages/9"},
+		{"https://hooks.slack.com/services/T00/B00/TOKEN", "https://hooks.slack.com/services/T00/B00/xxxxx"},
+		{"https://example.com/api/webhooks", "https://example.com/api/webhooks"},
+	} {
+		if got := URL(tc.in); got != tc.want {
+			t.Errorf("URL(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+}
+
+// Text runs on every string attribute of every span: text without a
+// trigger must cost little and allocate nothing.
+func BenchmarkText(b *testing.B) {
+	for _, bc := range []struct{ name, s string }{
+		{"clean short", "Go-http-client/1.1"},
+		{"clean error", "unexpected HTTP status 503 Service Unavailable from upstream"},
+		{"url", "https://api.themoviedb.org/3/list/1"},
+		{"secret", "GET https://api.themoviedb.org/3/list/1?api_key=SECRET: status 401, X-Api-Key: SECRET"},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				_ = Text(bc.s)
+			}
+		})
+	}
+}
+
+// Every word of a secret name triggers Text (its triggers and its patterns
+// agree), in any case.
+func TestEverySecretWordTriggers(t *testing.T) {
+	for _, w := range []string{"key", "token", "secret", "password", "passwd", "passphrase", "pwd", "signature",
+		"auth", "session", "cookie", "credential", "jwt", "Authorization", "API_KEY"} {
+		for _, s := range []string{w + "=Zz9q", w + ": Zz9q", `{"` + w + `":"Zz9q"}`} {
+			if got := Text(s); strings.Contains(got, "Zz9q") {
+				t.Errorf("Text(%q) = %q", s, got)
+			}
+		}
+	}
+}
+
+// Paths that only look like webhooks keep their last segment.
+func TestURLKeepsOtherPaths(t *testing.T) {
+	for _, u := range []string{
+		"https://k8s.local/api/v1/namespaces/ns/services/name/proxy/health",
+		"https://example.com/api/webhooks/list/all",
+	} {
+		if got := URL(u); got != u {
+			t.Errorf("URL(%q) = %q, want it unchanged", u, got)
+		}
+	}
+}
