@@ -82,8 +82,9 @@ func CheckResponse(resp *http.Response, now time.Time) error {
 // RedactError returns err with the URL of the *url.Error that http.Client
 // wraps every error in reduced to its scheme and host, since a webhook URL
 // is a secret (the token sits in its path or query). The cause stays in the
-// chain: errors.Is still finds context.Canceled and the like. An error
-// whose message quotes a secret anyway (a URL with its query, a token=
-// pair, a bearer token) has its message masked. Custom notifiers call it
-// on the errors of their requests.
+// chain: errors.Is still finds context.Canceled and the like. Secrets
+// quoted in the text of any error err wraps or joins (a URL with its
+// query, a webhook path, a token= pair, a header line, a JSON member, a
+// bearer token) are masked, and every part's text is kept. Custom
+// notifiers call it on the errors of their requests.
 func RedactError(err error) error { return redact.Error(err) }

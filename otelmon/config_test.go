@@ -104,6 +104,9 @@ func TestConfigErrors(t *testing.T) {
 			c.CircuitBreakers = map[string]breaker.Config{"imdb": {FailureThreshold: -1}}
 		}, "CircuitBreakers[imdb]", breaker.ErrInvalidConfig},
 		{"negative health interval", func(c *Config) { c.HealthChecks.CheckInterval = -time.Minute }, "HealthChecks", healthcheck.ErrInvalidConfig},
+		{"negative max pause", func(c *Config) {
+			c.RateLimits = map[string]RateLimit{"trakt": {MaxPause: -time.Second}}
+		}, "RateLimits[trakt].MaxPause", nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			cfg := DefaultConfig()

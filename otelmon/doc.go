@@ -66,8 +66,10 @@
 // the service's requests); for each attempt the pacer (golang.org/x/time/rate
 // at the service's published pace, paused by Retry-After, paced by
 // X-RateLimit-*, the IETF RateLimit fields and Trakt's X-Ratelimit, lowered
-// by repeated 429s and raised slowly by successes; a wait that would pass the
-// deadline fails at once with a [*RateLimitError]); the breaker (5xx,
+// by repeated 429s and raised slowly by successes; no answer pauses a
+// service longer than RateLimit.MaxPause, 5 minutes by default, after which
+// one request probes; a wait that would pass the deadline fails at once
+// with a [*RateLimitError]); the breaker (5xx,
 // timeouts and transport errors are failures, a 429 is not); otelhttp (the
 // duration histogram); and counting. Health probes skip the breaker, the
 // wait and the retries, but take a free slot of the pace.

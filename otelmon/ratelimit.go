@@ -16,6 +16,9 @@ const (
 	DefaultMaxAttempts = 3
 	// DefaultMaxWait is the longest a request waits for the pacer.
 	DefaultMaxWait = time.Minute
+	// DefaultMaxPause is the longest one answer of a service can pause
+	// its requests.
+	DefaultMaxPause = 5 * time.Minute
 )
 
 // RateLimit says how the Monitor's clients pace, retry and judge the
@@ -47,6 +50,16 @@ type RateLimit struct {
 	// *RateLimitError, as does one that would pass the request's deadline.
 	// Default 1 minute.
 	MaxWait time.Duration
+	// MaxPause bounds what one answer of the service can hold its requests
+	// for, so that a buggy or hostile upstream cannot stop a sync for long:
+	// a pause it asks for (Retry-After, in seconds or as a date; a budget
+	// header announcing none left until a far reset) lasts MaxPause at
+	// most, and a pace learned from its budget headers (X-RateLimit-*, the
+	// IETF RateLimit and RateLimit-Policy fields, Trakt's X-Ratelimit) is
+	// one request per MaxPause at least. After a pause cut short, one
+	// request goes alone as a probe and its answer decides what follows.
+	// Default 5 minutes.
+	MaxPause time.Duration
 	// ThrottleIsFailure makes 429 answers circuit-breaker failures whose
 	// Retry-After holds the breaker open, as in otelmon 0.1. Default
 	// false: a throttled service is not a broken one.
@@ -61,10 +74,11 @@ type RateLimit struct {
 //	trakt    990 per 300 s (3.3/s)     10     1/s
 //	other    unpaced until pushed back 1      with reads
 //
-// and for all: 3 attempts, 1 minute of waiting at most, 429 not a breaker
-// failure. Names match exactly (lower case).
+// and for all: 3 attempts, 1 minute of waiting at most, pauses of 5
+// minutes at most, 429 not a breaker failure. Names match exactly (lower
+// case).
 func DefaultRateLimitFor(service string) RateLimit {
-	rl := RateLimit{MaxAttempts: DefaultMaxAttempts, MaxWait: DefaultMaxWait}
+	rl := RateLimit{MaxAttempts: DefaultMaxAttempts, MaxWait: DefaultMaxWait, MaxPause: DefaultMaxPause}
 	switch service {
 	case "tmdb":
 		// TMDb: "rate limiting ... sits somewhere in the 50 requests per
@@ -87,6 +101,7 @@ func (rl RateLimit) Merge(override RateLimit) RateLimit {
 	rl.WritesPerSecond = cmp.Or(override.WritesPerSecond, rl.WritesPerSecond)
 	rl.MaxAttempts = cmp.Or(override.MaxAttempts, rl.MaxAttempts)
 	rl.MaxWait = cmp.Or(override.MaxWait, rl.MaxWait)
+	rl.MaxPause = cmp.Or(override.MaxPause, rl.MaxPause)
 	rl.Unpaced = rl.Unpaced || override.Unpaced
 	rl.ThrottleIsFailure = rl.ThrottleIsFailure || override.ThrottleIsFailure
 	return rl
@@ -114,6 +129,7 @@ func (rl RateLimit) validate(field string) error {
 		{"Burst", int64(rl.Burst)},
 		{"MaxAttempts", int64(rl.MaxAttempts)},
 		{"MaxWait", int64(rl.MaxWait)},
+		{"MaxPause", int64(rl.MaxPause)},
 	} {
 		if f.v < 0 {
 			errs = append(errs, invalid(field+"."+f.name, fmt.Sprint(f.v), "must not be negative"))

@@ -54,7 +54,7 @@ type serviceClient struct {
 }
 
 func newServiceClient(name string, rl RateLimit, clk clock.Clock) *serviceClient {
-	pc := pacer.Config{MaxWait: rl.MaxWait}
+	pc := pacer.Config{MaxWait: rl.MaxWait, MaxPause: rl.MaxPause}
 	if !rl.Unpaced {
 		pc.Rate, pc.Burst, pc.WriteRate = rl.RequestsPerSecond, rl.Burst, rl.WritesPerSecond
 	}

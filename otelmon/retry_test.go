@@ -263,9 +263,10 @@ func TestRateLimitMetricsAndStatus(t *testing.T) {
 		t.Fatalf("rateLimits %+v", st.RateLimits)
 	}
 	rl := st.RateLimits[0]
-	// 7 left for an hour, none in flight.
-	if rl.Service != "tmdb" || rl.RequestsPerSecond == nil || *rl.RequestsPerSecond != 7.0/3600 ||
-		rl.Remaining == nil || *rl.Remaining != 7 || rl.Paused {
+	// 7 left for an hour, none in flight: one per 514 s, slower than one
+	// per MaxPause (5 minutes), which is the pace then.
+	if rl.Service != "tmdb" || rl.RequestsPerSecond == nil || *rl.RequestsPerSecond != 1.0/300 ||
+		rl.Remaining == nil || *rl.Remaining != 7 || rl.Paused || rl.MaxPauseSeconds != 300 {
 		t.Fatalf("status %+v", rl)
 	}
 }

@@ -91,6 +91,10 @@ type RateLimitStatus struct {
 	// PausedUntil.
 	Paused      bool      `json:"paused"`
 	PausedUntil time.Time `json:"pausedUntil,omitzero"`
+	// MaxPauseSeconds is the service's RateLimit.MaxPause: the longest
+	// one answer can pause its requests, and the slowest pace its budget
+	// headers can set is one request per MaxPauseSeconds.
+	MaxPauseSeconds float64 `json:"maxPauseSeconds"`
 	// Remaining is the last budget the service announced; absent until it
 	// announces one.
 	Remaining *int64 `json:"remaining,omitempty"`
@@ -112,6 +116,7 @@ func (m *Monitor) rateLimitStatuses() []RateLimitStatus {
 			WritesPerSecond:   finite(snap.WriteRate),
 			Paused:            !snap.PausedUntil.IsZero(),
 			PausedUntil:       snap.PausedUntil.UTC(),
+			MaxPauseSeconds:   snap.MaxPause.Seconds(),
 			Retries:           c.series.retries.Load(),
 			WaitSeconds:       snap.Waited.Seconds(),
 		}

@@ -296,10 +296,10 @@ func (m *Monitor) shutdownTracer(ctx context.Context) error {
 // that no secret reaches a span), or nil when it does not trace.
 func (m *Monitor) TracerProvider() trace.TracerProvider { return m.tracing.provider }
 
-// errorText is err's message as spans and logs show it: the URL of an
-// http.Client error cut to scheme and host (RedactError), then the query
-// values, user information and secret key=value pairs in the rest of the
-// text masked (redact.Text), for errors that quote a URL themselves.
+// errorText is err's message as spans and logs show it: the URLs of
+// http.Client errors cut to scheme and host, and the secrets quoted in the
+// text of every error err wraps or joins masked (RedactError). Text masks
+// again what a span's status passes through, with the same result.
 func errorText(err error) string { return redact.Text(RedactError(err).Error()) }
 
 // logSyncEnd logs, at debug level, a job that did not succeed. ctx carries

@@ -55,21 +55,27 @@ func attrOf(kvs []attribute.KeyValue, key string) (attribute.Value, bool) {
 func noSecret(t *testing.T, spans []sdktrace.ReadOnlySpan) {
 	t.Helper()
 	for _, s := range spans {
-		var b strings.Builder
-		fmt.Fprintln(&b, s.Name(), s.Status().Description)
-		for _, kv := range s.Attributes() {
-			fmt.Fprintln(&b, kv.Key, kv.Value.String())
-		}
-		for _, e := range s.Events() {
-			fmt.Fprintln(&b, e.Name)
-			for _, kv := range e.Attributes {
-				fmt.Fprintln(&b, kv.Key, kv.Value.String())
-			}
-		}
-		if text := b.String(); strings.Contains(text, secret) || strings.Contains(text, "hunter2") {
+		if text := spanText(s); strings.Contains(text, secret) || strings.Contains(text, "hunter2") {
 			t.Errorf("span %q carries a secret:\n%s", s.Name(), text)
 		}
 	}
+}
+
+// spanText returns all the text of s: its name, status, attributes and
+// events, one line each.
+func spanText(s sdktrace.ReadOnlySpan) string {
+	var b strings.Builder
+	fmt.Fprintln(&b, s.Name(), s.Status().Description)
+	for _, kv := range s.Attributes() {
+		fmt.Fprintln(&b, kv.Key, kv.Value.String())
+	}
+	for _, e := range s.Events() {
+		fmt.Fprintln(&b, e.Name)
+		for _, kv := range e.Attributes {
+			fmt.Fprintln(&b, kv.Key, kv.Value.String())
+		}
+	}
+	return b.String()
 }
 
 // A monitored job is a span "sync <source>" under the caller's span; its

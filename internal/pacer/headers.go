@@ -2,6 +2,7 @@ package pacer
 
 import (
 	"encoding/json"
+	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -73,9 +74,9 @@ func ParseBudget(h map[string][]string, now time.Time) (Budget, bool) {
 		b := Budget{Remaining: rem}
 		if r, err := strconv.ParseFloat(strings.TrimSpace(get(prefix+"Reset")), 64); err == nil && r >= 0 {
 			if r >= epochThreshold && prefix == "X-Ratelimit-" {
-				b.Reset = time.Unix(0, int64(r*1e9))
+				b.Reset = after(time.Unix(0, 0), r)
 			} else {
-				b.Reset = now.Add(time.Duration(r * float64(time.Second)))
+				b.Reset = after(now, r)
 			}
 		}
 		return b, true
@@ -94,7 +95,7 @@ func policyWindowEnd(v string, now time.Time) time.Time {
 			continue
 		}
 		if w, err := strconv.ParseFloat(strings.TrimSpace(val), 64); err == nil && w > 0 {
-			return now.Add(time.Duration(w * float64(time.Second)))
+			return after(now, w)
 		}
 	}
 	return time.Time{}
@@ -126,7 +127,20 @@ func parseRateLimitField(v string, now time.Time) (Budget, bool) {
 	}
 	b := Budget{Remaining: n}
 	if s, err := strconv.ParseFloat(reset, 64); err == nil && s >= 0 {
-		b.Reset = now.Add(time.Duration(s * float64(time.Second)))
+		b.Reset = after(now, s)
 	}
 	return b, true
+}
+
+// maxSeconds is the longest time.Duration, in seconds.
+const maxSeconds = float64(math.MaxInt64) / float64(time.Second)
+
+// after returns t plus secs seconds, or the farthest time a Duration
+// reaches from t when secs is larger (+Inf included): an absurd reset is
+// far ahead, never wrapped into the past.
+func after(t time.Time, secs float64) time.Time {
+	if secs >= maxSeconds {
+		return t.Add(math.MaxInt64)
+	}
+	return t.Add(time.Duration(secs * float64(time.Second)))
 }

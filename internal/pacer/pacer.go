@@ -11,6 +11,12 @@
 // cancelled when the caller will not wait for it. This package only decides
 // the rate and the pauses.
 //
+// No answer stops a service for long: a pause, from Retry-After or from a
+// spent budget, lasts MaxPause at most, and a pace learned from budget
+// headers is never slower than one request per MaxPause. When a pause was
+// cut short, the first request after it goes alone, as a probe, and its
+// answer decides what follows: another pause, a pace, or none.
+//
 // A Pacer is safe for concurrent use. Its hot path, for a service that is
 // neither paced nor paused, is two atomic loads and an atomic add.
 package pacer
@@ -48,15 +54,17 @@ const (
 	// echoes of the same overload (requests already in flight) rather than
 	// a new one.
 	reactGap = time.Second
-	// maxPause bounds a pause set from a budget header's reset time.
-	maxPause = time.Hour
 	// measureWindow is the span over which successes are counted to
 	// measure the rate the service accepted.
 	measureWindow = time.Second
 	bucketCount   = 10
 )
 
-// Config is a service's starting pace. Its zero value is unpaced.
+// DefaultMaxPause is Config.MaxPause when it is zero.
+const DefaultMaxPause = 5 * time.Minute
+
+// Config is a service's starting pace. Its zero value is unpaced, with
+// pauses of DefaultMaxPause at most.
 type Config struct {
 	// Rate is the steady pace of requests (reads, and writes unless
 	// WriteRate is set), per second; zero or +Inf is unpaced until the
@@ -70,6 +78,11 @@ type Config struct {
 	// MaxWait bounds the wait of one request; zero is unbounded (the
 	// request's deadline still bounds it).
 	MaxWait time.Duration
+	// MaxPause bounds what one answer can hold requests for: a pause it
+	// asks for (Retry-After, a spent budget) lasts MaxPause at most, and a
+	// pace learned from its budget headers is one request per MaxPause at
+	// least. Zero means DefaultMaxPause (5 minutes).
+	MaxPause time.Duration
 }
 
 // WaitError is returned by Wait when the wait for a slot would pass the
@@ -88,26 +101,29 @@ func (e *WaitError) Error() string {
 
 // Pacer paces the requests of one service.
 type Pacer struct {
-	clk     clock.Clock
-	maxWait time.Duration
-	read    *rate.Limiter
-	write   *rate.Limiter // == read when writes share the pace
+	clk      clock.Clock
+	maxWait  time.Duration
+	maxPause time.Duration
+	floor    rate.Limit // one request per maxPause: the slowest pace a budget sets
+	read     *rate.Limiter
+	write    *rate.Limiter // == read when writes share the pace
 
-	unpaced     atomic.Bool  // read's limit is +Inf: skip it
-	pausedUntil atomic.Int64 // Unix nanoseconds; 0 when never paused
-	// writePausedUntil is the pause of writes when they have a pace of their
+	unpaced atomic.Bool // read's limit is +Inf: skip it
+	paused  pause       // the pause of reads, and of writes unless they have a pace of their own
+	// writePaused is the pause of writes when they have a pace of their
 	// own (write != read): a write's 429 or spent budget pauses writes only,
 	// and a read's pauses reads only, as the service counts them apart.
-	writePausedUntil atomic.Int64
-	budgetUntil      atomic.Int64 // Unix nanoseconds when an announced budget renews; 0 when no budget sets the pace
-	inflight         atomic.Int64 // requests sent whose answer has not arrived
-	waited           atomic.Int64 // nanoseconds requests spent waiting, in total
-	remaining        atomic.Int64 // last announced budget; -1 until one is
+	writePaused pause
+	budgetUntil atomic.Int64 // Unix nanoseconds when an announced budget renews; 0 when no budget sets the pace
+	inflight    atomic.Int64 // requests sent whose answer has not arrived
+	waited      atomic.Int64 // nanoseconds requests spent waiting, in total
+	remaining   atomic.Int64 // last announced budget; -1 until one is
 
 	mu          sync.Mutex // guards the learning state below
 	ceiling     rate.Limit // the configured read rate, rate.Inf when unpaced
 	burst       int        // the configured read burst
 	peak        rate.Limit // the accepted rate at the last decrease; 0 when not recovering
+	floored     bool       // the budget's pace was raised to floor: an answer without a budget ends it
 	decreasedAt time.Time
 	buckets     [bucketCount]bucket // successes, for the measured rate
 }
@@ -124,7 +140,14 @@ func New(cfg Config, clk clock.Clock) *Pacer {
 		limit = rate.Inf
 	}
 	burst := max(cfg.Burst, 1)
-	p := &Pacer{clk: clk, maxWait: cfg.MaxWait, read: rate.NewLimiter(limit, burst), ceiling: limit, burst: burst}
+	maxPause := cfg.MaxPause
+	if maxPause <= 0 {
+		maxPause = DefaultMaxPause
+	}
+	p := &Pacer{
+		clk: clk, maxWait: cfg.MaxWait, maxPause: maxPause, floor: rate.Every(maxPause),
+		read: rate.NewLimiter(limit, burst), ceiling: limit, burst: burst,
+	}
 	p.write = p.read
 	if cfg.WriteRate > 0 && !math.IsInf(cfg.WriteRate, 1) {
 		p.write = rate.NewLimiter(rate.Limit(cfg.WriteRate), 1)
@@ -148,7 +171,10 @@ func IsWrite(method string) bool {
 // of the pace. A wait that would end after ctx's deadline, or last longer
 // than MaxWait, fails at once with a *WaitError and waits for nothing; a
 // ctx that ends while waiting returns ctx.Err(). On success the request
-// counts as in flight until Observe or Abandon.
+// counts as in flight until Observe, ObserveError or Abandon.
+//
+// After a pause cut to MaxPause, the first request goes as a probe and the
+// others wait for its answer, MaxPause at most.
 func (p *Pacer) Wait(ctx context.Context, write bool) error {
 	now := p.clk.Now()
 	p.expireBudget(now)
@@ -156,18 +182,25 @@ func (p *Pacer) Wait(ctx context.Context, write bool) error {
 	var waited time.Duration
 	reserved := false
 	for {
-		if end := pause.Load(); end > now.UnixNano() {
+		if end := pause.until.Load(); end > now.UnixNano() {
+			end, release := pause.running()
 			d := time.Duration(end - now.UnixNano())
+			if d <= 0 {
+				continue // ended meanwhile: look again
+			}
 			if err := p.check(ctx, now, waited, d, true); err != nil {
 				return err
 			}
-			if !clock.Sleep(ctx, p.clk, d) {
-				p.waited.Add(int64(waited + p.clk.Now().Sub(now)))
+			ok := sleepOrRelease(ctx, p.clk, d, release)
+			waited += p.clk.Now().Sub(now)
+			now = p.clk.Now()
+			if !ok {
+				p.waited.Add(int64(waited))
 				return ctx.Err()
 			}
-			waited += d
-			now = p.clk.Now()
 			continue
+		} else if end != 0 && pause.capped.Load() && !pause.startProbe(now, p.maxPause) {
+			continue // another request is the probe: wait for its answer
 		}
 		if reserved {
 			break
@@ -234,16 +267,24 @@ func (p *Pacer) Take(write bool) {
 }
 
 // Abandon ends a request that got no answer through no fault of the
-// service (a breaker rejection, the caller's cancellation).
-func (p *Pacer) Abandon() { p.inflight.Add(-1) }
+// service (a breaker rejection, the caller's cancellation). If a probe was
+// out, the next request is the probe.
+func (p *Pacer) Abandon() { p.unanswered() }
 
 // ObserveError ends a request that failed without an answer: a transport
-// error or a timeout.
-func (p *Pacer) ObserveError() { p.inflight.Add(-1) }
+// error or a timeout. If a probe was out, the next request is the probe.
+func (p *Pacer) ObserveError() { p.unanswered() }
+
+func (p *Pacer) unanswered() {
+	p.inflight.Add(-1)
+	p.paused.unanswered(p.clk)
+	p.writePaused.unanswered(p.clk)
+}
 
 // Observe ends a request (a write when write is true) with the answer it
-// got and learns from it. It returns the pause the answer asked for (its
-// Retry-After on a 429 or 503), zero when none.
+// got and learns from it. It returns the pause the answer set: the longer
+// of its Retry-After (on a 429 or 503) and its spent budget's reset, at
+// most MaxPause; zero when it set none.
 //
 // When writes have a pace of their own, a write's answer pauses writes
 // only and leaves the read pace alone: Trakt, say, counts its 1 write a
@@ -252,23 +293,21 @@ func (p *Pacer) Observe(write bool, status int, h http.Header) time.Duration {
 	p.inflight.Add(-1)
 	now := p.clk.Now()
 	ownPace := write && p.write != p.read
-	var pause time.Duration
+	var asked time.Duration
 	if status == http.StatusTooManyRequests || status == http.StatusServiceUnavailable {
-		if pause = retryafter.Parse(h.Get("Retry-After"), now); pause > 0 {
-			pauseUntil(p.pauseOf(write), now.Add(pause))
-		}
+		asked = retryafter.Parse(h.Get("Retry-After"), now)
 	}
 	b, announced := ParseBudget(h, now)
 	if announced {
 		p.remaining.Store(b.Remaining)
-		if ownPace {
-			if b.Remaining <= 0 && b.Reset.After(now) {
-				pauseUntil(&p.writePausedUntil, now.Add(min(b.Reset.Sub(now), maxPause)))
-			}
-		} else {
-			p.paceBudget(now, b)
+		switch {
+		case !ownPace:
+			asked = max(asked, p.paceBudget(now, b))
+		case b.Remaining <= 0 && b.Reset.After(now):
+			asked = max(asked, b.Reset.Sub(now))
 		}
 	}
+	pause := p.pauseOf(write).ask(now, asked, p.maxPause)
 	switch {
 	case status == http.StatusTooManyRequests:
 		if !announced && !ownPace {
@@ -283,21 +322,11 @@ func (p *Pacer) Observe(write bool, status int, h http.Header) time.Duration {
 
 // pauseOf returns the pause that a request (a write when write is true)
 // waits out.
-func (p *Pacer) pauseOf(write bool) *atomic.Int64 {
+func (p *Pacer) pauseOf(write bool) *pause {
 	if write && p.write != p.read {
-		return &p.writePausedUntil
+		return &p.writePaused
 	}
-	return &p.pausedUntil
-}
-
-// pauseUntil extends the pause in slot to end at least at end.
-func pauseUntil(slot *atomic.Int64, end time.Time) {
-	for {
-		old := slot.Load()
-		if end.UnixNano() <= old || slot.CompareAndSwap(old, end.UnixNano()) {
-			return
-		}
-	}
+	return &p.paused
 }
 
 // expireBudget restores the configured pace once the budget that set it
@@ -311,29 +340,44 @@ func (p *Pacer) expireBudget(now time.Time) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.peak == 0 { // not recovering from 429s meanwhile
+		p.floored = false
 		p.setLocked(now, p.ceiling, p.burst)
 	}
 }
 
 // paceBudget spreads an announced budget over the time left until it is
-// renewed, keeping room for the requests already in flight, or pauses
-// until then when nothing is left.
-func (p *Pacer) paceBudget(now time.Time, b Budget) {
+// renewed, keeping room for the requests already in flight, one request
+// per MaxPause at least. When nothing is left it returns the time until
+// the budget renews, for a pause.
+func (p *Pacer) paceBudget(now time.Time, b Budget) time.Duration {
 	left := b.Reset.Sub(now)
 	if left <= 0 {
-		return
+		return 0
 	}
 	avail := b.Remaining - p.inflight.Load()
 	if avail <= 0 {
-		pauseUntil(&p.pausedUntil, now.Add(min(left, maxPause)))
-		return
+		return left
 	}
 	r := rate.Limit(float64(avail) / left.Seconds())
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.peak = 0 // the budget, not the 429s, sets the pace now
-	p.setLocked(now, min(r, p.ceiling), 1)
-	p.budgetUntil.Store(b.Reset.UnixNano())
+	p.floored = r < p.floor
+	p.setLocked(now, min(max(r, p.floor), p.ceiling), 1)
+	p.budgetUntil.Store(unixNano(b.Reset))
+	return 0
+}
+
+// lastNano is the last time whose Unix nanoseconds an int64 holds (2262).
+var lastNano = time.Unix(0, math.MaxInt64)
+
+// unixNano returns t's Unix nanoseconds, math.MaxInt64 for a time past
+// lastNano (a reset in the year 2262 or beyond renews never).
+func unixNano(t time.Time) int64 {
+	if t.After(lastNano) {
+		return math.MaxInt64
+	}
+	return t.UnixNano()
 }
 
 // decrease lowers the pace after a 429 that announced no budget: to a
@@ -357,7 +401,7 @@ func (p *Pacer) decrease(now time.Time) {
 	if peak*decrease < minRate {
 		peak = minRate / decrease
 	}
-	p.peak, p.decreasedAt = peak, now
+	p.peak, p.decreasedAt, p.floored = peak, now, false
 	p.setLocked(now, peak*decrease, 1)
 }
 
@@ -373,6 +417,15 @@ func (p *Pacer) succeeded(now time.Time, announced bool) {
 		*bk = bucket{start: start}
 	}
 	bk.n++
+	if p.floored && !announced {
+		// The budget's pace was raised to one request per MaxPause, and
+		// this answer, a success, announces none: the pace is the
+		// configured one again.
+		p.floored = false
+		p.budgetUntil.Store(0)
+		p.setLocked(now, p.ceiling, p.burst)
+		return
+	}
 	if p.peak == 0 || announced {
 		return
 	}
@@ -412,8 +465,12 @@ type Snapshot struct {
 	Rate float64
 	// WriteRate is the write pace; equal to Rate when writes share it.
 	WriteRate float64
-	// PausedUntil is the end of the running pause; zero when none runs.
+	// PausedUntil is the end of the running pause of reads; zero when none
+	// runs.
 	PausedUntil time.Time
+	// MaxPause is the longest pause an answer sets (Config.MaxPause, or
+	// its default).
+	MaxPause time.Duration
 	// Remaining is the last budget the service announced; -1 until one is.
 	Remaining int64
 	// Waited is the time requests spent waiting, in total.
@@ -427,8 +484,9 @@ func (p *Pacer) Snapshot() Snapshot {
 		WriteRate: limitValue(p.write.Limit()),
 		Remaining: p.remaining.Load(),
 		Waited:    time.Duration(p.waited.Load()),
+		MaxPause:  p.maxPause,
 	}
-	if end := p.pausedUntil.Load(); end > p.clk.Now().UnixNano() {
+	if end := p.paused.until.Load(); end > p.clk.Now().UnixNano() {
 		s.PausedUntil = time.Unix(0, end)
 	}
 	return s
@@ -453,8 +511,6 @@ func (p *Pacer) Remaining() (int64, bool) {
 // Waited returns the time requests spent waiting, in total.
 func (p *Pacer) Waited() time.Duration { return time.Duration(p.waited.Load()) }
 
-// PauseLeft returns how long the running pause lasts from now; zero when
-// none runs.
-func (p *Pacer) PauseLeft(now time.Time) time.Duration {
-	return max(time.Duration(p.pausedUntil.Load()-now.UnixNano()), 0)
-}
+// PauseLeft returns how long the running pause of reads lasts from now;
+// zero when none runs. It is MaxPause at most.
+func (p *Pacer) PauseLeft(now time.Time) time.Duration { return p.paused.left(now) }

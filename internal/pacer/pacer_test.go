@@ -272,6 +272,28 @@ func TestParseBudget(t *testing.T) {
 	}
 }
 
+// An absurd reset is far ahead, never wrapped into the past.
+func TestParseBudgetAbsurdReset(t *testing.T) {
+	now := t0
+	for _, tc := range []struct {
+		name string
+		h    http.Header
+	}{
+		{"x-ratelimit epoch 1e30", header("X-RateLimit-Remaining", "1", "X-RateLimit-Reset", "1e30")},
+		{"x-ratelimit +Inf", header("X-RateLimit-Remaining", "1", "X-RateLimit-Reset", "+Inf")},
+		{"ietf t=1e300", header("RateLimit", "r=1;t=1e300")},
+		{"ietf policy w=1e300", header("RateLimit", "r=1", "RateLimit-Policy", "q=1;w=1e300")},
+		{"separate fields 1e20", header("RateLimit-Remaining", "1", "RateLimit-Reset", "1e20")},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			b, ok := ParseBudget(tc.h, now)
+			if !ok || b.Reset.Before(now.Add(100*365*24*time.Hour)) {
+				t.Fatalf("ParseBudget = %+v, %v; want a reset centuries ahead", b, ok)
+			}
+		})
+	}
+}
+
 func TestRetryBudget(t *testing.T) {
 	b := NewRetryBudget(0.1, 10, 10*time.Second)
 	now := t0

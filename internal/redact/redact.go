@@ -1,22 +1,27 @@
-// Package redact removes secrets from URLs and from the errors that carry
-// them, so that API keys in query strings, credentials in userinfo and webhook
-// tokens in paths never reach logs, errors or API output.
+// Package redact removes secrets from URLs, from free text and from the
+// errors that carry them, so that API keys in query strings, credentials in
+// userinfo, header lines or JSON, and webhook tokens in paths never reach
+// logs, errors or API output.
+//
+// Every pattern is compiled once, when the package loads; Text returns its
+// input at once when it holds nothing that could introduce a secret.
 package redact
 
 import (
-	"errors"
 	"net/url"
-	"regexp"
+	"reflect"
+	"strconv"
 	"strings"
 )
 
-// Mask replaces each secret part of a URL.
+// Mask replaces each secret part of a URL or text.
 const Mask = "xxxxx"
 
-// URL returns raw with its user information and every query value masked (the
-// whole query when it holds a bare token, as in "?s3cr3t"). A URL that
-// does not parse is replaced by Mask as a whole, since it cannot be told
-// apart from a secret.
+// URL returns raw with its user information and every query value masked
+// (the whole query when it holds a bare token, as in "?s3cr3t"), and the
+// token of a Discord (/api/webhooks/ID/TOKEN) or Slack
+// (/services/T/B/TOKEN) webhook path. A URL that does not parse is replaced
+// by Mask as a whole, since it cannot be told apart from a secret.
 func URL(raw string) string {
 	u, err := url.Parse(raw)
 	if err != nil {
@@ -61,6 +66,8 @@ func redactURL(u *url.URL, dropPath bool) string {
 	if dropPath {
 		c.User = nil
 		c.Path, c.RawPath, c.RawQuery = "", "", ""
+	} else if p := maskWebhookPaths(c.Path); p != c.Path {
+		c.Path, c.RawPath = p, ""
 	}
 	return c.String()
 }
@@ -76,69 +83,172 @@ func bareToken(rawQuery string) bool {
 	return false
 }
 
-// Error returns err with its secrets masked. The first *url.Error in its
-// chain has its URL reduced to its scheme and host, as Endpoint (the
-// wrapping around it, which may repeat the URL, is dropped), and the cause
-// stays in the chain, so errors.Is and errors.As still see it
-// (context.DeadlineExceeded, ...). An error without one whose message
-// quotes a secret anyway (a URL with its query, api_key=..., a bearer
-// token) gets that message masked by Text, the error itself staying in the
-// chain behind it; other errors are returned unchanged.
+// Error returns err with its secrets masked, keeping the text of every
+// error it wraps or joins. Its message is err's, with the URL of every
+// *url.Error in its tree reduced to its scheme and host, as Endpoint does
+// (API keys sit in query strings, user names in userinfo, webhook tokens
+// in paths: only the scheme and host are safe to show for every kind of
+// URL), and the rest masked by Text.
 //
-// It is the one redaction every error of otelmon goes through: API keys sit
-// in query strings, user names in userinfo, and webhook tokens in paths, so
-// only the scheme and host are safe to show for every kind of URL.
+// The masked error mirrors err's tree: each *url.Error is a copy with the
+// safe URL, each error whose text changed is replaced by one with the
+// masked text, and the rest are err's own. So errors.Is and errors.As see
+// every error of the tree (context.DeadlineExceeded, a caller's sentinel,
+// a typed error; As on *url.Error gets the masked copy), while the text of
+// every error reached through Unwrap is masked too. An error that holds no
+// secret is returned unchanged, and Error(nil) is nil.
+//
+// It is the one redaction every error of otelmon goes through.
 func Error(err error) error {
-	var ue *url.Error
-	if !errors.As(err, &ue) {
-		if err == nil {
-			return nil
-		}
-		if msg := err.Error(); Text(msg) != msg {
-			return &textError{msg: Text(msg), err: err}
-		}
-		return err
+	if err == nil {
+		return nil
 	}
-	u, perr := url.Parse(ue.URL)
-	safe := Mask
-	if perr == nil {
-		safe = redactURL(u, true)
-	}
-	if ue.URL == safe {
-		return err
-	}
-	return &url.Error{Op: ue.Op, URL: safe, Err: ue.Err}
+	m, _ := maskError(err)
+	return m
 }
 
-// textError is an error whose message was masked by Text.
-type textError struct {
-	msg string
+// maskError returns err masked, and whether anything changed.
+func maskError(err error) (error, bool) {
+	if ue, ok := err.(*url.Error); ok {
+		safe := errorEndpoint(ue.URL)
+		cause, changed := ue.Err, false
+		if cause != nil {
+			cause, changed = maskError(cause)
+		}
+		if safe == ue.URL && !changed {
+			return err, false
+		}
+		return &url.Error{Op: ue.Op, URL: safe, Err: cause}, true
+	}
+	var kids []error
+	switch x := err.(type) {
+	case interface{ Unwrap() error }:
+		if k := x.Unwrap(); k != nil {
+			kids = []error{k}
+		}
+	case interface{ Unwrap() []error }:
+		kids = x.Unwrap()
+	}
+	changed := false
+	masked := make([]error, 0, len(kids))
+	for _, k := range kids {
+		if k == nil {
+			continue
+		}
+		mk, c := maskError(k)
+		masked = append(masked, mk)
+		changed = changed || c
+	}
+	msg := err.Error()
+	safe := Text(endpoints(msg, err))
+	if safe == msg && !changed {
+		return err, false
+	}
+	m := maskedError{msg: safe, orig: err}
+	switch err.(type) {
+	case interface{ Unwrap() error }:
+		if len(masked) == 1 {
+			return &maskedWrap{m, masked[0]}, true
+		}
+	case interface{ Unwrap() []error }:
+		return &maskedJoin{m, masked}, true
+	}
+	return &m, true
+}
+
+// errorEndpoint returns the URL of a *url.Error as Error shows it: its
+// endpoint, or Mask for a URL without a host (a path may be a secret).
+func errorEndpoint(raw string) string {
+	if e := Endpoint(raw); e != "" || raw == "" {
+		return e
+	}
+	return Mask
+}
+
+// endpoints returns msg with the URL of every *url.Error in err's tree,
+// quoted (as url.Error.Error quotes it) or not, replaced by its endpoint.
+func endpoints(msg string, err error) string {
+	var pairs []string
+	var walk func(error)
+	walk = func(e error) {
+		if e == nil {
+			return
+		}
+		switch x := e.(type) {
+		case *url.Error:
+			if safe := errorEndpoint(x.URL); safe != x.URL {
+				pairs = append(pairs, strconv.Quote(x.URL), strconv.Quote(safe))
+				if strings.Contains(x.URL, "://") { // unquoted only when it cannot be a common word
+					pairs = append(pairs, x.URL, safe)
+				}
+			}
+			walk(x.Err)
+		case interface{ Unwrap() error }:
+			walk(x.Unwrap())
+		case interface{ Unwrap() []error }:
+			for _, k := range x.Unwrap() {
+				walk(k)
+			}
+		}
+	}
+	walk(err)
+	if len(pairs) == 0 {
+		return msg
+	}
+	return strings.NewReplacer(pairs...).Replace(msg)
+}
+
+// maskedError is an error whose text was masked. errors.Is and errors.As match
+// it as they would the error it masks (orig), but go on to the masked
+// copies of orig's wrapped errors, never to orig's own.
+type maskedError struct {
+	msg  string
+	orig error
+}
+
+func (e *maskedError) Error() string { return e.msg }
+
+// Is reports whether orig is target, or says it is.
+func (e *maskedError) Is(target error) bool {
+	if reflect.TypeOf(e.orig).Comparable() && e.orig == target {
+		return true
+	}
+	if x, ok := e.orig.(interface{ Is(error) bool }); ok {
+		return x.Is(target)
+	}
+	return false
+}
+
+// As sets target to orig when orig's type fits it, or when orig's own As
+// does.
+func (e *maskedError) As(target any) bool {
+	if x, ok := e.orig.(interface{ As(any) bool }); ok && x.As(target) {
+		return true
+	}
+	v := reflect.ValueOf(target)
+	if v.Kind() != reflect.Pointer || v.IsNil() {
+		return false
+	}
+	if reflect.TypeOf(e.orig).AssignableTo(v.Type().Elem()) {
+		v.Elem().Set(reflect.ValueOf(e.orig))
+		return true
+	}
+	return false
+}
+
+// maskedWrap is a masked error that wrapped one error.
+type maskedWrap struct {
+	maskedError
 	err error
 }
 
-func (e *textError) Error() string { return e.msg }
-func (e *textError) Unwrap() error { return e.err }
+func (e *maskedWrap) Unwrap() error { return e.err }
 
-var (
-	urlInText    = regexp.MustCompile(`[a-zA-Z][a-zA-Z0-9+.-]*://[^\s"'<>]*[^\s"'<>.,;:!?)\]]`) // not the punctuation after it
-	secretInText = regexp.MustCompile(`(?i)([a-z0-9_.-]*(?:key|token|secret|password|passwd|signature|auth|session)[a-z0-9_.-]*=)([^&\s"'<>]*[^&\s"'<>.,;:!?)\]])`)
-	bearerInText = regexp.MustCompile(`(?i)\b(bearer|basic)\s+[a-z0-9._~+/=-]+`)
-)
-
-// Text masks what looks like a secret in free text: every URL (its query
-// values and user information, as URL does), key=value
-// pairs whose key names a secret (api_key=, token=, X-Plex-Token=, ...),
-// and bearer or basic credentials.
-func Text(s string) string {
-	if !strings.ContainsAny(s, ":=") && !strings.Contains(strings.ToLower(s), "bearer") && !strings.Contains(strings.ToLower(s), "basic") {
-		return s
-	}
-	if strings.Contains(s, "://") {
-		s = urlInText.ReplaceAllStringFunc(s, URL)
-	}
-	if strings.Contains(s, "=") {
-		s = secretInText.ReplaceAllString(s, "${1}"+Mask)
-	}
-	s = bearerInText.ReplaceAllString(s, "${1} "+Mask)
-	return s
+// maskedJoin is a masked error that wrapped several (errors.Join, or
+// fmt.Errorf with more than one %w).
+type maskedJoin struct {
+	maskedError
+	errs []error
 }
+
+func (e *maskedJoin) Unwrap() []error { return e.errs }
