@@ -22,9 +22,17 @@ const benchSources = 2500 // x 4 instruments = 10,000 series
 // sync_duration_seconds histogram, and per service a service_up gauge.
 // One source in a hundred is failing, slow or down.
 func benchEngine(b *testing.B, rules []Rule) (*Engine, *clock.Fake) {
+	eng, clk, _ := benchEngineChanging(b, rules)
+	return eng, clk
+}
+
+// benchEngineChanging is benchEngine that also returns change, which
+// records one more failed sync of every source, so that every counter and
+// histogram the rules read changes.
+func benchEngineChanging(b *testing.B, rules []Rule) (eng *Engine, clk *clock.Fake, change func()) {
 	b.Helper()
 	ctx := context.Background()
-	clk := clock.NewFake(t0)
+	clk = clock.NewFake(t0)
 	eng, err := New(Config{}, WithClock(clk))
 	if err != nil {
 		b.Fatal(err)
@@ -40,8 +48,10 @@ func benchEngine(b *testing.B, rules []Rule) (*Engine, *clock.Fake) {
 	failed, _ := m.Int64Counter(p.Name(names.SyncOperationsFailedTotal))
 	duration, _ := m.Float64Histogram(p.Name(names.SyncDurationSeconds), metric.WithExplicitBucketBoundaries(durationBuckets...))
 	up, _ := m.Int64Gauge(p.Name(names.ServiceUp))
+	sources := make([]metric.MeasurementOption, benchSources)
 	for i := range benchSources {
 		s := metric.WithAttributeSet(attribute.NewSet(attribute.String(names.AttrSource, fmt.Sprintf("source-%d", i))))
+		sources[i] = s
 		v := metric.WithAttributeSet(attribute.NewSet(attribute.String(names.AttrService, fmt.Sprintf("service-%d", i))))
 		bad := i%100 == 0
 		failures.Record(ctx, map[bool]int64{true: 3, false: 0}[bad], s)
@@ -57,7 +67,13 @@ func benchEngine(b *testing.B, rules []Rule) (*Engine, *clock.Fake) {
 	if err := eng.Evaluate(ctx); err != nil { // first evaluation binds the series
 		b.Fatal(err)
 	}
-	return eng, clk
+	change = func() {
+		for _, s := range sources {
+			failed.Add(ctx, 1, s)
+			duration.Record(ctx, 12, s)
+		}
+	}
+	return eng, clk, change
 }
 
 // thousandRules are 1,000 rules, each on one source or service: 1,000
@@ -81,22 +97,27 @@ func thousandRules() []Rule {
 // and reports their ratio as eval/collect.
 func BenchmarkEvaluate(b *testing.B) {
 	cases := []struct {
-		name  string
-		rules []Rule
+		name     string
+		rules    []Rule
+		changing bool // every counter and histogram changes between evaluations
 	}{
-		{"1000rules-10kseries", thousandRules()},
-		{"defaults-10kseries", DefaultRules()}, // 7,500 rule instances
+		{"1000rules-10kseries", thousandRules(), false},
+		{"defaults-10kseries", DefaultRules(), false}, // 7,500 rule instances
+		{"1000rules-10kseries-changing", thousandRules(), true},
 	}
 	for _, c := range cases {
 		b.Run(c.name, func(b *testing.B) {
 			ctx := context.Background()
-			eng, clk := benchEngine(b, c.rules)
+			eng, clk, change := benchEngineChanging(b, c.rules)
 			var rm metricdata.ResourceMetrics
 			var collect, eval time.Duration
 			b.ReportAllocs()
 			b.ResetTimer()
 			for range b.N {
 				clk.Advance(time.Minute)
+				if c.changing {
+					change()
+				}
 				start := time.Now()
 				if err := eng.reader.Collect(ctx, &rm); err != nil {
 					b.Fatal(err)

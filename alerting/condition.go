@@ -66,10 +66,13 @@ type SlowOperation struct {
 
 // RateAbove holds for a series of a counter whose increase over Window is
 // above Threshold ("more than 10 rate-limit hits per hour").
-// The increase is computed as Prometheus' increase(): cumulative values are
-// sampled at each evaluation and a drop in value is taken as a counter
-// reset. On non-monotonic sums and gauges the change over the window is
-// used instead (Prometheus' delta).
+// The increase counts real increments: cumulative values are sampled at
+// each evaluation, and the increase is the value now minus the value at
+// the window's start (that of the newest evaluation at or before it), a
+// drop in value taken as a counter reset, as Prometheus' increase() takes
+// it, but without its extrapolation to the window's ends. On non-monotonic
+// sums and gauges the change over the window is used instead (Prometheus'
+// delta, without extrapolation).
 type RateAbove struct {
 	// Metric is the counter's name suffix ("api_rate_limit_hits_total"),
 	// prefixed with the engine's namespace; a name that already carries the

@@ -38,9 +38,11 @@
 // service's five rules.
 //
 // Each evaluation collects the reader once and evaluates every enabled rule
-// on that snapshot. Counters are cumulative; rates over a window come from
-// a bounded history of samples per series, corrected for counter resets as
-// Prometheus' increase() is. Series that stop being reported are forgotten
+// on that snapshot. Counters are cumulative; increases over a window come
+// from a bounded history per series of the evaluations at which its value
+// changed, corrected for counter resets as Prometheus' increase() is, so
+// each rule's window is exact to the evaluation, whatever other windows
+// read the same series. Series that stop being reported are forgotten
 // after a while, so memory stays bounded.
 //
 // # Alert lifecycle

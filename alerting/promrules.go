@@ -39,14 +39,37 @@ var ErrNotExpressible = errors.New("alerting: rule not expressible as a Promethe
 // with ErrNotExpressible: ResolveAfterClear above 1 and flap detection.
 // Disabled rules are skipped.
 //
-// Differences to know: Prometheus' increase() extrapolates to the window's
-// ends, so RateAbove twins may fire a little earlier or later than the
-// in-process rule; windowed Threshold conditions are written with
-// increase(), which suits counters (use a recording rule with delta() for
-// gauges); Threshold instruments are assumed to be exposed under their own
-// name (not histograms); attribute keys are written as legacy Prometheus
-// label names (invalid characters become "_"). SlowOperation twins match
-// both bucket label spellings, le="300" and Prometheus 3's le="300.0".
+// Windowed twins (SlowOperation, RateAbove, Threshold with a Window) read
+// the increase as the engine does: the value now minus the value a window
+// ago (the newest sample at or before it), counting real increments, not
+// increase(), which extrapolates to the window's ends (ten hits read 10.07
+// against "more than 10") and cannot see a new series' first sample. Each
+// is one PromQL expression with a commented branch per case: no restart
+// within the window (exact); a restart within it (a counter dropped): the
+// value since the restart, as the engine, which restarts with the process,
+// counts; a series absent a window ago while Prometheus scraped its target
+// (the up series with the same job and instance): a new series, counted
+// from zero, so a source whose first sync is slow alerts.
+//
+// Differences to know, which PromQL cannot remove: within a window of
+// Prometheus' first scrape of a target, and for series that do not come
+// from a scrape of their own target (remote write, a collector scraped
+// with honor_labels), a series absent a window ago is read from its first
+// sample within the window, a lower bound, so a new series' first
+// increments are missed there; a restart after which a counter is back
+// above its value before the restart by the first scrape is invisible, as
+// to increase(); increments a process made before it restarted are not
+// counted, as the engine, which restarted with it, does not count them;
+// the twin sees what the scrapes saw, so readings move at the scrape after
+// the engine's evaluation. keep_firing_for counts from the first
+// evaluation that finds the condition clear, AutoResolveAfter from the
+// last that found it holding: the twin resolves one evaluation interval
+// later. Windowed Threshold twins assume a counter (use a recording rule
+// with delta() for gauges); Threshold instruments are assumed to be
+// exposed under their own name (not histograms); attribute keys are
+// written as legacy Prometheus label names (invalid characters become
+// "_"). SlowOperation twins match both bucket label spellings, le="300"
+// and Prometheus 3's le="300.0".
 func PrometheusRules(rules []Rule) ([]byte, error) {
 	return PrometheusRulesWithNamespace(names.DefaultNamespace, names.DefaultSubsystem, rules)
 }
@@ -115,7 +138,15 @@ func promRule(r *Rule, prefix names.Prefix) (*yaml.Node, error) {
 		}
 	}
 	expr, summary := promExpr(r, &c)
-	n := yamlMap("alert", yamlString(r.Name), "expr", yamlString(expr))
+	n := yamlMap("alert", yamlString(r.Name), "expr", yamlExpr(expr))
+	if c.windowed() {
+		w := promDuration(c.window)
+		n.HeadComment = "The increase over " + w + " as the in-process engine reads it: the value now\n" +
+			"minus the value " + w + " ago, real increments. Within " + w + " of Prometheus' first\n" +
+			"scrape of the target, and for series that come through remote write or\n" +
+			"honor_labels (no up of their own target), a series absent " + w + " ago is\n" +
+			"read from its first sample, so its first increments are missed there."
+	}
 	if r.For > 0 {
 		n.Content = append(n.Content, yamlPlain("for"), yamlPlain(promDuration(r.For)))
 	}
@@ -156,6 +187,15 @@ func yamlString(s string) *yaml.Node {
 	return &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: s, Style: yaml.DoubleQuotedStyle}
 }
 
+// yamlExpr is an expression: quoted when it is one line, a literal block
+// (its lines as written, comments included) when it is several.
+func yamlExpr(s string) *yaml.Node {
+	if !strings.Contains(s, "\n") {
+		return yamlString(s)
+	}
+	return &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: s, Style: yaml.LiteralStyle}
+}
+
 // yamlPlain is a string scalar written plain where YAML allows it (keys,
 // durations).
 func yamlPlain(s string) *yaml.Node {
@@ -179,11 +219,19 @@ func promExpr(r *Rule, c *compiled) (expr, summary string) {
 		}
 		count := promSelector(c.metric+"_count", c.matchers, "")
 		bucket := promSelector(c.metric+"_bucket", c.matchers, "le=~`"+le+"`")
-		return fmt.Sprintf("increase(%s[%s]) - ignoring(le) increase(%s[%s]) > 0", count, w, bucket, w),
+		above := promCounter{
+			at: func(off string) string {
+				return fmt.Sprintf("(%s%s - ignoring(le) %s%s)", count, off, bucket, off)
+			},
+			first:   fmt.Sprintf("(min_over_time(%s[%s]) - ignoring(le) min_over_time(%s[%s]))", count, w, bucket, w),
+			restart: count,
+		}
+		return promIncrease(above, w) + " > 0",
 			fmt.Sprintf("Sync of {{ $labels.source }} slower than %s", promDuration(v.Threshold))
 	case RateAbove:
-		return fmt.Sprintf("increase(%s[%s]) > %s", sel, promDuration(c.window), thr),
-			fmt.Sprintf("%s increased by {{ $value | humanize }} in %s (threshold %s)", c.metric, promDuration(c.window), thr)
+		w := promDuration(c.window)
+		return promIncrease(plainCounter(sel, w), w) + " > " + thr,
+			fmt.Sprintf("%s increased by {{ $value | humanize }} in %s (threshold %s)", c.metric, w, thr)
 	case ServiceDown:
 		return sel + " == 0", "Service {{ $labels.service }} is down"
 	case CircuitOpen:
@@ -199,12 +247,71 @@ func promExpr(r *Rule, c *compiled) (expr, summary string) {
 	case Threshold:
 		reading := sel
 		if c.kind == kindIncrease {
-			reading = fmt.Sprintf("increase(%s[%s])", sel, promDuration(c.window))
+			w := promDuration(c.window)
+			reading = promIncrease(plainCounter(sel, w), w)
 		}
 		return fmt.Sprintf("%s %s %s", reading, c.op, thr),
 			fmt.Sprintf("%s is {{ $value }} (%s %s)", promMetricName(c.metric), c.op, thr)
 	}
 	return "", ""
+}
+
+// promCounter is a cumulative reading a windowed twin takes the increase
+// of: a counter, or the count of a histogram's observations above a bound.
+type promCounter struct {
+	at      func(offset string) string // the reading now (offset "") or at " offset <window>"
+	first   string                     // its first value within the window, when it did not restart
+	restart string                     // the counter whose resets() say the process restarted
+}
+
+// plainCounter is the promCounter of a counter's selector.
+func plainCounter(sel, w string) promCounter {
+	return promCounter{
+		at:      func(off string) string { return sel + off },
+		first:   fmt.Sprintf("min_over_time(%s[%s])", sel, w),
+		restart: sel,
+	}
+}
+
+// promIncrease returns the twin of the engine's increase of x over the
+// window w (see ring.increase): the reading now minus the reading at the
+// window's start, the newest sample at or before it. Prometheus' increase()
+// is not that: it extrapolates the samples within the window to its ends
+// (ten hits read 10.07 and exceed a threshold of 10) and cannot see a new
+// series' first sample. The expression is one branch per case, the first
+// that has a series decides, each commented in the rule file:
+//
+//   - no restart within the window: now minus a window ago, exact;
+//   - the process restarted within the window (the counter dropped, within
+//     the window or below its value a window ago): the reading since the
+//     restart, as the engine, which restarted with the process, counts;
+//   - absent a window ago while Prometheus scraped the series' target
+//     (up with the same job and instance): a new series, counted from
+//     zero as the engine counts it;
+//   - absent a window ago and no scrape of the target then (Prometheus
+//     started within the window, or the series does not come from a
+//     scrape, e.g. through remote write or with honor_labels): the
+//     increase since the first sample within the window, a lower bound,
+//     as the engine's for a series older than its history.
+func promIncrease(x promCounter, w string) string {
+	off := " offset " + w
+	now, then := x.at(""), x.at(off)
+	restarted := fmt.Sprintf("(resets(%s[%s]) > 0 or min_over_time(%s[%s]) < %s%s)", x.restart, w, x.restart, w, x.restart, off)
+	return strings.Join([]string{
+		"(",
+		"    # since " + w + " ago, with no restart since",
+		fmt.Sprintf("    (%s - %s unless %s)", now, then, restarted),
+		"  or",
+		"    # restarted within " + w + ": since the restart",
+		fmt.Sprintf("    %s and %s", now, restarted),
+		"  or",
+		"    # a new series: absent " + w + " ago while its target was scraped",
+		fmt.Sprintf("    (%s unless %s) and on(instance, job) up%s", now, then, off),
+		"  or",
+		"    # absent " + w + " ago, target not scraped then: since the first sample (a lower bound)",
+		fmt.Sprintf("    %s - %s", now, x.first),
+		")",
+	}, "\n")
 }
 
 func promSelector(metric string, ms []matcher, extra string) string {

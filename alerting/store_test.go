@@ -3,6 +3,7 @@ package alerting
 import (
 	"context"
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"slices"
 	"testing"
@@ -15,39 +16,82 @@ import (
 	"github.com/listsync/otelmon/internal/names"
 )
 
-func TestRingIsBoundedAndReadsIncrease(t *testing.T) {
-	r := &ring{window: time.Hour}
-	start := t0.UnixNano()
-	step := int64(time.Second)
-	cum := 0.0 // the true number of events
-	raw := 0.0 // the counter's reading, with resets
-	events := make([]float64, 0, 7200)
-	for i := range 7200 { // two hours, one sample a second
-		n := float64(rand.IntN(3))
-		cum += n
-		raw += n
-		if i%1000 == 999 {
-			raw = n // process restart: the counter starts again
+// counterWalk is two hours of a counter read every second: the true
+// number of events so far at each second (cum) and the counter's readings,
+// which restart from zero now and then as a process restart would (raw).
+func counterWalk(seed uint64) (cum, raw []float64) {
+	rnd := rand.New(rand.NewPCG(seed, 1))
+	var c, r float64
+	for i := range 7200 {
+		n := float64(rnd.IntN(3))
+		if rnd.IntN(4) == 0 {
+			n = 0 // quiet seconds: not every reading changes
 		}
-		events = append(events, cum)
-		r.push(start+int64(i)*step, raw, true)
-		if len(r.s) > ringCap {
-			t.Fatalf("ring holds %d samples", len(r.s))
+		c += n
+		r += n
+		if i%1000 == 999 {
+			r = n // restart: the counter starts again
+		}
+		cum, raw = append(cum, c), append(raw, r)
+	}
+	return cum, raw
+}
+
+// A ring read every evaluation holds the exact value at any time within
+// its window, so every window up to its own reads the exact increase: the
+// rules of a 1-minute, a 5-minute and a 1-hour window share it.
+func TestRingReadsExactIncreaseForEveryWindow(t *testing.T) {
+	cum, raw := counterWalk(1)
+	step := int64(time.Second)
+	r := newRing(derive{}, time.Hour, time.Second)
+	for i := range raw {
+		r.push(int64(i)*step, raw[i], true)
+		if len(r.s) > r.limit || cap(r.s) > r.limit {
+			t.Fatalf("second %d: ring holds %d samples (capacity %d), limit %d", i, len(r.s), cap(r.s), r.limit)
+		}
+		for _, w := range []time.Duration{time.Second, time.Minute, 5 * time.Minute, time.Hour} {
+			back := int(w / time.Second)
+			if i < back {
+				continue
+			}
+			if got, want := r.increase(int64(i)*step, w, false), cum[i]-cum[i-back]; got != want {
+				t.Fatalf("second %d: increase over %v = %v, want %v", i, w, got, want)
+			}
 		}
 	}
-	now := start + 7199*step
-	got := r.increase(now, time.Hour, false)
-	want := events[7199] - events[7199-3600]
-	// Samples are kept at most window/32 apart, so the baseline may be up to
-	// that much older than now-window.
-	slack := events[7199-3600] - events[7199-3600-int(time.Hour/32/time.Second)-1]
-	if got < want || got > want+slack {
-		t.Fatalf("increase over the last hour = %v, want %v (+%v)", got, want, slack)
+	// Only change points are kept, and none older than the window needs.
+	if n := len(r.s); n > 3601 {
+		t.Fatalf("%d samples kept for a one-hour window read every second", n)
+	}
+}
+
+// A ring evaluated far more often than the engine's interval fills up; it
+// stays within its limit, and its readings are late by less than
+// 2·window/limit: an increase is never below the true one, nor above the
+// true one over a window that much longer.
+func TestRingIsBoundedWhenEvaluatedMoreOftenThanItsInterval(t *testing.T) {
+	cum, raw := counterWalk(2)
+	step := int64(time.Second)
+	r := newRing(derive{}, time.Hour, time.Minute) // 60 evaluations an hour expected; 3600 come
+	late := int(2*time.Hour/time.Duration(r.limit)/time.Second) + 1
+	for i := range raw {
+		r.push(int64(i)*step, raw[i], true)
+		if len(r.s) > r.limit || cap(r.s) > r.limit {
+			t.Fatalf("second %d: ring holds %d samples (capacity %d), limit %d", i, len(r.s), cap(r.s), r.limit)
+		}
+		if i < 3600+late {
+			continue
+		}
+		got := r.increase(int64(i)*step, time.Hour, false)
+		lo, hi := cum[i]-cum[i-3600], cum[i]-cum[i-3600-late]
+		if got < lo || got > hi {
+			t.Fatalf("second %d: increase over the last hour = %v, want within [%v, %v] (late by less than %ds)", i, got, lo, hi, late)
+		}
 	}
 }
 
 func TestRingYoungCounter(t *testing.T) {
-	r := &ring{window: time.Hour}
+	r := newRing(derive{}, time.Hour, time.Minute)
 	r.push(0, 7, true)
 	if got := r.increase(int64(time.Minute), time.Hour, true); got != 7 {
 		t.Fatalf("young counter: %v, want its whole value", got)
@@ -55,7 +99,7 @@ func TestRingYoungCounter(t *testing.T) {
 	if got := r.increase(int64(time.Minute), time.Hour, false); got != 0 {
 		t.Fatalf("old counter first seen: %v, want 0", got)
 	}
-	g := &ring{window: time.Hour}
+	g := newRing(derive{}, time.Hour, time.Minute)
 	g.push(0, 10, false)
 	g.push(int64(time.Minute), 4, false)
 	if got := g.increase(int64(time.Minute), time.Hour, true); got != -6 {
@@ -213,5 +257,48 @@ func TestExemplarFreshness(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// Rules of different windows on one number of a series share its ring and
+// each keeps its own window exactly: evaluated every second, a slow sync
+// holds a 1-minute rule for 60 evaluations and the 5-minute rule next to it
+// for 300, and a rate-limit hit counts in a 1-hour window for 3600.
+func TestWindowsAreExactWhenRulesShareARing(t *testing.T) {
+	ctx := context.Background()
+	h := newHarness(t, Config{EvaluationInterval: time.Second})
+	h.addRules(
+		Rule{Name: "slow1m", Condition: SlowOperation{Threshold: 5 * time.Minute, Window: time.Minute}},
+		Rule{Name: "slow5m", Condition: SlowOperation{Threshold: 5 * time.Minute, Window: 5 * time.Minute}},
+		Rule{Name: "rate1h", Condition: RateAbove{Metric: names.APIRateLimitHitsTotal, Threshold: 0, Window: time.Hour}},
+		Rule{Name: "rate1m", Condition: RateAbove{Metric: names.APIRateLimitHitsTotal, Threshold: 0, Window: time.Minute}},
+	)
+	h.duration.Record(ctx, 12, src("imdb"))
+	h.hits.Add(ctx, 0, svc("tmdb"))
+	h.eval()
+	h.step(time.Second)
+	h.duration.Record(ctx, 301, src("imdb"))
+	h.hits.Add(ctx, 1, svc("tmdb"))
+	held := map[string]int{}
+	for range 3700 {
+		h.eval()
+		for _, r := range []string{"slow1m", "slow5m", "rate1h", "rate1m"} {
+			if len(h.firing(r)) > 0 {
+				held[r]++
+			}
+		}
+		h.clk.Advance(time.Second)
+	}
+	want := map[string]int{"slow1m": 60, "slow5m": 300, "rate1h": 3600, "rate1m": 60}
+	if !maps.Equal(held, want) {
+		t.Fatalf("evaluations each rule held for: %v, want %v", held, want)
+	}
+	ring := h.eng.store.sets[names.Default.Name(names.SyncDurationSeconds)].m
+	for _, s := range ring {
+		for _, r := range s.rings {
+			if len(r.s) > 3 {
+				t.Errorf("ring %+v keeps %d samples of a value that changed once", r.d, len(r.s))
+			}
+		}
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"slices"
@@ -139,5 +140,36 @@ func TestFreeAddr(t *testing.T) {
 			t.Fatalf("FreeAddr = %s, not bindable: %v", addr, err)
 		}
 		ln.Close()
+	}
+}
+
+// QueryRangeVector decodes a matrix answer to times and values, and
+// refuses an answer of another type.
+func TestQueryRangeVector(t *testing.T) {
+	answer := `{"status": "success", "data": {"resultType": "matrix", "result": [
+		{"metric": {"alertname": "a"}, "values": [[1700000000.5, "1"], [1700000001.5, "2.5"]]}]}}`
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Query().Get("query") == "vector" {
+			fmt.Fprint(w, `{"status": "success", "data": {"resultType": "vector", "result": []}}`)
+			return
+		}
+		if r.URL.Query().Get("time") != "1700000002.000" {
+			http.Error(w, `{"status": "error", "error": "bad time"}`, http.StatusBadRequest)
+			return
+		}
+		fmt.Fprint(w, answer)
+	}))
+	defer srv.Close()
+	p := &Process{Name: "prometheus", Base: srv.URL, client: srv.Client()}
+	got, err := p.QueryRangeVector("ALERTS[5s]", time.Unix(1700000002, 0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []Point{{time.UnixMilli(1700000000500), 1}, {time.UnixMilli(1700000001500), 2.5}}
+	if len(got) != 1 || got[0].Metric["alertname"] != "a" || !slices.EqualFunc(got[0].Points, want, func(a, b Point) bool { return a.T.Equal(b.T) && a.V == b.V }) {
+		t.Fatalf("got %+v, want one series a with %v", got, want)
+	}
+	if _, err := p.QueryRangeVector("vector", time.Unix(1700000002, 0)); err == nil {
+		t.Fatal("a vector answer was taken for a matrix")
 	}
 }
