@@ -66,34 +66,6 @@ type RateLimit struct {
 	ThrottleIsFailure bool
 }
 
-// DefaultRateLimitFor returns service's defaults, from the services'
-// published limits:
-//
-//	service  pace                      burst  writes
-//	tmdb     40/s                      20     with reads
-//	trakt    990 per 300 s (3.3/s)     10     1/s
-//	other    unpaced until pushed back 1      with reads
-//
-// and for all: 3 attempts, 1 minute of waiting at most, pauses of 5
-// minutes at most, 429 not a breaker failure. Names match exactly (lower
-// case).
-func DefaultRateLimitFor(service string) RateLimit {
-	rl := RateLimit{MaxAttempts: DefaultMaxAttempts, MaxWait: DefaultMaxWait, MaxPause: DefaultMaxPause}
-	switch service {
-	case "tmdb":
-		// TMDb: "rate limiting ... sits somewhere in the 50 requests per
-		// second range", enforced with 429 and Retry-After; 40/s stays clear.
-		rl.RequestsPerSecond, rl.Burst = 40, 20
-	case "trakt":
-		// Trakt: 1000 GET calls every 5 minutes, 1 POST, PUT or DELETE per
-		// second. A burst of 10 plus 990 per 300 s never passes 1000 in a window.
-		rl.RequestsPerSecond, rl.Burst, rl.WritesPerSecond = 990.0/300, 10, 1
-	default:
-		rl.Burst = 1
-	}
-	return rl
-}
-
 // Merge returns rl with every non-zero field of override in place of rl's.
 func (rl RateLimit) Merge(override RateLimit) RateLimit {
 	rl.RequestsPerSecond = cmp.Or(override.RequestsPerSecond, rl.RequestsPerSecond)
