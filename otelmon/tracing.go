@@ -22,6 +22,7 @@ import (
 	"github.com/listsync/otelmon/breaker"
 	"github.com/listsync/otelmon/exporters"
 	"github.com/listsync/otelmon/internal/redact"
+	"github.com/listsync/otelmon/otelmon/internal/spanredact"
 )
 
 // Span and event names, and the attributes otelmon puts on spans. Metric
@@ -85,7 +86,7 @@ func newTracing(tp trace.TracerProvider, healthSpans bool) tracing {
 	if tp == nil {
 		return tracing{client: noop.NewTracerProvider()}
 	}
-	p := &redactingProvider{tp: tp}
+	p := spanredact.Provider(tp)
 	return tracing{
 		provider:    p,
 		tracer:      p.Tracer(ScopeName, trace.WithInstrumentationVersion(Version)),
@@ -117,7 +118,7 @@ func endSync(span trace.Span, outcome string, res SyncResult, err error) {
 	if outcome != outcomeSuccess {
 		msg := outcome
 		if err != nil {
-			msg = errorText(err)
+			msg = redact.ErrorText(err)
 			span.RecordError(err)
 		}
 		span.SetStatus(codes.Error, msg)
@@ -186,7 +187,7 @@ func executeEvent(ctx context.Context, service string, err error) {
 	}
 	attrs := []attribute.KeyValue{attribute.String(AttrService, service), attribute.String("otelmon.breaker.result", outcome)}
 	if err != nil {
-		attrs = append(attrs, attribute.String("otelmon.error", errorText(err)))
+		attrs = append(attrs, attribute.String("otelmon.error", redact.ErrorText(err)))
 	}
 	span.AddEvent(EventBreakerOutcome, trace.WithAttributes(attrs...))
 }
@@ -221,7 +222,7 @@ type retryCause struct {
 
 func (c retryCause) reason() string {
 	if c.err != nil {
-		return errorText(c.err)
+		return redact.ErrorText(c.err)
 	}
 	return fmt.Sprintf("status %d", c.status)
 }
@@ -296,12 +297,6 @@ func (m *Monitor) shutdownTracer(ctx context.Context) error {
 // that no secret reaches a span), or nil when it does not trace.
 func (m *Monitor) TracerProvider() trace.TracerProvider { return m.tracing.provider }
 
-// errorText is err's message as spans and logs show it: the URLs of
-// http.Client errors cut to scheme and host, and the secrets quoted in the
-// text of every error err wraps or joins masked (RedactError). Text masks
-// again what a span's status passes through, with the same result.
-func errorText(err error) string { return redact.Text(RedactError(err).Error()) }
-
 // logSyncEnd logs, at debug level, a job that did not succeed. ctx carries
 // the job's span, so the record names its trace; its error is redacted as
 // the span's is (errorText).
@@ -314,7 +309,7 @@ func (m *Monitor) logSyncEnd(ctx context.Context, job SyncJob, outcome string, e
 		attrs = append(attrs, slog.String("job", job.ID))
 	}
 	if err != nil {
-		attrs = append(attrs, slog.String("err", errorText(err)))
+		attrs = append(attrs, slog.String("err", redact.ErrorText(err)))
 	}
 	m.logger.LogAttrs(ctx, slog.LevelDebug, "otelmon: sync did not succeed", attrs...)
 }

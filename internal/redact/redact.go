@@ -252,3 +252,8 @@ type maskedJoin struct {
 }
 
 func (e *maskedJoin) Unwrap() []error { return e.errs }
+
+// ErrorText is the text of err with every secret masked, as it may go to
+// a span's status, an exception event or a log line: Error's text, with
+// Text's masking of what no URL parser saw.
+func ErrorText(err error) string { return Text(Error(err).Error()) }

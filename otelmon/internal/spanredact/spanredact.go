@@ -1,4 +1,7 @@
-package otelmon
+// Package spanredact wraps a TracerProvider so that no secret reaches a
+// span made through it. Every span the Monitor makes, and otelhttp's client
+// spans, go through it.
+package spanredact
 
 import (
 	"context"
@@ -14,9 +17,6 @@ import (
 	"github.com/listsync/otelmon/internal/redact"
 )
 
-// No secret in any span: every span the Monitor makes, and otelhttp's
-// client spans, go through redactingProvider.
-
 // redactingProvider wraps a TracerProvider so that no secret reaches a
 // span made through it: span names, attributes, event attributes, status
 // descriptions and recorded errors have the values of URL queries and user
@@ -26,6 +26,13 @@ import (
 type redactingProvider struct {
 	embedded.TracerProvider
 	tp trace.TracerProvider
+}
+
+// Provider returns tp wrapped so that span names, attributes, event
+// attributes, status descriptions and recorded errors have their secrets
+// masked (see redactingProvider).
+func Provider(tp trace.TracerProvider) trace.TracerProvider {
+	return &redactingProvider{tp: tp}
 }
 
 func (p *redactingProvider) Tracer(name string, opts ...trace.TracerOption) trace.Tracer {
@@ -41,7 +48,7 @@ type redactingTracer struct {
 func (t *redactingTracer) Start(ctx context.Context, name string, opts ...trace.SpanStartOption) (context.Context, trace.Span) {
 	cfg := trace.NewSpanStartConfig(opts...)
 	if attrs := cfg.Attributes(); len(attrs) > 0 {
-		opts = append(opts, trace.WithAttributes(redactAttrs(attrs)...)) // later values win
+		opts = append(opts, trace.WithAttributes(Attrs(attrs)...)) // later values win
 	}
 	ctx, s := t.t.Start(ctx, redact.Text(name), opts...)
 	if !s.IsRecording() {
@@ -60,7 +67,7 @@ type redactingSpan struct {
 func (s *redactingSpan) SetName(name string) { s.Span.SetName(redact.Text(name)) }
 
 func (s *redactingSpan) SetAttributes(kv ...attribute.KeyValue) {
-	s.Span.SetAttributes(redactAttrs(kv)...)
+	s.Span.SetAttributes(Attrs(kv)...)
 }
 
 func (s *redactingSpan) SetStatus(code codes.Code, description string) {
@@ -69,7 +76,7 @@ func (s *redactingSpan) SetStatus(code codes.Code, description string) {
 
 func (s *redactingSpan) AddEvent(name string, opts ...trace.EventOption) {
 	cfg := trace.NewEventConfig(opts...)
-	s.Span.AddEvent(redact.Text(name), trace.WithAttributes(redactAttrs(cfg.Attributes())...),
+	s.Span.AddEvent(redact.Text(name), trace.WithAttributes(Attrs(cfg.Attributes())...),
 		trace.WithTimestamp(cfg.Timestamp()), trace.WithStackTrace(cfg.StackTrace()))
 }
 
@@ -82,8 +89,8 @@ func (s *redactingSpan) RecordError(err error, opts ...trace.EventOption) {
 	cfg := trace.NewEventConfig(opts...)
 	attrs := append([]attribute.KeyValue{
 		attribute.String("exception.type", errorType(err)),
-		attribute.String("exception.message", errorText(err)),
-	}, redactAttrs(cfg.Attributes())...)
+		attribute.String("exception.message", redact.ErrorText(err)),
+	}, Attrs(cfg.Attributes())...)
 	s.Span.AddEvent("exception", trace.WithAttributes(attrs...), trace.WithTimestamp(cfg.Timestamp()))
 }
 
@@ -103,9 +110,9 @@ var urlKeys = map[attribute.Key]bool{
 	"url.query": true, "server.url": true,
 }
 
-// redactAttrs returns kv with secrets masked; kv itself is not changed,
+// Attrs returns kv with secrets masked; kv itself is not changed,
 // and is returned as is when nothing in it is secret.
-func redactAttrs(kv []attribute.KeyValue) []attribute.KeyValue {
+func Attrs(kv []attribute.KeyValue) []attribute.KeyValue {
 	var out []attribute.KeyValue
 	for i, a := range kv {
 		r, changed := redactAttr(a)
