@@ -12,6 +12,7 @@ import (
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 
+	"github.com/listsync/otelmon/breaker"
 	"github.com/listsync/otelmon/internal/clock"
 	"github.com/listsync/otelmon/internal/names"
 )
@@ -23,6 +24,13 @@ import (
 // previous collection to the bucket of its time (a drop is a restart from
 // zero, as Prometheus' increase() counts it); gauges are read as they are.
 // Quantiles come from the increase of the histogram's buckets.
+//
+// A service's health and breaker state are not only read: the Monitor
+// tells the history of every health transition and breaker transition as
+// it happens (noteHealth, noteBreaker), and each bucket keeps the worst
+// state it saw, starting from the state the previous bucket ended in. A
+// 30-second outage inside a minute is down in that minute even though the
+// readings at the minute's start and end are up.
 //
 // Two resolutions keep memory small: 1-minute buckets for the last 6 hours
 // (1h and 6h ranges) and 5-minute buckets for the last 24 hours (24h
@@ -85,10 +93,11 @@ const (
 	upUp
 )
 
-// servicePoint is one bucket of a service. breaker is 0 when not read,
-// else 1 + the breaker state (closed 0, open 1, half-open 2). Where a
-// bucket read a gauge more than once, it keeps the worst reading: down
-// over up, open over half-open over closed. 24 bytes.
+// servicePoint is one bucket of a service. breaker is 0 when not known,
+// else 1 + the breaker state (closed 0, open 1, half-open 2). A bucket
+// keeps the worst state it saw, from its start (the state the bucket
+// before ended in), transitions and readings: down over up, open over
+// half-open over closed. 24 bytes.
 type servicePoint struct {
 	requests, limited uint32
 	latCount          uint32
@@ -202,6 +211,13 @@ type serviceHistory struct {
 	prev     serviceReading
 	bounds   []float64 // latency bucket bounds, as last read (prev.bounds is not kept)
 	lastSeen int64
+
+	// up and breaker are the service's state as last told or read: the
+	// state a new bucket starts in. noted is the history's notes count at
+	// the last transition told, so that a collection whose reading began
+	// before it does not take the state back.
+	up, breaker uint8
+	noted       uint64
 }
 
 // sourceReading is what one collection read of a source, cumulative.
@@ -253,6 +269,7 @@ type history struct {
 	mu       sync.Mutex
 	sources  map[string]*sourceHistory
 	services map[string]*serviceHistory
+	notes    uint64 // transitions told so far
 
 	stop chan struct{} // closed by shutdown; nil until start
 	done chan struct{} // closed when the sampler exits
@@ -316,6 +333,9 @@ func (h *history) collect(t time.Time) {
 	h.collectMu.Lock()
 	defer h.collectMu.Unlock()
 	h.lastCollect = h.clock.Now()
+	h.mu.Lock()
+	notes := h.notes // transitions told after this are newer than what it reads
+	h.mu.Unlock()
 	// A reader the host has not registered, or one shut down, reads
 	// nothing: the history then keeps what it has.
 	if err := h.reader.Collect(context.Background(), &h.rm); err != nil {
@@ -329,9 +349,46 @@ func (h *history) collect(t time.Time) {
 		h.source(name, tn).feed(r, tn)
 	}
 	for name, r := range svc {
-		h.service(name, tn).feed(r, tn)
+		h.service(name, tn).feed(r, tn, notes)
 	}
 	h.forgetLocked(tn)
+}
+
+// noteHealth tells the history that service's health became up (or down)
+// at t. The Monitor calls it from its health listener, for every
+// transition.
+func (h *history) noteHealth(service string, up bool, t time.Time) {
+	code := upDown
+	if up {
+		code = upUp
+	}
+	h.note(service, t, func(s *serviceHistory) { s.up = code })
+}
+
+// noteBreaker tells the history that service's breaker moved to state at
+// t. The Monitor calls it from its breaker listener, for every transition.
+func (h *history) noteBreaker(service string, state breaker.State, t time.Time) {
+	if state > breaker.HalfOpen {
+		return
+	}
+	h.note(service, t, func(s *serviceHistory) { s.breaker = uint8(state) + 1 })
+}
+
+// note sets a service's state at t: the buckets in progress take it if it
+// is worse than what they saw, and the buckets after them start in it.
+func (h *history) note(service string, t time.Time, set func(*serviceHistory)) {
+	tn := t.UnixNano()
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	s := h.service(service, tn)
+	s.roll(tn)
+	set(s)
+	h.notes++
+	s.noted = h.notes
+	s.lastSeen = max(s.lastSeen, tn)
+	for i := range s.levels {
+		s.levels[i].mark(s.up, s.breaker)
+	}
 }
 
 // read picks the history's instruments out of rm, by source and service.
@@ -480,11 +537,10 @@ func (s *sourceHistory) feed(r *sourceReading, tn int64) {
 	}
 }
 
-func (s *serviceHistory) feed(r *serviceReading, tn int64) {
+func (s *serviceHistory) feed(r *serviceReading, tn int64, notes uint64) {
 	d := servicePoint{
 		requests: clamp32(increase(s.prev.requests, r.requests)),
 		limited:  clamp32(increase(s.prev.limited, r.limited)),
-		up:       r.up, breaker: r.breaker,
 	}
 	// Bucket increases; all of them restart when the count dropped or the
 	// bounds changed.
@@ -512,18 +568,24 @@ func (s *serviceHistory) feed(r *serviceReading, tn int64) {
 	s.prev = serviceReading{requests: r.requests, limited: r.limited, latCount: r.latCount,
 		latBuckets: append(s.prev.latBuckets[:0], r.latBuckets...)}
 	s.lastSeen = tn
+	s.roll(tn)
+	// The gauges' reading is the state from now on, unless a transition
+	// told since the reading began is newer.
+	if s.noted <= notes {
+		if r.up != upUnknown {
+			s.up = r.up
+		}
+		if r.breaker != 0 {
+			s.breaker = r.breaker
+		}
+	}
 	for i := range s.levels {
 		l := &s.levels[i]
-		if b := tn / int64(historyLevels[i].step); b > l.openB {
-			l.ring.put(l.openB, l.closed(s.bounds))
-			l.open, l.openB = servicePoint{}, b
-			clear(l.openBuckets)
-		}
 		l.open.requests += d.requests
 		l.open.limited += d.limited
 		l.open.latCount += d.latCount
-		l.open.up = worseUp(l.open.up, d.up)
-		l.open.breaker = worseBreaker(l.open.breaker, d.breaker)
+		l.mark(r.up, r.breaker)
+		l.mark(s.up, s.breaker)
 		if len(buckets) > 0 {
 			if len(l.openBuckets) != len(buckets) {
 				l.openBuckets = make([]uint64, len(buckets))
@@ -533,6 +595,35 @@ func (s *serviceHistory) feed(r *serviceReading, tn int64) {
 			}
 		}
 	}
+}
+
+// roll closes the open buckets that end before tn. The buckets opened,
+// and those skipped (no collection ran in them), are in the service's
+// current state: no transition came since. A time in or before the open
+// bucket (a query's collection raced with the sampler's) counts in the
+// open one.
+func (s *serviceHistory) roll(tn int64) {
+	state := servicePoint{up: s.up, breaker: s.breaker}
+	for i := range s.levels {
+		l := &s.levels[i]
+		b := tn / int64(historyLevels[i].step)
+		if b <= l.openB {
+			continue
+		}
+		l.ring.put(l.openB, l.closed(s.bounds))
+		for g := max(l.openB+1, b-int64(len(l.ring.slots))+1); g < b; g++ {
+			l.ring.put(g, state)
+		}
+		l.open, l.openB = state, b
+		clear(l.openBuckets)
+	}
+}
+
+// mark makes the open bucket's state the worse of what it saw and up and
+// breaker.
+func (l *serviceLevel) mark(up, breaker uint8) {
+	l.open.up = worseUp(l.open.up, up)
+	l.open.breaker = worseBreaker(l.open.breaker, breaker)
 }
 
 // closed returns the open bucket with its quantiles worked out.

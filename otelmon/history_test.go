@@ -3,9 +3,12 @@ package otelmon
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"math"
 	"net/http"
 	"net/http/httptest"
+	"slices"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -13,6 +16,8 @@ import (
 	"go.opentelemetry.io/otel/metric"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 
+	"github.com/listsync/otelmon/breaker"
+	"github.com/listsync/otelmon/healthcheck"
 	"github.com/listsync/otelmon/internal/clock"
 	"github.com/listsync/otelmon/internal/names"
 )
@@ -310,6 +315,162 @@ func TestBucketQuantile(t *testing.T) {
 				t.Errorf("bucketQuantile(%v, %v) = %v, want %v", tc.q, tc.counts, got, tc.want)
 			}
 		})
+	}
+}
+
+// Each bucket's health and breaker state is the worst the bucket saw,
+// from the transitions the history is told of, not only from the gauges'
+// readings: an outage of 30 seconds inside a minute whose start and end
+// read up is down in that minute, and a breaker open for those 30 seconds
+// is open. The state a minute ends in is the state the next one starts
+// in, transitions or not.
+func TestHistoryWorstStateInBucket(t *testing.T) {
+	clk := clock.NewFake(time.Unix(1_700_000_000, 0).Truncate(5 * time.Minute))
+	reader := sdkmetric.NewManualReader()
+	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))
+	t.Cleanup(func() { _ = mp.Shutdown(context.Background()) })
+	si := newServiceInstruments(t, mp)
+	h := newHistory(reader, clk, names.Default)
+	ctx := context.Background()
+	imdb := metric.WithAttributes(attribute.String(names.AttrService, "imdb"))
+	gauges := func(up, state int64) {
+		si.up.Record(ctx, up, imdb)
+		si.breaker.Record(ctx, state, imdb)
+	}
+	at := func(d time.Duration) {
+		clk.Advance(d - clk.Now().Sub(time.Unix(1_700_000_000, 0).Truncate(5*time.Minute)))
+	}
+
+	// minute 0: up and closed at its start and end; down and open from
+	// 0:15 to 0:45.
+	gauges(1, 0)
+	h.collect(clk.Now()) // a query at 0:00
+	at(15 * time.Second)
+	h.noteHealth("imdb", false, clk.Now())
+	h.noteBreaker("imdb", breaker.Open, clk.Now())
+	at(45 * time.Second)
+	h.noteHealth("imdb", true, clk.Now())
+	h.noteBreaker("imdb", breaker.HalfOpen, clk.Now())
+	h.noteBreaker("imdb", breaker.Closed, clk.Now())
+	at(time.Minute)
+	h.collect(clk.Now().Add(-1)) // the sampler, at the minute's end: up, closed
+	// minute 1: nothing happens. minute 2: the breaker opens at 2:50, and
+	// stays open, and no query reads the gauge before the sampler.
+	at(2 * time.Minute)
+	h.collect(clk.Now().Add(-1))
+	at(2*time.Minute + 50*time.Second)
+	h.noteBreaker("imdb", breaker.Open, clk.Now())
+	gauges(1, 1)
+	at(3 * time.Minute)
+	h.collect(clk.Now().Add(-1))
+	// minute 3: no transition, and no collection (the sampler missed it):
+	// the breaker is still open. minute 4, in progress: a transition, told
+	// without any collection.
+	at(4*time.Minute + 10*time.Second)
+	h.noteHealth("imdb", false, clk.Now())
+
+	got := h.snapshot("1h", historyRanges["1h"], clk.Now()).Services["imdb"]
+	up := make([]float64, 5)
+	for i, v := range got.Up[len(got.Up)-5:] {
+		up[i] = float64(v)
+	}
+	if want := []float64{0, 1, 1, 1, 0}; !sameVals(up, want) {
+		t.Errorf("up, minutes 0 to 4: %v, want %v", up, want)
+	}
+	if b, want := got.Breaker[len(got.Breaker)-5:], []string{"open", "closed", "open", "open", "open"}; !slices.Equal(b, want) {
+		t.Errorf("breaker, minutes 0 to 4: %q, want %q", b, want)
+	}
+	// The 5-minute bucket holds all of it: its worst.
+	coarse := h.snapshot("24h", historyRanges["24h"], clk.Now()).Services["imdb"]
+	if n := len(coarse.Up); coarse.Up[n-1] != 0 || coarse.Breaker[n-1] != "open" {
+		t.Errorf("24h: up %v, breaker %q; want 0, open", coarse.Up[n-1], coarse.Breaker[n-1])
+	}
+}
+
+// The Monitor tells the history of every health and breaker transition:
+// a service down and a breaker open for 30 seconds inside a minute, up and
+// closed at the minute's start and end, show as down and open in that
+// minute, on the page's API.
+func TestHistoryToldOfTransitions(t *testing.T) {
+	var ok atomic.Bool
+	ok.Store(true)
+	srv := flakyServer(t, &ok)
+	m, clk := newTestMonitor(t, DefaultConfig(), WithAPIKey(testKey), WithHealthCheckURLs(map[string]string{"imdb": srv.URL}),
+		WithBreakerOptions(breaker.WithOpenTimeoutOverride(20*time.Second)))
+	clk.Advance(clk.Now().Truncate(time.Minute).Add(time.Minute).Sub(clk.Now()))
+	api := httptest.NewServer(m.Handler())
+	t.Cleanup(api.Close)
+	ctx := context.Background()
+	if err := m.SetupDefaultHealthCheckers(ctx); err != nil {
+		t.Fatal(err)
+	}
+	check := func(n int) {
+		for range n {
+			if _, err := m.CheckHealthNow(ctx, "imdb"); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	b, err := m.breakers.Get("imdb")
+	if err != nil {
+		t.Fatal(err)
+	}
+	check(1)
+	_ = getHistory(t, api, "") // a look at 0:00: up, closed
+
+	clk.Advance(15 * time.Second)
+	ok.Store(false)
+	check(m.cfg.HealthChecks.FailureThreshold)
+	for b.Stats().State != breaker.Open {
+		_ = b.Execute(ctx, func(context.Context) error { return errors.New("500") })
+	}
+	clk.Advance(20 * time.Second)
+	ok.Store(true)
+	check(m.cfg.HealthChecks.RecoveryThreshold)
+	for b.Stats().State != breaker.Closed {
+		if err := b.Execute(ctx, func(context.Context) error { return nil }); err != nil {
+			t.Fatalf("trial call: %v", err)
+		}
+	}
+	if st := m.Status(); st.HealthSummary.Services[0].Status != healthcheck.Up {
+		t.Fatalf("imdb is %v after recovering", st.HealthSummary.Services[0].Status)
+	}
+	clk.Advance(25*time.Second - 1)
+	m.hist.collect(clk.Now()) // the sampler at the minute's end: up, closed
+	clk.Advance(10 * time.Second)
+
+	h := getHistory(t, api, "")
+	s := h.Services["imdb"]
+	if up := tail(vals(s.Up), 2); !sameVals(up, []float64{0, 1}) {
+		t.Errorf("imdb up, last 2 minutes: %v, want [0 1]: the outage inside the first", up)
+	}
+	var br [2]string
+	for i, v := range s.Breaker[len(s.Breaker)-2:] {
+		if v != nil {
+			br[i] = *v
+		}
+	}
+	if br != [2]string{"open", "closed"} {
+		t.Errorf("imdb breaker, last 2 minutes: %q, want open, closed", br)
+	}
+}
+
+// A collection whose reading began before a transition was told does not
+// take the state back to what it read.
+func TestHistoryReadingOlderThanTransition(t *testing.T) {
+	clk := clock.NewFake(time.Unix(1_700_000_000, 0).Truncate(time.Minute))
+	h := newHistory(sdkmetric.NewManualReader(), clk, names.Default)
+	h.noteHealth("imdb", true, clk.Now())
+	notes := h.notes // a collection starts reading: up
+	h.noteHealth("imdb", false, clk.Now())
+	h.mu.Lock()
+	h.services["imdb"].feed(&serviceReading{up: upUp, breaker: 1}, clk.Now().UnixNano(), notes)
+	h.mu.Unlock()
+	clk.Advance(time.Minute)
+	h.noteBreaker("imdb", breaker.Closed, clk.Now()) // opens minute 1 in the state minute 0 ended in
+	got := h.snapshot("1h", historyRanges["1h"], clk.Now()).Services["imdb"]
+	if up := got.Up[len(got.Up)-1]; up != 0 {
+		t.Errorf("minute 1 starts up=%v, want down (0): the reading was older than the transition", up)
 	}
 }
 
