@@ -215,8 +215,9 @@ func newServiceInstruments(t testing.TB, mp metric.MeterProvider) serviceInstrum
 }
 
 // A service's history: request and 429 counts per bucket, latency
-// quantiles from the increase of the histogram's buckets, the worst health
-// and breaker reading of each bucket, and a counter reset counted from zero.
+// quantiles from the increase of the histogram's buckets within the
+// smallest and largest latency seen, the worst health and breaker reading
+// of each bucket, and a counter reset counted from zero.
 func TestHistoryServices(t *testing.T) {
 	clk := clock.NewFake(time.Unix(1_700_000_000, 0).Truncate(5 * time.Minute))
 	reader := sdkmetric.NewManualReader()
@@ -266,9 +267,11 @@ func TestHistoryServices(t *testing.T) {
 	}{
 		{"requests", got.Requests, []float64{nan, 10, 4, 0}},
 		{"rateLimited", got.RateLimited, []float64{nan, 2, 0, 0}},
-		// p50: rank 5 of 9 in (0, 0.1]: 0.1·5/9; p95: rank 9.5, in (0.5, 1]: 0.5+0.5·0.5.
-		{"latencyP50Seconds", got.LatencyP50Seconds, []float64{nan, 0.1 * 5 / 9, 0.1 + 0.1*0.5, nan}},
-		{"latencyP95Seconds", got.LatencyP95Seconds, []float64{nan, 0.75, 0.1 + 0.1*0.95, nan}},
+		// The histogram saw 0.05 s to 0.7 s. p50: rank 5 of 9 in (0, 0.1],
+		// narrowed to [0.05, 0.1]: 0.05+0.05·5/9; p95: rank 9.5, in (0.5, 1],
+		// narrowed to (0.5, 0.7]: 0.5+0.2·0.5.
+		{"latencyP50Seconds", got.LatencyP50Seconds, []float64{nan, 0.05 + 0.05*5/9, 0.1 + 0.1*0.5, nan}},
+		{"latencyP95Seconds", got.LatencyP95Seconds, []float64{nan, 0.6, 0.1 + 0.1*0.95, nan}},
 		{"up", got.Up, []float64{nan, 1, 0, nan}},
 	} {
 		g := make([]float64, 4)
@@ -289,7 +292,7 @@ func TestHistoryServices(t *testing.T) {
 		t.Errorf("24h: %d points, last: %v requests, up %v, breaker %q; want 288, 14, 0, open",
 			n, coarse.Requests[n-1], coarse.Up[n-1], coarse.Breaker[n-1])
 	}
-	if p95 := float64(coarse.LatencyP95Seconds[len(coarse.LatencyP95Seconds)-1]); math.Abs(p95-(0.5+0.5*(0.95*14-13)/1)) > 1e-6 {
+	if p95 := float64(coarse.LatencyP95Seconds[len(coarse.LatencyP95Seconds)-1]); math.Abs(p95-(0.5+0.2*(0.95*14-13)/1)) > 1e-6 {
 		t.Errorf("24h p95 = %v", p95)
 	}
 }
@@ -300,19 +303,32 @@ func TestBucketQuantile(t *testing.T) {
 		name   string
 		q      float64
 		counts []uint64
+		lo, hi float64 // NaN: no extrema
 		want   float64
 	}{
-		{"empty", 0.5, []uint64{0, 0, 0, 0}, nan},
-		{"first bucket from zero", 0.5, []uint64{4, 0, 0, 0}, 0.5},
-		{"middle bucket", 0.5, []uint64{1, 2, 1, 0}, 1.5},
-		{"upper edge", 1, []uint64{0, 3, 0, 0}, 2},
-		{"in the unbounded bucket: its lower bound", 0.95, []uint64{1, 0, 0, 9}, 4},
-		{"skips empty buckets", 0.5, []uint64{0, 0, 2, 0}, 3},
-		{"counts do not fit the bounds", 0.5, []uint64{1, 1}, nan},
+		{"empty", 0.5, []uint64{0, 0, 0, 0}, nan, nan, nan},
+		{"first bucket from zero", 0.5, []uint64{4, 0, 0, 0}, nan, nan, 0.5},
+		{"middle bucket", 0.5, []uint64{1, 2, 1, 0}, nan, nan, 1.5},
+		{"upper edge", 1, []uint64{0, 3, 0, 0}, nan, nan, 2},
+		{"in the unbounded bucket: its lower bound", 0.95, []uint64{1, 0, 0, 9}, nan, nan, 4},
+		{"skips empty buckets", 0.5, []uint64{0, 0, 2, 0}, nan, nan, 3},
+		{"counts do not fit the bounds", 0.5, []uint64{1, 1}, nan, nan, nan},
+		// With the histogram's extrema: the bucket interpolated in is
+		// narrowed to them, and no estimate falls outside.
+		{"below the largest value seen", 0.95, []uint64{10, 0, 0, 0}, 0.0002, 0.0004, 0.0002 + 0.0002*0.95},
+		{"above the smallest value seen", 0.05, []uint64{0, 10, 0, 0}, 1.5, 1.9, 1.5 + 0.4*0.05},
+		{"one value", 0.5, []uint64{0, 0, 7, 0}, 3, 3, 3},
+		{"the unbounded bucket ends at the largest value", 0.95, []uint64{1, 0, 0, 9}, 0.5, 10, 4 + 6*(9.5-1)/9},
+		{"only the largest value known", 0.95, []uint64{4, 0, 0, 0}, nan, 0.5, 0.5 * 0.95},
+		{"extrema wider than the bucket change nothing", 0.5, []uint64{1, 2, 1, 0}, 0.1, 3, 1.5},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			if got := bucketQuantile(tc.q, bounds, tc.counts); !sameVals([]float64{got}, []float64{tc.want}) {
-				t.Errorf("bucketQuantile(%v, %v) = %v, want %v", tc.q, tc.counts, got, tc.want)
+			got := bucketQuantile(tc.q, bounds, tc.counts, tc.lo, tc.hi)
+			if !sameVals([]float64{got}, []float64{tc.want}) {
+				t.Errorf("bucketQuantile(%v, %v, [%v, %v]) = %v, want %v", tc.q, tc.counts, tc.lo, tc.hi, got, tc.want)
+			}
+			if !math.IsNaN(got) && (!math.IsNaN(tc.lo) && got < tc.lo || !math.IsNaN(tc.hi) && got > tc.hi) {
+				t.Errorf("bucketQuantile = %v, outside [%v, %v]", got, tc.lo, tc.hi)
 			}
 		})
 	}
