@@ -394,6 +394,27 @@ func (h *history) note(service string, t time.Time, set func(*serviceHistory)) {
 	}
 }
 
+// limitedLastHour returns how many requests to service were answered 429
+// in the last hour: those of the last 60 one-minute buckets, the one in
+// progress included, and those since the last collection; cur is the
+// service's cumulative count now.
+func (h *history) limitedLastHour(service string, now time.Time, cur uint64) uint64 {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	s := h.services[service]
+	if s == nil {
+		return cur // never collected: every 429 is recent
+	}
+	var n uint64
+	nowB := now.UnixNano() / int64(historyFineStep)
+	for b := nowB - 59; b <= nowB; b++ {
+		if p, ok := s.levels[0].level.at(b); ok {
+			n += uint64(p.limited)
+		}
+	}
+	return n + increase(s.prev.limited, cur)
+}
+
 // read picks the history's instruments out of rm, by source and service.
 func (h *history) read(rm *metricdata.ResourceMetrics) (map[string]*sourceReading, map[string]*serviceReading) {
 	src := map[string]*sourceReading{}

@@ -490,6 +490,35 @@ func TestHistoryReadingOlderThanTransition(t *testing.T) {
 	}
 }
 
+// RateLimitedLastHour counts the 429 answers of the last 60 minutes, those
+// since the last collection included.
+func TestHistoryLimitedLastHour(t *testing.T) {
+	clk := clock.NewFake(time.Unix(1_700_000_000, 0).Truncate(time.Minute))
+	reader := sdkmetric.NewManualReader()
+	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))
+	t.Cleanup(func() { _ = mp.Shutdown(context.Background()) })
+	si := newServiceInstruments(t, mp)
+	h := newHistory(reader, clk, names.Default)
+	ctx := context.Background()
+	tmdb := metric.WithAttributes(attribute.String(names.AttrService, "tmdb"))
+	if n := h.limitedLastHour("tmdb", clk.Now(), 4); n != 4 {
+		t.Errorf("before any collection: %d, want all 4", n)
+	}
+	var total uint64
+	for range 90 { // one 429 a minute for 90 minutes
+		si.limited.Add(ctx, 1, tmdb)
+		total++
+		clk.Advance(time.Minute)
+		h.collect(clk.Now().Add(-1))
+	}
+	clk.Advance(10 * time.Second)
+	si.limited.Add(ctx, 2, tmdb) // not yet collected
+	total += 2
+	if n := h.limitedLastHour("tmdb", clk.Now(), total); n != 59+2 {
+		t.Errorf("last hour: %d, want 61 (59 closed minutes, 2 since the last collection)", n)
+	}
+}
+
 // A cumulative value that drops (a restarted process behind an OTLP
 // pipeline, a recreated instrument) is a restart from zero.
 func TestHistoryCounterReset(t *testing.T) {
