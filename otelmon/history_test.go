@@ -661,7 +661,8 @@ func TestHistoryAlerts(t *testing.T) {
 	}
 }
 
-// Queries, collections and recording run at once (for -race).
+// Queries, collections, transitions and recording run at once (for
+// -race).
 func TestHistoryConcurrent(t *testing.T) {
 	m, clk, _ := historyMonitor(t)
 	ctx := context.Background()
@@ -673,10 +674,15 @@ func TestHistoryConcurrent(t *testing.T) {
 			if i%20 == 0 {
 				m.hist.collect(clk.Now())
 			}
+			if i%7 == 0 {
+				m.hist.noteHealth("trakt", i%2 == 0, clk.Now())
+				m.hist.noteBreaker("trakt", breaker.State(i%3), clk.Now())
+			}
 		}
 	}()
 	for range 50 {
 		_ = m.history("1h", historyRanges["1h"])
+		_ = m.Status()
 		clk.Advance(time.Second)
 	}
 	<-done
