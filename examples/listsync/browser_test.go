@@ -211,6 +211,7 @@ func TestStatusPageLayout(t *testing.T) {
 		if !ok || m.Controls == 0 || m.PageWidth > m.Window {
 			t.Errorf("at %s px: %+v, want controls checked and a page no wider than the window", w, m)
 		}
+		t.Logf("at %s px: the page is %d px wide, %d controls reachable where they are drawn", w, m.PageWidth, m.Controls)
 	}
 	for _, p := range sum.Screenshots {
 		t.Logf("screenshot: %s", p)
