@@ -165,6 +165,7 @@ async function drive(page) {
   for (const s of SERVICES) {
     services[s].pace = (await paceOf(s).innerText()).trim();
     check(/429 in the last hour/.test(services[s].pace), `${s}'s pace does not say its 429s of the last hour: ${JSON.stringify(services[s].pace)}`);
+    check(/pauses at most 5 min/.test(services[s].pace), `${s}'s pace does not say its longest pause (5 min by default): ${JSON.stringify(services[s].pace)}`);
   }
 
   // 5. Recent syncs: a row per source, imdb failing and the rest
