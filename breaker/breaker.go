@@ -158,10 +158,15 @@ func (b *Breaker) Stats() Stats {
 	if b.expiredLocked() {
 		st = HalfOpen
 	}
+	var until time.Time
+	if st == Open && b.mode != ModeForcedOpen {
+		until = b.epoch.Add(time.Duration(b.openUntil))
+	}
 	return Stats{
 		Name:        b.name,
 		State:       st,
 		Mode:        b.mode,
+		OpenUntil:   until,
 		Counts:      Counts{ConsecutiveFailures: b.fails, ConsecutiveSuccesses: b.succ},
 		Failures:    b.failures,
 		Rejected:    b.rejected,

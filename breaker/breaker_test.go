@@ -631,7 +631,8 @@ func TestStats(t *testing.T) {
 	got := b.Stats()
 	want := Stats{
 		Name: "test", State: Open, Mode: ModeNormal,
-		Failures: 3, Rejected: 3,
+		OpenUntil: fc.Now().Add(openPeriod(t, b)),
+		Failures:  3, Rejected: 3,
 		Transitions: [3][3]uint64{Closed: {Open: 1}, Open: {HalfOpen: 1}, HalfOpen: {Open: 1}},
 	}
 	if got != want {
@@ -704,6 +705,34 @@ func TestFirstOpenPeriodIsExact(t *testing.T) {
 		if got := openPeriod(t, b); got == open {
 			t.Fatalf("second open period did not grow: %v", got)
 		}
+	}
+}
+
+// Stats says when an open breaker lets trial calls through: the end of
+// its open period, Retry-After included; never for a breaker that is not
+// open, nor for one forced open.
+func TestStatsOpenUntil(t *testing.T) {
+	b, fc := newTest(t, Config{FailureThreshold: 1, OpenTimeout: 10 * time.Second})
+	if u := b.Stats().OpenUntil; !u.IsZero() {
+		t.Fatalf("closed: OpenUntil = %v, want zero", u)
+	}
+	start := fc.Now()
+	run(b, 1, fail)
+	if u := b.Stats().OpenUntil; !u.Equal(start.Add(10 * time.Second)) {
+		t.Fatalf("open: OpenUntil = %v, want %v", u, start.Add(10*time.Second))
+	}
+	fc.Advance(10 * time.Second)
+	if st := b.Stats(); st.State != HalfOpen || !st.OpenUntil.IsZero() {
+		t.Fatalf("after the open period: %v until %v, want half-open and zero", st.State, st.OpenUntil)
+	}
+	// A failed trial with Retry-After reopens until its end.
+	b.Execute(context.Background(), func(context.Context) error { return raError{30 * time.Second} })
+	if st := b.Stats(); st.State != Open || !st.OpenUntil.Equal(fc.Now().Add(30*time.Second)) {
+		t.Fatalf("after a trial answered Retry-After 30s: %v until %v, want open until %v", st.State, st.OpenUntil, fc.Now().Add(30*time.Second))
+	}
+	b.SetMode(ModeForcedOpen)
+	if st := b.Stats(); st.State != Open || !st.OpenUntil.IsZero() {
+		t.Fatalf("forced open: %v until %v, want open with no end", st.State, st.OpenUntil)
 	}
 }
 

@@ -3,6 +3,7 @@ package breaker
 import (
 	"fmt"
 	"strings"
+	"time"
 )
 
 // State is where a breaker is in its cycle: closed → open → half-open →
@@ -180,6 +181,11 @@ type Stats struct {
 	State State
 	// Mode is the operator mode.
 	Mode Mode
+	// OpenUntil is when the open period ends and the breaker lets trial
+	// calls through: set while State is Open, zero otherwise and while the
+	// breaker is forced open (ModeForcedOpen holds it open for as long as
+	// the mode lasts).
+	OpenUntil time.Time
 	// Counts are the consecutive counts of the current state.
 	Counts Counts
 	// Failures is the number of results counted as failures. Successes

@@ -110,7 +110,8 @@
 // and /maintenance-windows. The history the status page plots is read from
 // the Monitor's own instruments, through the alert engine's reader, into
 // fixed rings of one-minute and five-minute buckets (24 h), and served at
-// /api/v3/monitoring/history.
+// /api/v3/monitoring/history; the Monitor tells it of every health and
+// breaker transition, so that each bucket's state is the worst it saw.
 //
 // # Embedding
 //

@@ -64,9 +64,13 @@ func (m *Monitor) CheckHealthNow(ctx context.Context, service string) (healthche
 // HealthSummary returns the health of every checked service.
 func (m *Monitor) HealthSummary() healthcheck.Summary { return m.health.Summary() }
 
-// onHealthChange asks for an alert evaluation when a service goes down.
-// (The checker logs the transitions itself.)
+// onHealthChange follows every health transition: it tells the history
+// (whose health strip keeps the worst state of each bucket) and asks for
+// an alert evaluation when a service goes down. (The checker logs the
+// transitions itself.) The history sees what service_up exports: up for
+// any status but Down.
 func (m *Monitor) onHealthChange(tr healthcheck.Transition) {
+	m.hist.noteHealth(m.api.services.get(tr.Target).name, tr.To != healthcheck.Down, m.clock.Now())
 	if tr.To == healthcheck.Down {
 		m.requestEvaluation()
 	}

@@ -12,6 +12,7 @@ import (
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 
+	"github.com/listsync/otelmon/breaker"
 	"github.com/listsync/otelmon/internal/clock"
 	"github.com/listsync/otelmon/internal/names"
 )
@@ -22,7 +23,15 @@ import (
 // cumulative counters and histograms and adds their increase since the
 // previous collection to the bucket of its time (a drop is a restart from
 // zero, as Prometheus' increase() counts it); gauges are read as they are.
-// Quantiles come from the increase of the histogram's buckets.
+// Quantiles come from the increase of the histogram's buckets, within the
+// smallest and largest value the histogram has seen.
+//
+// A service's health and breaker state are not only read: the Monitor
+// tells the history of every health transition and breaker transition as
+// it happens (noteHealth, noteBreaker), and each bucket keeps the worst
+// state it saw, starting from the state the previous bucket ended in. A
+// 30-second outage inside a minute is down in that minute even though the
+// readings at the minute's start and end are up.
 //
 // Two resolutions keep memory small: 1-minute buckets for the last 6 hours
 // (1h and 6h ranges) and 5-minute buckets for the last 24 hours (24h
@@ -85,10 +94,11 @@ const (
 	upUp
 )
 
-// servicePoint is one bucket of a service. breaker is 0 when not read,
-// else 1 + the breaker state (closed 0, open 1, half-open 2). Where a
-// bucket read a gauge more than once, it keeps the worst reading: down
-// over up, open over half-open over closed. 24 bytes.
+// servicePoint is one bucket of a service. breaker is 0 when not known,
+// else 1 + the breaker state (closed 0, open 1, half-open 2). A bucket
+// keeps the worst state it saw, from its start (the state the bucket
+// before ended in), transitions and readings: down over up, open over
+// half-open over closed. 24 bytes.
 type servicePoint struct {
 	requests, limited uint32
 	latCount          uint32
@@ -201,7 +211,15 @@ type serviceHistory struct {
 	levels   [2]serviceLevel
 	prev     serviceReading
 	bounds   []float64 // latency bucket bounds, as last read (prev.bounds is not kept)
+	lo, hi   float64   // the latency histogram's smallest and largest value, as last read; NaN when unknown
 	lastSeen int64
+
+	// up and breaker are the service's state as last told or read: the
+	// state a new bucket starts in. noted is the history's notes count at
+	// the last transition told, so that a collection whose reading began
+	// before it does not take the state back.
+	up, breaker uint8
+	noted       uint64
 }
 
 // sourceReading is what one collection read of a source, cumulative.
@@ -218,6 +236,7 @@ type serviceReading struct {
 	latCount          uint64
 	latBuckets        []uint64
 	bounds            []float64
+	lo, hi            float64 // NaN when the histogram keeps no extrema
 	up, breaker       uint8
 }
 
@@ -253,6 +272,7 @@ type history struct {
 	mu       sync.Mutex
 	sources  map[string]*sourceHistory
 	services map[string]*serviceHistory
+	notes    uint64 // transitions told so far
 
 	stop chan struct{} // closed by shutdown; nil until start
 	done chan struct{} // closed when the sampler exits
@@ -316,6 +336,9 @@ func (h *history) collect(t time.Time) {
 	h.collectMu.Lock()
 	defer h.collectMu.Unlock()
 	h.lastCollect = h.clock.Now()
+	h.mu.Lock()
+	notes := h.notes // transitions told after this are newer than what it reads
+	h.mu.Unlock()
 	// A reader the host has not registered, or one shut down, reads
 	// nothing: the history then keeps what it has.
 	if err := h.reader.Collect(context.Background(), &h.rm); err != nil {
@@ -329,9 +352,67 @@ func (h *history) collect(t time.Time) {
 		h.source(name, tn).feed(r, tn)
 	}
 	for name, r := range svc {
-		h.service(name, tn).feed(r, tn)
+		h.service(name, tn).feed(r, tn, notes)
 	}
 	h.forgetLocked(tn)
+}
+
+// noteHealth tells the history that service's health became up (or down)
+// at t. The Monitor calls it from its health listener, for every
+// transition.
+func (h *history) noteHealth(service string, up bool, t time.Time) {
+	code := upDown
+	if up {
+		code = upUp
+	}
+	h.note(service, t, func(s *serviceHistory) { s.up = code })
+}
+
+// noteBreaker tells the history that service's breaker moved to state at
+// t. The Monitor calls it from its breaker listener, for every transition.
+func (h *history) noteBreaker(service string, state breaker.State, t time.Time) {
+	if state > breaker.HalfOpen {
+		return
+	}
+	h.note(service, t, func(s *serviceHistory) { s.breaker = uint8(state) + 1 })
+}
+
+// note sets a service's state at t: the buckets in progress take it if it
+// is worse than what they saw, and the buckets after them start in it.
+func (h *history) note(service string, t time.Time, set func(*serviceHistory)) {
+	tn := t.UnixNano()
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	s := h.service(service, tn)
+	s.roll(tn)
+	set(s)
+	h.notes++
+	s.noted = h.notes
+	s.lastSeen = max(s.lastSeen, tn)
+	for i := range s.levels {
+		s.levels[i].mark(s.up, s.breaker)
+	}
+}
+
+// limitedLastHour returns how many requests to service were answered 429
+// in the last hour: those of the last 60 one-minute buckets, the one in
+// progress included, and those since the last collection; cur is the
+// service's cumulative count now.
+func (h *history) limitedLastHour(service string, now time.Time, cur uint64) uint64 {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	s := h.services[service]
+	if s == nil {
+		return cur // never collected: every 429 is recent
+	}
+	var n uint64
+	nowB := now.UnixNano() / int64(historyFineStep)
+	for b := nowB - 59; b <= nowB; b++ {
+		if p, ok := s.levels[0].level.at(b); ok {
+			n += uint64(p.limited)
+		}
+	}
+	return n + increase(s.prev.limited, cur)
 }
 
 // read picks the history's instruments out of rm, by source and service.
@@ -359,6 +440,7 @@ func (h *history) read(rm *metricdata.ResourceMetrics) (map[string]*sourceReadin
 				eachHistogram(m, names.AttrService, func(l string, dp *metricdata.HistogramDataPoint[float64]) {
 					r := entry(svc, l)
 					r.latCount, r.latBuckets, r.bounds = dp.Count, dp.BucketCounts, dp.Bounds
+					r.lo, r.hi = extremum(dp.Min), extremum(dp.Max)
 				})
 			case n.up:
 				eachGauge(m, names.AttrService, func(l string, v int64) {
@@ -377,6 +459,14 @@ func (h *history) read(rm *metricdata.ResourceMetrics) (map[string]*sourceReadin
 		}
 	}
 	return src, svc
+}
+
+// extremum returns e's value, or NaN when the histogram keeps none.
+func extremum(e metricdata.Extrema[float64]) float64 {
+	if v, ok := e.Value(); ok {
+		return v
+	}
+	return math.NaN()
 }
 
 // entry returns m[label], created when missing.
@@ -429,7 +519,7 @@ func (h *history) source(name string, tn int64) *sourceHistory {
 func (h *history) service(name string, tn int64) *serviceHistory {
 	s := h.services[name]
 	if s == nil {
-		s = &serviceHistory{}
+		s = &serviceHistory{lo: math.NaN(), hi: math.NaN()}
 		for i, l := range newLevels[servicePoint](tn) {
 			s.levels[i].level = l
 		}
@@ -480,11 +570,10 @@ func (s *sourceHistory) feed(r *sourceReading, tn int64) {
 	}
 }
 
-func (s *serviceHistory) feed(r *serviceReading, tn int64) {
+func (s *serviceHistory) feed(r *serviceReading, tn int64, notes uint64) {
 	d := servicePoint{
 		requests: clamp32(increase(s.prev.requests, r.requests)),
 		limited:  clamp32(increase(s.prev.limited, r.limited)),
-		up:       r.up, breaker: r.breaker,
 	}
 	// Bucket increases; all of them restart when the count dropped or the
 	// bounds changed.
@@ -508,22 +597,29 @@ func (s *serviceHistory) feed(r *serviceReading, tn int64) {
 		} else {
 			d.latCount = clamp32(r.latCount - s.prev.latCount)
 		}
+		s.lo, s.hi = r.lo, r.hi
 	}
 	s.prev = serviceReading{requests: r.requests, limited: r.limited, latCount: r.latCount,
 		latBuckets: append(s.prev.latBuckets[:0], r.latBuckets...)}
 	s.lastSeen = tn
+	s.roll(tn)
+	// The gauges' reading is the state from now on, unless a transition
+	// told since the reading began is newer.
+	if s.noted <= notes {
+		if r.up != upUnknown {
+			s.up = r.up
+		}
+		if r.breaker != 0 {
+			s.breaker = r.breaker
+		}
+	}
 	for i := range s.levels {
 		l := &s.levels[i]
-		if b := tn / int64(historyLevels[i].step); b > l.openB {
-			l.ring.put(l.openB, l.closed(s.bounds))
-			l.open, l.openB = servicePoint{}, b
-			clear(l.openBuckets)
-		}
 		l.open.requests += d.requests
 		l.open.limited += d.limited
 		l.open.latCount += d.latCount
-		l.open.up = worseUp(l.open.up, d.up)
-		l.open.breaker = worseBreaker(l.open.breaker, d.breaker)
+		l.mark(r.up, r.breaker)
+		l.mark(s.up, s.breaker)
 		if len(buckets) > 0 {
 			if len(l.openBuckets) != len(buckets) {
 				l.openBuckets = make([]uint64, len(buckets))
@@ -535,12 +631,42 @@ func (s *serviceHistory) feed(r *serviceReading, tn int64) {
 	}
 }
 
-// closed returns the open bucket with its quantiles worked out.
-func (l *serviceLevel) closed(bounds []float64) servicePoint {
+// roll closes the open buckets that end before tn. The buckets opened,
+// and those skipped (no collection ran in them), are in the service's
+// current state: no transition came since. A time in or before the open
+// bucket (a query's collection raced with the sampler's) counts in the
+// open one.
+func (s *serviceHistory) roll(tn int64) {
+	state := servicePoint{up: s.up, breaker: s.breaker}
+	for i := range s.levels {
+		l := &s.levels[i]
+		b := tn / int64(historyLevels[i].step)
+		if b <= l.openB {
+			continue
+		}
+		l.ring.put(l.openB, l.closed(s.bounds, s.lo, s.hi))
+		for g := max(l.openB+1, b-int64(len(l.ring.slots))+1); g < b; g++ {
+			l.ring.put(g, state)
+		}
+		l.open, l.openB = state, b
+		clear(l.openBuckets)
+	}
+}
+
+// mark makes the open bucket's state the worse of what it saw and up and
+// breaker.
+func (l *serviceLevel) mark(up, breaker uint8) {
+	l.open.up = worseUp(l.open.up, up)
+	l.open.breaker = worseBreaker(l.open.breaker, breaker)
+}
+
+// closed returns the open bucket with its quantiles worked out, within
+// the histogram's extrema lo and hi.
+func (l *serviceLevel) closed(bounds []float64, lo, hi float64) servicePoint {
 	p := l.open
 	if p.latCount > 0 {
-		p.p50 = float32(bucketQuantile(0.5, bounds, l.openBuckets))
-		p.p95 = float32(bucketQuantile(0.95, bounds, l.openBuckets))
+		p.p50 = float32(bucketQuantile(0.5, bounds, l.openBuckets, lo, hi))
+		p.p95 = float32(bucketQuantile(0.95, bounds, l.openBuckets, lo, hi))
 	}
 	return p
 }
@@ -549,14 +675,28 @@ func (l *serviceLevel) closed(bounds []float64) servicePoint {
 // (len(bounds)+1 of them, the last one above every bound) by linear
 // interpolation within the bucket, as Prometheus' histogram_quantile does:
 // the first bucket starts at 0, and a quantile in the last, unbounded one
-// is its lower bound. It returns NaN when there are no counts.
-func bucketQuantile(q float64, bounds []float64, counts []uint64) float64 {
+// is its lower bound. lo and hi, when not NaN, are the smallest and largest
+// value the histogram has seen (an OTel histogram's Min and Max): they
+// narrow the bucket interpolated in, as a native histogram's edges do, so
+// that 0.4 ms requests in a 0–5 ms bucket give no 4.8 ms p95, and the
+// estimate never falls outside them. It returns NaN when there are no
+// counts.
+func bucketQuantile(q float64, bounds []float64, counts []uint64, lo, hi float64) float64 {
 	var total uint64
 	for _, c := range counts {
 		total += c
 	}
-	if total == 0 || len(counts) != len(bounds)+1 {
+	if total == 0 || len(counts) != len(bounds)+1 || len(bounds) == 0 {
 		return math.NaN()
+	}
+	within := func(v float64) float64 {
+		if !math.IsNaN(lo) {
+			v = max(v, lo)
+		}
+		if !math.IsNaN(hi) {
+			v = min(v, hi)
+		}
+		return v
 	}
 	rank := q * float64(total)
 	var below uint64
@@ -565,19 +705,20 @@ func bucketQuantile(q float64, bounds []float64, counts []uint64) float64 {
 			below += c
 			continue
 		}
-		if i == len(bounds) {
-			if len(bounds) == 0 {
-				return math.NaN()
-			}
-			return bounds[len(bounds)-1]
-		}
-		lower := 0.0
+		lower, upper := 0.0, math.Inf(1)
 		if i > 0 {
 			lower = bounds[i-1]
 		}
-		return lower + (bounds[i]-lower)*(rank-float64(below))/float64(c)
+		if i < len(bounds) {
+			upper = bounds[i]
+		}
+		lower, upper = within(lower), within(upper)
+		if math.IsInf(upper, 1) {
+			return lower
+		}
+		return lower + (upper-lower)*(rank-float64(below))/float64(c)
 	}
-	return bounds[len(bounds)-1]
+	return within(bounds[len(bounds)-1])
 }
 
 // attr returns the string attribute key of set, or "" when absent.

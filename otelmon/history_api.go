@@ -136,7 +136,7 @@ func (h *history) snapshot(name string, rg historyRange, now time.Time) historyJ
 			Up: make(numbers, rg.points), Breaker: make([]string, rg.points),
 		}
 		for i := range rg.points {
-			p, ok := l.at(startB+int64(i), s.bounds)
+			p, ok := l.at(startB+int64(i), s.bounds, s.lo, s.hi)
 			js.Requests[i], js.RateLimited[i], js.LatencyP50Seconds[i], js.LatencyP95Seconds[i], js.Up[i] = nan32, nan32, nan32, nan32, nan32
 			if !ok {
 				continue
@@ -159,10 +159,10 @@ func (h *history) snapshot(name string, rg historyRange, now time.Time) historyJ
 }
 
 // at is level.at with the open bucket's quantiles worked out; bounds are
-// the service's latency buckets'.
-func (l *serviceLevel) at(b int64, bounds []float64) (servicePoint, bool) {
+// the service's latency buckets', lo and hi its extrema.
+func (l *serviceLevel) at(b int64, bounds []float64, lo, hi float64) (servicePoint, bool) {
 	if b == l.openB {
-		return l.closed(bounds), true
+		return l.closed(bounds, lo, hi), true
 	}
 	return l.level.at(b)
 }

@@ -3,9 +3,12 @@ package otelmon
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"math"
 	"net/http"
 	"net/http/httptest"
+	"slices"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -13,6 +16,8 @@ import (
 	"go.opentelemetry.io/otel/metric"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 
+	"github.com/listsync/otelmon/breaker"
+	"github.com/listsync/otelmon/healthcheck"
 	"github.com/listsync/otelmon/internal/clock"
 	"github.com/listsync/otelmon/internal/names"
 )
@@ -210,8 +215,9 @@ func newServiceInstruments(t testing.TB, mp metric.MeterProvider) serviceInstrum
 }
 
 // A service's history: request and 429 counts per bucket, latency
-// quantiles from the increase of the histogram's buckets, the worst health
-// and breaker reading of each bucket, and a counter reset counted from zero.
+// quantiles from the increase of the histogram's buckets within the
+// smallest and largest latency seen, the worst health and breaker reading
+// of each bucket, and a counter reset counted from zero.
 func TestHistoryServices(t *testing.T) {
 	clk := clock.NewFake(time.Unix(1_700_000_000, 0).Truncate(5 * time.Minute))
 	reader := sdkmetric.NewManualReader()
@@ -261,9 +267,11 @@ func TestHistoryServices(t *testing.T) {
 	}{
 		{"requests", got.Requests, []float64{nan, 10, 4, 0}},
 		{"rateLimited", got.RateLimited, []float64{nan, 2, 0, 0}},
-		// p50: rank 5 of 9 in (0, 0.1]: 0.1·5/9; p95: rank 9.5, in (0.5, 1]: 0.5+0.5·0.5.
-		{"latencyP50Seconds", got.LatencyP50Seconds, []float64{nan, 0.1 * 5 / 9, 0.1 + 0.1*0.5, nan}},
-		{"latencyP95Seconds", got.LatencyP95Seconds, []float64{nan, 0.75, 0.1 + 0.1*0.95, nan}},
+		// The histogram saw 0.05 s to 0.7 s. p50: rank 5 of 9 in (0, 0.1],
+		// narrowed to [0.05, 0.1]: 0.05+0.05·5/9; p95: rank 9.5, in (0.5, 1],
+		// narrowed to (0.5, 0.7]: 0.5+0.2·0.5.
+		{"latencyP50Seconds", got.LatencyP50Seconds, []float64{nan, 0.05 + 0.05*5/9, 0.1 + 0.1*0.5, nan}},
+		{"latencyP95Seconds", got.LatencyP95Seconds, []float64{nan, 0.6, 0.1 + 0.1*0.95, nan}},
 		{"up", got.Up, []float64{nan, 1, 0, nan}},
 	} {
 		g := make([]float64, 4)
@@ -284,7 +292,7 @@ func TestHistoryServices(t *testing.T) {
 		t.Errorf("24h: %d points, last: %v requests, up %v, breaker %q; want 288, 14, 0, open",
 			n, coarse.Requests[n-1], coarse.Up[n-1], coarse.Breaker[n-1])
 	}
-	if p95 := float64(coarse.LatencyP95Seconds[len(coarse.LatencyP95Seconds)-1]); math.Abs(p95-(0.5+0.5*(0.95*14-13)/1)) > 1e-6 {
+	if p95 := float64(coarse.LatencyP95Seconds[len(coarse.LatencyP95Seconds)-1]); math.Abs(p95-(0.5+0.2*(0.95*14-13)/1)) > 1e-6 {
 		t.Errorf("24h p95 = %v", p95)
 	}
 }
@@ -295,21 +303,219 @@ func TestBucketQuantile(t *testing.T) {
 		name   string
 		q      float64
 		counts []uint64
+		lo, hi float64 // NaN: no extrema
 		want   float64
 	}{
-		{"empty", 0.5, []uint64{0, 0, 0, 0}, nan},
-		{"first bucket from zero", 0.5, []uint64{4, 0, 0, 0}, 0.5},
-		{"middle bucket", 0.5, []uint64{1, 2, 1, 0}, 1.5},
-		{"upper edge", 1, []uint64{0, 3, 0, 0}, 2},
-		{"in the unbounded bucket: its lower bound", 0.95, []uint64{1, 0, 0, 9}, 4},
-		{"skips empty buckets", 0.5, []uint64{0, 0, 2, 0}, 3},
-		{"counts do not fit the bounds", 0.5, []uint64{1, 1}, nan},
+		{"empty", 0.5, []uint64{0, 0, 0, 0}, nan, nan, nan},
+		{"first bucket from zero", 0.5, []uint64{4, 0, 0, 0}, nan, nan, 0.5},
+		{"middle bucket", 0.5, []uint64{1, 2, 1, 0}, nan, nan, 1.5},
+		{"upper edge", 1, []uint64{0, 3, 0, 0}, nan, nan, 2},
+		{"in the unbounded bucket: its lower bound", 0.95, []uint64{1, 0, 0, 9}, nan, nan, 4},
+		{"skips empty buckets", 0.5, []uint64{0, 0, 2, 0}, nan, nan, 3},
+		{"counts do not fit the bounds", 0.5, []uint64{1, 1}, nan, nan, nan},
+		// With the histogram's extrema: the bucket interpolated in is
+		// narrowed to them, and no estimate falls outside.
+		{"below the largest value seen", 0.95, []uint64{10, 0, 0, 0}, 0.0002, 0.0004, 0.0002 + 0.0002*0.95},
+		{"above the smallest value seen", 0.05, []uint64{0, 10, 0, 0}, 1.5, 1.9, 1.5 + 0.4*0.05},
+		{"one value", 0.5, []uint64{0, 0, 7, 0}, 3, 3, 3},
+		{"the unbounded bucket ends at the largest value", 0.95, []uint64{1, 0, 0, 9}, 0.5, 10, 4 + 6*(9.5-1)/9},
+		{"only the largest value known", 0.95, []uint64{4, 0, 0, 0}, nan, 0.5, 0.5 * 0.95},
+		{"extrema wider than the bucket change nothing", 0.5, []uint64{1, 2, 1, 0}, 0.1, 3, 1.5},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			if got := bucketQuantile(tc.q, bounds, tc.counts); !sameVals([]float64{got}, []float64{tc.want}) {
-				t.Errorf("bucketQuantile(%v, %v) = %v, want %v", tc.q, tc.counts, got, tc.want)
+			got := bucketQuantile(tc.q, bounds, tc.counts, tc.lo, tc.hi)
+			if !sameVals([]float64{got}, []float64{tc.want}) {
+				t.Errorf("bucketQuantile(%v, %v, [%v, %v]) = %v, want %v", tc.q, tc.counts, tc.lo, tc.hi, got, tc.want)
+			}
+			if !math.IsNaN(got) && (!math.IsNaN(tc.lo) && got < tc.lo || !math.IsNaN(tc.hi) && got > tc.hi) {
+				t.Errorf("bucketQuantile = %v, outside [%v, %v]", got, tc.lo, tc.hi)
 			}
 		})
+	}
+}
+
+// Each bucket's health and breaker state is the worst the bucket saw,
+// from the transitions the history is told of, not only from the gauges'
+// readings: an outage of 30 seconds inside a minute whose start and end
+// read up is down in that minute, and a breaker open for those 30 seconds
+// is open. The state a minute ends in is the state the next one starts
+// in, transitions or not.
+func TestHistoryWorstStateInBucket(t *testing.T) {
+	clk := clock.NewFake(time.Unix(1_700_000_000, 0).Truncate(5 * time.Minute))
+	reader := sdkmetric.NewManualReader()
+	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))
+	t.Cleanup(func() { _ = mp.Shutdown(context.Background()) })
+	si := newServiceInstruments(t, mp)
+	h := newHistory(reader, clk, names.Default)
+	ctx := context.Background()
+	imdb := metric.WithAttributes(attribute.String(names.AttrService, "imdb"))
+	gauges := func(up, state int64) {
+		si.up.Record(ctx, up, imdb)
+		si.breaker.Record(ctx, state, imdb)
+	}
+	at := func(d time.Duration) {
+		clk.Advance(d - clk.Now().Sub(time.Unix(1_700_000_000, 0).Truncate(5*time.Minute)))
+	}
+
+	// minute 0: up and closed at its start and end; down and open from
+	// 0:15 to 0:45.
+	gauges(1, 0)
+	h.collect(clk.Now()) // a query at 0:00
+	at(15 * time.Second)
+	h.noteHealth("imdb", false, clk.Now())
+	h.noteBreaker("imdb", breaker.Open, clk.Now())
+	at(45 * time.Second)
+	h.noteHealth("imdb", true, clk.Now())
+	h.noteBreaker("imdb", breaker.HalfOpen, clk.Now())
+	h.noteBreaker("imdb", breaker.Closed, clk.Now())
+	at(time.Minute)
+	h.collect(clk.Now().Add(-1)) // the sampler, at the minute's end: up, closed
+	// minute 1: nothing happens. minute 2: the breaker opens at 2:50, and
+	// stays open, and no query reads the gauge before the sampler.
+	at(2 * time.Minute)
+	h.collect(clk.Now().Add(-1))
+	at(2*time.Minute + 50*time.Second)
+	h.noteBreaker("imdb", breaker.Open, clk.Now())
+	gauges(1, 1)
+	at(3 * time.Minute)
+	h.collect(clk.Now().Add(-1))
+	// minute 3: no transition, and no collection (the sampler missed it):
+	// the breaker is still open. minute 4, in progress: a transition, told
+	// without any collection.
+	at(4*time.Minute + 10*time.Second)
+	h.noteHealth("imdb", false, clk.Now())
+
+	got := h.snapshot("1h", historyRanges["1h"], clk.Now()).Services["imdb"]
+	up := make([]float64, 5)
+	for i, v := range got.Up[len(got.Up)-5:] {
+		up[i] = float64(v)
+	}
+	if want := []float64{0, 1, 1, 1, 0}; !sameVals(up, want) {
+		t.Errorf("up, minutes 0 to 4: %v, want %v", up, want)
+	}
+	if b, want := got.Breaker[len(got.Breaker)-5:], []string{"open", "closed", "open", "open", "open"}; !slices.Equal(b, want) {
+		t.Errorf("breaker, minutes 0 to 4: %q, want %q", b, want)
+	}
+	// The 5-minute bucket holds all of it: its worst.
+	coarse := h.snapshot("24h", historyRanges["24h"], clk.Now()).Services["imdb"]
+	if n := len(coarse.Up); coarse.Up[n-1] != 0 || coarse.Breaker[n-1] != "open" {
+		t.Errorf("24h: up %v, breaker %q; want 0, open", coarse.Up[n-1], coarse.Breaker[n-1])
+	}
+}
+
+// The Monitor tells the history of every health and breaker transition:
+// a service down and a breaker open for 30 seconds inside a minute, up and
+// closed at the minute's start and end, show as down and open in that
+// minute, on the page's API.
+func TestHistoryToldOfTransitions(t *testing.T) {
+	var ok atomic.Bool
+	ok.Store(true)
+	srv := flakyServer(t, &ok)
+	m, clk := newTestMonitor(t, DefaultConfig(), WithAPIKey(testKey), WithHealthCheckURLs(map[string]string{"imdb": srv.URL}),
+		WithBreakerOptions(breaker.WithOpenTimeoutOverride(20*time.Second)))
+	clk.Advance(clk.Now().Truncate(time.Minute).Add(time.Minute).Sub(clk.Now()))
+	api := httptest.NewServer(m.Handler())
+	t.Cleanup(api.Close)
+	ctx := context.Background()
+	if err := m.SetupDefaultHealthCheckers(ctx); err != nil {
+		t.Fatal(err)
+	}
+	check := func(n int) {
+		for range n {
+			if _, err := m.CheckHealthNow(ctx, "imdb"); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	b, err := m.breakers.Get("imdb")
+	if err != nil {
+		t.Fatal(err)
+	}
+	check(1)
+	_ = getHistory(t, api, "") // a look at 0:00: up, closed
+
+	clk.Advance(15 * time.Second)
+	ok.Store(false)
+	check(m.cfg.HealthChecks.FailureThreshold)
+	for b.Stats().State != breaker.Open {
+		_ = b.Execute(ctx, func(context.Context) error { return errors.New("500") })
+	}
+	clk.Advance(20 * time.Second)
+	ok.Store(true)
+	check(m.cfg.HealthChecks.RecoveryThreshold)
+	for b.Stats().State != breaker.Closed {
+		if err := b.Execute(ctx, func(context.Context) error { return nil }); err != nil {
+			t.Fatalf("trial call: %v", err)
+		}
+	}
+	if st := m.Status(); st.HealthSummary.Services[0].Status != healthcheck.Up {
+		t.Fatalf("imdb is %v after recovering", st.HealthSummary.Services[0].Status)
+	}
+	clk.Advance(25*time.Second - 1)
+	m.hist.collect(clk.Now()) // the sampler at the minute's end: up, closed
+	clk.Advance(10 * time.Second)
+
+	h := getHistory(t, api, "")
+	s := h.Services["imdb"]
+	if up := tail(vals(s.Up), 2); !sameVals(up, []float64{0, 1}) {
+		t.Errorf("imdb up, last 2 minutes: %v, want [0 1]: the outage inside the first", up)
+	}
+	var br [2]string
+	for i, v := range s.Breaker[len(s.Breaker)-2:] {
+		if v != nil {
+			br[i] = *v
+		}
+	}
+	if br != [2]string{"open", "closed"} {
+		t.Errorf("imdb breaker, last 2 minutes: %q, want open, closed", br)
+	}
+}
+
+// A collection whose reading began before a transition was told does not
+// take the state back to what it read.
+func TestHistoryReadingOlderThanTransition(t *testing.T) {
+	clk := clock.NewFake(time.Unix(1_700_000_000, 0).Truncate(time.Minute))
+	h := newHistory(sdkmetric.NewManualReader(), clk, names.Default)
+	h.noteHealth("imdb", true, clk.Now())
+	notes := h.notes // a collection starts reading: up
+	h.noteHealth("imdb", false, clk.Now())
+	h.mu.Lock()
+	h.services["imdb"].feed(&serviceReading{up: upUp, breaker: 1}, clk.Now().UnixNano(), notes)
+	h.mu.Unlock()
+	clk.Advance(time.Minute)
+	h.noteBreaker("imdb", breaker.Closed, clk.Now()) // opens minute 1 in the state minute 0 ended in
+	got := h.snapshot("1h", historyRanges["1h"], clk.Now()).Services["imdb"]
+	if up := got.Up[len(got.Up)-1]; up != 0 {
+		t.Errorf("minute 1 starts up=%v, want down (0): the reading was older than the transition", up)
+	}
+}
+
+// RateLimitedLastHour counts the 429 answers of the last 60 minutes, those
+// since the last collection included.
+func TestHistoryLimitedLastHour(t *testing.T) {
+	clk := clock.NewFake(time.Unix(1_700_000_000, 0).Truncate(time.Minute))
+	reader := sdkmetric.NewManualReader()
+	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))
+	t.Cleanup(func() { _ = mp.Shutdown(context.Background()) })
+	si := newServiceInstruments(t, mp)
+	h := newHistory(reader, clk, names.Default)
+	ctx := context.Background()
+	tmdb := metric.WithAttributes(attribute.String(names.AttrService, "tmdb"))
+	if n := h.limitedLastHour("tmdb", clk.Now(), 4); n != 4 {
+		t.Errorf("before any collection: %d, want all 4", n)
+	}
+	var total uint64
+	for range 90 { // one 429 a minute for 90 minutes
+		si.limited.Add(ctx, 1, tmdb)
+		total++
+		clk.Advance(time.Minute)
+		h.collect(clk.Now().Add(-1))
+	}
+	clk.Advance(10 * time.Second)
+	si.limited.Add(ctx, 2, tmdb) // not yet collected
+	total += 2
+	if n := h.limitedLastHour("tmdb", clk.Now(), total); n != 59+2 {
+		t.Errorf("last hour: %d, want 61 (59 closed minutes, 2 since the last collection)", n)
 	}
 }
 
@@ -455,7 +661,8 @@ func TestHistoryAlerts(t *testing.T) {
 	}
 }
 
-// Queries, collections and recording run at once (for -race).
+// Queries, collections, transitions and recording run at once (for
+// -race).
 func TestHistoryConcurrent(t *testing.T) {
 	m, clk, _ := historyMonitor(t)
 	ctx := context.Background()
@@ -467,10 +674,15 @@ func TestHistoryConcurrent(t *testing.T) {
 			if i%20 == 0 {
 				m.hist.collect(clk.Now())
 			}
+			if i%7 == 0 {
+				m.hist.noteHealth("trakt", i%2 == 0, clk.Now())
+				m.hist.noteBreaker("trakt", breaker.State(i%3), clk.Now())
+			}
 		}
 	}()
 	for range 50 {
 		_ = m.history("1h", historyRanges["1h"])
+		_ = m.Status()
 		clk.Advance(time.Second)
 	}
 	<-done

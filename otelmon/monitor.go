@@ -174,6 +174,11 @@ func New(cfg Config, opts ...Option) (*Monitor, error) {
 // registrations made so far are in m.regs for unregister.
 func (m *Monitor) build(o options) error {
 	meter := m.mp.Meter(ScopeName, metric.WithInstrumentationVersion(Version))
+	// The history reads through the engine's reader: cumulative, so
+	// reading it disturbs nothing, and one reader fewer to aggregate every
+	// measurement into. It exists before the breakers and health checks
+	// whose transitions it is told of.
+	m.hist = newHistory(m.alerts.Reader(), m.clock, m.prefix)
 	var err error
 	if m.sync, err = newSyncMetrics(meter, m.prefix, m.cfg.Metrics, m.clock, m.tracing.provider != nil); err != nil {
 		return err
@@ -215,10 +220,6 @@ func (m *Monitor) build(o options) error {
 		return err
 	}
 	m.regs = append(m.regs, reg)
-	// The history reads through the engine's reader: cumulative, so
-	// reading it disturbs nothing, and one reader fewer to aggregate every
-	// measurement into.
-	m.hist = newHistory(m.alerts.Reader(), m.clock, m.prefix)
 	return m.setupAlerts(o)
 }
 
@@ -252,10 +253,13 @@ func (m *Monitor) buildProvider(o options) error {
 	return nil
 }
 
-// onBreakerChange follows every breaker's transitions.
+// onBreakerChange follows every breaker's transitions: it logs them, tells
+// the history (whose breaker strip keeps the worst state of each bucket)
+// and asks for an alert evaluation when a breaker opens.
 func (m *Monitor) onBreakerChange(ev breaker.StateChange) {
 	m.logger.Info("otelmon: circuit breaker changed state", "service", ev.Name, "from", ev.From.String(), "to", ev.To.String(),
 		"consecutiveFailures", ev.Counts.ConsecutiveFailures)
+	m.hist.noteBreaker(m.api.services.get(ev.Name).name, ev.To, m.clock.Now())
 	if ev.To == breaker.Open {
 		m.requestEvaluation()
 	}

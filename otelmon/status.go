@@ -75,6 +75,11 @@ type BreakerStatus struct {
 	Mode                string `json:"mode"`
 	ConsecutiveFailures uint32 `json:"consecutiveFailures"`
 	Rejected            uint64 `json:"rejected"`
+	// RetryAt is when an open breaker lets trial calls through again: the
+	// end of its open period (a Retry-After the service sent included).
+	// Zero, and absent from the JSON, unless State is "open"; a breaker
+	// forced open has none.
+	RetryAt time.Time `json:"retryAt,omitzero"`
 }
 
 // RateLimitStatus is the pacing of one service's requests, shared by every
@@ -102,12 +107,18 @@ type RateLimitStatus struct {
 	// requests spent waiting for the pacer.
 	Retries     uint64  `json:"retries"`
 	WaitSeconds float64 `json:"waitSeconds"`
+	// RateLimitedLastHour counts the requests answered 429 Too Many
+	// Requests in the last hour (the last 60 one-minute buckets of the
+	// history, the one in progress included). Services past the metrics'
+	// cardinality limit share one count.
+	RateLimitedLastHour uint64 `json:"rateLimitedLastHour"`
 }
 
 // rateLimitStatuses returns the pacing of every service with a client, in
 // first-seen order.
 func (m *Monitor) rateLimitStatuses() []RateLimitStatus {
 	out := []RateLimitStatus{}
+	now := m.clock.Now()
 	m.api.clients.each(func(c *serviceClient) {
 		snap := c.pacer.Snapshot()
 		st := RateLimitStatus{
@@ -119,6 +130,8 @@ func (m *Monitor) rateLimitStatuses() []RateLimitStatus {
 			MaxPauseSeconds:   snap.MaxPause.Seconds(),
 			Retries:           c.series.retries.Load(),
 			WaitSeconds:       snap.Waited.Seconds(),
+
+			RateLimitedLastHour: m.hist.limitedLastHour(c.series.name, now, c.series.rateLimited.Load()),
 		}
 		if snap.Remaining >= 0 {
 			st.Remaining = &snap.Remaining
@@ -159,6 +172,7 @@ func (m *Monitor) Status() Status {
 			Mode:                b.Mode.String(),
 			ConsecutiveFailures: b.Counts.ConsecutiveFailures,
 			Rejected:            b.Rejected,
+			RetryAt:             b.OpenUntil.UTC(),
 		})
 	}
 	st.ActiveCriticalAlerts, st.ActiveWarningAlerts = m.activeAlertCounts()

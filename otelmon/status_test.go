@@ -3,8 +3,11 @@ package otelmon
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"testing"
 	"time"
+
+	"github.com/listsync/otelmon/breaker"
 )
 
 // The status JSON serves each source's last success twice, in
@@ -67,5 +70,71 @@ func TestStatusJSONEmptyMap(t *testing.T) {
 	}
 	if string(doc["lastSuccessfulSync"]) != "{}" {
 		t.Fatalf("lastSuccessfulSync = %s", doc["lastSuccessfulSync"])
+	}
+}
+
+// An open breaker says when it lets trial calls through again; a closed
+// one has no retryAt in its JSON.
+func TestStatusBreakerRetryAt(t *testing.T) {
+	m, clk := newTestMonitor(t, DefaultConfig(), WithBreakerOptions(breaker.WithOpenTimeoutOverride(90*time.Second)))
+	ctx := context.Background()
+	for _, name := range []string{"imdb", "tmdb"} {
+		if _, err := m.breakers.Get(name); err != nil {
+			t.Fatal(err)
+		}
+	}
+	b, _ := m.breakers.Get("imdb")
+	for b.Stats().State != breaker.Open {
+		_ = b.Execute(ctx, func(context.Context) error { return errors.New("500") })
+	}
+	opened := clk.Now()
+	clk.Advance(10 * time.Second)
+	body, err := json.Marshal(m.Status())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		CircuitBreakers []map[string]any `json:"circuitBreakers"`
+	}
+	if err := json.Unmarshal(body, &doc); err != nil {
+		t.Fatal(err)
+	}
+	for _, cb := range doc.CircuitBreakers {
+		retry, has := cb["retryAt"].(string)
+		switch cb["service"] {
+		case "imdb":
+			if want := opened.Add(90 * time.Second).UTC().Format(time.RFC3339Nano); !has || retry != want {
+				t.Errorf("open imdb: retryAt %v, want %s", cb["retryAt"], want)
+			}
+		case "tmdb":
+			if has {
+				t.Errorf("closed tmdb has retryAt %s", retry)
+			}
+		}
+	}
+	clk.Advance(80 * time.Second) // the open period is over: half-open, no retryAt
+	for _, cb := range m.Status().CircuitBreakers {
+		if cb.Service == "imdb" && (cb.State != "half-open" || !cb.RetryAt.IsZero()) {
+			t.Errorf("after the open period: %s, retryAt %v; want half-open and none", cb.State, cb.RetryAt)
+		}
+	}
+}
+
+// Each service's pacing says how many of its requests were answered 429
+// in the last hour.
+func TestStatusRateLimitedLastHour(t *testing.T) {
+	m, clk := newTestMonitor(t, DefaultConfig())
+	tmdb := m.client("tmdb")
+	tmdb.series.rateLimited.Add(3)
+	m.hist.collect(clk.Now())
+	clk.Advance(61 * time.Minute)
+	m.hist.collect(clk.Now())
+	tmdb.series.rateLimited.Add(2)
+	got := map[string]uint64{}
+	for _, rl := range m.Status().RateLimits {
+		got[rl.Service] = rl.RateLimitedLastHour
+	}
+	if n, ok := got["tmdb"]; !ok || n != 2 {
+		t.Errorf("429s in the last hour: %v, want tmdb 2 (3 more were 61 minutes ago)", got)
 	}
 }

@@ -2,6 +2,9 @@ package main
 
 import (
 	"encoding/json"
+	"net/http"
+	"os"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -116,5 +119,101 @@ func TestStatusPageInBrowser(t *testing.T) {
 	}
 	if silence.ID != sum.Silenced.Silence || silence.CreatedBy != "status page" || silence.Status.State != "expired" || len(silence.Matchers) == 0 {
 		t.Errorf("silence made by the page: %s, want one by %q, expired", body, "status page")
+	}
+}
+
+// longRuleName is a custom rule's name as long as a rule's name may be
+// (128 characters) and without a space to break it at.
+const longRuleName = "imdb_watchlist_sync_keeps_failing_after_the_nightly_catalogue_import_and_the_retry_budget_is_spent_for_the_whole_team_on_call_no"
+
+// TestStatusPageLayout opens the status page at the widths of a phone, a
+// small laptop and a desktop, with the demo on a bad day: imdb failing,
+// tmdb answering 429, a custom rule with a long name firing, a silence
+// with a long comment, and the inline silence form open. The script
+// (internal/e2etest/browser/status-layout.mjs) checks that every control
+// can be reached where it is drawn, that the page never scrolls sideways
+// and that long texts wrap in their cells; it saves a screenshot at each
+// width in $OTELMON_SCREENSHOTS when set, else in a directory kept when
+// the test fails, and the test logs their paths.
+func TestStatusPageLayout(t *testing.T) {
+	if len(longRuleName) != 128 {
+		t.Fatalf("longRuleName has %d characters, want 128", len(longRuleName))
+	}
+	const key = "status-layout-test-key"
+	addr := demo(t, "-api-key", key, "-sync-interval", "100ms", "-health-interval", "100ms", "-eval-interval", "100ms",
+		"-fail", "imdb", "-rate-limit", "tmdb", "-breaker-open-timeout", "1h", "-custom-rule", longRuleName)
+	base := "http://" + addr
+	alertsURL := base + "/api/v3/monitoring/alerts?apikey=" + key
+	body := waitFor(t, alertsURL, `"rule":"service_down"`, `"rule":"circuit_breaker_open"`, `"rule":"`+longRuleName+`"`)
+
+	// A silence of imdb's service_down alert, with a comment that holds a
+	// long unbroken URL.
+	var alerts []struct {
+		ID   string `json:"id"`
+		Rule string `json:"rule"`
+	}
+	if err := json.Unmarshal([]byte(body), &alerts); err != nil {
+		t.Fatalf("alerts: %v\n%s", err, body)
+	}
+	const longURL = "https://runbooks.example.com/imdb/outages/2026/catalogue-import-migration-to-the-new-datacenter-and-what-to-do-meanwhile"
+	comment := "imdb moves to the new datacenter tonight; expect 500s from every endpoint until the cut-over ends, see " + longURL
+	for _, a := range alerts {
+		if a.Rule != "service_down" {
+			continue
+		}
+		req, err := http.NewRequest(http.MethodPost, base+"/api/v3/monitoring/alerts/"+a.ID+"/silence",
+			strings.NewReader(`{"duration":"4h","createdBy":"Dana from the platform team","comment":`+strconv.Quote(comment)+`}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("X-Api-Key", key)
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusCreated && resp.StatusCode != http.StatusOK {
+			t.Fatalf("silence imdb's service_down: %s", resp.Status)
+		}
+		break
+	}
+
+	dir := os.Getenv("OTELMON_SCREENSHOTS")
+	if dir == "" {
+		var err error
+		if dir, err = os.MkdirTemp("", "otelmon-layout-"); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() {
+			if !t.Failed() {
+				_ = os.RemoveAll(dir)
+			}
+		})
+	}
+	t.Logf("screenshots of the page at each width: %s", dir)
+	texts, _ := json.Marshal([]string{longRuleName, longURL})
+	out := e2etest.RunBrowserScript(t, "status-layout.mjs", 150*time.Second,
+		"STATUS_PAGE_URL="+base+"/", "STATUS_PAGE_API_KEY="+key, "STATUS_LAYOUT_SHOTS="+dir, "STATUS_LAYOUT_TEXTS="+string(texts))
+	var sum struct {
+		Widths map[string]struct {
+			PageWidth int `json:"pageWidth"`
+			Window    int `json:"window"`
+			Controls  int `json:"controls"`
+		} `json:"widths"`
+		Screenshots []string `json:"screenshots"`
+	}
+	if err := json.Unmarshal(out, &sum); err != nil {
+		t.Fatalf("status-layout.mjs printed no summary: %v\n%s", err, out)
+	}
+	for _, w := range []string{"390", "1024", "1440"} {
+		m, ok := sum.Widths[w]
+		if !ok || m.Controls == 0 || m.PageWidth > m.Window {
+			t.Errorf("at %s px: %+v, want controls checked and a page no wider than the window", w, m)
+		}
+		t.Logf("at %s px: the page is %d px wide, %d controls reachable where they are drawn", w, m.PageWidth, m.Controls)
+	}
+	for _, p := range sum.Screenshots {
+		t.Logf("screenshot: %s", p)
 	}
 }

@@ -71,6 +71,7 @@ type config struct {
 	traceURL           string
 	statePath          string // empty: keep nothing
 	defaultState       bool   // statePath is the default, whose directory the demo makes
+	customRule         string
 }
 
 // stateDirName is the demo's directory in the user's state directory.
@@ -113,6 +114,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.StringVar(&alertmanagers, "alertmanager", "", "also send alerts to the Alertmanager at this base URL (e.g. http://127.0.0.1:9093); comma-separated, to every member of a cluster, as Prometheus does")
 	fs.StringVar(&c.traceURL, "trace-url", "", "link alerts' trace ids to this URL, {traceId} standing for the id (e.g. http://127.0.0.1:16686/trace/{traceId})")
 	fs.StringVar(&c.statePath, "state", defaultState, "file to keep silences and acknowledgements in across restarts (\"\": keep nothing; default under $XDG_STATE_HOME, else ~/.local/state)")
+	fs.StringVar(&c.customRule, "custom-rule", "", "add a custom warning rule of this name, as a host adds its own: it fires while a source's syncs keep failing")
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
@@ -279,6 +281,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, ready cha
 			logger.Error("monitor shutdown", "err", err)
 		}
 	}()
+	if cfg.customRule != "" {
+		if err := mon.Alerts().AddRule(customRule(cfg.customRule, mcfg.Metrics)); err != nil {
+			return fmt.Errorf("-custom-rule: %w", err)
+		}
+	}
 	if err := mon.SetupDefaultHealthCheckers(ctx); err != nil {
 		return err
 	}
@@ -378,6 +385,24 @@ func startUpstreams(cfg config) (map[string]*upstream, error) {
 		out[name] = u
 	}
 	return out, nil
+}
+
+// customRule is the rule -custom-rule adds: a warning while a source has
+// failed its last syncs, read from the Monitor's consecutive_failures
+// gauge under the configured metric names.
+func customRule(name string, mc otelmon.MetricsConfig) alerting.Rule {
+	return alerting.Rule{
+		Name:        name,
+		Level:       alerting.Warning,
+		Description: "A custom rule added by the demo's -custom-rule: a source's last syncs failed.",
+		Labels:      map[string]string{"component": "custom"},
+		Condition: alerting.Threshold{
+			// The full name, empty parts left out as the Monitor does.
+			Instrument: strings.Join(slices.DeleteFunc([]string{mc.Namespace, mc.Subsystem, "consecutive_failures"},
+				func(s string) bool { return s == "" }), "_"),
+			Op: alerting.OpGreater,
+		},
+	}
 }
 
 // newAPIKey returns 32 random hex digits.

@@ -145,26 +145,38 @@ async function drive(page) {
     const row = page.locator(`#services tr[data-service="${s}"]`);
     const [health, breaker] = s === "imdb" ? ["down", "open"] : ["up", "closed"];
     await row.locator("td").nth(1).filter({ hasText: new RegExp(`^${health}$`) }).waitFor();
-    await row.locator("td").nth(2).filter({ hasText: new RegExp(`^${breaker}$`) }).waitFor();
+    await row.locator("td").nth(2).locator(".pill").filter({ hasText: new RegExp(`^${breaker}$`) }).waitFor();
     services[s] = { health, breaker };
   }
   const imdbError = (await page.locator('#services tr[data-service="imdb"] td').nth(5).innerText()).trim();
   check(imdbError !== "", "imdb's last error is not shown");
   services.imdb.lastError = imdbError;
+  // The open breaker says when it tries again: the API's retryAt, an hour
+  // away (-breaker-open-timeout 1h).
+  const retry = page.locator('#services tr[data-service="imdb"] td').nth(2).locator(".note").filter({ hasText: /^retries at .+ \(in (59 min|1 h)\)$/ });
+  await retry.waitFor();
+  services.imdb.retry = (await retry.innerText()).trim();
   // Pace: tmdb is paced at its published 40 requests a second, trakt reads
   // at 1000 per 5 minutes with writes at 1 a second; imdb is unpaced.
   const paceOf = (s) => page.locator(`#services tr[data-service="${s}"] td`).nth(6);
   await paceOf("tmdb").filter({ hasText: /^40\/s/ }).waitFor();
   await paceOf("trakt").filter({ hasText: /writes 1\.0\/s/ }).waitFor();
   await paceOf("imdb").filter({ hasText: /^unpaced/ }).waitFor();
-  for (const s of SERVICES) services[s].pace = (await paceOf(s).innerText()).trim();
+  for (const s of SERVICES) {
+    services[s].pace = (await paceOf(s).innerText()).trim();
+    check(/429 in the last hour/.test(services[s].pace), `${s}'s pace does not say its 429s of the last hour: ${JSON.stringify(services[s].pace)}`);
+    check(/pauses at most 5 min/.test(services[s].pace), `${s}'s pace does not say its longest pause (5 min by default): ${JSON.stringify(services[s].pace)}`);
+  }
 
-  // 5. Recent syncs: a row per source, imdb failing and the rest succeeding.
+  // 5. Recent syncs: a row per source, imdb failing and the rest
+  // succeeding, each duration with its unit.
   const syncs = {};
   for (const s of SERVICES) {
     const result = s === "imdb" ? "failure" : "success";
-    await page.locator("#syncs tr").filter({ has: page.locator("td:first-child", { hasText: new RegExp(`^${s}$`) }) })
-      .locator("td").nth(1).filter({ hasText: new RegExp(`^${result}$`) }).waitFor();
+    const row = page.locator("#syncs tr").filter({ has: page.locator("td:first-child", { hasText: new RegExp(`^${s}$`) }) });
+    await row.locator("td").nth(1).filter({ hasText: new RegExp(`^${result}$`) }).waitFor();
+    const duration = (await row.locator("td").nth(3).innerText()).trim();
+    check(/^\d+(\.\d+)? (ms|s)$/.test(duration) && duration !== "0.00 s", `${s}'s last duration reads ${JSON.stringify(duration)}`);
     syncs[s] = result;
   }
 
@@ -240,7 +252,11 @@ async function drive(page) {
   const listed = page.locator(`#silences tr[data-silence="${sid}"]`);
   await listed.filter({ hasText: comment }).waitFor();
   await listed.locator(".pill").filter({ hasText: /^active$/ }).waitFor();
-  await page.locator(`#alerts tr[data-alert-row="${id}"] .silenced-by`).filter({ hasText: sid }).waitFor();
+  // The silenced alert names who silenced it and why; the silence's id
+  // is the tooltip.
+  const by = page.locator(`#alerts tr[data-alert-row="${id}"] .silenced-by`).filter({ hasText: "status page" }).filter({ hasText: comment });
+  await by.waitFor();
+  check((await by.locator(`[data-silence="${sid}"]`).getAttribute("title")) === "silence " + sid, "the silence's id is not the tooltip of who silenced the alert");
   const expired = page.waitForResponse((r) => r.request().method() === "DELETE" && r.url().endsWith(`/silences/${sid}`));
   await listed.getByRole("button", { name: "Expire" }).click();
   const del = await expired;
