@@ -158,7 +158,9 @@ func TestFleet(t *testing.T) {
 	for i := range 3 {
 		id := ""
 		args := []string{"-listen", "127.0.0.1:0", "-sync-interval", "200ms", "-health-interval", "200ms",
-			"-eval-interval", "200ms", "-breaker-open-timeout", "1s", "-alertmanager", ams[0].Base + "," + ams[1].Base}
+			"-eval-interval", "200ms", "-breaker-open-timeout", "1s", "-alertmanager", ams[0].Base + "," + ams[1].Base,
+			// Each instance keeps its own alert state, as instances do.
+			"-state", filepath.Join(t.TempDir(), fmt.Sprintf("listsync-%d.json", i))}
 		if i == 2 {
 			id = "service.instance.id=" + failingInstance
 			args = append(args, "-fail", failingService, "-fail-for", failFor.String())
