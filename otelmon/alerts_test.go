@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/listsync/otelmon/alerting"
+	"github.com/listsync/otelmon/otelmon/internal/httpapi"
 )
 
 // chanNotifier hands every notification to a channel.
@@ -143,8 +144,8 @@ func TestAPIAlerts(t *testing.T) {
 		{"not an object", ack, `["alice"]`, 400, CodeBadRequest},
 		{"two values", ack, `{} {}`, 400, CodeBadRequest},
 		{"trailing brace", ack, `{}}`, 400, CodeBadRequest},
-		{"whitespace flood", ack, `{}` + strings.Repeat(" ", maxBodyBytes), 413, CodeTooLarge},
-		{"too large", ack, `{"comment":"` + strings.Repeat("x", maxBodyBytes) + `"}`, 413, CodeTooLarge},
+		{"whitespace flood", ack, `{}` + strings.Repeat(" ", httpapi.MaxBodyBytes), 413, CodeTooLarge},
+		{"too large", ack, `{"comment":"` + strings.Repeat("x", httpapi.MaxBodyBytes) + `"}`, 413, CodeTooLarge},
 		{"long by", ack, `{"by":"` + strings.Repeat("x", 200) + `"}`, 400, CodeBadRequest},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

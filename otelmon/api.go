@@ -1,65 +1,134 @@
 package otelmon
 
 import (
+	"context"
 	"crypto/rand"
-	"crypto/subtle"
 	"encoding/hex"
-	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
-	"mime"
 	"net/http"
-	"net/url"
-	"strings"
-	"unicode/utf8"
-)
+	"time"
 
-// API paths.
-const (
-	apiPrefix = "/api/v3/monitoring/"
-	// maxBodyBytes bounds request bodies; larger ones get 413.
-	maxBodyBytes = 64 << 10
-	// maxPathParam bounds a path segment (alert id, service name).
-	maxPathParam = 256
+	"github.com/listsync/otelmon/healthcheck"
+	"github.com/listsync/otelmon/otelmon/internal/httpapi"
 )
 
 // Error codes of the API's JSON errors ({"error": "...", "code": "..."}).
 const (
-	CodeBadRequest       = "bad_request"
-	CodeUnauthorized     = "unauthorized"
-	CodeNotFound         = "not_found"
-	CodeMethodNotAllowed = "method_not_allowed"
-	CodeConflict         = "conflict"
-	CodeTooLarge         = "request_too_large"
+	CodeBadRequest       = httpapi.CodeBadRequest
+	CodeUnauthorized     = httpapi.CodeUnauthorized
+	CodeNotFound         = httpapi.CodeNotFound
+	CodeMethodNotAllowed = httpapi.CodeMethodNotAllowed
+	CodeConflict         = httpapi.CodeConflict
+	CodeTooLarge         = httpapi.CodeTooLarge
 	// CodeUnsupportedMediaType answers a body that is not JSON (415).
-	CodeUnsupportedMediaType = "unsupported_media_type"
-	CodeUnavailable          = "unavailable"
-	CodeInternal             = "internal_error"
+	CodeUnsupportedMediaType = httpapi.CodeUnsupportedMediaType
+	CodeUnavailable          = httpapi.CodeUnavailable
+	CodeInternal             = httpapi.CodeInternal
 )
 
-// apiError is the body of every error the API returns.
-type apiError struct {
-	Error string `json:"error"`
-	Code  string `json:"code"`
+// Handler returns the Monitor's HTTP API:
+//
+//	GET  /                                            status page (HTML; reads the API with the key)
+//	GET  /metrics                                     Prometheus exposition (open unless WithProtectedMetrics)
+//	GET  /api/v3/monitoring/status                    Status
+//	GET  /api/v3/monitoring/alerts                    active alerts; ?level=, ?state=, ?all=true
+//	GET  /api/v3/monitoring/health                    health summary; health+json on Accept
+//	GET  /api/v3/monitoring/history                   history of the last 1h, 6h or 24h: ?range= (default 1h)
+//	POST /api/v3/monitoring/alerts/{id}/acknowledge   {"by": "...", "comment": "..."}
+//	POST /api/v3/monitoring/health/{service}/check    runs that check now
+//	GET  /api/v3/monitoring/silences                  silences with their state (pending, active, expired)
+//	POST /api/v3/monitoring/silences                  {"matchers": [...], "startsAt", "endsAt", "createdBy", "comment"} → 201 {"id"}
+//	GET  /api/v3/monitoring/silences/{id}             one silence
+//	DELETE /api/v3/monitoring/silences/{id}           expires it
+//	POST /api/v3/monitoring/alerts/{id}/silence       {"duration": "2h", "comment": "..."} silences that alert's labels
+//	GET  /api/v3/monitoring/maintenance-windows       configured maintenance windows, each with "active"
+//
+// The /api/v3 endpoints require the API key in the X-Api-Key header. GET
+// and HEAD also take it from the apikey query parameter; a POST takes it
+// only from the header, so that a cross-site form, which cannot set
+// headers, cannot post with it (401 otherwise). A POST body, when there is
+// one, must be JSON: a Content-Type other than application/json (charset
+// utf-8 or none) gets 415. In an acknowledgement, by and comment must be
+// UTF-8 without control characters (comment may hold tabs and newlines) or
+// invisible formatting characters such as bidirectional overrides: 400
+// names the field. An acknowledgement the alert state file could not take
+// gets 503 and is not kept. Errors are JSON {"error": "...", "code": "..."},
+// including 404 for unknown paths and 405, with an Allow header, for a
+// method an endpoint does not serve; HEAD is served wherever GET is. The
+// handler never panics on any input: a panic in a handler becomes a 500.
+//
+// A request with a body is answered with "Connection: close", and what the
+// handler did not read of the body is not waited for (see Server), so a
+// refused client cannot hold its connection open by trickling a body.
+//
+// Routing is net/http.ServeMux's. The API's path checks and authentication
+// run before it, so that a path ServeMux would clean ("..", "//") is
+// rejected with 400 rather than redirected. Serve it with Server, which
+// sets the timeouts an exposed server needs.
+//
+// The handler works at the root or under any prefix, with http.StripPrefix
+// and the prefix given with or without its trailing slash:
+//
+//	mux.Handle("/monitoring/", http.StripPrefix("/monitoring", mon.Handler()))
+//
+// The page reads the API by paths relative to its own, so its calls stay
+// under the prefix; a request for the prefix without its trailing slash
+// ("/monitoring") is redirected to the page ("/monitoring/"). A host that
+// has its own /metrics or page mounts APIHandler or MetricsHandler alone.
+func (m *Monitor) Handler() http.Handler { return httpapi.Handler(m.apiConfig()) }
+
+// APIHandler returns the /api/v3/monitoring/... endpoints of Handler alone,
+// without the status page and /metrics, for a host that serves its own.
+// Like Handler, it works under any prefix with http.StripPrefix.
+func (m *Monitor) APIHandler() http.Handler { return httpapi.APIHandler(m.apiConfig()) }
+
+// apiConfig is what the API serves.
+func (m *Monitor) apiConfig() httpapi.Config {
+	return httpapi.Config{
+		Backend:        apiBackend{m},
+		Alerts:         m.alerts,
+		APIKey:         m.apiKey,
+		Metrics:        m.MetricsHandler(),
+		ProtectMetrics: m.protectMetrics,
+		Shutdown:       ErrShutdown,
+	}
 }
 
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	w.Header().Set("Cache-Control", "no-store")
-	w.Header().Set("X-Content-Type-Options", "nosniff")
-	w.WriteHeader(status)
-	_ = jsonEncoder(w).Encode(v)
+// apiBackend is the Monitor as the API reads it.
+type apiBackend struct{ m *Monitor }
+
+var _ httpapi.Backend = apiBackend{}
+
+func (b apiBackend) Status() any                        { return b.m.Status() }
+func (b apiBackend) HealthSummary() healthcheck.Summary { return b.m.health.Summary() }
+func (b apiBackend) CheckHealth(ctx context.Context, service string) (healthcheck.Result, error) {
+	return b.m.CheckHealthNow(ctx, service)
 }
 
-func jsonEncoder(w io.Writer) *json.Encoder {
-	enc := json.NewEncoder(w)
-	enc.SetEscapeHTML(true)
-	return enc
+// CheckTimeout returns the timeout of the health check of service: its
+// own, or the configured default.
+func (b apiBackend) CheckTimeout(service string) time.Duration {
+	for _, t := range b.m.health.Targets() {
+		if t.Name == service && t.Timeout > 0 {
+			return t.Timeout
+		}
+	}
+	return b.m.cfg.HealthChecks.RequestTimeout
 }
 
-func writeError(w http.ResponseWriter, status int, code, msg string) {
-	writeJSON(w, status, apiError{Error: msg, Code: code})
+// History returns the history of the named range, topped up with a fresh
+// collection when the last one is older than historyRefresh.
+func (b apiBackend) History(name string) (any, bool) {
+	rg, ok := historyRanges[name]
+	if !ok {
+		return nil, false
+	}
+	m := b.m
+	now := m.clock.Now()
+	m.hist.refresh(now)
+	out := m.hist.snapshot(name, rg, now)
+	out.Alerts = historyAlerts(m.alerts, out.Start, out.End)
+	return out, true
 }
 
 // generateAPIKey returns 32 random hex digits, as Radarr's keys look. It
@@ -72,226 +141,4 @@ func generateAPIKey(o options) (string, error) {
 	}
 	o.logger.Info("otelmon: no API key configured; generated one for /api/v3 (read it with Monitor.APIKey)")
 	return hex.EncodeToString(b[:]), nil
-}
-
-// authorized reports whether r carries the API key, compared in constant
-// time: in the X-Api-Key header or, for GET and HEAD only, the apikey query
-// parameter. A mutation takes the key only from the header, which a
-// cross-site form cannot set.
-func (m *Monitor) authorized(r *http.Request) bool {
-	got := r.Header.Get("X-Api-Key")
-	if got == "" && safeMethod(r.Method) {
-		got = r.URL.Query().Get("apikey")
-	}
-	return subtle.ConstantTimeCompare([]byte(got), []byte(m.apiKey)) == 1
-}
-
-// safeMethod reports whether method only reads.
-func safeMethod(method string) bool {
-	return method == http.MethodGet || method == http.MethodHead
-}
-
-// requireAPIKey answers 401 with msg to requests without the API key and
-// passes the others to next.
-func (m *Monitor) requireAPIKey(msg string, next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !m.authorized(r) {
-			why := msg
-			if !safeMethod(r.Method) && r.Header.Get("X-Api-Key") == "" && r.URL.Query().Has("apikey") {
-				why = "send the API key in the X-Api-Key header: only GET takes it from the query"
-			}
-			writeError(w, http.StatusUnauthorized, CodeUnauthorized, why)
-			return
-		}
-		next.ServeHTTP(w, r)
-	})
-}
-
-// requireJSON answers 415 to a request whose body is not JSON: one with a
-// Content-Type other than application/json, with charset utf-8 or none. A
-// body without a Content-Type is taken as JSON.
-func requireJSON(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if ct := r.Header.Get("Content-Type"); ct != "" && hasBody(r) && !isJSON(ct) {
-			writeError(w, http.StatusUnsupportedMediaType, CodeUnsupportedMediaType,
-				"body must be JSON (Content-Type: application/json)")
-			return
-		}
-		next.ServeHTTP(w, r)
-	})
-}
-
-// isJSON reports whether the Content-Type ct is application/json with
-// charset utf-8 or none.
-func isJSON(ct string) bool {
-	mt, params, err := mime.ParseMediaType(ct)
-	if err != nil || mt != "application/json" {
-		return false
-	}
-	cs, ok := params["charset"]
-	return !ok || strings.EqualFold(cs, "utf-8")
-}
-
-// isAPIPath reports whether p is under the /api/v3 monitoring prefix.
-func isAPIPath(p string) bool {
-	return strings.HasPrefix(p, apiPrefix) || p == strings.TrimSuffix(apiPrefix, "/")
-}
-
-// guardAPI runs before routing on every request under the API prefix: it
-// authenticates, rejects with 400 a path that no route can mean (see
-// checkPath) before ServeMux would clean or redirect it, drops trailing
-// slashes, and bounds the body to maxBodyBytes. Other requests pass as they
-// are.
-func (m *Monitor) guardAPI(next http.Handler) http.Handler {
-	auth := m.requireAPIKey("missing or wrong API key (X-Api-Key header; apikey query parameter for GET)",
-		http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if err := checkPath(r.URL.EscapedPath()); err != nil {
-				writeError(w, http.StatusBadRequest, CodeBadRequest, err.Error())
-				return
-			}
-			r = trimTrailingSlash(r)
-			r.Body = http.MaxBytesReader(w, r.Body, maxBodyBytes)
-			next.ServeHTTP(w, r)
-		}))
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if isAPIPath(r.URL.Path) {
-			auth.ServeHTTP(w, r)
-			return
-		}
-		next.ServeHTTP(w, r)
-	})
-}
-
-// checkPath rejects an escaped path with a segment that no route can mean:
-// empty, dot or over-long segments, NUL and other control bytes, invalid
-// UTF-8, escaped slashes. Leading and trailing slashes are allowed.
-func checkPath(escaped string) error {
-	for esc := range strings.SplitSeq(strings.Trim(escaped, "/"), "/") {
-		if _, err := pathUnescape(esc); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// trimTrailingSlash returns r with the trailing slashes of its path removed
-// (a copy; r itself is not changed), so /status/ routes as /status does.
-func trimTrailingSlash(r *http.Request) *http.Request {
-	p := strings.TrimRight(r.URL.Path, "/")
-	if p == r.URL.Path || p == "" {
-		return r
-	}
-	r2 := new(http.Request)
-	*r2 = *r
-	r2.URL = new(url.URL)
-	*r2.URL = *r.URL
-	r2.URL.Path = p
-	r2.URL.RawPath = strings.TrimRight(r.URL.RawPath, "/")
-	return r2
-}
-
-// jsonMux is an http.ServeMux whose own answers (no pattern matches, a
-// method the pattern does not allow, a path it would clean and redirect)
-// are the API's JSON errors: 405 with the Allow header ServeMux computed,
-// 404 for the rest. Handlers are registered with handle.
-type jsonMux struct{ mux *http.ServeMux }
-
-func newJSONMux() jsonMux { return jsonMux{mux: http.NewServeMux()} }
-
-// handle registers h for pattern (ServeMux syntax: "GET /path/{name}").
-func (j jsonMux) handle(pattern string, h http.Handler) {
-	j.mux.Handle(pattern, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if u, ok := w.(*unroutedWriter); ok {
-			w = u.ResponseWriter // matched: h answers itself
-		}
-		h.ServeHTTP(w, r)
-	}))
-}
-
-func (j jsonMux) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	j.mux.ServeHTTP(&unroutedWriter{ResponseWriter: w, method: r.Method}, r)
-}
-
-// unroutedWriter receives only what ServeMux writes itself, when no
-// registered handler takes the request, and answers in JSON instead.
-type unroutedWriter struct {
-	http.ResponseWriter
-	method string
-	header http.Header // ServeMux's own headers; only Allow is kept
-	wrote  bool
-}
-
-func (u *unroutedWriter) Header() http.Header {
-	if u.header == nil {
-		u.header = http.Header{}
-	}
-	return u.header
-}
-
-func (u *unroutedWriter) WriteHeader(code int) {
-	if u.wrote {
-		return
-	}
-	u.wrote = true
-	if code == http.StatusMethodNotAllowed {
-		u.ResponseWriter.Header().Set("Allow", u.header.Get("Allow"))
-		writeError(u.ResponseWriter, code, CodeMethodNotAllowed, "method "+u.method+" not allowed here")
-		return
-	}
-	writeError(u.ResponseWriter, http.StatusNotFound, CodeNotFound, "no such endpoint")
-}
-
-func (u *unroutedWriter) Write(b []byte) (int, error) {
-	u.WriteHeader(http.StatusOK)
-	return len(b), nil // ServeMux's plain-text body is replaced
-}
-
-var errBadPath = errors.New("invalid path")
-
-func pathUnescape(esc string) (string, error) {
-	seg, err := url.PathUnescape(esc)
-	switch {
-	case err != nil:
-		return "", fmt.Errorf("%w: bad escape", errBadPath)
-	case seg == "", seg == ".", seg == "..":
-		return "", fmt.Errorf("%w: empty or dot segment", errBadPath)
-	case len(seg) > maxPathParam:
-		return "", fmt.Errorf("%w: segment longer than %d bytes", errBadPath, maxPathParam)
-	case !utf8.ValidString(seg):
-		return "", fmt.Errorf("%w: not UTF-8", errBadPath)
-	case strings.ContainsAny(seg, "/\\"):
-		return "", fmt.Errorf("%w: slash in segment", errBadPath)
-	}
-	for _, c := range seg {
-		if c < 0x20 || c == 0x7f {
-			return "", fmt.Errorf("%w: control character", errBadPath)
-		}
-	}
-	return seg, nil
-}
-
-// decodeBody decodes an optional JSON body into v. An empty body leaves v
-// alone. Oversized bodies give 413, malformed ones 400.
-func decodeBody(w http.ResponseWriter, r *http.Request, v any) bool {
-	dec := json.NewDecoder(r.Body)
-	dec.DisallowUnknownFields()
-	err := dec.Decode(v)
-	if err == nil {
-		// Nothing but whitespace may follow the value.
-		if _, err = dec.Token(); errors.Is(err, io.EOF) {
-			return true
-		}
-		if err == nil {
-			err = errors.New("body holds more than one JSON value")
-		}
-	} else if errors.Is(err, io.EOF) {
-		return true // no body
-	}
-	var tooBig *http.MaxBytesError
-	if errors.As(err, &tooBig) {
-		writeError(w, http.StatusRequestEntityTooLarge, CodeTooLarge, fmt.Sprintf("body larger than %d bytes", maxBodyBytes))
-		return false
-	}
-	writeError(w, http.StatusBadRequest, CodeBadRequest, "malformed JSON body")
-	return false
 }

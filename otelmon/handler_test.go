@@ -3,8 +3,6 @@ package otelmon
 import (
 	"context"
 	"encoding/json"
-	"errors"
-	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -15,11 +13,17 @@ import (
 	"testing"
 	"time"
 
-	"github.com/listsync/otelmon/alerting"
 	"github.com/listsync/otelmon/healthcheck"
+	"github.com/listsync/otelmon/otelmon/internal/httpapi"
 )
 
 const testKey = "test-key-0123456789"
+
+// apiError is the body of the API's JSON errors.
+type apiError struct {
+	Error string `json:"error"`
+	Code  string `json:"code"`
+}
 
 // apiMonitor returns a Monitor with imdb and tmdb health checks against
 // servers whose health the test controls, and its API served by httptest.
@@ -357,14 +361,14 @@ func TestAPIAcknowledgeTextHygiene(t *testing.T) {
 		{"zero-width space", "ali\u200bce", "", "by"},
 		{"byte order mark", "alice", "\ufeffhi", "comment"},
 		{"both", "\u202e", "\x00", "by"},
-		{"too long", strings.Repeat("a", maxAckBy+1), "", "by"},
+		{"too long", strings.Repeat("a", httpapi.MaxAckBy+1), "", "by"},
 		{"plain", "alice", "looking into it", ""},
 		{"newline and tab in comment", "bob", "line one\n\tline two", ""},
 		{"other scripts", "שלום", "مرحبا 你好", ""},
 		{"emoji with joiners", "👩‍💻", "🏳️‍🌈 🏴󠁧󠁢󠁳󠁣󠁴󠁿", ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			body, _ := json.Marshal(ackRequest{By: tc.by, Comment: tc.comment})
+			body, _ := json.Marshal(map[string]string{"by": tc.by, "comment": tc.comment})
 			r := call(t, "POST", ack, testKey, string(body), "Content-Type", "application/json")
 			if tc.bad == "" {
 				if r.code != 200 {
@@ -394,27 +398,6 @@ func TestAPIAcknowledgeTextHygiene(t *testing.T) {
 	// Refused text was not stored.
 	if a := m.Alerts().Active()[0]; a.AcknowledgedBy != "👩‍💻" {
 		t.Fatalf("acknowledged by %q", a.AcknowledgedBy)
-	}
-}
-
-// ackError maps the engine's errors: a change the state file could not
-// take is 503 unavailable, since it was not kept and a retry may work.
-func TestAckError(t *testing.T) {
-	for _, tc := range []struct {
-		err    error
-		status int
-		code   string
-	}{
-		{fmt.Errorf("%w: %q", alerting.ErrAlertNotFound, "x"), 404, CodeNotFound},
-		{fmt.Errorf("%w: %q", alerting.ErrAlertResolved, "x"), 409, CodeConflict},
-		{fmt.Errorf("alerting: save state: %w", errors.Join(alerting.ErrNotSaved, os.ErrPermission)), 503, CodeUnavailable},
-		{alerting.ErrShutdown, 503, CodeUnavailable},
-		{errors.New("boom"), 500, CodeInternal},
-	} {
-		status, code, msg := ackError(tc.err)
-		if status != tc.status || code != tc.code || msg == "" {
-			t.Errorf("ackError(%v) = %d %s %q, want %d %s", tc.err, status, code, msg, tc.status, tc.code)
-		}
 	}
 }
 

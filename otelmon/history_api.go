@@ -2,7 +2,6 @@ package otelmon
 
 import (
 	"math"
-	"net/http"
 	"strconv"
 	"time"
 
@@ -180,29 +179,5 @@ func historyAlerts(eng *alerting.Engine, start, end time.Time) []historyAlert {
 		out = append(out, historyAlert{ID: a.ID, Rule: a.Rule, Level: a.Level, State: a.State, Title: a.Title,
 			Labels: a.Labels, StartsAt: a.StartsAt, ResolvedAt: a.ResolvedAt})
 	}
-	return out
-}
-
-// serveHistory answers GET /api/v3/monitoring/history?range=1h|6h|24h.
-func (m *Monitor) serveHistory(w http.ResponseWriter, r *http.Request) {
-	name := r.URL.Query().Get("range")
-	if name == "" {
-		name = "1h"
-	}
-	rg, ok := historyRanges[name]
-	if !ok {
-		writeError(w, http.StatusBadRequest, CodeBadRequest, "range must be 1h, 6h or 24h")
-		return
-	}
-	writeJSON(w, http.StatusOK, m.history(name, rg))
-}
-
-// history returns the history of range rg, topped up with a fresh
-// collection when the last one is older than historyRefresh.
-func (m *Monitor) history(name string, rg historyRange) historyJSON {
-	now := m.clock.Now()
-	m.hist.refresh(now)
-	out := m.hist.snapshot(name, rg, now)
-	out.Alerts = historyAlerts(m.alerts, out.Start, out.End)
 	return out
 }

@@ -681,13 +681,14 @@ func TestHistoryConcurrent(t *testing.T) {
 		}
 	}()
 	for range 50 {
-		_ = m.history("1h", historyRanges["1h"])
+		_, _ = apiBackend{m}.History("1h")
 		_ = m.Status()
 		clk.Advance(time.Second)
 	}
 	<-done
 	m.hist.collect(clk.Now())
-	h := m.history("24h", historyRanges["24h"])
+	out, _ := apiBackend{m}.History("24h")
+	h := out.(historyJSON)
 	var total float32
 	for i := range h.Sources["trakt"].Succeeded {
 		if v := h.Sources["trakt"].Succeeded[i]; !math.IsNaN(float64(v)) {

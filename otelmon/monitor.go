@@ -22,6 +22,7 @@ import (
 	"github.com/listsync/otelmon/internal/clock"
 	"github.com/listsync/otelmon/internal/names"
 	"github.com/listsync/otelmon/internal/version"
+	"github.com/listsync/otelmon/otelmon/internal/httpapi"
 )
 
 // Version is the otelmon release: the newest entry of CHANGELOG.md, and the
@@ -319,7 +320,7 @@ func (m *Monitor) PrometheusMetrics(ctx context.Context) (string, error) {
 func (m *Monitor) MetricsHandler() http.Handler {
 	if m.prometheus == nil {
 		return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-			writeError(w, http.StatusNotFound, CodeNotFound, "metrics are not exported through Prometheus here")
+			httpapi.Error(w, http.StatusNotFound, CodeNotFound, "metrics are not exported through Prometheus here")
 		})
 	}
 	return m.prometheus.Handler()

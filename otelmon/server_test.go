@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/listsync/otelmon/healthcheck"
+	"github.com/listsync/otelmon/otelmon/internal/httpapi"
 )
 
 // serve runs m.Server on a free loopback port until the test ends and
@@ -57,8 +58,8 @@ func TestServerLimits(t *testing.T) {
 	if got, want := m.Server("").WriteTimeout, 2*time.Minute+ServerCheckSlack; got != want {
 		t.Fatalf("WriteTimeout = %v, want %v", got, want)
 	}
-	if got := m.checkTimeout("slow"); got != 2*time.Minute {
-		t.Fatalf("checkTimeout(slow) = %v", got)
+	if got := (apiBackend{m}).CheckTimeout("slow"); got != 2*time.Minute {
+		t.Fatalf("CheckTimeout(slow) = %v", got)
 	}
 	// Short check timeouts leave the floor.
 	cfg := DefaultConfig()
@@ -117,7 +118,7 @@ func TestServerClosesRefusedBodies(t *testing.T) {
 		{"bad path", "POST", "/api/v3/monitoring/health/%2E%2E/check", "X-Api-Key: " + testKey + "\r\n", "x", 400},
 		{"unknown path", "POST", "/nope", "", "x", 404},
 		{"status page", "GET", "/", "", "x", 200},
-		{"too large", "POST", ack, "X-Api-Key: " + testKey + "\r\n", "{}" + strings.Repeat(" ", maxBodyBytes), 413},
+		{"too large", "POST", ack, "X-Api-Key: " + testKey + "\r\n", "{}" + strings.Repeat(" ", httpapi.MaxBodyBytes), 413},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			head := fmt.Sprintf("%s %s HTTP/1.1\r\nHost: test\r\n%sContent-Length: 100000\r\n\r\n", tc.method, tc.path, tc.headers)

@@ -1,4 +1,4 @@
-package otelmon
+package httpapi
 
 import (
 	"cmp"
@@ -134,16 +134,16 @@ func jsonKind(t reflect.Type) string {
 	return "a number"
 }
 
-func (m *Monitor) serveSilences(w http.ResponseWriter, _ *http.Request) {
-	writeJSON(w, http.StatusOK, m.alerts.Silences())
+func (a *api) serveSilences(w http.ResponseWriter, _ *http.Request) {
+	writeJSON(w, http.StatusOK, a.cfg.Alerts.Silences())
 }
 
-func (m *Monitor) serveMaintenanceWindows(w http.ResponseWriter, _ *http.Request) {
-	writeJSON(w, http.StatusOK, m.alerts.MaintenanceWindows())
+func (a *api) serveMaintenanceWindows(w http.ResponseWriter, _ *http.Request) {
+	writeJSON(w, http.StatusOK, a.cfg.Alerts.MaintenanceWindows())
 }
 
-func (m *Monitor) serveSilence(w http.ResponseWriter, r *http.Request) {
-	s, ok := m.alerts.Silence(r.PathValue("id"))
+func (a *api) serveSilence(w http.ResponseWriter, r *http.Request) {
+	s, ok := a.cfg.Alerts.Silence(r.PathValue("id"))
 	if !ok {
 		writeError(w, http.StatusNotFound, CodeNotFound, "no such silence")
 		return
@@ -151,12 +151,12 @@ func (m *Monitor) serveSilence(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, s)
 }
 
-func (m *Monitor) serveCreateSilence(w http.ResponseWriter, r *http.Request) {
+func (a *api) serveCreateSilence(w http.ResponseWriter, r *http.Request) {
 	var req silenceRequest
 	if !decodeFieldsBody(w, r, req.decode) || !checkSilenceText(w, req.CreatedBy, req.Comment) {
 		return
 	}
-	s, err := m.alerts.CreateSilence(alerting.Silence{
+	s, err := a.cfg.Alerts.CreateSilence(alerting.Silence{
 		ID: req.ID, Matchers: req.Matchers, StartsAt: req.StartsAt, EndsAt: req.EndsAt,
 		CreatedBy: cmp.Or(req.CreatedBy, "api"), Comment: req.Comment,
 	})
@@ -167,8 +167,8 @@ func (m *Monitor) serveCreateSilence(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusCreated, silenceCreated{ID: s.ID})
 }
 
-func (m *Monitor) serveExpireSilence(w http.ResponseWriter, r *http.Request) {
-	s, err := m.alerts.ExpireSilence(r.PathValue("id"))
+func (a *api) serveExpireSilence(w http.ResponseWriter, r *http.Request) {
+	s, err := a.cfg.Alerts.ExpireSilence(r.PathValue("id"))
 	if err != nil {
 		writeSilenceError(w, err)
 		return
@@ -176,7 +176,7 @@ func (m *Monitor) serveExpireSilence(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, s)
 }
 
-func (m *Monitor) serveSilenceAlert(w http.ResponseWriter, r *http.Request) {
+func (a *api) serveSilenceAlert(w http.ResponseWriter, r *http.Request) {
 	var req alertSilenceRequest
 	if !decodeFieldsBody(w, r, req.decode) || !checkSilenceText(w, req.CreatedBy, req.Comment) {
 		return
@@ -190,7 +190,7 @@ func (m *Monitor) serveSilenceAlert(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, CodeBadRequest, `duration: must be a positive duration such as "2h" or "30m"`)
 		return
 	}
-	s, err := m.alerts.SilenceAlert(r.PathValue("id"), d, cmp.Or(req.CreatedBy, "api"), req.Comment)
+	s, err := a.cfg.Alerts.SilenceAlert(r.PathValue("id"), d, cmp.Or(req.CreatedBy, "api"), req.Comment)
 	if err != nil {
 		writeSilenceError(w, err)
 		return

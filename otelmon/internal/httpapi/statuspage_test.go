@@ -1,4 +1,4 @@
-package otelmon
+package httpapi
 
 import (
 	"regexp"
@@ -23,5 +23,17 @@ func TestStatusPageSelfContained(t *testing.T) {
 	}
 	if n := strings.Count(page, "<script"); n != 1 {
 		t.Errorf("the status page has %d scripts, want its one inline script", n)
+	}
+}
+
+// The page names every API path relative to itself: an absolute one would
+// leave a prefix the page is served under.
+func TestStatusPageRelativePaths(t *testing.T) {
+	abs := regexp.MustCompile(`["'\x60]/(api|metrics)\b`)
+	if loc := abs.FindIndex(statusPage); loc != nil {
+		t.Errorf("status page names an absolute path: %q", statusPage[loc[0]:min(loc[1]+30, len(statusPage))])
+	}
+	if !strings.Contains(string(statusPage), `"api/v3/monitoring/status"`) {
+		t.Error("status page does not read api/v3/monitoring/status relative to itself")
 	}
 }

@@ -1,4 +1,4 @@
-package otelmon
+package httpapi
 
 import (
 	"encoding/json"
@@ -14,14 +14,14 @@ import (
 
 // Bounds on acknowledgement fields.
 const (
-	maxAckBy      = 128
-	maxAckComment = 2048
+	MaxAckBy      = 128
+	MaxAckComment = 2048
 )
 
 // serveAlerts lists alerts: active ones by default; ?level= and ?state=
 // filter (comma-separated, e.g. level=critical,warning); ?all=true adds
 // resolved ones.
-func (m *Monitor) serveAlerts(w http.ResponseWriter, r *http.Request) {
+func (a *api) serveAlerts(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	var f alerting.Filter
 	for _, v := range splitList(q["level"]) {
@@ -48,7 +48,7 @@ func (m *Monitor) serveAlerts(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, CodeBadRequest, "all must be true or false")
 		return
 	}
-	alerts := m.alerts.Alerts(f)
+	alerts := a.cfg.Alerts.Alerts(f)
 	if alerts == nil {
 		alerts = []alerting.Alert{}
 	}
@@ -80,15 +80,15 @@ func (req *ackRequest) decode(raw json.RawMessage) error {
 	return decodeFields(raw, "", map[string]any{"by": &req.By, "comment": &req.Comment})
 }
 
-func (m *Monitor) serveAcknowledge(w http.ResponseWriter, r *http.Request) {
+func (a *api) serveAcknowledge(w http.ResponseWriter, r *http.Request) {
 	var req ackRequest
 	if !decodeFieldsBody(w, r, req.decode) {
 		return
 	}
 	var bad []string
 	for _, err := range []error{
-		checkText("by", req.By, maxAckBy, false),
-		checkText("comment", req.Comment, maxAckComment, true),
+		checkText("by", req.By, MaxAckBy, false),
+		checkText("comment", req.Comment, MaxAckComment, true),
 	} {
 		if err != nil {
 			bad = append(bad, err.Error())
@@ -101,13 +101,13 @@ func (m *Monitor) serveAcknowledge(w http.ResponseWriter, r *http.Request) {
 	if req.By == "" {
 		req.By = "api"
 	}
-	a, err := m.alerts.Acknowledge(r.PathValue("id"), req.By, req.Comment)
+	acked, err := a.cfg.Alerts.Acknowledge(r.PathValue("id"), req.By, req.Comment)
 	if err != nil {
 		status, code, msg := ackError(err)
 		writeError(w, status, code, msg)
 		return
 	}
-	writeJSON(w, http.StatusOK, a)
+	writeJSON(w, http.StatusOK, acked)
 }
 
 // ackError maps an error of alerting.Engine.Acknowledge to the API's
