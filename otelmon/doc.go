@@ -117,6 +117,19 @@
 //
 // By default the Monitor builds its own MeterProvider with the exporter
 // selected by the environment (see package exporters). A host with its own
-// provider passes it with [WithMeterProvider]; the Monitor never sets
+// provider builds it with the options of an [Embedding] (the alert
+// engine's reader and otelmon's Views) and passes both with
+// [WithMeterProvider] and [WithEmbedding]; New checks the wiring and fails
+// with a *ConfigError that says what to add. [Monitor.Handler] serves the
+// page, the API and /metrics under any prefix; [Monitor.APIHandler] and
+// [Monitor.MetricsHandler] serve parts of it alone. The Monitor never sets
 // OpenTelemetry globals.
+//
+// # Inside
+//
+// The Monitor composes parts that live in packages of their own under
+// internal/: httpapi (the HTTP API and the status page, reading the Monitor
+// through a small Backend) and spanredact (the TracerProvider wrapper that
+// keeps secrets out of spans). The per-service defaults (breakers and
+// pace) are in services.go, and nowhere else.
 package otelmon
