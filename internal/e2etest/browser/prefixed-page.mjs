@@ -16,24 +16,16 @@
 // It prints a JSON summary on stdout and exits 0, or prints what failed on
 // stderr and exits 1.
 
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { chromium } from "playwright-core";
+import { check, env, run } from "./lib.mjs";
 
 const WAIT_MS = 15_000;
 const TOTAL_MS = 60_000;
 
-const url = process.env.STATUS_PAGE_URL;
-const key = process.env.STATUS_PAGE_API_KEY;
+const url = env.url;
+const key = env.key;
 const alertText = process.env.STATUS_PAGE_ALERT;
-const executablePath = process.env.STATUS_PAGE_CHROMIUM || "/usr/bin/chromium";
-const screenshot = process.env.STATUS_PAGE_SCREENSHOT || "";
+const screenshot = env.screenshot;
 
-class CheckError extends Error {}
-function check(ok, msg) {
-  if (!ok) throw new CheckError(msg);
-}
 
 async function drive(page) {
   const prefix = new URL(url).pathname.replace(/\/$/, "") + "/";
@@ -79,38 +71,5 @@ async function drive(page) {
   return { page: new URL(page.url()).pathname, alerts: shown, acknowledged: id, services, requests };
 }
 
-async function main() {
-  check(url && key && alertText, "STATUS_PAGE_URL, STATUS_PAGE_API_KEY and STATUS_PAGE_ALERT are required");
-  const userDataDir = await mkdtemp(join(tmpdir(), "otelmon-chromium-"));
-  const context = await chromium.launchPersistentContext(userDataDir, {
-    executablePath,
-    headless: true,
-    args: ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
-      "--disable-component-update", "--disable-sync"],
-    timeout: WAIT_MS,
-  });
-  const page = context.pages()[0] || (await context.newPage());
-  page.setDefaultTimeout(WAIT_MS);
-  try {
-    return await drive(page);
-  } catch (err) {
-    if (screenshot) await page.screenshot({ path: screenshot, fullPage: true }).catch(() => {});
-    throw err;
-  } finally {
-    await context.close().catch(() => {});
-    await rm(userDataDir, { recursive: true, force: true }).catch(() => {});
-  }
-}
-
-const timer = setTimeout(() => {
-  console.error(`prefixed page check: gave up after ${TOTAL_MS / 1000} s`);
-  process.exit(1);
-}, TOTAL_MS);
-try {
-  const summary = await main();
-  console.log(JSON.stringify(summary));
-  clearTimeout(timer);
-} catch (err) {
-  console.error("prefixed page check failed: " + (err instanceof CheckError ? err.message : err.stack || err));
-  process.exit(1);
-}
+check(url && key && alertText, "STATUS_PAGE_URL, STATUS_PAGE_API_KEY and STATUS_PAGE_ALERT are required");
+await run("prefixed page check", drive, { totalMs: TOTAL_MS, waitMs: WAIT_MS });

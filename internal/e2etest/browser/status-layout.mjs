@@ -34,49 +34,20 @@
 // It prints a JSON summary on stdout (the screenshots' paths included) and
 // exits 0, or prints what failed on stderr and exits 1, after the summary.
 
-import { mkdir, mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
-import { chromium } from "playwright-core";
+import { check, env, run } from "./lib.mjs";
 
 const WAIT_MS = 20_000;
 const TOTAL_MS = 120_000;
 const HEIGHT = 900;
 
-const url = process.env.STATUS_PAGE_URL;
-const key = process.env.STATUS_PAGE_API_KEY;
-const executablePath = process.env.STATUS_PAGE_CHROMIUM || "/usr/bin/chromium";
+const url = env.url;
+const key = env.key;
 const shots = process.env.STATUS_LAYOUT_SHOTS;
 const texts = JSON.parse(process.env.STATUS_LAYOUT_TEXTS || "[]");
 const widths = (process.env.STATUS_LAYOUT_WIDTHS || "390,1024,1440").split(",").map((w) => parseInt(w, 10));
 
-class CheckError extends Error {}
-function check(ok, msg) {
-  if (!ok) throw new CheckError(msg);
-}
-
-async function main() {
-  check(url && key && shots, "STATUS_PAGE_URL, STATUS_PAGE_API_KEY and STATUS_LAYOUT_SHOTS are required");
-  check(widths.every((w) => w > 0), `bad STATUS_LAYOUT_WIDTHS ${process.env.STATUS_LAYOUT_WIDTHS}`);
-  await mkdir(shots, { recursive: true });
-  const userDataDir = await mkdtemp(join(tmpdir(), "otelmon-chromium-"));
-  const context = await chromium.launchPersistentContext(userDataDir, {
-    executablePath,
-    headless: true,
-    viewport: { width: widths[0], height: HEIGHT },
-    args: ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
-      "--disable-component-update", "--disable-sync", "--hide-scrollbars"],
-    timeout: WAIT_MS,
-  });
-  const page = context.pages()[0] || (await context.newPage());
-  page.setDefaultTimeout(WAIT_MS);
-  try {
-    return await drive(page);
-  } finally {
-    await context.close().catch(() => {});
-    await rm(userDataDir, { recursive: true, force: true }).catch(() => {});
-  }
-}
 
 // measure runs in the page: every check of one width, in one synchronous
 // pass, so that no refresh of the page can come between two measurements.
@@ -200,19 +171,12 @@ async function drive(page) {
   return { summary, problems };
 }
 
-const timer = setTimeout(() => {
-  console.error(`status layout check: gave up after ${TOTAL_MS / 1000} s`);
-  process.exit(1);
-}, TOTAL_MS);
-try {
-  const { summary, problems } = await main();
-  console.log(JSON.stringify(summary));
-  clearTimeout(timer);
-  if (problems.length) {
-    console.error(`status layout check: ${problems.length} problems:\n` + problems.join("\n"));
-    process.exit(1);
-  }
-} catch (err) {
-  console.error("status layout check failed: " + (err instanceof CheckError ? err.message : err.stack || err));
-  process.exit(1);
-}
+check(url && key && shots, "STATUS_PAGE_URL, STATUS_PAGE_API_KEY and STATUS_LAYOUT_SHOTS are required");
+check(widths.every((w) => w > 0), `bad STATUS_LAYOUT_WIDTHS ${process.env.STATUS_LAYOUT_WIDTHS}`);
+await mkdir(shots, { recursive: true });
+await run("status layout check", drive, {
+  totalMs: TOTAL_MS,
+  waitMs: WAIT_MS,
+  viewport: { width: widths[0], height: HEIGHT },
+  extraArgs: ["--hide-scrollbars"],
+});

@@ -15,55 +15,17 @@
 // It prints a JSON summary on stdout and exits 0, or prints what failed on
 // stderr and exits 1.
 
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { chromium } from "playwright-core";
+import { check, env, run } from "./lib.mjs";
 
 const SERVICES = ["imdb", "tmdb", "trakt", "plex"];
 const WAIT_MS = 15_000; // one wait; longer than the page's 5 s refresh
 const TOTAL_MS = 60_000; // the whole run
 const REFRESH_MS = 5_000; // the page's refresh interval
 
-const url = process.env.STATUS_PAGE_URL;
-const key = process.env.STATUS_PAGE_API_KEY;
-const executablePath = process.env.STATUS_PAGE_CHROMIUM || "/usr/bin/chromium";
-const screenshot = process.env.STATUS_PAGE_SCREENSHOT || "";
+const url = env.url;
+const key = env.key;
+const screenshot = env.screenshot;
 
-class CheckError extends Error {}
-function check(ok, msg) {
-  if (!ok) throw new CheckError(msg);
-}
-
-async function main() {
-  check(url && key, "STATUS_PAGE_URL and STATUS_PAGE_API_KEY are required");
-  const userDataDir = await mkdtemp(join(tmpdir(), "otelmon-chromium-"));
-  const context = await chromium.launchPersistentContext(userDataDir, {
-    executablePath,
-    headless: true,
-    args: [
-      "--headless",
-      "--no-sandbox",
-      "--disable-gpu",
-      "--no-first-run",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--disable-sync",
-    ],
-    timeout: WAIT_MS,
-  });
-  const page = context.pages()[0] || (await context.newPage());
-  page.setDefaultTimeout(WAIT_MS);
-  try {
-    return await drive(page);
-  } catch (err) {
-    if (screenshot) await page.screenshot({ path: screenshot, fullPage: true }).catch(() => {});
-    throw err;
-  } finally {
-    await context.close().catch(() => {});
-    await rm(userDataDir, { recursive: true, force: true }).catch(() => {});
-  }
-}
 
 // getJSON reads an API endpoint with the key.
 async function getJSON(path) {
@@ -302,15 +264,5 @@ async function drive(page) {
   return { services, syncs, history, traces, alerts, acknowledged: { id, title }, silenced, apiCalls: apiCalls.length };
 }
 
-const timer = setTimeout(() => {
-  console.error(`status page check: gave up after ${TOTAL_MS / 1000} s`);
-  process.exit(1);
-}, TOTAL_MS);
-try {
-  const summary = await main();
-  console.log(JSON.stringify(summary));
-  clearTimeout(timer);
-} catch (err) {
-  console.error("status page check failed: " + (err instanceof CheckError ? err.message : err.stack || err));
-  process.exit(1);
-}
+check(url && key, "STATUS_PAGE_URL and STATUS_PAGE_API_KEY are required");
+await run("status page check", drive, { totalMs: TOTAL_MS, waitMs: WAIT_MS });
