@@ -201,20 +201,14 @@ func TestUnreadableStateFileFailsNew(t *testing.T) {
 		arrange func(t *testing.T, path string)
 		is      error // what the error wraps, besides the path
 	}{
+		// A file the process cannot read whoever runs it, root included
+		// (as CI does, where a file without permissions would be read): it
+		// takes the branch a permission error takes.
 		{"path is a directory", func(t *testing.T, path string) {
-			// Fails for every user, root included.
 			if err := os.Mkdir(path, 0o700); err != nil {
 				t.Fatal(err)
 			}
-		}, nil},
-		{"permission denied", func(t *testing.T, path string) {
-			if os.Geteuid() == 0 {
-				t.Skip("running as root, which reads a file whatever its permissions; the directory case covers the path")
-			}
-			if err := os.WriteFile(path, []byte(`{"version": 1, "alerts": []}`), 0o000); err != nil {
-				t.Fatal(err)
-			}
-		}, fs.ErrPermission},
+		}, syscall.EISDIR},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -229,8 +223,8 @@ func TestUnreadableStateFileFailsNew(t *testing.T) {
 			if !strings.Contains(err.Error(), path) || errors.Is(err, ErrStateLocked) {
 				t.Fatalf("error %q should name %s and not be ErrStateLocked", err, path)
 			}
-			if tc.is != nil && !errors.Is(err, tc.is) {
-				t.Fatalf("error %v does not wrap %v", err, tc.is)
+			if !errors.Is(err, tc.is) || !strings.Contains(err.Error(), "cannot read alert state") {
+				t.Fatalf("error %v is not the read's, wrapping %v", err, tc.is)
 			}
 			after, aerr := os.Lstat(path)
 			if aerr != nil || after.Mode() != before.Mode() || after.Size() != before.Size() || !after.ModTime().Equal(before.ModTime()) {
@@ -258,10 +252,12 @@ func TestUnwritableStateDirectoryFailsNew(t *testing.T) {
 	cases := []struct {
 		name    string
 		arrange func(t *testing.T, dir string) string // returns the state path
+		is      error                                 // what the error wraps
+		says    string                                // the step that failed
 	}{
 		{"missing directory", func(t *testing.T, dir string) string {
 			return filepath.Join(dir, "missing", "alerts.json")
-		}},
+		}, fs.ErrNotExist, "lock file"},
 		{"under a regular file", func(t *testing.T, dir string) string {
 			// Fails for every user, root included.
 			file := filepath.Join(dir, "file")
@@ -269,27 +265,21 @@ func TestUnwritableStateDirectoryFailsNew(t *testing.T) {
 				t.Fatal(err)
 			}
 			return filepath.Join(file, "alerts.json")
-		}},
-		{"read-only directory", func(t *testing.T, dir string) string {
-			if os.Geteuid() == 0 {
-				t.Skip("running as root, which writes in any directory; the regular-file case covers the path")
-			}
-			sub := filepath.Join(dir, "ro")
-			if err := os.Mkdir(sub, 0o700); err != nil {
-				t.Fatal(err)
-			}
-			path := filepath.Join(sub, "alerts.json")
+		}, syscall.ENOTDIR, "resolve alert state path"},
+		{"no file can be created in it", func(t *testing.T, dir string) string {
+			// A directory that is not writable is written by root (as CI
+			// runs), so the save is made impossible another way: the
+			// state file's name leaves no room for the suffix of a
+			// temporary file (NAME_MAX is 255 bytes), while the lock
+			// file's name still fits.
+			path := filepath.Join(dir, strings.Repeat("a", 250))
 			// The lock file exists (and can be opened), so it is the
-			// probe that finds the directory read-only.
+			// probe that finds no file can be saved there.
 			if err := os.WriteFile(path+".lock", nil, 0o600); err != nil {
 				t.Fatal(err)
 			}
-			if err := os.Chmod(sub, 0o500); err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { _ = os.Chmod(sub, 0o700) })
 			return path
-		}},
+		}, syscall.ENAMETOOLONG, "is not writable"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -300,6 +290,9 @@ func TestUnwritableStateDirectoryFailsNew(t *testing.T) {
 			}
 			if !strings.Contains(err.Error(), filepath.Dir(path)) {
 				t.Fatalf("error %q does not name the directory", err)
+			}
+			if !errors.Is(err, tc.is) || !strings.Contains(err.Error(), tc.says) {
+				t.Fatalf("error %v does not wrap %v or say %q", err, tc.is, tc.says)
 			}
 		})
 	}

@@ -153,6 +153,7 @@ type gettableAlert struct {
 	Labels    map[string]string `json:"labels"`
 	StartsAt  time.Time         `json:"startsAt"`
 	EndsAt    time.Time         `json:"endsAt"`
+	UpdatedAt time.Time         `json:"updatedAt"` // when it was last received
 	Receivers []struct {
 		Name string `json:"name"`
 	} `json:"receivers"`
@@ -164,7 +165,14 @@ type gettableAlert struct {
 // alerts returns Alertmanager's active alerts: the v2 API lists neither
 // resolved alerts nor, with active=true alone, silenced or inhibited ones.
 func (am *amServer) alerts() ([]gettableAlert, error) {
-	const path = "/api/v2/alerts?active=true&silenced=false&inhibited=false"
+	return am.getAlerts("/api/v2/alerts?active=true&silenced=false&inhibited=false")
+}
+
+// allAlerts returns every alert Alertmanager holds that has not resolved,
+// whatever its state.
+func (am *amServer) allAlerts() ([]gettableAlert, error) { return am.getAlerts("/api/v2/alerts") }
+
+func (am *amServer) getAlerts(path string) ([]gettableAlert, error) {
 	code, body, err := am.Get(path)
 	if err != nil {
 		return nil, err

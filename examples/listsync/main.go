@@ -68,6 +68,7 @@ type config struct {
 	slow               []string
 	breakerOpenTimeout time.Duration
 	alertmanagerURLs   []string
+	alertmanagerResend time.Duration // 0: the notifier's default
 	traceURL           string
 	statePath          string // empty: keep nothing
 	defaultState       bool   // statePath is the default, whose directory the demo makes
@@ -112,6 +113,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.StringVar(&slow, "slow", "", "comma-separated upstreams that answer slowly")
 	fs.DurationVar(&c.breakerOpenTimeout, "breaker-open-timeout", 0, "override every breaker's open timeout (0: per-service defaults)")
 	fs.StringVar(&alertmanagers, "alertmanager", "", "also send alerts to the Alertmanager at this base URL (e.g. http://127.0.0.1:9093); comma-separated, to every member of a cluster, as Prometheus does")
+	fs.DurationVar(&c.alertmanagerResend, "alertmanager-resend", 0, "send firing alerts to the Alertmanagers again at this interval (0: every minute, as Prometheus)")
 	fs.StringVar(&c.traceURL, "trace-url", "", "link alerts' trace ids to this URL, {traceId} standing for the id (e.g. http://127.0.0.1:16686/trace/{traceId})")
 	fs.StringVar(&c.statePath, "state", defaultState, "file to keep silences and acknowledgements in across restarts (\"\": keep nothing; default under $XDG_STATE_HOME, else ~/.local/state)")
 	fs.StringVar(&c.customRule, "custom-rule", "", "add a custom warning rule of this name, as a host adds its own: it fires while a source's syncs keep failing")
@@ -150,6 +152,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 		{"eval-interval", c.evalInterval, 10 * time.Millisecond},
 		{"fail-for", c.failFor, 0},
 		{"breaker-open-timeout", c.breakerOpenTimeout, 0},
+		{"alertmanager-resend", c.alertmanagerResend, 0},
 	} {
 		if d.v < d.min {
 			return c, fmt.Errorf("-%s %v: must be at least %v", d.name, d.v, d.min)
@@ -254,7 +257,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, ready cha
 		}
 		// The Monitor's service name, so that the alerts' job is its series'.
 		am, err := alertmanager.New(u, alertmanager.WithGeneratorURL(baseURL), alertmanager.WithName(name),
-			alertmanager.WithServiceName(serviceName))
+			alertmanager.WithServiceName(serviceName), alertmanager.WithResendInterval(cfg.alertmanagerResend))
 		if err != nil {
 			return err
 		}

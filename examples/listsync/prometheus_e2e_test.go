@@ -1,11 +1,12 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
-	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -56,17 +57,121 @@ func TestPrometheusEndToEnd(t *testing.T) {
 	p.WaitReady(t, "/-/ready", 30*time.Second)
 	p.waitTargetUp(t, exampleJob, addr)
 
+	want := scenarioValues()
 	for _, q := range guide {
-		t.Run("guide/"+q.Name, func(t *testing.T) { p.waitForData(t, q.Expr) })
+		t.Run("guide/"+q.Name, func(t *testing.T) { p.waitForValues(t, q.Expr, want[normalizeExpr(q.Expr)]) })
 	}
 	for _, q := range panels {
-		t.Run("dashboard/"+q.Name, func(t *testing.T) { p.waitForData(t, q.Expr) })
+		t.Run("dashboard/"+q.Name, func(t *testing.T) { p.waitForValues(t, q.Expr, want[normalizeExpr(q.Expr)]) })
 	}
-	// The rule twins load and evaluate: service_down fires for imdb as the
-	// in-process rule does.
-	t.Run("rules/service_down", func(t *testing.T) {
-		p.waitForData(t, `ALERTS{alertname="service_down",service="imdb",alertstate="firing"}`)
+	// The counters Prometheus holds are the demo's: between what the demo
+	// exposed before the query and what it exposes after.
+	t.Run("counters", func(t *testing.T) {
+		for _, src := range services {
+			for _, name := range []string{"sync_operations_total", "sync_operations_success_total", "sync_operations_failed_total"} {
+				series := fmt.Sprintf(`radarr_list_sync_%s{source=%q}`, name, src)
+				p.waitForCounter(t, series, "http://"+addr+"/metrics")
+			}
+		}
 	})
+	// The rule twins load and evaluate: service_down fires for imdb, and
+	// for imdb alone, as the in-process rule does.
+	t.Run("rules/service_down", func(t *testing.T) {
+		p.waitForValues(t, `ALERTS{alertname="service_down",alertstate="firing"}`, eachOf("service", map[string]valueCheck{"imdb": is(1)}))
+	})
+}
+
+// valueCheck is what the scenario implies for one series' value.
+type valueCheck struct {
+	desc string
+	ok   func(float64) bool
+}
+
+func is(want float64) valueCheck {
+	return valueCheck{fmt.Sprint(want), func(v float64) bool { return v == want }}
+}
+
+func within(lo, hi float64) valueCheck {
+	return valueCheck{fmt.Sprintf("in (%v, %v)", lo, hi), func(v float64) bool { return v > lo && v < hi }}
+}
+
+// anyValue accepts a series whatever its value, NaN included.
+var anyValue = valueCheck{"any value", func(float64) bool { return true }}
+
+// valuesCheck checks the vector an instant query returns.
+type valuesCheck func([]e2etest.Series) error
+
+// eachOf requires one series for each value of label in want, and no
+// other, each with a value want accepts.
+func eachOf(label string, want map[string]valueCheck) valuesCheck {
+	return func(res []e2etest.Series) error {
+		seen := map[string]bool{}
+		var errs []error
+		for _, s := range res {
+			key := s.Metric[label]
+			c, ok := want[key]
+			if !ok || seen[key] {
+				errs = append(errs, fmt.Errorf("unexpected series %v", s.Metric))
+				continue
+			}
+			seen[key] = true
+			v, err := seriesValue(s)
+			if err != nil {
+				errs = append(errs, err)
+			} else if !c.ok(v) {
+				errs = append(errs, fmt.Errorf("%s=%q: %v, want %s", label, key, v, c.desc))
+			}
+		}
+		for key := range want {
+			if !seen[key] {
+				errs = append(errs, fmt.Errorf("no series with %s=%q", label, key))
+			}
+		}
+		return errors.Join(errs...)
+	}
+}
+
+func seriesValue(s e2etest.Series) (float64, error) {
+	str, _ := s.Value[1].(string)
+	v, err := strconv.ParseFloat(str, 64)
+	if err != nil {
+		return 0, fmt.Errorf("series %v: value %v: %w", s.Metric, s.Value[1], err)
+	}
+	return v, nil
+}
+
+// slowLatency is the least an upstream takes with -slow: no query of a
+// scenario without it sees as much.
+const slowLatency = 2.0
+
+// scenarioValues returns, by normalized expression, what each query of the
+// guide and of the dashboard returns while imdb fails and the other
+// upstreams are healthy and quick.
+func scenarioValues() map[string]valuesCheck {
+	healthyAnd := func(imdb, healthy valueCheck) map[string]valueCheck {
+		return map[string]valueCheck{"imdb": imdb, "tmdb": healthy, "trakt": healthy, "plex": healthy}
+	}
+	byName := map[string]valuesCheck{
+		// Every sync of imdb fails, every other succeeds.
+		"sync success rate": eachOf("source", healthyAnd(is(0), is(1))),
+		// Failing or not, no sync waits for a slow upstream.
+		"average sync duration": eachOf("source", healthyAnd(within(0, slowLatency), within(0, slowLatency))),
+		// Every source shares the cache: items seen before are hits.
+		"cache hit rate": eachOf("type", map[string]valueCheck{"movie_cache": within(0, 1.000001)}),
+		"service health": eachOf("service", healthyAnd(is(0), is(1))),
+	}
+	want := map[string]valuesCheck{
+		// imdb's breaker is open (1), the others closed (0).
+		normalizeExpr(`radarr_list_sync_circuit_breaker_state`): eachOf("service", healthyAnd(is(1), is(0))),
+		// imdb's breaker opened after its first requests, so its quantile
+		// may be NaN, with no request in the window.
+		normalizeExpr(`histogram_quantile(0.95, rate(radarr_list_sync_api_request_duration_seconds_bucket[5m]))`): eachOf("service",
+			healthyAnd(anyValue, within(0, slowLatency))),
+	}
+	for _, q := range e2etest.GuideQueries() {
+		want[normalizeExpr(q.Expr)] = byName[q.Name]
+	}
+	return want
 }
 
 // testConfig derives the test's configuration from the example: the same
@@ -176,18 +281,49 @@ func (p *promServer) waitTargetUp(t *testing.T, job, addr string) {
 	})
 }
 
-// waitForData waits until an instant query of expr returns at least one
-// series with a finite value.
-func (p *promServer) waitForData(t *testing.T, expr string) {
+// waitForValues waits until an instant query of expr returns what check
+// accepts; a nil check (no expectation for the query) fails the test.
+func (p *promServer) waitForValues(t *testing.T, expr string, check valuesCheck) {
 	t.Helper()
+	if check == nil {
+		t.Fatalf("the scenario has no expected values for %s", expr)
+	}
 	p.Poll(t, 60*time.Second, "query "+expr, func() error {
 		res, err := p.Query(expr)
 		if err != nil {
 			return err
 		}
-		if slices.ContainsFunc(res, e2etest.Series.Finite) {
-			return nil
+		if err := check(res); err != nil {
+			return fmt.Errorf("%w; last result: %v", err, res)
 		}
-		return fmt.Errorf("no series with a finite value; last result: %v", res)
+		return nil
 	})
+}
+
+// waitForCounter waits until Prometheus holds the counter series at no
+// less than the demo exposed at metricsURL before, and then requires no
+// more than it exposes after: the demo's count, not merely a number.
+func (p *promServer) waitForCounter(t *testing.T, series, metricsURL string) {
+	t.Helper()
+	before := sampleValue(t, get(t, metricsURL), series)
+	var v float64
+	p.Poll(t, 30*time.Second, "counter "+series, func() error {
+		res, err := p.Query(series)
+		if err != nil {
+			return err
+		}
+		if len(res) != 1 {
+			return fmt.Errorf("%d series, want 1: %v", len(res), res)
+		}
+		if v, err = seriesValue(res[0]); err != nil {
+			return err
+		}
+		if v < before {
+			return fmt.Errorf("%v, want at least the %v the demo counted before", v, before)
+		}
+		return nil
+	})
+	if after := sampleValue(t, get(t, metricsURL), series); v > after {
+		t.Fatalf("%s: Prometheus holds %v, more than the %v the demo counts", series, v, after)
+	}
 }

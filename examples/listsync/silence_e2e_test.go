@@ -5,87 +5,15 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/listsync/otelmon/internal/e2etest"
 )
-
-// amStandIn imitates the one endpoint of Alertmanager's v2 API the
-// notifier uses, POST /api/v2/alerts, as Alertmanager's OpenAPI
-// specification (api/v2/openapi.yaml, operation postAlerts) documents it:
-// the body is a JSON array of postable alerts (labels, annotations,
-// startsAt, endsAt, generatorURL); the answer is 200 with an empty body,
-// or 400 with a JSON string saying what is wrong.
-type amStandIn struct {
-	url string
-
-	expired atomic.Bool // set once the test has expired its silences
-	mu      sync.Mutex
-	got     []receivedAlert
-}
-
-type receivedAlert struct {
-	Labels   map[string]string `json:"labels"`
-	StartsAt time.Time         `json:"startsAt"`
-	EndsAt   time.Time         `json:"endsAt"`
-	afterExp bool              // received after the silences were expired
-}
-
-func startAMStandIn(t *testing.T) *amStandIn {
-	t.Helper()
-	am := &amStandIn{}
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method != http.MethodPost || r.URL.Path != "/api/v2/alerts" {
-			http.NotFound(w, r)
-			return
-		}
-		var alerts []receivedAlert
-		b, err := io.ReadAll(r.Body)
-		if err == nil {
-			err = json.Unmarshal(b, &alerts)
-		}
-		if err != nil {
-			w.Header().Set("Content-Type", "application/json")
-			w.WriteHeader(http.StatusBadRequest)
-			_ = json.NewEncoder(w).Encode("invalid alerts: " + err.Error())
-			return
-		}
-		after := am.expired.Load()
-		am.mu.Lock()
-		for _, a := range alerts {
-			a.afterExp = after
-			am.got = append(am.got, a)
-		}
-		am.mu.Unlock()
-		w.WriteHeader(http.StatusOK)
-	}))
-	t.Cleanup(srv.Close)
-	am.url = srv.URL
-	return am
-}
-
-// imdb returns the alerts received about imdb, as "alertname" or
-// "alertname (after)" for those received after the silences were expired.
-func (am *amStandIn) imdb() []string {
-	am.mu.Lock()
-	defer am.mu.Unlock()
-	var out []string
-	for _, a := range am.got {
-		if a.Labels["source"] != "imdb" && a.Labels["service"] != "imdb" {
-			continue
-		}
-		s := a.Labels["alertname"]
-		if a.afterExp {
-			s += " (after)"
-		}
-		out = append(out, s)
-	}
-	return out
-}
 
 // apiCall makes an authenticated API request and decodes a JSON answer
 // into out (when not nil).
@@ -115,40 +43,63 @@ func apiCall(t *testing.T, method, url, key, body string, wantStatus int, out an
 	}
 }
 
+// silenceAMConfig routes every alert to a receiver that notifies no one:
+// the test reads what Alertmanager holds through its API.
+const silenceAMConfig = `route:
+  receiver: nobody
+receivers:
+  - name: nobody
+`
+
 // TestSilenceEndToEnd runs the demo with imdb failing and its alerts sent
-// to an Alertmanager stand-in. Silences on imdb's labels, created through
-// the API right after the start, keep every imdb alert from the stand-in
-// while the alerts fire and list the silences in silencedBy; expiring the
-// silences sends the stand-in the imdb alerts that still fire.
+// to a real Alertmanager, and silences imdb's alerts in the demo: one
+// silence, made right after the start, on service=imdb (service_down,
+// circuit_breaker_open), which Alertmanager must never hear of; one, made
+// once Alertmanager holds consecutive_sync_failures for imdb as firing, on
+// source=imdb, for which the demo must keep Alertmanager's copy alive
+// (resends, so that Alertmanager does not resolve it) and nothing else.
+// Expiring the silences brings the other two to Alertmanager.
 func TestSilenceEndToEnd(t *testing.T) {
+	bin := e2etest.RequireProgram(t, "prometheus-alertmanager", "Debian package prometheus-alertmanager")
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "alertmanager.yml")
+	if err := os.WriteFile(cfg, []byte(silenceAMConfig), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	amtoolCheckConfig(t, cfg)
+	am := startAlertmanager(t, bin, cfg, filepath.Join(dir, "data"))
+	am.WaitReady(t, "/-/ready", 30*time.Second)
+
 	const key = "silence-e2e-key"
-	am := startAMStandIn(t)
-	// Three failed health checks make service_down: 1.5 s at the earliest,
-	// long after the silences are made.
-	addr := demo(t, "-api-key", key, "-alertmanager", am.url, "-fail", "imdb",
+	const resend = 300 * time.Millisecond
+	// Three failed health checks make service_down (1.5 s at the
+	// earliest), five failed syncs open imdb's breaker: long after the
+	// first silence is made.
+	addr := demo(t, "-api-key", key, "-alertmanager", am.Base, "-alertmanager-resend", resend.String(), "-fail", "imdb",
 		"-sync-interval", "500ms", "-health-interval", "500ms", "-eval-interval", "200ms",
 	)
 	api := "http://" + addr + "/api/v3/monitoring"
+	ids := []string{createSilence(t, api, key, "service")}
 
-	var ids []string
-	for _, label := range []string{"source", "service"} {
-		now := time.Now().UTC()
-		body := fmt.Sprintf(`{"matchers":[{"name":%q,"value":"imdb","isRegex":false,"isEqual":true}],"startsAt":%q,"endsAt":%q,"createdBy":"e2e","comment":"imdb maintenance"}`,
-			label, now.Format(time.RFC3339Nano), now.Add(time.Hour).Format(time.RFC3339Nano))
-		var created struct{ ID string }
-		apiCall(t, "POST", api+"/silences", key, body, http.StatusCreated, &created)
-		ids = append(ids, created.ID)
-	}
+	syncFailures := map[string]string{"alertname": "consecutive_sync_failures", "source": "imdb"}
+	var known gettableAlert
+	am.Poll(t, 60*time.Second, "consecutive_sync_failures for imdb in Alertmanager", func() error {
+		a, err := amAlert(am, syncFailures)
+		if err == nil {
+			known = a
+		}
+		return err
+	})
+	silencedAt := time.Now()
+	ids = append(ids, createSilence(t, api, key, "source"))
 
 	type alertJSON struct {
 		Rule       string            `json:"rule"`
 		State      string            `json:"state"`
 		Labels     map[string]string `json:"labels"`
-		Value      float64           `json:"value"`
 		SilencedBy []string          `json:"silencedBy"`
 	}
 	imdbRules := []string{"circuit_breaker_open", "consecutive_sync_failures", "service_down"}
-	var failures float64
 	poll(t, 60*time.Second, "imdb alerts firing and silenced", func() error {
 		var alerts []alertJSON
 		apiCall(t, "GET", api+"/alerts?state=firing", key, "", http.StatusOK, &alerts)
@@ -161,9 +112,6 @@ func TestSilenceEndToEnd(t *testing.T) {
 				return fmt.Errorf("%s for imdb fires with silencedBy %q, want one of %q", a.Rule, a.SilencedBy, ids)
 			}
 			silenced = append(silenced, a.Rule)
-			if a.Rule == "consecutive_sync_failures" {
-				failures = a.Value
-			}
 		}
 		slices.Sort(silenced)
 		if !slices.Equal(silenced, imdbRules) {
@@ -171,23 +119,34 @@ func TestSilenceEndToEnd(t *testing.T) {
 		}
 		return nil
 	})
-	// Let a few more syncs fail and be evaluated while silenced: each
-	// evaluation would have notified (and resent) them.
-	poll(t, 30*time.Second, "more imdb failures evaluated", func() error {
-		var alerts []alertJSON
-		apiCall(t, "GET", api+"/alerts?state=firing", key, "", http.StatusOK, &alerts)
-		for _, a := range alerts {
-			if a.Rule == "consecutive_sync_failures" && a.Labels["source"] == "imdb" && a.Value >= failures+3 {
-				return nil
-			}
+
+	// The alert Alertmanager knew as firing is kept alive under the
+	// silence: received again well after the silence was made, the same
+	// occurrence, not resolved.
+	am.Poll(t, 30*time.Second, "consecutive_sync_failures for imdb kept alive", func() error {
+		a, err := amAlert(am, syncFailures)
+		if err != nil {
+			return err
 		}
-		return fmt.Errorf("consecutive failures still below %v", failures+3)
+		if !a.StartsAt.Equal(known.StartsAt) {
+			return fmt.Errorf("startsAt %v, want the %v of the alert Alertmanager knew", a.StartsAt, known.StartsAt)
+		}
+		if after := silencedAt.Add(3 * resend); !a.UpdatedAt.After(after) {
+			return fmt.Errorf("last received at %v, want a resend after %v", a.UpdatedAt, after)
+		}
+		return nil
 	})
-	if got := am.imdb(); len(got) != 0 {
-		t.Fatalf("the stand-in heard of silenced imdb alerts: %q", got)
+	// The alerts it never knew stay unknown to it.
+	alerts, err := am.allAlerts()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range alerts {
+		if a.Labels["service"] == "imdb" {
+			t.Fatalf("Alertmanager holds silenced %s for imdb: %+v", a.Labels["alertname"], a)
+		}
 	}
 
-	am.expired.Store(true)
 	for _, id := range ids {
 		var s struct {
 			Status struct{ State string } `json:"status"`
@@ -197,20 +156,23 @@ func TestSilenceEndToEnd(t *testing.T) {
 			t.Fatalf("expired silence %s is %q", id, s.Status.State)
 		}
 	}
-	poll(t, 30*time.Second, "the stand-in receives the firing imdb alerts", func() error {
-		got := am.imdb()
-		for _, rule := range imdbRules {
-			if !slices.Contains(got, rule+" (after)") {
-				return fmt.Errorf("received %q, want %s after the expiry", got, rule)
+	// The alerts still fire: Alertmanager gets the two it never knew, and
+	// still holds the one it knew, never resolved in between.
+	am.Poll(t, 30*time.Second, "imdb alerts in Alertmanager after the expiry", func() error {
+		for _, rule := range []string{"circuit_breaker_open", "service_down"} {
+			if _, err := amAlert(am, map[string]string{"alertname": rule, "service": "imdb"}); err != nil {
+				return err
 			}
+		}
+		a, err := amAlert(am, syncFailures)
+		if err != nil {
+			return err
+		}
+		if !a.StartsAt.Equal(known.StartsAt) {
+			return fmt.Errorf("consecutive_sync_failures startsAt %v, want %v: it resolved in between", a.StartsAt, known.StartsAt)
 		}
 		return nil
 	})
-	for _, a := range am.imdb() {
-		if !strings.HasSuffix(a, " (after)") {
-			t.Fatalf("the stand-in heard of %s before the silences were expired", a)
-		}
-	}
 	var list []struct {
 		ID     string `json:"id"`
 		Status struct{ State string }
@@ -219,4 +181,39 @@ func TestSilenceEndToEnd(t *testing.T) {
 	if len(list) != 2 || list[0].Status.State != "expired" || list[1].Status.State != "expired" {
 		t.Fatalf("silences after expiry: %+v", list)
 	}
+}
+
+// createSilence silences, for an hour from now, the alerts whose label is
+// imdb, through the demo's API at api, and returns the silence's id.
+func createSilence(t *testing.T, api, key, label string) string {
+	t.Helper()
+	now := time.Now().UTC()
+	body := fmt.Sprintf(`{"matchers":[{"name":%q,"value":"imdb","isRegex":false,"isEqual":true}],"startsAt":%q,"endsAt":%q,"createdBy":"e2e","comment":"imdb maintenance"}`,
+		label, now.Format(time.RFC3339Nano), now.Add(time.Hour).Format(time.RFC3339Nano))
+	var created struct{ ID string }
+	apiCall(t, "POST", api+"/silences", key, body, http.StatusCreated, &created)
+	return created.ID
+}
+
+// amAlert returns the one alert with labels want Alertmanager holds, which
+// must be active and not about to end.
+func amAlert(am *amServer, want map[string]string) (gettableAlert, error) {
+	alerts, err := am.allAlerts()
+	if err != nil {
+		return gettableAlert{}, err
+	}
+	var found []gettableAlert
+	for _, a := range alerts {
+		if hasLabels(a.Labels, want) {
+			found = append(found, a)
+		}
+	}
+	if len(found) != 1 {
+		return gettableAlert{}, fmt.Errorf("%d alerts with labels %v, want 1, among %+v", len(found), want, alerts)
+	}
+	a := found[0]
+	if a.Status.State != "active" || !a.EndsAt.After(time.Now()) {
+		return a, fmt.Errorf("alert %v is %q, ends at %v; want active", want, a.Status.State, a.EndsAt)
+	}
+	return a, nil
 }
