@@ -20,6 +20,12 @@ type statusPageSummary struct {
 		Pace    string `json:"pace"`
 	} `json:"services"`
 	Syncs        map[string]string `json:"syncs"`
+	History      map[string]any    `json:"history"`
+	Traces       struct {
+		Alert    string `json:"alert"`
+		TraceIDs int    `json:"traceIds"`
+		Linked   bool   `json:"linked"`
+	} `json:"traces"`
 	Alerts       []string          `json:"alerts"`
 	Acknowledged struct {
 		ID    string `json:"id"`
@@ -39,8 +45,10 @@ type statusPageSummary struct {
 // acknowledgement through the API.
 func TestStatusPageInBrowser(t *testing.T) {
 	const key = "status-page-test-key"
+	const traceURL = "http://127.0.0.1:16686/trace/{traceId}"
+	traceDemo(t) // the demo traces its syncs, so alerts name traces the page links
 	addr := demo(t, "-api-key", key, "-sync-interval", "100ms", "-health-interval", "100ms", "-eval-interval", "100ms",
-		"-fail", "imdb", "-breaker-open-timeout", "1h")
+		"-fail", "imdb", "-breaker-open-timeout", "1h", "-trace-url", traceURL)
 	base := "http://" + addr
 	alertsURL := base + "/api/v3/monitoring/alerts?apikey=" + key
 	// The page refreshes every 5 s; once imdb's alerts fire, its first
@@ -53,14 +61,71 @@ func TestStatusPageInBrowser(t *testing.T) {
 	if err := json.Unmarshal(out, &sum); err != nil {
 		t.Fatalf("status-page.mjs printed no summary: %v\n%s", err, out)
 	}
+	// What the page rendered is what the API says (the scenario holds
+	// still: imdb stays down and its breaker open for an hour).
+	var status struct {
+		HealthSummary struct {
+			Services []struct {
+				Name   string `json:"name"`
+				Status string `json:"status"`
+			} `json:"services"`
+		} `json:"healthSummary"`
+		CircuitBreakers []struct {
+			Service string `json:"service"`
+			State   string `json:"state"`
+		} `json:"circuitBreakers"`
+		Syncs []struct {
+			Source     string `json:"source"`
+			LastResult string `json:"lastResult"`
+		} `json:"syncs"`
+	}
+	if err := json.Unmarshal([]byte(get(t, base+"/api/v3/monitoring/status?apikey="+key)), &status); err != nil {
+		t.Fatal(err)
+	}
+	for _, h := range status.HealthSummary.Services {
+		if got := sum.Services[h.Name].Health; got != h.Status {
+			t.Errorf("page showed %s's health as %q, the API says %q", h.Name, got, h.Status)
+		}
+	}
+	for _, b := range status.CircuitBreakers {
+		if got := sum.Services[b.Service].Breaker; got != b.State {
+			t.Errorf("page showed %s's breaker as %q, the API says %q", b.Service, got, b.State)
+		}
+	}
+	for _, s := range status.Syncs {
+		if got := sum.Syncs[s.Source]; got != s.LastResult {
+			t.Errorf("page showed %s's last sync as %q, the API says %q", s.Source, got, s.LastResult)
+		}
+	}
+	if len(status.HealthSummary.Services) != len(services) || len(status.CircuitBreakers) != len(services) || len(status.Syncs) != len(services) {
+		t.Errorf("the API lists %d health checks, %d breakers, %d sources; want %d of each",
+			len(status.HealthSummary.Services), len(status.CircuitBreakers), len(status.Syncs), len(services))
+	}
+	// A point per bucket with syncs: the page's against the API's history
+	// (a new bucket may have begun since the page drew it).
+	var history struct {
+		Sources map[string]struct {
+			DurationSeconds []*float64 `json:"durationSeconds"`
+		} `json:"sources"`
+	}
+	if err := json.Unmarshal([]byte(get(t, base+"/api/v3/monitoring/history?apikey="+key)), &history); err != nil {
+		t.Fatal(err)
+	}
 	for _, s := range services {
-		want := [2]string{"up", "closed"}
-		if s == "imdb" {
-			want = [2]string{"down", "open"}
+		want := 0
+		for _, d := range history.Sources[s].DurationSeconds {
+			if d != nil {
+				want++
+			}
 		}
-		if got := sum.Services[s]; [2]string{got.Health, got.Breaker} != want {
-			t.Errorf("page showed %s as %s/%s, want %s/%s", s, got.Health, got.Breaker, want[0], want[1])
+		shown, _ := sum.History[s].(map[string]any)["points"].(float64)
+		if shown < 1 || int(shown) > want || int(shown) < want-1 {
+			t.Errorf("page drew %v duration points for %s, the API's history has %d buckets with syncs", shown, s, want)
 		}
+	}
+	// The alert's traces are links to the trace backend.
+	if sum.Traces.TraceIDs == 0 || !sum.Traces.Linked {
+		t.Errorf("the page linked no trace of an alert: %+v", sum.Traces)
 	}
 	if p := sum.Services["tmdb"].Pace; !strings.HasPrefix(p, "40/s") {
 		t.Errorf("page showed tmdb's pace as %q, want its published 40/s", p)

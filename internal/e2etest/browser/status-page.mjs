@@ -40,7 +40,7 @@ async function getJSON(path) {
 async function checkTraces(page) {
   const [status, alerts] = await Promise.all([getJSON("api/v3/monitoring/status"), getJSON("api/v3/monitoring/alerts")]);
   const a = alerts.find((a) => Array.isArray(a.traceIds) && a.traceIds.length > 0);
-  if (!a) return "no alert names a trace";
+  if (!a) return { alert: "", traceIds: 0, linked: false };
   const tpl = status.traceUrlTemplate || "";
   const shown = page.locator(`#alerts tr[data-alert-row="${a.id}"] .traces ${tpl ? "a" : "code"}`);
   await shown.first().waitFor();
@@ -108,7 +108,11 @@ async function drive(page) {
     const [health, breaker] = s === "imdb" ? ["down", "open"] : ["up", "closed"];
     await row.locator("td").nth(1).filter({ hasText: new RegExp(`^${health}$`) }).waitFor();
     await row.locator("td").nth(2).locator(".pill").filter({ hasText: new RegExp(`^${breaker}$`) }).waitFor();
-    services[s] = { health, breaker };
+    // What the page shows, which the test compares with the API.
+    services[s] = {
+      health: (await row.locator("td").nth(1).innerText()).trim(),
+      breaker: (await row.locator("td").nth(2).locator(".pill").innerText()).trim(),
+    };
   }
   const imdbError = (await page.locator('#services tr[data-service="imdb"] td').nth(5).innerText()).trim();
   check(imdbError !== "", "imdb's last error is not shown");
@@ -139,7 +143,7 @@ async function drive(page) {
     await row.locator("td").nth(1).filter({ hasText: new RegExp(`^${result}$`) }).waitFor();
     const duration = (await row.locator("td").nth(3).innerText()).trim();
     check(/^\d+(\.\d+)? (ms|s)$/.test(duration) && duration !== "0.00 s", `${s}'s last duration reads ${JSON.stringify(duration)}`);
-    syncs[s] = result;
+    syncs[s] = (await row.locator("td").nth(1).innerText()).trim(); // as shown
   }
 
   // 5b. History: a chart per source with its sync outcomes and a point per
@@ -151,8 +155,7 @@ async function drive(page) {
     const chart = page.locator(`#source-charts [data-source="${s}"]`);
     await chart.locator("circle.pt").first().waitFor();
     await chart.locator(s === "imdb" ? "rect.sync-failed" : "rect.sync-ok").first().waitFor();
-    history[s] = { points: await chart.locator("circle.pt").count() };
-    check(history[s].points > 0, `no duration point for ${s}`);
+    history[s] = { points: await chart.locator("circle.pt").count() }; // compared with the API's history
   }
   for (const s of SERVICES) {
     const chart = page.locator(`#service-charts [data-service-chart="${s}"]`);
