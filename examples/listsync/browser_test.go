@@ -19,14 +19,14 @@ type statusPageSummary struct {
 		Breaker string `json:"breaker"`
 		Pace    string `json:"pace"`
 	} `json:"services"`
-	Syncs        map[string]string `json:"syncs"`
-	History      map[string]any    `json:"history"`
-	Traces       struct {
+	Syncs   map[string]string `json:"syncs"`
+	History map[string]any    `json:"history"`
+	Traces  struct {
 		Alert    string `json:"alert"`
 		TraceIDs int    `json:"traceIds"`
 		Linked   bool   `json:"linked"`
 	} `json:"traces"`
-	Alerts       []string          `json:"alerts"`
+	Alerts       []string `json:"alerts"`
 	Acknowledged struct {
 		ID    string `json:"id"`
 		Title string `json:"title"`
