@@ -48,7 +48,7 @@ func demoOutput(t *testing.T, args ...string) (addr string, stdout, stderr *sync
 func demoExporting(t *testing.T, exporter string, args ...string) (addr string, stdout, stderr *syncbuf.Buffer) {
 	t.Helper()
 	t.Setenv("OTEL_METRICS_EXPORTER", exporter)
-	addr, stdout, stderr, stop := startDemo(t, append([]string{"-state", ""}, args...)...)
+	addr, stdout, stderr, stop := launchDemo(t, append([]string{"-state", ""}, args...)...)
 	t.Cleanup(func() {
 		if err := stop(); err != nil {
 			t.Errorf("demo exited with %v", err)
@@ -57,15 +57,19 @@ func demoExporting(t *testing.T, exporter string, args ...string) (addr string, 
 	return addr, stdout, stderr
 }
 
-// startDemo runs the demo with exactly args, but for a free port, and
-// returns its address, its stdout and stderr, and a function that stops
-// it and returns what run returned. The caller stops it. Metrics go to
-// Prometheus unless the test set OTEL_METRICS_EXPORTER (demoExporting).
+// startDemo runs the demo with exactly args, but for a free port, its
+// metrics served to Prometheus, and returns its address, its stdout and
+// stderr, and a function that stops it and returns what run returned. The
+// caller stops it.
 func startDemo(t *testing.T, args ...string) (addr string, stdout, stderr *syncbuf.Buffer, stop func() error) {
 	t.Helper()
-	if _, set := os.LookupEnv("OTEL_METRICS_EXPORTER"); !set {
-		t.Setenv("OTEL_METRICS_EXPORTER", "")
-	}
+	t.Setenv("OTEL_METRICS_EXPORTER", "")
+	return launchDemo(t, args...)
+}
+
+// launchDemo is startDemo with the metrics exporter the environment names.
+func launchDemo(t *testing.T, args ...string) (addr string, stdout, stderr *syncbuf.Buffer, stop func() error) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	ready := make(chan string, 1)
 	done := make(chan error, 1)
