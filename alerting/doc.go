@@ -72,7 +72,9 @@
 // [Engine.ExpireSilence] return only once the file took the change. Their
 // number, size, matchers and regular expressions are bounded
 // ([SilenceConfig]), so that what they cost in memory and in the state
-// file stays bounded too.
+// file stays bounded too. The silences, their matchers, the time intervals
+// and the windows live in package silence, a leaf that knows alerts only by
+// their labels; the names here are aliases of its types.
 //
 // # State file
 //

@@ -15,6 +15,7 @@ import (
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 
+	"github.com/listsync/otelmon/alerting/silence"
 	"github.com/listsync/otelmon/internal/names"
 )
 
@@ -69,10 +70,10 @@ type Engine struct {
 	mu         sync.Mutex
 	rules      *ruleSet
 	alerts     *alertTable
-	silences   *silenceStore
-	windows    []*window // compiled cfg.MaintenanceWindows; never changed
-	seq        uint64    // evaluations so far
-	graceUntil time.Time // end of RestoreGrace, set by the first evaluation
+	silences   *silence.Store    // replaced whole by a change (see saveSilencesLocked)
+	windows    []*silence.Window // compiled cfg.MaintenanceWindows; never changed
+	seq        uint64            // evaluations so far
+	graceUntil time.Time         // end of RestoreGrace, set by the first evaluation
 	started    bool
 	stopped    bool
 
@@ -113,7 +114,7 @@ func New(cfg Config, opts ...Option) (*Engine, error) {
 		return nil, err
 	}
 	o := newOptions(opts)
-	silences := newSilenceStore(cfg.Silences)
+	silences := silence.NewStore(cfg.Silences)
 	persist, restored, err := openState(cfg.StatePath, o.logger, o.clock.Now(), silences)
 	if err != nil {
 		return nil, err
@@ -445,7 +446,7 @@ func (e *Engine) commitLocked(p *evalPass) {
 	if e.alerts.prune(p.now, e.cfg.Retention, e.cfg.MaxResolved) {
 		p.save = true
 	}
-	if e.silences.prune(p.now, e.cfg.Silences.Retention, e.cfg.Silences.MaxSilences) {
+	if e.silences.Prune(p.now) {
 		p.save = true
 	}
 	e.alerts.recount()
@@ -466,7 +467,7 @@ func (e *Engine) commitLocked(p *evalPass) {
 func (e *Engine) saveLocked(changed bool) {
 	var sf *stateFile
 	if changed || e.persist.retry() {
-		sf = e.persist.snapshot(e.alerts.all)
+		sf = e.persist.snapshot(e.alerts.all, e.silences)
 	}
 	e.mu.Unlock()
 	if err := e.persist.write(sf); err != nil {
@@ -481,7 +482,7 @@ func (e *Engine) saveLocked(changed bool) {
 // newPass starts a change of alert state. It is called with mu held.
 func (e *Engine) newPass() *evalPass {
 	now := e.clock.Now()
-	return &evalPass{alerts: e.alerts, now: now, mute: e.muteSetLocked(now)}
+	return &evalPass{alerts: e.alerts, now: now, mute: e.silences.Mutes(e.windows, now)}
 }
 
 // evalPass collects what one evaluation (or rule change) decides. It is the
@@ -493,7 +494,7 @@ type evalPass struct {
 	notices []notice
 	errs    map[*ruleEntry]error
 	save    bool
-	mute    *muteSet // what mutes alerts at now
+	mute    *silence.Mutes // what mutes alerts at now
 }
 
 var _ observer = (*evalPass)(nil)

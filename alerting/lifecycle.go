@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/listsync/otelmon/alerting/silence"
 	"github.com/listsync/otelmon/internal/names"
 )
 
@@ -79,7 +80,7 @@ type observation struct {
 	comment string            // obsAck
 	// mute says what mutes alerts now; nil leaves the alert's muting as
 	// it was (see machine.applyMute).
-	mute *muteSet
+	mute *silence.Mutes
 }
 
 // ruleView is what the lifecycle reads of a rule, resolved once per rule.
@@ -180,12 +181,12 @@ func step(st alertState, obs observation, r *ruleView, now time.Time) (alertStat
 // longer muted and still fires is notified once, whatever the rate limit,
 // at the first step that has its rule (owed); one that resolved while
 // muted is not. A resolved alert lists nothing that mutes it.
-func (m *machine) applyMute(ms *muteSet, wasNotified bool) {
+func (m *machine) applyMute(ms *silence.Mutes, wasNotified bool) {
 	st := &m.st
 	if st.gone {
 		return
 	}
-	sil, mw := ms.of(&st.a)
+	sil, mw := ms.Of((*alertLabels)(&st.a))
 	listSil, listMw := sil, mw
 	if st.a.State == Resolved {
 		listSil, listMw = nil, nil // muted all the same, but listed as nothing

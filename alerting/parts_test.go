@@ -131,13 +131,13 @@ func TestStatePersisterRoundTrip(t *testing.T) {
 		lastSeen: t0, notified: true, heldBack: 2, transitions: []time.Time{t0}, flapping: true,
 	}})
 	tbl.put(&alertRecord{st: alertState{a: Alert{ID: "b", Rule: "r", State: Resolved, ResolvedAt: &resolvedAt}}})
-	if err := p.write(p.snapshot(tbl.all)); err != nil {
+	if err := p.write(p.snapshot(tbl.all, nil)); err != nil {
 		t.Fatal(err)
 	}
 	if rec := tbl.all["a"]; !rec.st.savedSeen.Equal(t0) {
 		t.Fatalf("snapshot did not record what it saved: %v", rec.st.savedSeen)
 	}
-	got, err = p.load(t0)
+	got, err = p.load(t0, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -147,7 +147,7 @@ func TestStatePersisterRoundTrip(t *testing.T) {
 		t.Fatalf("loaded %+v %+v", got[0], got[1])
 	}
 	none := &statePersister{}
-	if err := none.write(none.snapshot(tbl.all)); err != nil { // no path: nothing
+	if err := none.write(none.snapshot(tbl.all, nil)); err != nil { // no path: nothing
 		t.Fatal(err)
 	}
 	none.close()

@@ -14,6 +14,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/listsync/otelmon/alerting/silence"
 )
 
 // The state file keeps what a restart must not lose: acknowledgements and
@@ -36,13 +38,37 @@ type stateFile struct {
 // savedSilence is a silence as the state file keeps it: without its
 // status, which depends on the time it is read.
 type savedSilence struct {
-	ID        string         `json:"id"`
-	Matchers  []savedMatcher `json:"matchers"`
-	StartsAt  time.Time      `json:"startsAt"`
-	EndsAt    time.Time      `json:"endsAt"`
-	UpdatedAt time.Time      `json:"updatedAt,omitzero"`
-	CreatedBy string         `json:"createdBy,omitempty"`
-	Comment   string         `json:"comment,omitempty"`
+	ID        string                `json:"id"`
+	Matchers  []silence.MatcherJSON `json:"matchers"`
+	StartsAt  time.Time             `json:"startsAt"`
+	EndsAt    time.Time             `json:"endsAt"`
+	UpdatedAt time.Time             `json:"updatedAt,omitzero"`
+	CreatedBy string                `json:"createdBy,omitempty"`
+	Comment   string                `json:"comment,omitempty"`
+}
+
+// saveSilence returns s as the state file keeps it. Its matchers are plain
+// structs, encoded without a MarshalJSON call (the state file, silences
+// included, is written at every change) and decoded leniently: a field a
+// later version adds does not make the file unreadable (and moved aside
+// as corrupt) after a downgrade.
+func saveSilence(s *Silence) savedSilence {
+	ms := make([]silence.MatcherJSON, len(s.Matchers))
+	for i, m := range s.Matchers {
+		ms[i] = m.JSON()
+	}
+	return savedSilence{ID: s.ID, Matchers: ms, StartsAt: s.StartsAt, EndsAt: s.EndsAt,
+		UpdatedAt: s.UpdatedAt, CreatedBy: s.CreatedBy, Comment: s.Comment}
+}
+
+// silence returns the silence ss keeps.
+func (ss *savedSilence) silence() Silence {
+	ms := make([]Matcher, len(ss.Matchers))
+	for i, m := range ss.Matchers {
+		ms[i] = m.Matcher()
+	}
+	return Silence{ID: ss.ID, Matchers: ms, StartsAt: ss.StartsAt, EndsAt: ss.EndsAt,
+		UpdatedAt: ss.UpdatedAt, CreatedBy: ss.CreatedBy, Comment: ss.Comment}
 }
 
 type savedAlert struct {
@@ -79,9 +105,8 @@ type savedAlert struct {
 // the engine calls write under its evaluation mutex; mu only orders writes
 // with close.
 type statePersister struct {
-	path     string
-	log      *slog.Logger
-	silences *silenceStore // the engine's, saved with the alerts; guarded by the engine's mu
+	path string
+	log  *slog.Logger
 
 	mu     sync.Mutex // guards the fields below
 	lock   stateLock  // held from open to close; nil without a path
@@ -95,10 +120,10 @@ type stateLock = *os.File
 
 // openState takes ownership of the state file at path and reads it (see
 // New for what happens with each kind of problem): it returns the alerts
-// and puts the silences in silences (nil: silences are neither read nor
-// saved). now names a corrupt file's copy.
-func openState(path string, log *slog.Logger, now time.Time, silences *silenceStore) (*statePersister, []*alertRecord, error) {
-	p := &statePersister{path: path, log: log, silences: silences}
+// and puts the silences in silences (nil: silences are not read). now
+// names a corrupt file's copy, and tells the silences expired.
+func openState(path string, log *slog.Logger, now time.Time, silences *silence.Store) (*statePersister, []*alertRecord, error) {
+	p := &statePersister{path: path, log: log}
 	if path == "" {
 		return p, nil, nil
 	}
@@ -117,7 +142,7 @@ func openState(path string, log *slog.Logger, now time.Time, silences *silenceSt
 	if err != nil {
 		return nil, nil, err
 	}
-	recs, err := p.start(now)
+	recs, err := p.start(now, silences)
 	if err != nil {
 		if uerr := unlockState(lock); uerr != nil {
 			log.Debug("alerting: release state lock", slog.String("path", path), slog.Any("error", uerr))
@@ -177,7 +202,7 @@ func resolveStatePath(path string) (string, error) {
 // start checks that the state file's directory can be written, removes
 // the temporary files of saves that a crash interrupted, and loads the
 // state. It runs with the lock held, so no other engine is writing.
-func (p *statePersister) start(now time.Time) ([]*alertRecord, error) {
+func (p *statePersister) start(now time.Time, silences *silence.Store) ([]*alertRecord, error) {
 	dir, base := splitPath(p.path)
 	// Probe: a directory in which the state cannot be saved is an error
 	// now rather than a log line at every change.
@@ -197,19 +222,23 @@ func (p *statePersister) start(now time.Time) ([]*alertRecord, error) {
 			p.log.Info("alerting: removed temporary state file left by an interrupted save", slog.String("path", tmp))
 		}
 	}
-	return p.load(now)
+	return p.load(now, silences)
 }
 
-// snapshot returns the state of the alerts and silences to write, or nil
-// when there is no state file. It records on each alert what is being
-// saved. It is called with the engine's mu held.
-func (p *statePersister) snapshot(alerts map[string]*alertRecord) *stateFile {
+// snapshot returns the state of the alerts and silences (nil: none) to
+// write, or nil when there is no state file. It records on each alert what
+// is being saved. It is called with the engine's mu held.
+func (p *statePersister) snapshot(alerts map[string]*alertRecord, silences *silence.Store) *stateFile {
 	if p.path == "" {
 		return nil
 	}
 	sf := &stateFile{Version: stateVersion, Alerts: make([]savedAlert, 0, len(alerts))}
-	if p.silences != nil {
-		sf.Silences = p.silences.saved()
+	if silences != nil {
+		all := silences.All()
+		sf.Silences = make([]savedSilence, len(all))
+		for i := range all {
+			sf.Silences[i] = saveSilence(&all[i])
+		}
 	}
 	for _, rec := range alerts {
 		st := &rec.st
@@ -343,8 +372,9 @@ func probeWritable(dir, base string) error {
 }
 
 // load reads the state file: missing is an empty state, corrupt is moved
-// aside (an empty state), any other read error is returned.
-func (p *statePersister) load(now time.Time) ([]*alertRecord, error) {
+// aside (an empty state), any other read error is returned. The silences
+// go to silences (nil: they are not read).
+func (p *statePersister) load(now time.Time, silences *silence.Store) ([]*alertRecord, error) {
 	data, err := os.ReadFile(p.path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
@@ -361,20 +391,14 @@ func (p *statePersister) load(now time.Time) ([]*alertRecord, error) {
 		p.log.Error("alerting: corrupt alert state file moved aside; starting empty", slog.String("path", p.path), slog.String("movedTo", aside), slog.Any("error", err))
 		return nil, nil
 	}
-	if p.silences != nil {
-		for _, ss := range sf.Silences {
-			s := Silence{ID: ss.ID, Matchers: fromSaved(ss.Matchers), StartsAt: ss.StartsAt, EndsAt: ss.EndsAt,
-				UpdatedAt: ss.UpdatedAt, CreatedBy: ss.CreatedBy, Comment: ss.Comment}
-			ent, err := p.silences.newEntry(s)
-			if err != nil {
+	if silences != nil {
+		for i := range sf.Silences {
+			if err := silences.Restore(sf.Silences[i].silence(), now); err != nil {
 				// Only a change of the matching rules or of the bounds
 				// (SilenceConfig) can bring this: keep the others.
-				p.log.Error("alerting: saved silence dropped: it is no longer valid", slog.String("silence", s.ID), slog.Any("error", err))
-				continue
+				p.log.Error("alerting: saved silence dropped: it is no longer valid", slog.String("silence", sf.Silences[i].ID), slog.Any("error", err))
 			}
-			p.silences.byID[s.ID] = ent
 		}
-		p.silences.releaseExpired(now)
 	}
 	out := make([]*alertRecord, 0, len(sf.Alerts))
 	for _, sa := range sf.Alerts {

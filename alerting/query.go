@@ -108,7 +108,7 @@ func (e *Engine) Acknowledge(id, by, comment string) (Alert, error) {
 	var sf *stateFile
 	if save || e.persist.retry() {
 		rec.st = next
-		sf = e.persist.snapshot(e.alerts.all)
+		sf = e.persist.snapshot(e.alerts.all, e.silences)
 		next, rec.st = rec.st, prev
 	}
 	e.mu.Unlock()

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/listsync/otelmon/alerting/silence"
 	"github.com/listsync/otelmon/internal/names"
 )
 
@@ -214,6 +215,8 @@ type resendRecorder struct {
 
 func (r *resendRecorder) ResendInterval() time.Duration { return r.every }
 
+// Matchers read an alert's labels plus alertname, the rule, and severity,
+// the level, which win over labels of the same name.
 func TestSilenceMatchers(t *testing.T) {
 	a := &Alert{Rule: "service_down", Level: Critical, Labels: labels("service", "imdb", "alertname", "spoof")}
 	for _, tc := range []struct {
@@ -223,6 +226,7 @@ func TestSilenceMatchers(t *testing.T) {
 		{eq("service", "imdb"), true},
 		{eq("service", "tmdb"), false},
 		{eq("alertname", "service_down"), true}, // the rule wins over a label of that name
+		{eq("alertname", "spoof"), false},
 		{eq("severity", "critical"), true},
 		{Matcher{Name: "service", Value: "imdb", Type: MatchNotEqual}, false},
 		{Matcher{Name: "source", Value: "imdb", Type: MatchNotEqual}, true}, // absent reads as ""
@@ -230,42 +234,16 @@ func TestSilenceMatchers(t *testing.T) {
 		{Matcher{Name: "service", Value: "im.*|tmdb", Type: MatchRegexp}, true},
 		{Matcher{Name: "severity", Value: "warning|info", Type: MatchNotRegexp}, true},
 	} {
-		ms, errs := compileMatchers("m", []Matcher{tc.m})
-		if errs != nil {
-			t.Fatal(errs)
+		// A window open at every instant mutes exactly what its matchers
+		// select.
+		w, err := silence.NewWindow(MaintenanceWindow{Name: "w", Matchers: []Matcher{tc.m}, TimeIntervals: []TimeInterval{{}}})
+		if err != nil {
+			t.Fatal(err)
 		}
-		if got := matchesAlert(ms, a); got != tc.want {
+		_, mutedBy := silence.NewStore(SilenceConfig{}).Mutes([]*silence.Window{w}, t0).Of((*alertLabels)(a))
+		if got := mutedBy != nil; got != tc.want {
 			t.Errorf("%s on %v = %v, want %v", tc.m, a.Labels, got, tc.want)
 		}
-	}
-}
-
-func TestMatcherJSON(t *testing.T) {
-	for _, tc := range []struct {
-		in   string
-		want MatchType
-	}{
-		{`{"name":"s","value":"v"}`, MatchEqual},
-		{`{"name":"s","value":"v","isEqual":true,"isRegex":false}`, MatchEqual},
-		{`{"name":"s","value":"v","isEqual":false}`, MatchNotEqual},
-		{`{"name":"s","value":"v","isRegex":true}`, MatchRegexp},
-		{`{"name":"s","value":"v","isRegex":true,"isEqual":false}`, MatchNotRegexp},
-	} {
-		var m Matcher
-		if err := json.Unmarshal([]byte(tc.in), &m); err != nil || m.Type != tc.want {
-			t.Errorf("%s: %v, %v; want %v", tc.in, m.Type, err, tc.want)
-		}
-		b, _ := json.Marshal(m)
-		var back Matcher
-		if err := json.Unmarshal(b, &back); err != nil || back != m {
-			t.Errorf("round trip of %s: %s -> %+v", tc.in, b, back)
-		}
-	}
-	// An unknown field is refused, even by a lenient decoder: "regex"
-	// for isRegex would otherwise make an equality matcher.
-	var ms []Matcher
-	if err := json.Unmarshal([]byte(`[{"name":"s","value":"im.*","regex":true}]`), &ms); err == nil || !strings.Contains(err.Error(), `"regex"`) {
-		t.Errorf("unknown matcher field: %v, %+v; want an error naming it", err, ms)
 	}
 }
 
@@ -643,16 +621,12 @@ func TestSilenceNotSavedIsNotKept(t *testing.T) {
 
 // The lifecycle alone: what muting does to a step's notices and state.
 func TestStepMuted(t *testing.T) {
-	cfg, err := Config{}.withDefaults()
-	if err != nil {
+	store := silence.NewStore(SilenceConfig{})
+	if err := store.Restore(Silence{ID: "s1", Matchers: []Matcher{eq("service", "plex")}, StartsAt: t0.Add(-time.Hour), EndsAt: t0.Add(time.Hour)}, t0); err != nil {
 		t.Fatal(err)
 	}
-	ent, err := newSilenceStore(cfg.Silences).newEntry(Silence{ID: "s1", Matchers: []Matcher{eq("service", "plex")}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	muted, open := &muteSet{silences: []*silenceEntry{ent}}, &muteSet{}
-	with := func(o observation, ms *muteSet) observation { o.mute = ms; return o }
+	muted, open := store.Mutes(nil, t0), &silence.Mutes{}
+	with := func(o observation, ms *silence.Mutes) observation { o.mute = ms; return o }
 	type tstep struct {
 		at    time.Duration
 		obs   observation
