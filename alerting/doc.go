@@ -120,10 +120,20 @@
 //     series to the rules that match it (once per change of the rule set,
 //     not per evaluation), keeps the windowed samples, and hands every
 //     (series, rule) reading to an observer;
-//   - the lifecycle (lifecycle.go): step(state, observation, rule, now)
-//     returns the next state, the notifications and whether to save. It is
-//     a pure function, as Prometheus' alerting rule evaluation is: no I/O,
-//     no lock, no clock of its own, so it is table-tested by itself;
+//   - the lifecycle (lifecycle.go): step(state, told, observation, rule,
+//     now) returns the next state, the notifications and whether to save.
+//     It is a pure function, as Prometheus' alerting rule evaluation is: no
+//     I/O, no lock, no clock of its own, so it is table-tested by itself.
+//     It knows nothing of silences: it decides its notifications as if
+//     nothing were muted;
+//   - the mute pass (mute.go): applied to every step's notifications, it
+//     decides from what mutes the alert now (silence.Mutes) and what the
+//     notifiers were told of it (its own record, told) which reach the
+//     notifiers, which are dropped, which become keep-alives for Resenders,
+//     and what is owed once the mute ends;
+//   - the silences (package silence, a leaf that does not import this
+//     one): the store of silences and its bounds, the maintenance windows,
+//     and what mutes alerts at an instant;
 //   - the alert table (table.go): every known alert, which applies steps
 //     and answers queries;
 //   - persistence (persist.go, statelock_*.go): the state file, owned

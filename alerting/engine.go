@@ -535,8 +535,7 @@ func (p *evalPass) fail(re *ruleEntry, err error) {
 }
 
 func (p *evalPass) apply(rec *alertRecord, re *ruleEntry, obs observation) {
-	obs.mute = p.mute
-	notices, save := p.alerts.apply(rec, re, obs, p.now)
+	notices, save := p.alerts.apply(rec, re, obs, p.mute, p.now)
 	p.notices = append(p.notices, notices...)
 	p.save = p.save || save
 }

@@ -241,14 +241,14 @@ func (p *statePersister) snapshot(alerts map[string]*alertRecord, silences *sile
 		}
 	}
 	for _, rec := range alerts {
-		st := &rec.st
+		st, tl := &rec.st, &rec.told
 		st.savedSeen = st.lastSeen
 		sa := savedAlert{
 			Alert: cloneAlert(st.a), LastSeen: st.lastSeen, ClearCount: st.clearCount,
-			LastNotified: st.lastNotified, Notified: st.notified, HeldBack: st.heldBack,
+			LastNotified: tl.lastNotified, Notified: tl.notified, HeldBack: tl.heldBack,
 			Transitions: slices.Clone(st.transitions),
-			Flapping:    st.flapping, FlapNotified: st.flapNotified, HeldFiring: st.heldFiring,
-			Owed: st.owed, KeepAlive: st.kept,
+			Flapping:    st.flapping, FlapNotified: tl.flapNotified, HeldFiring: st.heldFiring,
+			Owed: tl.owed, KeepAlive: tl.kept,
 		}
 		if st.prev != nil {
 			p := cloneAlert(*st.prev)
@@ -402,12 +402,16 @@ func (p *statePersister) load(now time.Time, silences *silence.Store) ([]*alertR
 	}
 	out := make([]*alertRecord, 0, len(sf.Alerts))
 	for _, sa := range sf.Alerts {
-		out = append(out, &alertRecord{restored: true, st: alertState{
-			a: sa.Alert, prev: sa.Prev, lastSeen: sa.LastSeen, savedSeen: sa.LastSeen, clearCount: sa.ClearCount,
-			lastNotified: sa.LastNotified, notified: sa.Notified, heldBack: sa.HeldBack,
-			transitions: sa.Transitions, flapping: sa.Flapping, flapNotified: sa.FlapNotified, heldFiring: sa.HeldFiring,
-			owed: sa.Owed, kept: sa.KeepAlive,
-		}})
+		out = append(out, &alertRecord{restored: true,
+			st: alertState{
+				a: sa.Alert, prev: sa.Prev, lastSeen: sa.LastSeen, savedSeen: sa.LastSeen, clearCount: sa.ClearCount,
+				transitions: sa.Transitions, flapping: sa.Flapping, heldFiring: sa.HeldFiring,
+			},
+			told: told{
+				notified: sa.Notified, lastNotified: sa.LastNotified, heldBack: sa.HeldBack, flapNotified: sa.FlapNotified,
+				owed: sa.Owed, kept: sa.KeepAlive,
+			},
+		})
 	}
 	return out, nil
 }

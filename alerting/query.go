@@ -104,7 +104,9 @@ func (e *Engine) Acknowledge(id, by, comment string) (Alert, error) {
 	// alert's only once saved. evalMu keeps every other change out until
 	// then; queries see the alert as it was.
 	prev := rec.st
-	next, _, save := step(prev, observation{kind: obsAck, by: by, comment: comment}, nil, e.clock.Now())
+	// An acknowledgement changes nothing of what the notifiers were told,
+	// nor what mutes the alert: no mute pass.
+	next, _, _, save := step(prev, rec.told, observation{kind: obsAck, by: by, comment: comment}, nil, e.clock.Now())
 	var sf *stateFile
 	if save || e.persist.retry() {
 		rec.st = next

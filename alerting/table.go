@@ -6,12 +6,15 @@ import (
 	"strings"
 	"sync/atomic"
 	"time"
+
+	"github.com/listsync/otelmon/alerting/silence"
 )
 
 // alertRecord is the engine's record of one alert: its lifecycle state and
 // the evaluation bookkeeping around it.
 type alertRecord struct {
 	st       alertState
+	told     told   // what the notifiers were told of it (the mute pass's record)
 	touched  uint64 // evaluation that last observed it
 	restored bool   // loaded from the state file, not yet observed
 }
@@ -47,17 +50,21 @@ func (t *alertTable) record(id, rule string) *alertRecord {
 	return rec
 }
 
-// apply steps the alert with obs and keeps the table and the rule's active
-// count in line with the outcome. re may be nil for obsRetire. It returns
-// the notices, in the rule's order, and whether to save the state.
-func (t *alertTable) apply(rec *alertRecord, re *ruleEntry, obs observation, now time.Time) ([]notice, bool) {
+// apply steps the alert with obs, passes the step's notices through what
+// mutes alerts now (ms; see mute), and keeps the table and the rule's
+// active count in line with the outcome. re may be nil for obsRetire and
+// obsMute. It returns the notices, in the rule's order, and whether to
+// save the state.
+func (t *alertTable) apply(rec *alertRecord, re *ruleEntry, obs observation, ms *silence.Mutes, now time.Time) ([]notice, bool) {
 	var view *ruleView
 	order := -1
 	if re != nil {
 		view, order = &re.view, re.order
 	}
-	next, notices, save := step(rec.st, obs, view, now)
-	rec.st = next
+	next, tl, notices, save := step(rec.st, rec.told, obs, view, now)
+	tl, notices, muteSave := mute(&next, rec.told, tl, notices, view, ms, now)
+	rec.st, rec.told = next, tl
+	save = save || muteSave
 	id := next.a.ID
 	_, wasActive := t.active[id]
 	isActive := !next.gone && next.a.State != Resolved
@@ -110,12 +117,12 @@ func (t *alertTable) countOf(rule string) int {
 // ID order. The muted ones are as the Resenders last heard of them.
 func (t *alertTable) notifiedFiring() (firing, kept []Alert) {
 	for _, rec := range t.active {
-		switch st := &rec.st; {
-		case st.a.State != Firing:
-		case st.notified:
-			firing = append(firing, cloneAlert(st.a))
-		case st.kept != nil:
-			kept = append(kept, cloneAlert(*st.kept))
+		switch {
+		case rec.st.a.State != Firing:
+		case rec.told.notified:
+			firing = append(firing, cloneAlert(rec.st.a))
+		case rec.told.kept != nil:
+			kept = append(kept, cloneAlert(*rec.told.kept))
 		}
 	}
 	byID := func(a, b Alert) int { return strings.Compare(a.ID, b.ID) }
@@ -219,11 +226,11 @@ func cloneAlert(a Alert) Alert {
 // notified, and of those muted since whose resends go on (kept).
 func (t *alertTable) notifiedFiringIDs() (notified, kept []string) {
 	for id, rec := range t.active {
-		switch st := &rec.st; {
-		case st.a.State != Firing:
-		case st.notified:
+		switch {
+		case rec.st.a.State != Firing:
+		case rec.told.notified:
 			notified = append(notified, id)
-		case st.kept != nil:
+		case rec.told.kept != nil:
 			kept = append(kept, id)
 		}
 	}

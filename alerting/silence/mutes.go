@@ -33,8 +33,11 @@ func (st *Store) Mutes(windows []*Window, now time.Time) *Mutes {
 }
 
 // Of returns the IDs of the silences and the names of the windows that
-// mute an alert of labels l, nil when none do.
+// mute an alert of labels l, nil when none do. A nil Mutes mutes nothing.
 func (m *Mutes) Of(l Labels) (silencedBy, mutedBy []string) {
+	if m == nil {
+		return nil, nil
+	}
 	for _, e := range m.silences {
 		if e.m.match(l) {
 			silencedBy = append(silencedBy, e.s.ID)
