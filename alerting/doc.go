@@ -135,7 +135,14 @@
 //     one): the store of silences and its bounds, the maintenance windows,
 //     and what mutes alerts at an instant;
 //   - the alert table (table.go): every known alert, which applies steps
-//     and answers queries;
+//     and the mute pass and answers queries;
+//   - the evaluation (evaluate.go): collects the reader once, has the
+//     series store hand every reading to the lifecycle, gives the alerts no
+//     series confirmed their verdict, and records the rules that cannot be
+//     evaluated;
+//   - the ledger (ledger.go): the rule set, the alert table and the
+//     silences, and every change of them, one at a time: decided under its
+//     locks, then saved and queued for the notifiers in the order decided;
 //   - persistence (persist.go, statelock_*.go): the state file, owned
 //     through a lock file, written atomically;
 //   - the dispatcher (dispatch.go): per-notifier queues that take each
@@ -144,13 +151,14 @@
 //   - the schedule (schedule.go): the evaluation goroutine, periodic and on
 //     request.
 //
-// The Engine alone owns the state of the rule set, the store and the table,
-// under two mutexes. One serializes every change of alert state
-// (evaluations, rule changes, acknowledgements), so that notifications are
-// queued and the state file written in the order the changes were decided;
-// the other guards what queries read, so that they never wait for a
-// collection. The dispatcher and the schedule synchronize themselves. This
-// shape keeps each concern small enough to read alone and lets the next
-// ones (silences, batching, exemplars) be added as parts rather than as
-// methods on the Engine.
+// The Engine wires the parts and holds the public API; it has no state of
+// its own. The ledger owns the alert state under two mutexes. One
+// serializes every change of alert state (evaluations, rule changes,
+// acknowledgements, silences), so that notifications are queued and the
+// state file written in the order the changes were decided; the other
+// guards what queries read, so that they never wait for a collection. The
+// dispatcher and the schedule synchronize themselves. This shape keeps
+// each concern small enough to read alone and lets the next ones
+// (batching, exemplars) be added as parts rather than as methods on the
+// Engine.
 package alerting

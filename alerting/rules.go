@@ -65,7 +65,7 @@ func newRuleView(r *Rule, c *compiled) ruleView {
 
 // ruleSet holds the registered rules in registration order and, for the
 // enabled ones, an index by instrument that evaluations bind series with.
-// It is not safe for concurrent use: the engine guards it.
+// It is not safe for concurrent use: the ledger guards it.
 type ruleSet struct {
 	byName map[string]*ruleEntry
 	order  []*ruleEntry

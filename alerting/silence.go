@@ -20,7 +20,7 @@ import (
 // resends a Resender already gets of an alert it knows as firing: they go
 // on while the alert fires muted (see Silence). When it is no longer muted
 // and still fires, the notifiers get it once; when it resolved meanwhile,
-// they get nothing. The lifecycle applies this (see step).
+// they get nothing. The mute pass applies this (see mute.go).
 
 // Silence mutes the alerts its matchers select from StartsAt to EndsAt;
 // see silence.Silence for what muting does. Values are snapshots: the
@@ -137,59 +137,21 @@ func (a *alertLabels) Get(name string) string {
 // silence is saved before CreateSilence returns; if it cannot be, the
 // error wraps ErrNotSaved and the silence is not kept.
 func (e *Engine) CreateSilence(s Silence) (Silence, error) {
-	if !e.lockChange() {
+	l := e.ledger
+	if !l.lock() {
 		return Silence{}, ErrShutdown
 	}
-	defer e.evalMu.Unlock()
-	next := e.silences.Clone()
+	defer l.change.Unlock()
+	next := l.silences.Clone()
 	created, err := next.Create(s, e.clock.Now())
 	if err != nil {
-		e.mu.Unlock()
+		l.mu.Unlock()
 		return Silence{}, err
 	}
-	if err := e.saveSilencesLocked(next); err != nil {
+	if err := l.saveSilences(next); err != nil {
 		return Silence{}, fmt.Errorf("%w: silence: %w", ErrNotSaved, err)
 	}
 	return created, nil
-}
-
-// lockChange takes evalMu and mu for a change of state and reports true;
-// after Shutdown it takes neither and reports false. The caller releases
-// both (mu through commitLocked or saveSilencesLocked).
-func (e *Engine) lockChange() bool {
-	e.evalMu.Lock()
-	e.mu.Lock()
-	if e.stopped {
-		e.mu.Unlock()
-		e.evalMu.Unlock()
-		return false
-	}
-	return true
-}
-
-// saveSilencesLocked saves the state with the silences of next and makes
-// them the engine's only if they were saved; then it mutes and unmutes the
-// active alerts at once, queueing the notifications of those no longer
-// muted. It is called with evalMu and mu held and releases mu.
-func (e *Engine) saveSilencesLocked(next *silence.Store) error {
-	sf := e.persist.snapshot(e.alerts.all, next)
-	e.mu.Unlock()
-	if err := e.persist.write(sf); err != nil {
-		return err
-	}
-	e.mu.Lock()
-	e.silences = next
-	p := e.newPass()
-	for _, id := range sortedKeys(e.alerts.active) {
-		rec := e.alerts.active[id]
-		re := e.rules.get(rec.st.a.Rule)
-		if re != nil && re.rule.Disabled {
-			re = nil // a disabled rule notifies nothing; evaluation retires its alert
-		}
-		p.apply(rec, re, observation{kind: obsMute})
-	}
-	e.commitLocked(p)
-	return nil
 }
 
 func sortedKeys[V any](m map[string]V) []string {
@@ -210,25 +172,26 @@ func sortedKeys[V any](m map[string]V) []string {
 // with Config.StatePath set, one wrapping ErrNotSaved when the change
 // could not be saved (the silence is then left as it was).
 func (e *Engine) ExpireSilence(id string) (Silence, error) {
-	if !e.lockChange() {
+	l := e.ledger
+	if !l.lock() {
 		return Silence{}, ErrShutdown
 	}
-	defer e.evalMu.Unlock()
+	defer l.change.Unlock()
 	now := e.clock.Now()
-	if cur, ok := e.silences.Get(id, now); !ok || cur.Status.State == SilenceExpired {
-		e.mu.Unlock()
+	if cur, ok := l.silences.Get(id, now); !ok || cur.Status.State == SilenceExpired {
+		l.mu.Unlock()
 		if !ok {
 			return Silence{}, fmt.Errorf("%w: %q", ErrSilenceNotFound, id)
 		}
 		return cur, nil
 	}
-	next := e.silences.Clone()
+	next := l.silences.Clone()
 	expired, err := next.Expire(id, now)
 	if err != nil {
-		e.mu.Unlock()
+		l.mu.Unlock()
 		return Silence{}, err
 	}
-	if err := e.saveSilencesLocked(next); err != nil {
+	if err := l.saveSilences(next); err != nil {
 		return Silence{}, fmt.Errorf("%w: expiry of silence %q: %w", ErrNotSaved, id, err)
 	}
 	return expired, nil
@@ -240,8 +203,9 @@ func (e *Engine) ExpireSilence(id string) (Silence, error) {
 // Errors are those of CreateSilence, and ErrAlertNotFound for an unknown
 // alert.
 func (e *Engine) SilenceAlert(id string, d time.Duration, by, comment string) (Silence, error) {
-	e.mu.Lock()
-	rec, ok := e.alerts.all[id]
+	l := e.ledger
+	l.mu.Lock()
+	rec, ok := l.alerts.all[id]
 	var ms []Matcher
 	if ok {
 		a := &rec.st.a
@@ -253,7 +217,7 @@ func (e *Engine) SilenceAlert(id string, d time.Duration, by, comment string) (S
 		}
 	}
 	now := e.clock.Now()
-	e.mu.Unlock()
+	l.mu.Unlock()
 	if !ok {
 		return Silence{}, fmt.Errorf("%w: %q", ErrAlertNotFound, id)
 	}
@@ -268,15 +232,17 @@ func (e *Engine) SilenceAlert(id string, d time.Duration, by, comment string) (S
 // SilenceConfig.MaxSilences of them) with their state now: active ones
 // first, then pending, then expired.
 func (e *Engine) Silences() []Silence {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	return e.silences.List(e.clock.Now())
+	l := e.ledger
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.silences.List(e.clock.Now())
 }
 
 // Silence returns a copy of the silence with the given ID and its state
 // now.
 func (e *Engine) Silence(id string) (Silence, bool) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	return e.silences.Get(id, e.clock.Now())
+	l := e.ledger
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.silences.Get(id, e.clock.Now())
 }

@@ -19,8 +19,8 @@ type alertRecord struct {
 	restored bool   // loaded from the state file, not yet observed
 }
 
-// alertTable holds every known alert, applies lifecycle steps to them and
-// answers queries. It is not safe for concurrent use (the engine guards
+// alertTable holds every known alert, applies lifecycle steps and the mute
+// pass to them and answers queries. It is not safe for concurrent use (the ledger guards
 // it), except firing, which is read without a lock.
 type alertTable struct {
 	all    map[string]*alertRecord // every known alert, by ID

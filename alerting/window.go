@@ -63,7 +63,7 @@ func (e *Engine) MaintenanceWindows() []MaintenanceWindowStatus {
 	now := e.clock.Now()
 	out := make([]MaintenanceWindowStatus, len(e.cfg.MaintenanceWindows))
 	for i, mw := range e.cfg.MaintenanceWindows {
-		out[i] = MaintenanceWindowStatus{MaintenanceWindow: cloneWindow(mw), Active: e.windows[i].OpenAt(now)}
+		out[i] = MaintenanceWindowStatus{MaintenanceWindow: cloneWindow(mw), Active: e.ledger.windows[i].OpenAt(now)}
 	}
 	return out
 }
