@@ -143,11 +143,11 @@
 //   - the ledger (ledger.go): the rule set, the alert table and the
 //     silences, and every change of them, one at a time: decided under its
 //     locks, then saved and queued for the notifiers in the order decided;
-//   - persistence (persist.go, statelock_*.go): the state file, owned
-//     through a lock file, written atomically;
-//   - the dispatcher (dispatch.go): per-notifier queues that take each
-//     evaluation whole, goroutines, retries, Retry-After, Resenders, drop
-//     summaries;
+//   - persistence (persist.go, statefile.go, statelock_*.go): the state
+//     file, owned through a lock file, written atomically;
+//   - the dispatcher (dispatch.go, deliverer.go): per-notifier queues that
+//     take each evaluation whole, goroutines, retries, Retry-After,
+//     Resenders, drop summaries;
 //   - the schedule (schedule.go): the evaluation goroutine, periodic and on
 //     request.
 //
