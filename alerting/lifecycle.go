@@ -48,7 +48,7 @@ const (
 	obsRetire                    // the rule was removed or disabled
 	obsRuleChange                // the rule was updated: level, description
 	obsAck                       // someone acknowledged the alert
-	obsMute                      // the silences changed: the lifecycle has nothing to do; the mute pass does
+	obsMute                      // the silences changed: nothing for the lifecycle, all for the mute pass
 )
 
 // observation is one input of the state machine.

@@ -20,8 +20,8 @@ type alertRecord struct {
 }
 
 // alertTable holds every known alert, applies lifecycle steps and the mute
-// pass to them and answers queries. It is not safe for concurrent use (the ledger guards
-// it), except firing, which is read without a lock.
+// pass to them and answers queries. It is not safe for concurrent use (the
+// ledger guards it), except firing, which is read without a lock.
 type alertTable struct {
 	all    map[string]*alertRecord // every known alert, by ID
 	active map[string]*alertRecord // pending and firing alerts, by ID
@@ -61,13 +61,18 @@ func (t *alertTable) apply(rec *alertRecord, re *ruleEntry, obs observation, ms 
 	if re != nil {
 		view, order = &re.view, re.order
 	}
-	next, tl, notices, save := step(rec.st, rec.told, obs, view, now)
-	tl, notices, muteSave := mute(&next, rec.told, tl, notices, view, ms, now)
-	rec.st, rec.told = next, tl
+	before := rec.told
+	var notices []notice
+	var save, muteSave bool
+	rec.st, rec.told, notices, save = step(rec.st, before, obs, view, now)
+	// The pass works on the record itself, which it lists what mutes on:
+	// a state of its own would be moved to the heap at every step.
+	rec.told, notices, muteSave = mute(&rec.st, before, rec.told, notices, view, ms, now)
 	save = save || muteSave
-	id := next.a.ID
+	st := &rec.st
+	id := st.a.ID
 	_, wasActive := t.active[id]
-	isActive := !next.gone && next.a.State != Resolved
+	isActive := !st.gone && st.a.State != Resolved
 	switch {
 	case isActive && !wasActive:
 		t.active[id] = rec
@@ -80,7 +85,7 @@ func (t *alertTable) apply(rec *alertRecord, re *ruleEntry, obs observation, ms 
 			re.active--
 		}
 	}
-	if next.gone {
+	if st.gone {
 		delete(t.all, id)
 	}
 	for i := range notices {
