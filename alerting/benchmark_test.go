@@ -119,7 +119,7 @@ func BenchmarkEvaluate(b *testing.B) {
 					change()
 				}
 				start := time.Now()
-				if err := eng.reader.Collect(ctx, &rm); err != nil {
+				if err := eng.eval.reader.Collect(ctx, &rm); err != nil {
 					b.Fatal(err)
 				}
 				mid := time.Now()
@@ -159,7 +159,7 @@ func BenchmarkCollectOnly(b *testing.B) {
 	b.ReportAllocs()
 	b.ResetTimer()
 	for range b.N {
-		if err := eng.reader.Collect(ctx, &rm); err != nil {
+		if err := eng.eval.reader.Collect(ctx, &rm); err != nil {
 			b.Fatal(err)
 		}
 	}

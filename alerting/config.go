@@ -8,6 +8,7 @@ import (
 
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 
+	"github.com/listsync/otelmon/alerting/silence"
 	"github.com/listsync/otelmon/internal/clock"
 	"github.com/listsync/otelmon/internal/configerr"
 	"github.com/listsync/otelmon/internal/names"
@@ -27,13 +28,13 @@ const (
 	DefaultMaxBackoff     = time.Minute
 	DefaultMaxElapsed     = 5 * time.Minute
 
-	DefaultMaxSilenceDuration    = 30 * 24 * time.Hour
-	DefaultMaxSilences           = 1000
-	DefaultSilenceRetention      = 120 * time.Hour
-	DefaultMaxSilenceSize        = 4 << 10
-	DefaultMaxSilenceMatchers    = 32
-	DefaultMaxSilenceRegexLength = 1 << 10
-	DefaultMaxSilenceRegexMemory = 48 << 10
+	DefaultMaxSilenceDuration    = silence.DefaultMaxDuration
+	DefaultMaxSilences           = silence.DefaultMaxSilences
+	DefaultSilenceRetention      = silence.DefaultRetention
+	DefaultMaxSilenceSize        = silence.DefaultMaxSize
+	DefaultMaxSilenceMatchers    = silence.DefaultMaxMatchers
+	DefaultMaxSilenceRegexLength = silence.DefaultMaxRegexLength
+	DefaultMaxSilenceRegexMemory = silence.DefaultMaxRegexMemory
 )
 
 // Config holds the engine's settings. The zero value is valid: every field
@@ -76,57 +77,6 @@ type Config struct {
 	// window is checked by New (*ConfigError naming
 	// MaintenanceWindows[i]).
 	MaintenanceWindows []MaintenanceWindow
-}
-
-// SilenceConfig bounds silences. The zero value is valid; zero fields take
-// their defaults, negative ones are an error (*ConfigError from New).
-type SilenceConfig struct {
-	// MaxDuration is the longest a silence may last, from its start to its
-	// end; a longer one is refused with ErrInvalidSilence. Recurring quiet
-	// times are maintenance windows. Default 30 days.
-	MaxDuration time.Duration
-	// MaxSilences bounds the silences pending or active at once; past it
-	// CreateSilence returns ErrTooManySilences. It bounds the expired
-	// silences kept as well: past it the one that ended first is dropped
-	// before its Retention, so that the silences kept (and the state file)
-	// stay bounded however many are created and expired. Default 1000.
-	MaxSilences int
-	// Retention is how long an expired silence is kept for the API (and in
-	// the state file) after its end, within MaxSilences. Default 120 h, as
-	// Alertmanager's.
-	Retention time.Duration
-
-	// The bounds below keep what the silences cost bounded: with the
-	// defaults, MaxSilences pending or active silences at the largest,
-	// and as many expired ones, take under 64 MiB of heap (50 MiB for the
-	// costliest shape TestMaxSilencesHeap tries). A silence beyond one of
-	// them is refused with a *SilenceError wrapping ErrSilenceTooLarge
-	// whose Limit names the field. Silences read from the state file are
-	// held to them too: one saved under larger bounds is dropped and
-	// logged.
-
-	// MaxSize bounds a silence's text, in bytes: its matchers' names and
-	// values, CreatedBy and Comment, as Alertmanager's
-	// --silences.max-silence-size-bytes bounds its silences. It bounds the
-	// state file, rewritten at every change: with the defaults, twice
-	// MaxSilences silences at the largest take 11.4 MiB of it (JSON adds
-	// about 60 bytes a matcher). Default 4 KiB.
-	MaxSize int
-	// MaxMatchers bounds a silence's matchers. Default 32.
-	MaxMatchers int
-	// MaxRegexLength bounds each regular expression of a silence, in bytes
-	// as written. Default 1 KiB.
-	MaxRegexLength int
-	// MaxRegexMemory bounds the memory a silence's regular expressions
-	// take once compiled, in bytes, as estimated from their programs
-	// before they are made; the estimate errs high. An expression costs
-	// by its shape more than by its length: service=~"imdb|tmdb" is
-	// estimated at 3.4 KiB, a literal at about 170 bytes a character,
-	// a{100} as a hundred characters, a Unicode class such as \pL at
-	// 33 KiB. An expired silence keeps no compiled expressions. Default
-	// 48 KiB: an alternation of 13 host names such as
-	// web-01.prod.example.com fits.
-	MaxRegexMemory int
 }
 
 // DeliveryConfig configures how notifications reach notifiers. The zero

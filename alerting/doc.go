@@ -72,7 +72,9 @@
 // [Engine.ExpireSilence] return only once the file took the change. Their
 // number, size, matchers and regular expressions are bounded
 // ([SilenceConfig]), so that what they cost in memory and in the state
-// file stays bounded too.
+// file stays bounded too. The silences, their matchers, the time intervals
+// and the windows live in package silence, a leaf that knows alerts only by
+// their labels; the names here are aliases of its types.
 //
 // # State file
 //
@@ -118,27 +120,45 @@
 //     series to the rules that match it (once per change of the rule set,
 //     not per evaluation), keeps the windowed samples, and hands every
 //     (series, rule) reading to an observer;
-//   - the lifecycle (lifecycle.go): step(state, observation, rule, now)
-//     returns the next state, the notifications and whether to save. It is
-//     a pure function, as Prometheus' alerting rule evaluation is: no I/O,
-//     no lock, no clock of its own, so it is table-tested by itself;
+//   - the lifecycle (lifecycle.go): step(state, told, observation, rule,
+//     now) returns the next state, the notifications and whether to save.
+//     It is a pure function, as Prometheus' alerting rule evaluation is: no
+//     I/O, no lock, no clock of its own, so it is table-tested by itself.
+//     It knows nothing of silences: it decides its notifications as if
+//     nothing were muted;
+//   - the mute pass (mute.go): applied to every step's notifications, it
+//     decides from what mutes the alert now (silence.Mutes) and what the
+//     notifiers were told of it (its own record, told) which reach the
+//     notifiers, which are dropped, which become keep-alives for Resenders,
+//     and what is owed once the mute ends;
+//   - the silences (package silence, a leaf that does not import this
+//     one): the store of silences and its bounds, the maintenance windows,
+//     and what mutes alerts at an instant;
 //   - the alert table (table.go): every known alert, which applies steps
-//     and answers queries;
-//   - persistence (persist.go, statelock_*.go): the state file, owned
-//     through a lock file, written atomically;
-//   - the dispatcher (dispatch.go): per-notifier queues that take each
-//     evaluation whole, goroutines, retries, Retry-After, Resenders, drop
-//     summaries;
+//     and the mute pass and answers queries;
+//   - the evaluation (evaluate.go): collects the reader once, has the
+//     series store hand every reading to the lifecycle, gives the alerts no
+//     series confirmed their verdict, and records the rules that cannot be
+//     evaluated;
+//   - the ledger (ledger.go): the rule set, the alert table and the
+//     silences, and every change of them, one at a time: decided under its
+//     locks, then saved and queued for the notifiers in the order decided;
+//   - persistence (persist.go, statefile.go, statelock_*.go): the state
+//     file, owned through a lock file, written atomically;
+//   - the dispatcher (dispatch.go, deliverer.go): per-notifier queues that
+//     take each evaluation whole, goroutines, retries, Retry-After,
+//     Resenders, drop summaries;
 //   - the schedule (schedule.go): the evaluation goroutine, periodic and on
 //     request.
 //
-// The Engine alone owns the state of the rule set, the store and the table,
-// under two mutexes. One serializes every change of alert state
-// (evaluations, rule changes, acknowledgements), so that notifications are
-// queued and the state file written in the order the changes were decided;
-// the other guards what queries read, so that they never wait for a
-// collection. The dispatcher and the schedule synchronize themselves. This
-// shape keeps each concern small enough to read alone and lets the next
-// ones (silences, batching, exemplars) be added as parts rather than as
-// methods on the Engine.
+// The Engine wires the parts and holds the public API; it has no state of
+// its own. The ledger owns the alert state under two mutexes. One
+// serializes every change of alert state (evaluations, rule changes,
+// acknowledgements, silences), so that notifications are queued and the
+// state file written in the order the changes were decided; the other
+// guards what queries read, so that they never wait for a collection. The
+// dispatcher and the schedule synchronize themselves. This shape keeps
+// each concern small enough to read alone and lets the next ones
+// (batching, exemplars) be added as parts rather than as methods on the
+// Engine.
 package alerting

@@ -36,6 +36,15 @@ func hold(v float64) observation {
 	return o
 }
 
+// stepDelivered is a step whose notices all reach the notifiers, as when
+// nothing mutes the alert: the step, then the mute pass with nothing that
+// mutes.
+func stepDelivered(st alertState, tl told, obs observation, r *ruleView, now time.Time) (alertState, told, []notice, bool) {
+	next, nextTold, notices, save := step(st, tl, obs, r, now)
+	nextTold, notices, muteSave := mute(&next, tl, nextTold, notices, r, nil, now)
+	return next, nextTold, notices, save || muteSave
+}
+
 func freshState() alertState {
 	return alertState{fresh: true, a: Alert{ID: "id", Rule: "r", State: Resolved}}
 }
@@ -57,7 +66,7 @@ func TestStepTable(t *testing.T) {
 		state string
 		notes []string // see kinds
 		save  bool
-		check func(t *testing.T, st alertState)
+		check func(t *testing.T, st alertState, tl told)
 		saved bool // the engine wrote the state file after this step
 	}
 	ack := observation{kind: obsAck, by: "alice", comment: "on it"}
@@ -70,20 +79,20 @@ func TestStepTable(t *testing.T) {
 			name: "resolved to firing to resolved, and again",
 			view: view(),
 			steps: []tstep{
-				{obs: obsHoldPlex, state: "firing", notes: []string{"F"}, save: true, check: func(t *testing.T, st alertState) {
+				{obs: obsHoldPlex, state: "firing", notes: []string{"F"}, save: true, check: func(t *testing.T, st alertState, tl told) {
 					a := st.a
 					if a.Level != Warning || a.Description != "watch it" || a.Labels["service"] != "plex" || a.Labels["team"] != "media" ||
-						!a.StartsAt.Equal(t0) || a.Title != "value 1" || !st.notified || st.fresh {
+						!a.StartsAt.Equal(t0) || a.Title != "value 1" || !tl.notified || st.fresh {
 						t.Fatalf("fired: %+v", st)
 					}
 				}},
-				{at: time.Minute, obs: hold(2), state: "firing", check: func(t *testing.T, st alertState) {
+				{at: time.Minute, obs: hold(2), state: "firing", check: func(t *testing.T, st alertState, _ told) {
 					if st.a.Value != 2 || !st.lastSeen.Equal(t0.Add(time.Minute)) {
 						t.Fatalf("hold did not record the reading: %+v", st)
 					}
 				}},
-				{at: 2 * time.Minute, obs: obsClear0, state: "resolved", notes: []string{"R"}, save: true, check: func(t *testing.T, st alertState) {
-					if st.a.ResolvedAt == nil || !st.a.ResolvedAt.Equal(t0.Add(2*time.Minute)) || st.notified {
+				{at: 2 * time.Minute, obs: obsClear0, state: "resolved", notes: []string{"R"}, save: true, check: func(t *testing.T, st alertState, tl told) {
+					if st.a.ResolvedAt == nil || !st.a.ResolvedAt.Equal(t0.Add(2*time.Minute)) || tl.notified {
 						t.Fatalf("resolved: %+v", st)
 					}
 				}},
@@ -99,12 +108,12 @@ func TestStepTable(t *testing.T) {
 				{at: time.Minute, obs: obsHoldPlex, state: "pending"},
 				{at: 2 * time.Minute, obs: obsHoldPlex, state: "firing", notes: []string{"F"}, save: true},
 				{at: 3 * time.Minute, obs: obsClear0, state: "resolved", notes: []string{"R"}, save: true},
-				{at: 4 * time.Minute, obs: obsHoldPlex, state: "pending", save: true, check: func(t *testing.T, st alertState) {
+				{at: 4 * time.Minute, obs: obsHoldPlex, state: "pending", save: true, check: func(t *testing.T, st alertState, _ told) {
 					if st.prev == nil || st.prev.ResolvedAt == nil || !st.a.StartsAt.Equal(t0.Add(4*time.Minute)) {
 						t.Fatalf("pending again: %+v", st)
 					}
 				}},
-				{at: 5 * time.Minute, obs: obsClear0, state: "resolved", save: true, check: func(t *testing.T, st alertState) {
+				{at: 5 * time.Minute, obs: obsClear0, state: "resolved", save: true, check: func(t *testing.T, st alertState, _ told) {
 					if !st.a.ResolvedAt.Equal(t0.Add(3*time.Minute)) || st.prev != nil {
 						t.Fatalf("the earlier resolved alert is not back: %+v", st)
 					}
@@ -182,7 +191,7 @@ func TestStepTable(t *testing.T) {
 			view: view(func(v *ruleView) { v.rateLimit = 10 * time.Minute }),
 			steps: []tstep{
 				{obs: obsHoldPlex, state: "firing", notes: []string{"F"}, save: true},
-				{at: time.Minute, obs: ack, state: "firing", save: true, check: func(t *testing.T, st alertState) {
+				{at: time.Minute, obs: ack, state: "firing", save: true, check: func(t *testing.T, st alertState, _ told) {
 					a := st.a
 					if !a.Acknowledged || a.AcknowledgedBy != "alice" || a.AcknowledgeComment != "on it" ||
 						!a.AcknowledgedAt.Equal(t0.Add(time.Minute)) || !a.UpdatedAt.Equal(t0.Add(time.Minute)) {
@@ -193,7 +202,7 @@ func TestStepTable(t *testing.T) {
 				{at: 21 * time.Minute, obs: obsHoldPlex, state: "firing"},
 				{at: 22 * time.Minute, obs: obsClear0, state: "resolved", notes: []string{"R"}, save: true},
 				{at: 23 * time.Minute, obs: ack, state: "resolved"}, // nothing to acknowledge
-				{at: 40 * time.Minute, obs: obsHoldPlex, state: "firing", notes: []string{"F"}, save: true, check: func(t *testing.T, st alertState) {
+				{at: 40 * time.Minute, obs: obsHoldPlex, state: "firing", notes: []string{"F"}, save: true, check: func(t *testing.T, st alertState, _ told) {
 					if st.a.Acknowledged || st.a.AcknowledgedAt != nil {
 						t.Fatalf("a new occurrence kept the acknowledgement: %+v", st.a)
 					}
@@ -206,7 +215,7 @@ func TestStepTable(t *testing.T) {
 			steps: []tstep{
 				{obs: obsHoldPlex, state: "pending", save: true},
 				{at: time.Minute, obs: ack, state: "pending", save: true},
-				{at: 2 * time.Minute, obs: obsHoldPlex, state: "firing", notes: []string{"F"}, save: true, check: func(t *testing.T, st alertState) {
+				{at: 2 * time.Minute, obs: obsHoldPlex, state: "firing", notes: []string{"F"}, save: true, check: func(t *testing.T, st alertState, _ told) {
 					if !st.a.Acknowledged || st.a.AcknowledgedBy != "alice" {
 						t.Fatalf("acknowledgement lost: %+v", st.a)
 					}
@@ -220,7 +229,7 @@ func TestStepTable(t *testing.T) {
 				{obs: obsHoldPlex, state: "firing", notes: []string{"F"}, save: true},
 				{at: 1 * time.Minute, obs: obsClear0, state: "resolved", notes: []string{"R"}, save: true},
 				{at: 2 * time.Minute, obs: obsHoldPlex, state: "firing", notes: []string{"F"}, save: true},
-				{at: 3 * time.Minute, obs: obsClear0, state: "firing", notes: []string{"F!"}, save: true, check: func(t *testing.T, st alertState) {
+				{at: 3 * time.Minute, obs: obsClear0, state: "firing", notes: []string{"F!"}, save: true, check: func(t *testing.T, st alertState, _ told) {
 					if !st.flapping || !st.heldFiring || !st.a.Flapping {
 						t.Fatalf("not flapping: %+v", st)
 					}
@@ -228,7 +237,7 @@ func TestStepTable(t *testing.T) {
 				{at: 4 * time.Minute, obs: obsHoldPlex, state: "firing", save: true}, // back: a change, not notified
 				{at: 5 * time.Minute, obs: obsClear0, state: "firing", save: true},
 				{at: 64 * time.Minute, obs: obsClear0, state: "firing"},
-				{at: 65 * time.Minute, obs: obsClear0, state: "resolved", notes: []string{"R"}, save: true, check: func(t *testing.T, st alertState) {
+				{at: 65 * time.Minute, obs: obsClear0, state: "resolved", notes: []string{"R"}, save: true, check: func(t *testing.T, st alertState, _ told) {
 					if st.flapping || st.a.Flapping || st.heldFiring || len(st.transitions) != 0 {
 						t.Fatalf("still flapping: %+v", st)
 					}
@@ -243,7 +252,7 @@ func TestStepTable(t *testing.T) {
 				{obs: obsHoldPlex, state: "firing", notes: []string{"F"}, save: true},
 				{at: time.Minute, obs: obsClear0, state: "firing", notes: []string{"F!"}, save: true},
 				{at: 2 * time.Minute, obs: obsHoldPlex, state: "firing", save: true},
-				{at: 12 * time.Minute, obs: obsHoldPlex, state: "firing", save: true, check: func(t *testing.T, st alertState) {
+				{at: 12 * time.Minute, obs: obsHoldPlex, state: "firing", save: true, check: func(t *testing.T, st alertState, _ told) {
 					if st.flapping || st.a.Flapping {
 						t.Fatalf("still flapping: %+v", st)
 					}
@@ -256,7 +265,7 @@ func TestStepTable(t *testing.T) {
 			steps: []tstep{
 				{obs: obsHoldPlex, state: "pending", save: true},
 				{at: time.Minute, obs: obsHoldPlex, state: "firing", notes: []string{"F"}, save: true},
-				{at: 2 * time.Minute, obs: observation{kind: obsKeep, value: 2}, state: "firing", check: func(t *testing.T, st alertState) {
+				{at: 2 * time.Minute, obs: observation{kind: obsKeep, value: 2}, state: "firing", check: func(t *testing.T, st alertState, _ told) {
 					if st.a.Value != 2 {
 						t.Fatalf("value %g", st.a.Value)
 					}
@@ -271,7 +280,7 @@ func TestStepTable(t *testing.T) {
 			view: view(),
 			steps: []tstep{
 				{obs: hold(7), state: "firing", notes: []string{"F"}, save: true},
-				{at: time.Minute, obs: observation{kind: obsGone}, state: "resolved", notes: []string{"R"}, save: true, check: func(t *testing.T, st alertState) {
+				{at: time.Minute, obs: observation{kind: obsGone}, state: "resolved", notes: []string{"R"}, save: true, check: func(t *testing.T, st alertState, _ told) {
 					if st.a.Value != 7 {
 						t.Fatalf("value %g, want the last reading 7", st.a.Value)
 					}
@@ -297,19 +306,19 @@ func TestStepTable(t *testing.T) {
 				{obs: obsHoldPlex, state: "firing", notes: []string{"F"}, save: true},
 				{at: time.Minute, obs: ack, state: "firing", save: true},
 				{at: 2 * time.Minute, obs: observation{kind: obsRuleChange}, view: view(func(v *ruleView) { v.level = Critical; v.rateLimit = 2 * time.Hour }),
-					state: "firing", notes: []string{"F"}, save: true, check: func(t *testing.T, st alertState) {
+					state: "firing", notes: []string{"F"}, save: true, check: func(t *testing.T, st alertState, _ told) {
 						if st.a.Level != Critical || st.a.Acknowledged {
 							t.Fatalf("after the rise: %+v", st.a)
 						}
 					}},
 				{at: 3 * time.Minute, obs: observation{kind: obsRuleChange}, view: view(func(v *ruleView) { v.level = Critical; v.description = "new" }),
-					state: "firing", save: true, check: func(t *testing.T, st alertState) {
+					state: "firing", save: true, check: func(t *testing.T, st alertState, _ told) {
 						if st.a.Description != "new" {
 							t.Fatalf("description %q", st.a.Description)
 						}
 					}},
 				{at: 4 * time.Minute, obs: observation{kind: obsRuleChange}, state: "firing"}, // unchanged
-				{at: 5 * time.Minute, obs: observation{kind: obsRuleChange}, view: view(), state: "firing", save: true, check: func(t *testing.T, st alertState) {
+				{at: 5 * time.Minute, obs: observation{kind: obsRuleChange}, view: view(), state: "firing", save: true, check: func(t *testing.T, st alertState, _ told) {
 					if st.a.Level != Warning {
 						t.Fatalf("level %s after a fall", st.a.Level)
 					}
@@ -320,13 +329,14 @@ func TestStepTable(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			st, v := freshState(), c.view
+			var tl told
 			for i, s := range c.steps {
 				if s.view != nil {
 					v = s.view
 				}
 				var notices []notice
 				var save bool
-				st, notices, save = step(st, s.obs, v, t0.Add(s.at))
+				st, tl, notices, save = stepDelivered(st, tl, s.obs, v, t0.Add(s.at))
 				if got := stateName(st); got != s.state {
 					t.Fatalf("step %d: state %q, want %q", i, got, s.state)
 				}
@@ -341,7 +351,7 @@ func TestStepTable(t *testing.T) {
 					t.Fatalf("step %d: save %v, want %v", i, save, s.save)
 				}
 				if s.check != nil {
-					s.check(t, st)
+					s.check(t, st, tl)
 				}
 				if s.saved {
 					st.savedSeen = st.lastSeen // as statePersister.snapshot does
@@ -356,13 +366,14 @@ func TestStepTable(t *testing.T) {
 func TestStepLeavesItsInputAlone(t *testing.T) {
 	v := view(func(v *ruleView) { v.flapChanges = 5; v.forDur = time.Minute })
 	st := freshState()
+	tl := told{kept: &Alert{ID: "id", Labels: map[string]string{"service": "plex"}}}
 	for i, o := range []observation{obsHoldPlex, obsHoldPlex, obsClear0, obsHoldPlex, obsHoldPlex, obsClear0, {kind: obsAck, by: "a"}} {
-		before := cloneState(st)
-		next, _, _ := step(st, o, v, t0.Add(time.Duration(i)*time.Minute))
-		if !reflect.DeepEqual(st, before) {
+		before, keptBefore := cloneState(st), cloneAlert(*tl.kept)
+		next, nextTold, _, _ := step(st, tl, o, v, t0.Add(time.Duration(i)*time.Minute))
+		if !reflect.DeepEqual(st, before) || !reflect.DeepEqual(*tl.kept, keptBefore) {
 			t.Fatalf("observation %d changed the input state:\n%+v\nwas\n%+v", i, st, before)
 		}
-		st = next
+		st, tl = next, nextTold
 	}
 	if len(st.transitions) == 0 {
 		t.Fatal("the sequence recorded no transitions: the test checks nothing about them")

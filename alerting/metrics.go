@@ -37,8 +37,8 @@ func (e *Engine) Instrument(mp metric.MeterProvider) error {
 	if mp == nil {
 		return fmt.Errorf("alerting: Instrument: nil MeterProvider")
 	}
-	e.mu.Lock()
-	defer e.mu.Unlock()
+	e.ledger.mu.Lock()
+	defer e.ledger.mu.Unlock()
 	if e.inst.Load() != nil {
 		return ErrAlreadyInstrumented
 	}
@@ -66,9 +66,10 @@ func (e *Engine) Instrument(mp metric.MeterProvider) error {
 	for l := Info; l <= Critical; l++ {
 		opts[l] = metric.WithAttributeSet(attribute.NewSet(attribute.String(names.AttrLevel, l.String())))
 	}
+	alerts := e.ledger.alerts
 	inst.reg, err = m.RegisterCallback(func(_ context.Context, o metric.Observer) error {
 		for l := Info; l <= Critical; l++ {
-			o.ObserveInt64(firing, e.alerts.firing[l].Load(), opts[l])
+			o.ObserveInt64(firing, alerts.firing[l].Load(), opts[l])
 		}
 		return nil
 	}, firing)

@@ -126,28 +126,31 @@ func TestStatePersisterRoundTrip(t *testing.T) {
 	defer p.close()
 	resolvedAt := t0.Add(time.Hour)
 	tbl := newAlertTable()
-	tbl.put(&alertRecord{st: alertState{
-		a:        Alert{ID: "a", Rule: "r", State: Firing, Labels: map[string]string{"service": "plex"}},
-		lastSeen: t0, notified: true, heldBack: 2, transitions: []time.Time{t0}, flapping: true,
-	}})
+	tbl.put(&alertRecord{
+		st: alertState{
+			a:        Alert{ID: "a", Rule: "r", State: Firing, Labels: map[string]string{"service": "plex"}},
+			lastSeen: t0, transitions: []time.Time{t0}, flapping: true,
+		},
+		told: told{notified: true, heldBack: 2},
+	})
 	tbl.put(&alertRecord{st: alertState{a: Alert{ID: "b", Rule: "r", State: Resolved, ResolvedAt: &resolvedAt}}})
-	if err := p.write(p.snapshot(tbl.all)); err != nil {
+	if err := p.write(p.snapshot(tbl.all, nil)); err != nil {
 		t.Fatal(err)
 	}
 	if rec := tbl.all["a"]; !rec.st.savedSeen.Equal(t0) {
 		t.Fatalf("snapshot did not record what it saved: %v", rec.st.savedSeen)
 	}
-	got, err = p.load(t0)
+	got, err = p.load(t0, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	slices.SortFunc(got, func(x, y *alertRecord) int { return strings.Compare(x.st.a.ID, y.st.a.ID) })
-	if len(got) != 2 || !got[0].restored || got[0].st.a.Labels["service"] != "plex" || !got[0].st.notified ||
-		got[0].st.heldBack != 2 || len(got[0].st.transitions) != 1 || !got[0].st.flapping || !got[1].st.a.ResolvedAt.Equal(resolvedAt) {
+	if len(got) != 2 || !got[0].restored || got[0].st.a.Labels["service"] != "plex" || !got[0].told.notified ||
+		got[0].told.heldBack != 2 || len(got[0].st.transitions) != 1 || !got[0].st.flapping || !got[1].st.a.ResolvedAt.Equal(resolvedAt) {
 		t.Fatalf("loaded %+v %+v", got[0], got[1])
 	}
 	none := &statePersister{}
-	if err := none.write(none.snapshot(tbl.all)); err != nil { // no path: nothing
+	if err := none.write(none.snapshot(tbl.all, nil)); err != nil { // no path: nothing
 		t.Fatal(err)
 	}
 	none.close()

@@ -8,58 +8,17 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/listsync/otelmon/alerting/silence"
 )
 
-// The state file keeps what a restart must not lose: acknowledgements and
-// notification bookkeeping (whether and when each alert was notified), so
-// that a restarted engine neither forgets an acknowledgement nor notifies
-// an alert twice. It is JSON, written to a temporary file in the same
-// directory and renamed over the old one, so a crash leaves either the old
-// or the new state, never half of one.
-
-const stateVersion = 1
-
-type stateFile struct {
-	Version int          `json:"version"`
-	Alerts  []savedAlert `json:"alerts"`
-	// Silences were added within version 1: a file without them (written
-	// before silences existed) has none, and is read as it always was.
-	Silences []savedSilence `json:"silences,omitempty"`
-}
-
-// savedSilence is a silence as the state file keeps it: without its
-// status, which depends on the time it is read.
-type savedSilence struct {
-	ID        string         `json:"id"`
-	Matchers  []savedMatcher `json:"matchers"`
-	StartsAt  time.Time      `json:"startsAt"`
-	EndsAt    time.Time      `json:"endsAt"`
-	UpdatedAt time.Time      `json:"updatedAt,omitzero"`
-	CreatedBy string         `json:"createdBy,omitempty"`
-	Comment   string         `json:"comment,omitempty"`
-}
-
-type savedAlert struct {
-	Alert        Alert       `json:"alert"`
-	Prev         *Alert      `json:"prev,omitempty"`
-	LastSeen     time.Time   `json:"lastSeen,omitzero"`
-	ClearCount   int         `json:"clearCount,omitempty"`
-	LastNotified time.Time   `json:"lastNotified,omitzero"`
-	Notified     bool        `json:"notified,omitempty"`
-	HeldBack     int         `json:"heldBack,omitempty"`
-	Transitions  []time.Time `json:"transitions,omitempty"`
-	Flapping     bool        `json:"flapping,omitempty"`
-	FlapNotified bool        `json:"flapNotified,omitempty"`
-	HeldFiring   bool        `json:"heldFiring,omitempty"`
-	Owed         bool        `json:"owed,omitempty"`
-	KeepAlive    *Alert      `json:"keepAlive,omitempty"`
-}
+// This file owns the state file: its lock, its atomic writes, its
+// temporary and corrupt copies. What it holds is statefile.go's.
 
 // statePersister keeps the alert state in a file it owns. Its zero value
 // (no path) keeps nothing.
@@ -76,12 +35,11 @@ type savedAlert struct {
 // engine lock a new file while the second still holds the old one.
 //
 // Writes are made one at a time, in the order the changes were decided:
-// the engine calls write under its evaluation mutex; mu only orders writes
+// the ledger calls write under its change lock; mu only orders writes
 // with close.
 type statePersister struct {
-	path     string
-	log      *slog.Logger
-	silences *silenceStore // the engine's, saved with the alerts; guarded by the engine's mu
+	path string
+	log  *slog.Logger
 
 	mu     sync.Mutex // guards the fields below
 	lock   stateLock  // held from open to close; nil without a path
@@ -95,10 +53,10 @@ type stateLock = *os.File
 
 // openState takes ownership of the state file at path and reads it (see
 // New for what happens with each kind of problem): it returns the alerts
-// and puts the silences in silences (nil: silences are neither read nor
-// saved). now names a corrupt file's copy.
-func openState(path string, log *slog.Logger, now time.Time, silences *silenceStore) (*statePersister, []*alertRecord, error) {
-	p := &statePersister{path: path, log: log, silences: silences}
+// and puts the silences in silences (nil: silences are not read). now
+// names a corrupt file's copy, and tells the silences expired.
+func openState(path string, log *slog.Logger, now time.Time, silences *silence.Store) (*statePersister, []*alertRecord, error) {
+	p := &statePersister{path: path, log: log}
 	if path == "" {
 		return p, nil, nil
 	}
@@ -117,7 +75,7 @@ func openState(path string, log *slog.Logger, now time.Time, silences *silenceSt
 	if err != nil {
 		return nil, nil, err
 	}
-	recs, err := p.start(now)
+	recs, err := p.start(now, silences)
 	if err != nil {
 		if uerr := unlockState(lock); uerr != nil {
 			log.Debug("alerting: release state lock", slog.String("path", path), slog.Any("error", uerr))
@@ -177,7 +135,7 @@ func resolveStatePath(path string) (string, error) {
 // start checks that the state file's directory can be written, removes
 // the temporary files of saves that a crash interrupted, and loads the
 // state. It runs with the lock held, so no other engine is writing.
-func (p *statePersister) start(now time.Time) ([]*alertRecord, error) {
+func (p *statePersister) start(now time.Time, silences *silence.Store) ([]*alertRecord, error) {
 	dir, base := splitPath(p.path)
 	// Probe: a directory in which the state cannot be saved is an error
 	// now rather than a log line at every change.
@@ -197,37 +155,7 @@ func (p *statePersister) start(now time.Time) ([]*alertRecord, error) {
 			p.log.Info("alerting: removed temporary state file left by an interrupted save", slog.String("path", tmp))
 		}
 	}
-	return p.load(now)
-}
-
-// snapshot returns the state of the alerts and silences to write, or nil
-// when there is no state file. It records on each alert what is being
-// saved. It is called with the engine's mu held.
-func (p *statePersister) snapshot(alerts map[string]*alertRecord) *stateFile {
-	if p.path == "" {
-		return nil
-	}
-	sf := &stateFile{Version: stateVersion, Alerts: make([]savedAlert, 0, len(alerts))}
-	if p.silences != nil {
-		sf.Silences = p.silences.saved()
-	}
-	for _, rec := range alerts {
-		st := &rec.st
-		st.savedSeen = st.lastSeen
-		sa := savedAlert{
-			Alert: cloneAlert(st.a), LastSeen: st.lastSeen, ClearCount: st.clearCount,
-			LastNotified: st.lastNotified, Notified: st.notified, HeldBack: st.heldBack,
-			Transitions: slices.Clone(st.transitions),
-			Flapping:    st.flapping, FlapNotified: st.flapNotified, HeldFiring: st.heldFiring,
-			Owed: st.owed, KeepAlive: st.kept,
-		}
-		if st.prev != nil {
-			p := cloneAlert(*st.prev)
-			sa.Prev = &p
-		}
-		sf.Alerts = append(sf.Alerts, sa)
-	}
-	return sf
+	return p.load(now, silences)
 }
 
 // write saves a snapshot atomically; a nil snapshot saves nothing. After a
@@ -342,52 +270,6 @@ func probeWritable(dir, base string) error {
 	return errors.Join(f.Close(), os.Remove(f.Name()))
 }
 
-// load reads the state file: missing is an empty state, corrupt is moved
-// aside (an empty state), any other read error is returned.
-func (p *statePersister) load(now time.Time) ([]*alertRecord, error) {
-	data, err := os.ReadFile(p.path)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("alerting: cannot read alert state: %w", err)
-	}
-	var sf stateFile
-	if err := decodeState(data, &sf); err != nil {
-		aside, merr := moveAside(p.path, now)
-		if merr != nil {
-			return nil, fmt.Errorf("alerting: corrupt alert state file %s could not be moved aside: %w", p.path, errors.Join(err, merr))
-		}
-		p.log.Error("alerting: corrupt alert state file moved aside; starting empty", slog.String("path", p.path), slog.String("movedTo", aside), slog.Any("error", err))
-		return nil, nil
-	}
-	if p.silences != nil {
-		for _, ss := range sf.Silences {
-			s := Silence{ID: ss.ID, Matchers: fromSaved(ss.Matchers), StartsAt: ss.StartsAt, EndsAt: ss.EndsAt,
-				UpdatedAt: ss.UpdatedAt, CreatedBy: ss.CreatedBy, Comment: ss.Comment}
-			ent, err := p.silences.newEntry(s)
-			if err != nil {
-				// Only a change of the matching rules or of the bounds
-				// (SilenceConfig) can bring this: keep the others.
-				p.log.Error("alerting: saved silence dropped: it is no longer valid", slog.String("silence", s.ID), slog.Any("error", err))
-				continue
-			}
-			p.silences.byID[s.ID] = ent
-		}
-		p.silences.releaseExpired(now)
-	}
-	out := make([]*alertRecord, 0, len(sf.Alerts))
-	for _, sa := range sf.Alerts {
-		out = append(out, &alertRecord{restored: true, st: alertState{
-			a: sa.Alert, prev: sa.Prev, lastSeen: sa.LastSeen, savedSeen: sa.LastSeen, clearCount: sa.ClearCount,
-			lastNotified: sa.LastNotified, notified: sa.Notified, heldBack: sa.HeldBack,
-			transitions: sa.Transitions, flapping: sa.Flapping, flapNotified: sa.FlapNotified, heldFiring: sa.HeldFiring,
-			owed: sa.Owed, kept: sa.KeepAlive,
-		}})
-	}
-	return out, nil
-}
-
 // maxAsideTries bounds the names moveAside tries for one timestamp.
 const maxAsideTries = 1000
 
@@ -418,38 +300,4 @@ func moveAside(path string, now time.Time) (string, error) {
 		return name, nil
 	}
 	return "", fmt.Errorf("no free name after %s (%d tried)", stem, maxAsideTries)
-}
-
-func decodeState(data []byte, sf *stateFile) error {
-	if err := json.Unmarshal(data, sf); err != nil {
-		return err
-	}
-	if sf.Version != stateVersion {
-		return fmt.Errorf("unknown state version %d", sf.Version)
-	}
-	seen := make(map[string]bool, len(sf.Alerts))
-	for i, sa := range sf.Alerts {
-		switch {
-		case sa.Alert.ID == "" || sa.Alert.Rule == "":
-			return fmt.Errorf("alert %d: missing id or rule", i)
-		case seen[sa.Alert.ID]:
-			return fmt.Errorf("alert %d: duplicate id %q", i, sa.Alert.ID)
-		case sa.Alert.State == Resolved && sa.Alert.ResolvedAt == nil:
-			return fmt.Errorf("alert %q: resolved without resolvedAt", sa.Alert.ID)
-		}
-		seen[sa.Alert.ID] = true
-	}
-	seen = make(map[string]bool, len(sf.Silences))
-	for i, s := range sf.Silences {
-		switch {
-		case s.ID == "":
-			return fmt.Errorf("silence %d: missing id", i)
-		case seen[s.ID]:
-			return fmt.Errorf("silence %d: duplicate id %q", i, s.ID)
-		case s.StartsAt.IsZero() || s.EndsAt.IsZero():
-			return fmt.Errorf("silence %q: missing startsAt or endsAt", s.ID)
-		}
-		seen[s.ID] = true
-	}
-	return nil
 }

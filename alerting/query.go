@@ -37,9 +37,10 @@ func (f *Filter) match(a *Alert) bool {
 // Alerts returns copies of the alerts f selects: active ones before
 // resolved ones, then most severe first, then newest first, then by ID.
 func (e *Engine) Alerts(f Filter) []Alert {
-	e.mu.Lock()
-	out := e.alerts.query(&f)
-	e.mu.Unlock()
+	l := e.ledger
+	l.mu.Lock()
+	out := l.alerts.query(&f)
+	l.mu.Unlock()
 	sortAlerts(out)
 	return out
 }
@@ -50,9 +51,10 @@ func (e *Engine) Active() []Alert { return e.Alerts(Filter{}) }
 // Alert returns a copy of the alert with the given ID, resolved ones
 // included while they are retained.
 func (e *Engine) Alert(id string) (Alert, bool) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	rec, ok := e.alerts.all[id]
+	l := e.ledger
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	rec, ok := l.alerts.all[id]
 	if !ok {
 		return Alert{}, false
 	}
@@ -65,7 +67,7 @@ func (e *Engine) Alert(id string) (Alert, bool) {
 func (e *Engine) CountsByLevel() map[Level]int {
 	out := make(map[Level]int, int(Critical)+1)
 	for l := Info; l <= Critical; l++ {
-		out[l] = int(e.alerts.firing[l].Load())
+		out[l] = int(e.ledger.alerts.firing[l].Load())
 	}
 	return out
 }
@@ -84,40 +86,43 @@ func (e *Engine) CountsByLevel() map[Level]int {
 // It returns ErrAlertNotFound for an unknown ID, ErrAlertResolved for an
 // alert that has resolved, and ErrShutdown after Shutdown.
 func (e *Engine) Acknowledge(id, by, comment string) (Alert, error) {
-	e.evalMu.Lock()
-	defer e.evalMu.Unlock()
-	e.mu.Lock()
-	if e.stopped {
-		e.mu.Unlock()
+	l := e.ledger
+	l.change.Lock()
+	defer l.change.Unlock()
+	l.mu.Lock()
+	if l.stopped {
+		l.mu.Unlock()
 		return Alert{}, ErrShutdown
 	}
-	rec, ok := e.alerts.all[id]
+	rec, ok := l.alerts.all[id]
 	if !ok {
-		e.mu.Unlock()
+		l.mu.Unlock()
 		return Alert{}, fmt.Errorf("%w: %q", ErrAlertNotFound, id)
 	}
 	if rec.st.a.State == Resolved {
-		e.mu.Unlock()
+		l.mu.Unlock()
 		return Alert{}, fmt.Errorf("%w: %q", ErrAlertResolved, id)
 	}
 	// The acknowledged state goes into the snapshot, but becomes the
-	// alert's only once saved. evalMu keeps every other change out until
-	// then; queries see the alert as it was.
+	// alert's only once saved. The change lock keeps every other change out
+	// until then; queries see the alert as it was. An acknowledgement
+	// changes nothing of what the notifiers were told, nor what mutes the
+	// alert: no mute pass.
 	prev := rec.st
-	next, _, save := step(prev, observation{kind: obsAck, by: by, comment: comment}, nil, e.clock.Now())
+	next, _, _, save := step(prev, rec.told, observation{kind: obsAck, by: by, comment: comment}, nil, e.clock.Now())
 	var sf *stateFile
-	if save || e.persist.retry() {
+	if save || l.persist.retry() {
 		rec.st = next
-		sf = e.persist.snapshot(e.alerts.all)
+		sf = l.persist.snapshot(l.alerts.all, l.silences)
 		next, rec.st = rec.st, prev
 	}
-	e.mu.Unlock()
-	if err := e.persist.write(sf); err != nil {
+	l.mu.Unlock()
+	if err := l.persist.write(sf); err != nil {
 		return Alert{}, fmt.Errorf("%w: acknowledgement of %q: %w", ErrNotSaved, id, err)
 	}
-	e.mu.Lock()
+	l.mu.Lock()
 	rec.st = next
 	a := cloneAlert(next.a)
-	e.mu.Unlock()
+	l.mu.Unlock()
 	return a, nil
 }

@@ -32,9 +32,40 @@ func newRuleEntry(r Rule, prefix names.Prefix) (*ruleEntry, error) {
 	return re, nil
 }
 
+// ruleView is what the lifecycle reads of a rule, resolved once per rule.
+type ruleView struct {
+	level             Level
+	description       string
+	labels            map[string]string
+	forDur            time.Duration
+	rateLimit         time.Duration
+	autoResolveAfter  time.Duration
+	resolveAfterClear int // at least 1
+	flapChanges       int // 0: no flap detection
+	flapWindow        time.Duration
+	title             func(labels map[string]string, value float64) string
+}
+
+func newRuleView(r *Rule, c *compiled) ruleView {
+	return ruleView{
+		level:             r.Level,
+		description:       r.Description,
+		labels:            r.Labels,
+		forDur:            r.For,
+		rateLimit:         r.RateLimit,
+		autoResolveAfter:  r.AutoResolveAfter,
+		resolveAfterClear: max(1, r.ResolveAfterClear),
+		flapChanges:       r.Flap.Changes,
+		flapWindow:        r.Flap.window(),
+		title: func(labels map[string]string, v float64) string {
+			return title(r, c, labels, v)
+		},
+	}
+}
+
 // ruleSet holds the registered rules in registration order and, for the
 // enabled ones, an index by instrument that evaluations bind series with.
-// It is not safe for concurrent use: the engine guards it.
+// It is not safe for concurrent use: the ledger guards it.
 type ruleSet struct {
 	byName map[string]*ruleEntry
 	order  []*ruleEntry

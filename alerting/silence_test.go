@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/listsync/otelmon/alerting/silence"
 	"github.com/listsync/otelmon/internal/names"
 )
 
@@ -214,6 +215,8 @@ type resendRecorder struct {
 
 func (r *resendRecorder) ResendInterval() time.Duration { return r.every }
 
+// Matchers read an alert's labels plus alertname, the rule, and severity,
+// the level, which win over labels of the same name.
 func TestSilenceMatchers(t *testing.T) {
 	a := &Alert{Rule: "service_down", Level: Critical, Labels: labels("service", "imdb", "alertname", "spoof")}
 	for _, tc := range []struct {
@@ -223,6 +226,7 @@ func TestSilenceMatchers(t *testing.T) {
 		{eq("service", "imdb"), true},
 		{eq("service", "tmdb"), false},
 		{eq("alertname", "service_down"), true}, // the rule wins over a label of that name
+		{eq("alertname", "spoof"), false},
 		{eq("severity", "critical"), true},
 		{Matcher{Name: "service", Value: "imdb", Type: MatchNotEqual}, false},
 		{Matcher{Name: "source", Value: "imdb", Type: MatchNotEqual}, true}, // absent reads as ""
@@ -230,42 +234,16 @@ func TestSilenceMatchers(t *testing.T) {
 		{Matcher{Name: "service", Value: "im.*|tmdb", Type: MatchRegexp}, true},
 		{Matcher{Name: "severity", Value: "warning|info", Type: MatchNotRegexp}, true},
 	} {
-		ms, errs := compileMatchers("m", []Matcher{tc.m})
-		if errs != nil {
-			t.Fatal(errs)
+		// A window open at every instant mutes exactly what its matchers
+		// select.
+		w, err := silence.NewWindow(MaintenanceWindow{Name: "w", Matchers: []Matcher{tc.m}, TimeIntervals: []TimeInterval{{}}})
+		if err != nil {
+			t.Fatal(err)
 		}
-		if got := matchesAlert(ms, a); got != tc.want {
+		_, mutedBy := silence.NewStore(SilenceConfig{}).Mutes([]*silence.Window{w}, t0).Of((*alertLabels)(a))
+		if got := mutedBy != nil; got != tc.want {
 			t.Errorf("%s on %v = %v, want %v", tc.m, a.Labels, got, tc.want)
 		}
-	}
-}
-
-func TestMatcherJSON(t *testing.T) {
-	for _, tc := range []struct {
-		in   string
-		want MatchType
-	}{
-		{`{"name":"s","value":"v"}`, MatchEqual},
-		{`{"name":"s","value":"v","isEqual":true,"isRegex":false}`, MatchEqual},
-		{`{"name":"s","value":"v","isEqual":false}`, MatchNotEqual},
-		{`{"name":"s","value":"v","isRegex":true}`, MatchRegexp},
-		{`{"name":"s","value":"v","isRegex":true,"isEqual":false}`, MatchNotRegexp},
-	} {
-		var m Matcher
-		if err := json.Unmarshal([]byte(tc.in), &m); err != nil || m.Type != tc.want {
-			t.Errorf("%s: %v, %v; want %v", tc.in, m.Type, err, tc.want)
-		}
-		b, _ := json.Marshal(m)
-		var back Matcher
-		if err := json.Unmarshal(b, &back); err != nil || back != m {
-			t.Errorf("round trip of %s: %s -> %+v", tc.in, b, back)
-		}
-	}
-	// An unknown field is refused, even by a lenient decoder: "regex"
-	// for isRegex would otherwise make an equality matcher.
-	var ms []Matcher
-	if err := json.Unmarshal([]byte(`[{"name":"s","value":"im.*","regex":true}]`), &ms); err == nil || !strings.Contains(err.Error(), `"regex"`) {
-		t.Errorf("unknown matcher field: %v, %+v; want an error naming it", err, ms)
 	}
 }
 
@@ -639,121 +617,6 @@ func TestSilenceNotSavedIsNotKept(t *testing.T) {
 	if _, err := h.eng.CreateSilence(Silence{}); !errors.Is(err, ErrShutdown) {
 		t.Fatalf("after Shutdown: %v", err)
 	}
-}
-
-// The lifecycle alone: what muting does to a step's notices and state.
-func TestStepMuted(t *testing.T) {
-	cfg, err := Config{}.withDefaults()
-	if err != nil {
-		t.Fatal(err)
-	}
-	ent, err := newSilenceStore(cfg.Silences).newEntry(Silence{ID: "s1", Matchers: []Matcher{eq("service", "plex")}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	muted, open := &muteSet{silences: []*silenceEntry{ent}}, &muteSet{}
-	with := func(o observation, ms *muteSet) observation { o.mute = ms; return o }
-	type tstep struct {
-		at    time.Duration
-		obs   observation
-		notes []string
-	}
-	limited := view(func(v *ruleView) { v.rateLimit = time.Hour })
-	limitedFor := view(func(v *ruleView) { v.rateLimit, v.forDur = time.Hour, 2*time.Minute })
-	flappy := view(func(v *ruleView) { v.flapChanges = 2 })
-	for _, tc := range []struct {
-		name  string
-		view  *ruleView
-		steps []tstep
-	}{
-		{"unmuted within the rate limit: notified once all the same", limited, []tstep{
-			{0, with(obsHoldPlex, open), []string{"F"}},
-			{time.Minute, with(obsHoldPlex, muted), []string{"forget unless resending"}},
-			{2 * time.Minute, with(obsHoldPlex, open), []string{"F"}},
-			{3 * time.Minute, with(obsHoldPlex, open), nil},
-		}},
-		{"notified, then muted and resolved: Resenders keep it until it resolves, nobody hears more", view(), []tstep{
-			{0, with(obsHoldPlex, open), []string{"F"}},
-			{time.Minute, with(obsHoldPlex, muted), []string{"forget unless resending"}},
-			{2 * time.Minute, with(obsHoldPlex, muted), nil},
-			{3 * time.Minute, with(obsClear0, muted), []string{"forget"}},
-			{4 * time.Minute, with(obsClear0, open), nil},
-		}},
-		{"notified, then muted, resolved as the mute ends: Resenders drop it, nobody hears more", view(), []tstep{
-			{0, with(obsHoldPlex, open), []string{"F"}},
-			{time.Minute, with(obsHoldPlex, muted), []string{"forget unless resending"}},
-			{2 * time.Minute, with(obsClear0, open), []string{"forget"}},
-			{3 * time.Minute, with(obsHoldPlex, open), []string{"F"}},
-		}},
-		{"a firing dropped while muted does not count for the rate limit", limitedFor, []tstep{
-			{0, with(obsHoldPlex, muted), nil},                        // pending
-			{2 * time.Minute, with(obsHoldPlex, muted), nil},          // fires, muted
-			{3 * time.Minute, with(obsClear0, muted), nil},            // resolves, muted
-			{4 * time.Minute, with(obsHoldPlex, muted), nil},          // pending again
-			{5 * time.Minute, with(obsHoldPlex, open), nil},           // unmuted, pending
-			{6 * time.Minute, with(obsHoldPlex, open), []string{"F"}}, // fires: the first notice, not held back
-		}},
-		{"fires muted, unmuted by a silence change (obsMute)", view(), []tstep{
-			{0, with(obsHoldPlex, muted), nil},
-			{time.Minute, with(observation{kind: obsMute}, open), []string{"F"}},
-		}},
-		{"flaps while muted: nothing, then one firing", flappy, []tstep{
-			{0, with(obsHoldPlex, muted), nil},
-			{time.Minute, with(obsClear0, muted), nil},
-			{2 * time.Minute, with(obsHoldPlex, muted), nil},
-			{3 * time.Minute, with(obsClear0, muted), nil},
-			{4 * time.Minute, with(obsHoldPlex, open), []string{"F!"}}, // still flapping
-			{5 * time.Minute, with(obsClear0, open), nil},              // held firing: notified already
-		}},
-		{"nil mute leaves muting as it was", view(), []tstep{
-			{0, with(obsHoldPlex, muted), nil},
-			{time.Minute, observation{kind: obsAck, by: "a"}, nil},
-			{2 * time.Minute, with(obsHoldPlex, muted), nil},
-		}},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			st := freshState()
-			for i, s := range tc.steps {
-				var notes []notice
-				st, notes, _ = step(st, s.obs, tc.view, t0.Add(s.at))
-				got := kinds(alertsOf(notes))
-				for j, n := range notes {
-					switch n.forget {
-					case forgetAll:
-						got[j] = "forget"
-					case forgetUnlessResending:
-						got[j] = "forget unless resending"
-					}
-				}
-				if !slices.Equal(got, s.notes) {
-					t.Fatalf("step %d: notices %q, want %q", i, got, s.notes)
-				}
-				for _, n := range notes {
-					if n.a.SilencedBy != nil || n.a.MutedBy != nil {
-						t.Fatalf("step %d: a notice says it is muted: %+v", i, n.a)
-					}
-				}
-				// A resolved alert lists nothing that mutes it.
-				if want := []string{"s1"}; s.obs.mute == muted && !slices.Equal(st.a.SilencedBy, want) && st.a.State != Resolved ||
-					st.a.State == Resolved && (st.a.SilencedBy != nil || st.a.MutedBy != nil) {
-					t.Fatalf("step %d: %s alert silencedBy %q", i, st.a.State, st.a.SilencedBy)
-				}
-			}
-		})
-	}
-	// A rule gone (nil view): no firing notice can be made, and no panic.
-	st, _, _ := step(freshState(), with(obsHoldPlex, muted), view(), t0)
-	if st, notes, _ := step(st, with(observation{kind: obsMute}, open), nil, t0); len(notes) != 0 || st.a.SilencedBy != nil {
-		t.Fatalf("unmuted without a rule: %+v %+v", st, notes)
-	}
-}
-
-func alertsOf(ns []notice) []Alert {
-	out := make([]Alert, len(ns))
-	for i, n := range ns {
-		out[i] = n.a
-	}
-	return out
 }
 
 // A firing notice dropped because the alert was muted was received by no

@@ -125,20 +125,20 @@ func TestSeriesAreForgotten(t *testing.T) {
 	h.hits.Add(ctx, 1, svc("stays"))
 	h.eval()
 	name := names.Default.Name(names.APIRateLimitHitsTotal)
-	if n := len(h.eng.store.sets[name].m); n != 2 {
+	if n := len(h.eng.eval.store.sets[name].m); n != 2 {
 		t.Fatalf("%d series remembered, want 2", n)
 	}
 	report = false
 	for range 30 { // 5 hours
 		h.step(10 * time.Minute)
 	}
-	if n := len(h.eng.store.sets[name].m); n != 1 {
+	if n := len(h.eng.eval.store.sets[name].m); n != 1 {
 		t.Fatalf("%d series remembered after one disappeared for hours, want 1", n)
 	}
 	if err := h.eng.RemoveRule("rate"); err != nil {
 		t.Fatal(err)
 	}
-	if _, ok := h.eng.store.sets[name]; ok {
+	if _, ok := h.eng.eval.store.sets[name]; ok {
 		t.Fatal("series of an instrument no rule reads are kept")
 	}
 }
@@ -293,7 +293,7 @@ func TestWindowsAreExactWhenRulesShareARing(t *testing.T) {
 	if !maps.Equal(held, want) {
 		t.Fatalf("evaluations each rule held for: %v, want %v", held, want)
 	}
-	ring := h.eng.store.sets[names.Default.Name(names.SyncDurationSeconds)].m
+	ring := h.eng.eval.store.sets[names.Default.Name(names.SyncDurationSeconds)].m
 	for _, s := range ring {
 		for _, r := range s.rings {
 			if len(r.s) > 3 {

@@ -6,19 +6,22 @@ import (
 	"strings"
 	"sync/atomic"
 	"time"
+
+	"github.com/listsync/otelmon/alerting/silence"
 )
 
 // alertRecord is the engine's record of one alert: its lifecycle state and
 // the evaluation bookkeeping around it.
 type alertRecord struct {
 	st       alertState
+	told     told   // what the notifiers were told of it (the mute pass's record)
 	touched  uint64 // evaluation that last observed it
 	restored bool   // loaded from the state file, not yet observed
 }
 
-// alertTable holds every known alert, applies lifecycle steps to them and
-// answers queries. It is not safe for concurrent use (the engine guards
-// it), except firing, which is read without a lock.
+// alertTable holds every known alert, applies lifecycle steps and the mute
+// pass to them and answers queries. It is not safe for concurrent use (the
+// ledger guards it), except firing, which is read without a lock.
 type alertTable struct {
 	all    map[string]*alertRecord // every known alert, by ID
 	active map[string]*alertRecord // pending and firing alerts, by ID
@@ -47,20 +50,29 @@ func (t *alertTable) record(id, rule string) *alertRecord {
 	return rec
 }
 
-// apply steps the alert with obs and keeps the table and the rule's active
-// count in line with the outcome. re may be nil for obsRetire. It returns
-// the notices, in the rule's order, and whether to save the state.
-func (t *alertTable) apply(rec *alertRecord, re *ruleEntry, obs observation, now time.Time) ([]notice, bool) {
+// apply steps the alert with obs, passes the step's notices through what
+// mutes alerts now (ms; see mute), and keeps the table and the rule's
+// active count in line with the outcome. re may be nil for obsRetire and
+// obsMute. It returns the notices, in the rule's order, and whether to
+// save the state.
+func (t *alertTable) apply(rec *alertRecord, re *ruleEntry, obs observation, ms *silence.Mutes, now time.Time) ([]notice, bool) {
 	var view *ruleView
 	order := -1
 	if re != nil {
 		view, order = &re.view, re.order
 	}
-	next, notices, save := step(rec.st, obs, view, now)
-	rec.st = next
-	id := next.a.ID
+	before := rec.told
+	var notices []notice
+	var save, muteSave bool
+	rec.st, rec.told, notices, save = step(rec.st, before, obs, view, now)
+	// The pass works on the record itself, which it lists what mutes on:
+	// a state of its own would be moved to the heap at every step.
+	rec.told, notices, muteSave = mute(&rec.st, before, rec.told, notices, view, ms, now)
+	save = save || muteSave
+	st := &rec.st
+	id := st.a.ID
 	_, wasActive := t.active[id]
-	isActive := !next.gone && next.a.State != Resolved
+	isActive := !st.gone && st.a.State != Resolved
 	switch {
 	case isActive && !wasActive:
 		t.active[id] = rec
@@ -73,7 +85,7 @@ func (t *alertTable) apply(rec *alertRecord, re *ruleEntry, obs observation, now
 			re.active--
 		}
 	}
-	if next.gone {
+	if st.gone {
 		delete(t.all, id)
 	}
 	for i := range notices {
@@ -110,12 +122,12 @@ func (t *alertTable) countOf(rule string) int {
 // ID order. The muted ones are as the Resenders last heard of them.
 func (t *alertTable) notifiedFiring() (firing, kept []Alert) {
 	for _, rec := range t.active {
-		switch st := &rec.st; {
-		case st.a.State != Firing:
-		case st.notified:
-			firing = append(firing, cloneAlert(st.a))
-		case st.kept != nil:
-			kept = append(kept, cloneAlert(*st.kept))
+		switch {
+		case rec.st.a.State != Firing:
+		case rec.told.notified:
+			firing = append(firing, cloneAlert(rec.st.a))
+		case rec.told.kept != nil:
+			kept = append(kept, cloneAlert(*rec.told.kept))
 		}
 	}
 	byID := func(a, b Alert) int { return strings.Compare(a.ID, b.ID) }
@@ -219,11 +231,11 @@ func cloneAlert(a Alert) Alert {
 // notified, and of those muted since whose resends go on (kept).
 func (t *alertTable) notifiedFiringIDs() (notified, kept []string) {
 	for id, rec := range t.active {
-		switch st := &rec.st; {
-		case st.a.State != Firing:
-		case st.notified:
+		switch {
+		case rec.st.a.State != Firing:
+		case rec.told.notified:
 			notified = append(notified, id)
-		case st.kept != nil:
+		case rec.told.kept != nil:
 			kept = append(kept, id)
 		}
 	}

@@ -5,85 +5,29 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
-	"time"
+
+	"github.com/listsync/otelmon/alerting/silence"
 )
-
-// MaintenanceWindow mutes the alerts its matchers select while the time is
-// inside one of its intervals, e.g. "plex, every day 03:00–03:15
-// Europe/Berlin":
-//
-//	alerting.MaintenanceWindow{
-//		Name:     "plex-nightly-restart",
-//		Matchers: []alerting.Matcher{{Name: "service", Value: "plex"}},
-//		TimeIntervals: []alerting.TimeInterval{{
-//			Times:    []alerting.TimeRange{{Start: "03:00", End: "03:15"}},
-//			Location: "Europe/Berlin",
-//		}},
-//	}
-//
-// An alert inside a window behaves as silenced, and its MutedBy names the
-// window.
-type MaintenanceWindow struct {
-	// Name identifies the window in alerts' MutedBy. Required, unique.
-	Name string `json:"name"`
-	// Matchers select the alerts; all must match. Empty selects every
-	// alert.
-	Matchers []Matcher `json:"matchers"`
-	// TimeIntervals are when the window is open: inside any of them.
-	// Required: at least one.
-	TimeIntervals []TimeInterval `json:"timeIntervals"`
-}
-
-// window is a MaintenanceWindow compiled.
-type window struct {
-	name      string
-	m         []labelMatcher
-	intervals []interval
-}
-
-func (w *window) openAt(t time.Time) bool {
-	for i := range w.intervals {
-		if w.intervals[i].contains(t) {
-			return true
-		}
-	}
-	return false
-}
 
 // compileWindows checks the windows and compiles them; errors are
 // *ConfigErrors naming MaintenanceWindows[i].
-func compileWindows(ws []MaintenanceWindow) ([]*window, error) {
+func compileWindows(ws []MaintenanceWindow) ([]*silence.Window, error) {
 	var errs []error
-	out := make([]*window, 0, len(ws))
+	out := make([]*silence.Window, 0, len(ws))
 	seen := map[string]bool{}
 	for i, mw := range ws {
-		prefix := fmt.Sprintf("MaintenanceWindows[%d]", i)
-		bad := func(fe fieldError) {
-			errs = append(errs, &ConfigError{Field: prefix + "." + fe.field, Value: fe.value, Reason: fe.reason})
-		}
-		switch {
-		case mw.Name == "":
-			bad(fieldError{field: "Name", reason: "must not be empty"})
-		case seen[mw.Name]:
-			bad(fieldError{field: "Name", value: strconv.Quote(mw.Name), reason: "duplicate window name"})
+		prefix := fmt.Sprintf("MaintenanceWindows[%d].", i)
+		if mw.Name != "" && seen[mw.Name] {
+			errs = append(errs, &ConfigError{Field: prefix + "Name", Value: strconv.Quote(mw.Name), Reason: "duplicate window name"})
 		}
 		seen[mw.Name] = true
-		w := &window{name: mw.Name}
-		var ferrs []fieldError
-		w.m, ferrs = compileMatchers("Matchers", mw.Matchers)
-		for _, fe := range ferrs {
-			bad(fe)
-		}
-		if len(mw.TimeIntervals) == 0 {
-			bad(fieldError{field: "TimeIntervals", reason: "at least one interval is required"})
-		}
-		for j, ti := range mw.TimeIntervals {
-			iv, ferrs := ti.compile()
-			for _, fe := range ferrs {
-				fe.field = fmt.Sprintf("TimeIntervals[%d].%s", j, fe.field)
-				bad(fe)
+		w, err := silence.NewWindow(mw)
+		for _, err := range joined(err) {
+			var fe *silence.FieldError
+			if errors.As(err, &fe) {
+				err = &ConfigError{Field: prefix + fe.Field, Value: fe.Value, Reason: fe.Reason}
 			}
-			w.intervals = append(w.intervals, iv)
+			errs = append(errs, err)
 		}
 		out = append(out, w)
 	}
@@ -91,6 +35,17 @@ func compileWindows(ws []MaintenanceWindow) ([]*window, error) {
 		return nil, err
 	}
 	return out, nil
+}
+
+// joined returns the errors err joins, or err alone; none for nil.
+func joined(err error) []error {
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		return j.Unwrap()
+	}
+	if err == nil {
+		return nil
+	}
+	return []error{err}
 }
 
 // MaintenanceWindowStatus is a configured maintenance window and whether it
@@ -108,7 +63,7 @@ func (e *Engine) MaintenanceWindows() []MaintenanceWindowStatus {
 	now := e.clock.Now()
 	out := make([]MaintenanceWindowStatus, len(e.cfg.MaintenanceWindows))
 	for i, mw := range e.cfg.MaintenanceWindows {
-		out[i] = MaintenanceWindowStatus{MaintenanceWindow: cloneWindow(mw), Active: e.windows[i].openAt(now)}
+		out[i] = MaintenanceWindowStatus{MaintenanceWindow: cloneWindow(mw), Active: e.ledger.windows[i].OpenAt(now)}
 	}
 	return out
 }

@@ -1,4 +1,4 @@
-package alerting
+package silence
 
 import (
 	"fmt"
@@ -53,7 +53,7 @@ type TimeRange struct {
 // span is an inclusive range of integers.
 type span struct{ begin, end int }
 
-// interval is a TimeInterval compiled for ContainsTime.
+// interval is a TimeInterval compiled for contains.
 type interval struct {
 	minutes, weekdays, days, months, years []span
 	loc                                    *time.Location
@@ -68,13 +68,13 @@ var monthNames = map[string]int{
 	"august": 8, "september": 9, "october": 10, "november": 11, "december": 12,
 }
 
-// compile checks ti and returns its compiled form; the error names the
+// compile checks ti and returns its compiled form; each error names the
 // field (relative to ti) and what is wrong.
-func (ti TimeInterval) compile() (interval, []fieldError) {
+func (ti TimeInterval) compile() (interval, []*FieldError) {
 	var out interval
-	var errs []fieldError
+	var errs []*FieldError
 	bad := func(field, value, format string, args ...any) {
-		errs = append(errs, fieldError{field: field, value: value, reason: fmt.Sprintf(format, args...)})
+		errs = append(errs, &FieldError{Field: field, Value: value, Reason: fmt.Sprintf(format, args...)})
 	}
 	for i, tr := range ti.Times {
 		field := fmt.Sprintf("Times[%d]", i)
@@ -134,9 +134,9 @@ func (ti TimeInterval) compile() (interval, []fieldError) {
 	return out, errs
 }
 
-// checkDays validates a days-of-month range as Alertmanager does: 1 to 31
-// or -31 to -1, a negative start with a negative end, and a start that is
-// not after the end in a month of 28 days.
+// checkDays validates a days-of-month range: 1 to 31 or -31 to -1, a
+// negative start with a negative end, and a start that is not after the
+// end in a month of 28 days, the shortest (where -1 is the 28th).
 func checkDays(sp span) error {
 	for _, d := range []int{sp.begin, sp.end} {
 		if d == 0 || d < -31 || d > 31 {
@@ -257,6 +257,3 @@ func (iv *interval) contains(t time.Time) bool {
 func daysIn(t time.Time) int {
 	return time.Date(t.Year(), t.Month()+1, 0, 12, 0, 0, 0, time.UTC).Day()
 }
-
-// fieldError is one problem found in a value, named relative to it.
-type fieldError struct{ field, value, reason string }
