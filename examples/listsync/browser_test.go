@@ -37,6 +37,24 @@ type statusPageSummary struct {
 	} `json:"silenced"`
 }
 
+// statusView is what the page tests read of GET /api/v3/monitoring/status.
+type statusView struct {
+	HealthSummary struct {
+		Services []struct {
+			Name   string `json:"name"`
+			Status string `json:"status"`
+		} `json:"services"`
+	} `json:"healthSummary"`
+	CircuitBreakers []struct {
+		Service string `json:"service"`
+		State   string `json:"state"`
+	} `json:"circuitBreakers"`
+	Syncs []struct {
+		Source     string `json:"source"`
+		LastResult string `json:"lastResult"`
+	} `json:"syncs"`
+}
+
 // TestStatusPageInBrowser opens the status page in headless Chromium
 // against the demo with imdb failing, and uses it as a person would: the
 // page asks for the API key, then shows the services, syncs and alerts,
@@ -63,22 +81,7 @@ func TestStatusPageInBrowser(t *testing.T) {
 	}
 	// What the page rendered is what the API says (the scenario holds
 	// still: imdb stays down and its breaker open for an hour).
-	var status struct {
-		HealthSummary struct {
-			Services []struct {
-				Name   string `json:"name"`
-				Status string `json:"status"`
-			} `json:"services"`
-		} `json:"healthSummary"`
-		CircuitBreakers []struct {
-			Service string `json:"service"`
-			State   string `json:"state"`
-		} `json:"circuitBreakers"`
-		Syncs []struct {
-			Source     string `json:"source"`
-			LastResult string `json:"lastResult"`
-		} `json:"syncs"`
-	}
+	var status statusView
 	if err := json.Unmarshal([]byte(get(t, base+"/api/v3/monitoring/status?apikey="+key)), &status); err != nil {
 		t.Fatal(err)
 	}

@@ -25,18 +25,7 @@ func TestOutageOnStatusPage(t *testing.T) {
 	// Nothing reads the history until the outage is over.
 	waitFor(t, base+"/api/v3/monitoring/alerts?state=resolved&apikey="+key, `"rule":"service_down"`, `"rule":"circuit_breaker_open"`)
 	poll(t, 30*time.Second, "imdb up and its breaker closed", func() error {
-		var st struct {
-			HealthSummary struct {
-				Services []struct {
-					Name   string `json:"name"`
-					Status string `json:"status"`
-				} `json:"services"`
-			} `json:"healthSummary"`
-			CircuitBreakers []struct {
-				Service string `json:"service"`
-				State   string `json:"state"`
-			} `json:"circuitBreakers"`
-		}
+		var st statusView
 		body := get(t, base+"/api/v3/monitoring/status?apikey="+key)
 		if err := json.Unmarshal([]byte(body), &st); err != nil {
 			return err
