@@ -55,7 +55,7 @@ func TestPrometheusEndToEnd(t *testing.T) {
 
 	p := startPrometheus(t, prometheus, cfg, filepath.Join(dir, "data"))
 	p.WaitReady(t, "/-/ready", 30*time.Second)
-	p.waitTargetUp(t, exampleJob, addr)
+	p.WaitTargetUp(t, 30*time.Second, exampleJob, addr)
 
 	want := scenarioValues()
 	for _, q := range guide {
@@ -246,39 +246,6 @@ func startPrometheus(t *testing.T, bin, cfg, dataDir string, extra ...string) *p
 		"--web.listen-address=" + listen,
 		"--storage.tsdb.retention.time=1h",
 	}, extra...)...)}
-}
-
-// waitTargetUp waits until job's target at addr has been scraped
-// successfully.
-func (p *promServer) waitTargetUp(t *testing.T, job, addr string) {
-	t.Helper()
-	p.Poll(t, 30*time.Second, "target "+addr+" up", func() error {
-		var data struct {
-			ActiveTargets []struct {
-				Labels    map[string]string `json:"labels"`
-				ScrapeURL string            `json:"scrapeUrl"`
-				Health    string            `json:"health"`
-				LastError string            `json:"lastError"`
-			} `json:"activeTargets"`
-		}
-		body, err := p.API("/api/v1/targets?state=active", &data)
-		if err != nil {
-			return err
-		}
-		for _, tg := range data.ActiveTargets {
-			if tg.Labels["job"] != job || tg.Labels["instance"] != addr {
-				continue
-			}
-			if want := "http://" + addr + "/metrics"; tg.ScrapeURL != want {
-				return fmt.Errorf("scrape URL %s, want %s", tg.ScrapeURL, want)
-			}
-			if tg.Health != "up" {
-				return fmt.Errorf("health %q, last error %q", tg.Health, tg.LastError)
-			}
-			return nil
-		}
-		return fmt.Errorf("no target job=%q instance=%q in %s", job, addr, body)
-	})
 }
 
 // waitForValues waits until an instant query of expr returns what check

@@ -111,7 +111,7 @@ func TestPrometheusExemplars(t *testing.T) {
 		// Prometheus then scrapes OpenMetrics and keeps exemplars.
 		"--enable-feature=exemplar-storage")
 	p.WaitReady(t, "/-/ready", 30*time.Second)
-	p.waitTargetUp(t, exampleJob, addr)
+	p.WaitTargetUp(t, 30*time.Second, exampleJob, addr)
 
 	query := `radarr_list_sync_sync_duration_seconds_bucket{source="imdb"}`
 	p.Poll(t, 90*time.Second, "an exemplar of a slow imdb sync", func() error {

@@ -82,13 +82,15 @@ func StartPrometheus(t testing.TB, bin, cfg, dataDir string, extra ...string) *P
 }
 
 // WaitTargetUp waits up to timeout until a Prometheus process has scraped
-// the target of job at instance (host:port) successfully.
+// the target of job at instance (host:port) successfully, at
+// http://instance/metrics.
 func (p *Process) WaitTargetUp(t testing.TB, timeout time.Duration, job, instance string) {
 	t.Helper()
 	p.Poll(t, timeout, "target "+instance+" of job "+job+" up", func() error {
 		var data struct {
 			ActiveTargets []struct {
 				Labels    map[string]string `json:"labels"`
+				ScrapeURL string            `json:"scrapeUrl"`
 				Health    string            `json:"health"`
 				LastError string            `json:"lastError"`
 			} `json:"activeTargets"`
@@ -100,6 +102,9 @@ func (p *Process) WaitTargetUp(t testing.TB, timeout time.Duration, job, instanc
 		for _, tg := range data.ActiveTargets {
 			if tg.Labels["job"] != job || tg.Labels["instance"] != instance {
 				continue
+			}
+			if want := "http://" + instance + "/metrics"; tg.ScrapeURL != want {
+				return fmt.Errorf("scrape URL %s, want %s", tg.ScrapeURL, want)
 			}
 			if tg.Health != "up" {
 				return fmt.Errorf("health %q, last error %q", tg.Health, tg.LastError)
