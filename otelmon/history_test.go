@@ -220,9 +220,7 @@ func newServiceInstruments(t testing.TB, mp metric.MeterProvider) serviceInstrum
 // of each bucket, and a counter reset counted from zero.
 func TestHistoryServices(t *testing.T) {
 	clk := clock.NewFake(time.Unix(1_700_000_000, 0).Truncate(5 * time.Minute))
-	reader := sdkmetric.NewManualReader()
-	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))
-	t.Cleanup(func() { _ = mp.Shutdown(context.Background()) })
+	reader, mp := readerProvider(t)
 	si := newServiceInstruments(t, mp)
 	h := newHistory(reader, clk, names.Default)
 	ctx := context.Background()
@@ -342,9 +340,7 @@ func TestBucketQuantile(t *testing.T) {
 // in, transitions or not.
 func TestHistoryWorstStateInBucket(t *testing.T) {
 	clk := clock.NewFake(time.Unix(1_700_000_000, 0).Truncate(5 * time.Minute))
-	reader := sdkmetric.NewManualReader()
-	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))
-	t.Cleanup(func() { _ = mp.Shutdown(context.Background()) })
+	reader, mp := readerProvider(t)
 	si := newServiceInstruments(t, mp)
 	h := newHistory(reader, clk, names.Default)
 	ctx := context.Background()
@@ -494,9 +490,7 @@ func TestHistoryReadingOlderThanTransition(t *testing.T) {
 // since the last collection included.
 func TestHistoryLimitedLastHour(t *testing.T) {
 	clk := clock.NewFake(time.Unix(1_700_000_000, 0).Truncate(time.Minute))
-	reader := sdkmetric.NewManualReader()
-	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))
-	t.Cleanup(func() { _ = mp.Shutdown(context.Background()) })
+	reader, mp := readerProvider(t)
 	si := newServiceInstruments(t, mp)
 	h := newHistory(reader, clk, names.Default)
 	ctx := context.Background()
@@ -574,9 +568,7 @@ func TestHistoryBounds(t *testing.T) {
 // query; Shutdown stops it (goleak checks that it exited).
 func TestHistorySampler(t *testing.T) {
 	clk := clock.NewFake(time.Unix(1_700_000_000, 0).Truncate(time.Minute))
-	reader := sdkmetric.NewManualReader()
-	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))
-	t.Cleanup(func() { _ = mp.Shutdown(context.Background()) })
+	reader, mp := readerProvider(t)
 	si := newServiceInstruments(t, mp)
 	h := newHistory(reader, clk, names.Default)
 	h.shutdown() // before start: nothing to stop
@@ -604,9 +596,7 @@ func TestHistorySampler(t *testing.T) {
 // drops it) is dropped once its buckets have all left the rings.
 func TestHistoryForgets(t *testing.T) {
 	clk := clock.NewFake(time.Unix(1_700_000_000, 0).Truncate(time.Minute))
-	reader := sdkmetric.NewManualReader()
-	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))
-	t.Cleanup(func() { _ = mp.Shutdown(context.Background()) })
+	reader, mp := readerProvider(t)
 	up, err := mp.Meter("test").Int64ObservableGauge(names.Default.Name(names.ServiceUp))
 	if err != nil {
 		t.Fatal(err)
@@ -698,4 +688,14 @@ func TestHistoryConcurrent(t *testing.T) {
 	if total != 200 {
 		t.Errorf("history counted %v syncs, want 200", total)
 	}
+}
+
+// readerProvider returns a MeterProvider read through a ManualReader, for
+// a history fed without a Monitor; it is shut down when the test ends.
+func readerProvider(t *testing.T) (*sdkmetric.ManualReader, *sdkmetric.MeterProvider) {
+	t.Helper()
+	reader := sdkmetric.NewManualReader()
+	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))
+	t.Cleanup(func() { _ = mp.Shutdown(context.Background()) })
+	return reader, mp
 }
