@@ -34,7 +34,7 @@ func newAlertEngine(cfg Config, statePath string, delivery alerting.DeliveryConf
 // setupAlerts instruments the engine on the Monitor's provider and adds the
 // default rules (when enabled) and the notifiers.
 func (m *Monitor) setupAlerts(o options) error {
-	if err := m.alerts.Instrument(m.mp); err != nil && !errors.Is(err, alerting.ErrAlreadyInstrumented) {
+	if err := m.alerts.Instrument(m.pipe.mp); err != nil && !errors.Is(err, alerting.ErrAlreadyInstrumented) {
 		return fmt.Errorf("otelmon: alert instruments: %w", err)
 	}
 	if !m.cfg.DisableDefaultAlerts {
@@ -56,15 +56,9 @@ func (m *Monitor) setupAlerts(o options) error {
 // (AddRule), notifiers, or to query and acknowledge alerts.
 func (m *Monitor) Alerts() *alerting.Engine { return m.alerts }
 
-// requestEvaluation asks the alert engine for an evaluation soon, without
-// waiting: breakers opening and services going down call it so their alerts
-// do not wait for the next tick. The engine schedules it and coalesces
-// requests (alerting.Engine.RequestEvaluation).
-func (m *Monitor) requestEvaluation() {
-	m.alerts.RequestEvaluation()
-}
-
-func (m *Monitor) activeAlertCounts() (critical, warning int) {
-	c := m.alerts.CountsByLevel()
+// activeAlertCounts returns how many alerts of eng are active at the
+// Critical and Warning levels, for the status.
+func activeAlertCounts(eng *alerting.Engine) (critical, warning int) {
+	c := eng.CountsByLevel()
 	return c[alerting.Critical], c[alerting.Warning]
 }

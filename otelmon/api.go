@@ -87,9 +87,9 @@ func (m *Monitor) apiConfig() httpapi.Config {
 	return httpapi.Config{
 		Backend:        apiBackend{m},
 		Alerts:         m.alerts,
-		APIKey:         m.apiKey,
+		APIKey:         m.access.apiKey,
 		Metrics:        m.MetricsHandler(),
-		ProtectMetrics: m.protectMetrics,
+		ProtectMetrics: m.access.protectMetrics,
 		Shutdown:       ErrShutdown,
 	}
 }
@@ -100,21 +100,14 @@ type apiBackend struct{ m *Monitor }
 var _ httpapi.Backend = apiBackend{}
 
 func (b apiBackend) Status() any                        { return b.m.Status() }
-func (b apiBackend) HealthSummary() healthcheck.Summary { return b.m.health.Summary() }
+func (b apiBackend) HealthSummary() healthcheck.Summary { return b.m.health.checker.Summary() }
 func (b apiBackend) CheckHealth(ctx context.Context, service string) (healthcheck.Result, error) {
 	return b.m.CheckHealthNow(ctx, service)
 }
 
 // CheckTimeout returns the timeout of the health check of service: its
 // own, or the configured default.
-func (b apiBackend) CheckTimeout(service string) time.Duration {
-	for _, t := range b.m.health.Targets() {
-		if t.Name == service && t.Timeout > 0 {
-			return t.Timeout
-		}
-	}
-	return b.m.cfg.HealthChecks.RequestTimeout
-}
+func (b apiBackend) CheckTimeout(service string) time.Duration { return b.m.health.timeout(service) }
 
 // History returns the history of the named range, topped up with a fresh
 // collection when the last one is older than historyRefresh.

@@ -54,7 +54,7 @@ func TestHTTPClientMetrics(t *testing.T) {
 	}
 	doGet(t, m.HTTPClient("imdb"), srv.URL+"/200")
 
-	err := testutil.GatherAndCompare(m.prometheus.Gatherer(), strings.NewReader(`
+	err := testutil.GatherAndCompare(m.pipe.prometheus.Gatherer(), strings.NewReader(`
 # HELP radarr_list_sync_api_rate_limit_hits_total Requests answered 429 Too Many Requests, per service.
 # TYPE radarr_list_sync_api_rate_limit_hits_total counter
 radarr_list_sync_api_rate_limit_hits_total{service="imdb"} 0

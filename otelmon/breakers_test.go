@@ -43,7 +43,7 @@ func TestExecuteWithCircuitBreakerOpensAfterThreshold(t *testing.T) {
 		t.Fatal("empty service accepted")
 	}
 
-	err = testutil.GatherAndCompare(m.prometheus.Gatherer(), strings.NewReader(`
+	err = testutil.GatherAndCompare(m.pipe.prometheus.Gatherer(), strings.NewReader(`
 # HELP radarr_list_sync_circuit_breaker_failures Consecutive failures counted toward the circuit breaker's threshold, per service; reset when it opens.
 # TYPE radarr_list_sync_circuit_breaker_failures gauge
 radarr_list_sync_circuit_breaker_failures{service="plex"} 0

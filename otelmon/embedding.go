@@ -94,7 +94,7 @@ func (e *Embedding) release() {
 // options when there is an Embedding, and in any case with the engine's
 // reader registered. It returns nil for a provider the Monitor built.
 func (m *Monitor) hostProviderError(emb *Embedding) error {
-	if m.ownedMP != nil {
+	if m.pipe.owned != nil {
 		return nil
 	}
 	if emb != nil && !emb.matched.Load() {

@@ -29,7 +29,7 @@ func flakyServer(t *testing.T, ok *atomic.Bool) *httptest.Server {
 
 func expectServiceUp(t *testing.T, m *Monitor, want string) {
 	t.Helper()
-	err := testutil.GatherAndCompare(m.prometheus.Gatherer(), strings.NewReader(`
+	err := testutil.GatherAndCompare(m.pipe.prometheus.Gatherer(), strings.NewReader(`
 # HELP radarr_list_sync_service_up Whether the service passes its health checks: 1 up (or not yet known), 0 down.
 # TYPE radarr_list_sync_service_up gauge
 `+want), "radarr_list_sync_service_up")
@@ -81,7 +81,7 @@ radarr_list_sync_service_up{service="tmdb"} 1
 `)
 	// Health checks are counted as health checks, by result, not as API
 	// requests of the service.
-	err := testutil.GatherAndCompare(m.prometheus.Gatherer(), strings.NewReader(`
+	err := testutil.GatherAndCompare(m.pipe.prometheus.Gatherer(), strings.NewReader(`
 # HELP radarr_list_sync_api_requests_total Requests sent to external APIs, per service.
 # TYPE radarr_list_sync_api_requests_total counter
 radarr_list_sync_api_requests_total{service="imdb"} 0
@@ -177,7 +177,7 @@ func TestOperationsAfterShutdown(t *testing.T) {
 // labels in m's exposition, or -1 when there is none.
 func gathered(t *testing.T, m *Monitor, family string, labels map[string]string) float64 {
 	t.Helper()
-	mfs, err := m.prometheus.Gatherer().Gather()
+	mfs, err := m.pipe.prometheus.Gatherer().Gather()
 	if err != nil {
 		t.Fatal(err)
 	}

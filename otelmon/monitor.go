@@ -10,18 +10,14 @@ import (
 	"sync"
 	"time"
 
-	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
 	"go.opentelemetry.io/otel/metric"
-	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
-	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 
 	"github.com/listsync/otelmon/alerting"
 	"github.com/listsync/otelmon/breaker"
-	"github.com/listsync/otelmon/exporters"
-	"github.com/listsync/otelmon/healthcheck"
 	"github.com/listsync/otelmon/internal/clock"
 	"github.com/listsync/otelmon/internal/names"
 	"github.com/listsync/otelmon/internal/version"
+	"github.com/listsync/otelmon/otelmon/internal/clientstack"
 	"github.com/listsync/otelmon/otelmon/internal/httpapi"
 )
 
@@ -44,50 +40,32 @@ var ErrShutdown = errors.New("otelmon: monitor is shut down")
 
 // Monitor records a list-sync service's operations and watches the external
 // services it depends on. Create it with New; it is safe for concurrent use.
+//
+// It is a facade over its parts, each built by New and never nil after it:
+// the metric pipeline, the sync instruments, the circuit breakers, the
+// client stack, the health checks, the alert engine, the history and the
+// tracing.
 type Monitor struct {
 	cfg    Config
-	prefix names.Prefix
 	logger *slog.Logger
 	clock  clock.Clock
 
-	mp         metric.MeterProvider
-	ownedMP    *sdkmetric.MeterProvider // nil when the host owns mp
-	prometheus *exporters.Prometheus    // nil when not exporting to Prometheus
+	pipe     pipeline           // where the metrics go
+	sync     *syncMetrics       // the sync and cache instruments
+	breakers *breaker.Registry  // one breaker per service
+	clients  *clientstack.Stack // pacing, retries, breaker and timing of API requests
+	health   *healthChecks      // the checker and its probe clients
+	alerts   *alerting.Engine   // never nil
+	hist     *history           // reads the alert engine's reader
+	tracing  tracing
+	access   access // what the API asks of a caller
+	life     lifecycle
+}
 
-	sync *syncMetrics
-	api  *apiMetrics
-
-	breakers     *breaker.Registry
-	unguarded    unguardedSet // services that got no breaker
-	retryWindows retryWindows // Retry-After seen inside monitored sync jobs
-
-	health        *healthcheck.Checker
-	healthURLs    map[string]string
-	probeDuration metric.Float64Histogram // nil when timing histograms are off
-
-	// adding serializes AddHealthCheck; addingAccepts is the
-	// ExpectedStatus of the target being added, for probeClient.
-	adding        sync.Mutex
-	addingAccepts []int
-
-	alerts *alerting.Engine // never nil
-	hist   *history         // reads the alert engine's reader
-
-	tracing          tracing
-	ownedTP          *sdktrace.TracerProvider // nil unless the Monitor built its tracer provider
-	traceURLTemplate string
-
-	regs []metric.Registration // observable callbacks, removed by Shutdown
-
+// access is what the API asks of a caller.
+type access struct {
 	apiKey         string // never logged except once when generated
-	protectMetrics bool
-
-	mu       sync.Mutex // guards started and stopped; stopped is set once Shutdown begins
-	started  bool
-	stopped  bool
-	stopOnce sync.Once
-	stopErr  error
-	startAt  time.Time
+	protectMetrics bool   // /metrics requires the key too
 }
 
 // New returns a Monitor for cfg; zero fields of cfg take their defaults
@@ -105,24 +83,16 @@ func New(cfg Config, opts ...Option) (*Monitor, error) {
 		return nil, err
 	}
 	m := &Monitor{
-		cfg:        cfg,
-		prefix:     names.New(cfg.Metrics.Namespace, cfg.Metrics.Subsystem),
-		logger:     slog.New(NewTraceLogHandler(o.logger.Handler())),
-		clock:      o.clock,
-		mp:         o.meterProvider,
-		prometheus: o.prometheus,
-		startAt:    o.clock.Now(),
-		unguarded:  unguardedSet{limit: cfg.Metrics.CardinalityLimit},
-
-		healthURLs:     o.healthURLs,
-		alerts:         o.alertEngine,
-		apiKey:         o.apiKey,
-		protectMetrics: o.protectMetrics,
-
-		traceURLTemplate: o.traceURLTemplate,
+		cfg:    cfg,
+		logger: slog.New(NewTraceLogHandler(o.logger.Handler())),
+		clock:  o.clock,
+		pipe:   pipeline{mp: o.meterProvider, prometheus: o.prometheus},
+		alerts: o.alertEngine,
+		access: access{apiKey: o.apiKey, protectMetrics: o.protectMetrics},
+		life:   lifecycle{startAt: o.clock.Now()},
 	}
-	if m.apiKey == "" {
-		if m.apiKey, err = generateAPIKey(o); err != nil {
+	if m.access.apiKey == "" {
+		if m.access.apiKey, err = generateAPIKey(o); err != nil {
 			return nil, err
 		}
 	}
@@ -141,9 +111,9 @@ func New(cfg Config, opts ...Option) (*Monitor, error) {
 		if o.embedding != nil {
 			o.embedding.release()
 		}
-		return nil, errors.Join(err, m.shutdownTracer(context.Background()))
+		return nil, errors.Join(err, m.tracing.shutdown(context.Background()))
 	}
-	if err := m.buildTracing(o); err != nil {
+	if m.tracing, err = newTracing(o, m.logger); err != nil {
 		return fail(err)
 	}
 	if m.alerts == nil {
@@ -156,8 +126,8 @@ func New(cfg Config, opts ...Option) (*Monitor, error) {
 		}
 		ownEngine = m.alerts
 	}
-	if m.mp == nil {
-		if err := m.buildProvider(o); err != nil {
+	if m.pipe.mp == nil {
+		if m.pipe, err = newPipeline(cfg, o, m.alerts.Reader()); err != nil {
 			return fail(err)
 		}
 	}
@@ -166,108 +136,49 @@ func New(cfg Config, opts ...Option) (*Monitor, error) {
 		err = m.hostProviderError(o.embedding)
 	}
 	if err != nil {
-		return fail(errors.Join(err, m.unregister(), m.shutdownProvider(context.Background())))
+		return fail(errors.Join(err, m.pipe.unregister(), m.pipe.shutdown(context.Background())))
 	}
 	return m, nil
 }
 
-// build creates the Monitor's components and instruments. On error, the
-// registrations made so far are in m.regs for unregister.
+// build creates the Monitor's parts and instruments. On error, the
+// registrations made so far are in m.pipe for unregister.
 func (m *Monitor) build(o options) error {
-	meter := m.mp.Meter(ScopeName, metric.WithInstrumentationVersion(Version))
+	prefix := names.New(m.cfg.Metrics.Namespace, m.cfg.Metrics.Subsystem)
+	meter := m.pipe.mp.Meter(ScopeName, metric.WithInstrumentationVersion(Version))
 	// The history reads through the engine's reader: cumulative, so
 	// reading it disturbs nothing, and one reader fewer to aggregate every
 	// measurement into. It exists before the breakers and health checks
 	// whose transitions it is told of.
-	m.hist = newHistory(m.alerts.Reader(), m.clock, m.prefix)
+	m.hist = newHistory(m.alerts.Reader(), m.clock, prefix)
 	var err error
-	if m.sync, err = newSyncMetrics(meter, m.prefix, m.cfg.Metrics, m.clock, m.tracing.provider != nil); err != nil {
+	if m.sync, err = newSyncMetrics(meter, prefix, m.cfg.Metrics, m.clock, m.tracing.provider != nil); err != nil {
 		return err
 	}
-	m.regs = append(m.regs, m.sync.reg)
-	if m.api, err = newAPIMetrics(meter, m.mp, m.prefix, m.cfg.Metrics, m.cfg.MaxCircuitBreakers); err != nil {
-		return err
-	}
-	m.regs = append(m.regs, m.api.reg)
-	m.api.otelhttp = append(m.api.otelhttp, otelhttp.WithTracerProvider(m.tracing.client))
-
-	bopts := append([]breaker.Option{
-		breaker.WithClock(m.clock),
-		breaker.WithStateListener(m.onBreakerChange),
-	}, o.breakerOptions...)
+	m.pipe.regs = append(m.pipe.regs, m.sync.reg)
+	w := &watch{logger: m.logger, clock: m.clock, hist: m.hist, alerts: m.alerts}
 	m.breakers = breaker.NewRegistry(breaker.RegistryConfig{
 		ConfigFor:   func(s string) breaker.Config { return DefaultBreakerConfigFor(s).Merge(m.cfg.CircuitBreakers[s]) },
 		MaxBreakers: m.cfg.MaxCircuitBreakers,
-	}, bopts...)
-	reg, err := registerBreakerMetrics(meter, m.prefix, m.breakers, m.api.services)
+	}, append([]breaker.Option{breaker.WithClock(m.clock), breaker.WithStateListener(w.breakerChanged)}, o.breakerOptions...)...)
+	if m.clients, err = clientstack.New(m.clientConfig(meter, prefix)); err != nil {
+		return err
+	}
+	w.labels = m.clients
+	m.pipe.regs = append(m.pipe.regs, m.clients)
+	if m.health, err = newHealthChecks(m.cfg.HealthChecks, o.healthURLs, m.clients, m.clock, m.logger, w.healthChanged); err != nil {
+		return err
+	}
+	reg, err := registerServiceUp(meter, prefix, m.health.checker, m.clients)
 	if err != nil {
 		return err
 	}
-	m.regs = append(m.regs, reg)
-
-	m.health, err = healthcheck.New(m.cfg.HealthChecks,
-		healthcheck.WithClock(m.clock),
-		healthcheck.WithLogger(m.logger),
-		healthcheck.WithClientFor(m.probeClient),
-		healthcheck.WithListener(m.onHealthChange))
-	if err != nil {
-		return err
-	}
-	if reg, err = registerServiceUp(meter, m.prefix, m.health, m.api.services); err != nil {
-		return err
-	}
-	m.regs = append(m.regs, reg)
-	if m.probeDuration, reg, err = registerProbeMetrics(meter, m.prefix, m.cfg.Metrics, m.api.services); err != nil {
-		return err
-	}
-	m.regs = append(m.regs, reg)
+	m.pipe.regs = append(m.pipe.regs, reg)
 	return m.setupAlerts(o)
 }
 
-// unregister removes the Monitor's callbacks from the provider.
-func (m *Monitor) unregister() error {
-	var errs []error
-	for _, r := range m.regs {
-		errs = append(errs, r.Unregister())
-	}
-	m.regs = nil
-	return errors.Join(errs...)
-}
-
-func (m *Monitor) buildProvider(o options) error {
-	ctx := context.Background()
-	exp, err := exporters.New(ctx, o.pushExporters)
-	if err != nil {
-		return err
-	}
-	res, err := exporters.Resource(ctx, o.serviceName, o.serviceVersion)
-	if err != nil {
-		return errors.Join(err, exp.Reader.Shutdown(ctx))
-	}
-	popts := []sdkmetric.Option{sdkmetric.WithResource(res), sdkmetric.WithReader(exp.Reader), sdkmetric.WithReader(m.alerts.Reader())}
-	for _, v := range Views(m.cfg) {
-		popts = append(popts, sdkmetric.WithView(v))
-	}
-	m.ownedMP = sdkmetric.NewMeterProvider(popts...)
-	m.mp = m.ownedMP
-	m.prometheus = exp.Prometheus
-	return nil
-}
-
-// onBreakerChange follows every breaker's transitions: it logs them, tells
-// the history (whose breaker strip keeps the worst state of each bucket)
-// and asks for an alert evaluation when a breaker opens.
-func (m *Monitor) onBreakerChange(ev breaker.StateChange) {
-	m.logger.Info("otelmon: circuit breaker changed state", "service", ev.Name, "from", ev.From.String(), "to", ev.To.String(),
-		"consecutiveFailures", ev.Counts.ConsecutiveFailures)
-	m.hist.noteBreaker(m.api.services.get(ev.Name).name, ev.To, m.clock.Now())
-	if ev.To == breaker.Open {
-		m.requestEvaluation()
-	}
-}
-
 // APIKey returns the key the /api/v3 endpoints require.
-func (m *Monitor) APIKey() string { return m.apiKey }
+func (m *Monitor) APIKey() string { return m.access.apiKey }
 
 // Config returns the effective configuration, defaults filled in.
 func (m *Monitor) Config() Config {
@@ -277,7 +188,7 @@ func (m *Monitor) Config() Config {
 }
 
 // MeterProvider returns the provider the Monitor records on.
-func (m *Monitor) MeterProvider() metric.MeterProvider { return m.mp }
+func (m *Monitor) MeterProvider() metric.MeterProvider { return m.pipe.mp }
 
 // RecordSyncOperation records one sync of source: whether it succeeded, how
 // long it took, and how many items it added, updated and found in total. A
@@ -305,10 +216,10 @@ func (m *Monitor) RecordCacheMiss(_ context.Context, cacheType string) {
 // PrometheusMetrics returns the current Prometheus text exposition, or
 // ErrNoPrometheus when metrics go elsewhere.
 func (m *Monitor) PrometheusMetrics(ctx context.Context) (string, error) {
-	if m.prometheus == nil {
+	if m.pipe.prometheus == nil {
 		return "", ErrNoPrometheus
 	}
-	return m.prometheus.Text(ctx)
+	return m.pipe.prometheus.Text(ctx)
 }
 
 // MetricsHandler returns the handler of the Prometheus exposition, for a
@@ -318,12 +229,12 @@ func (m *Monitor) PrometheusMetrics(ctx context.Context) (string, error) {
 // it answers 404 with a JSON error, as PrometheusMetrics returns
 // ErrNoPrometheus. It does not require the API key; wrap it to protect it.
 func (m *Monitor) MetricsHandler() http.Handler {
-	if m.prometheus == nil {
+	if m.pipe.prometheus == nil {
 		return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 			httpapi.Error(w, http.StatusNotFound, CodeNotFound, "metrics are not exported through Prometheus here")
 		})
 	}
-	return m.prometheus.Handler()
+	return m.pipe.prometheus.Handler()
 }
 
 // Start begins the Monitor's background work (the reference service's
@@ -335,22 +246,23 @@ func (m *Monitor) MetricsHandler() http.Handler {
 // Shutdown stops what Start starts. It is safe to call more than once; it returns
 // ErrShutdown after Shutdown.
 func (m *Monitor) Start(ctx context.Context) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if m.stopped {
+	l := &m.life
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.stopped {
 		return ErrShutdown
 	}
-	if m.started {
+	if l.started {
 		return nil
 	}
-	if err := m.health.Start(ctx); err != nil {
+	if err := m.health.checker.Start(ctx); err != nil {
 		return err
 	}
 	if err := m.alerts.Start(ctx); err != nil {
-		return errors.Join(err, m.health.Shutdown(ctx))
+		return errors.Join(err, m.health.checker.Shutdown(ctx))
 	}
 	m.hist.start()
-	m.started = true
+	l.started = true
 	return nil
 }
 
@@ -361,53 +273,49 @@ func (m *Monitor) Start(ctx context.Context) error {
 // goroutine the Monitor started has exited. It is safe before Start and more than once; later
 // calls return the first call's result.
 func (m *Monitor) Shutdown(ctx context.Context) error {
-	m.stopOnce.Do(func() {
-		m.mu.Lock()
-		m.stopped = true
-		m.mu.Unlock()
+	l := &m.life
+	l.stopOnce.Do(func() {
+		l.mu.Lock()
+		l.stopped = true
+		l.mu.Unlock()
 		// Health checks first: stopping them is quick, while the engine may
 		// spend ctx's time delivering what is queued.
-		healthErr := m.health.Shutdown(ctx)
+		healthErr := m.health.checker.Shutdown(ctx)
 		m.hist.shutdown()
 		// Before the provider: the engine's reader belongs to it.
 		alertErr := m.alerts.Shutdown(ctx)
 		// The provider flushes push exporters on shutdown: the callbacks must
 		// still be registered then, or the last export lacks their series.
-		providerErr := m.shutdownProvider(ctx)
+		providerErr := m.pipe.shutdown(ctx)
 		// Last: the spans of work that ended during Shutdown are flushed.
-		tracerErr := m.shutdownTracer(ctx)
-		m.stopErr = errors.Join(healthErr, alertErr, providerErr, m.unregister(), tracerErr)
+		tracerErr := m.tracing.shutdown(ctx)
+		l.stopErr = errors.Join(healthErr, alertErr, providerErr, m.pipe.unregister(), tracerErr)
 	})
-	return m.stopErr
+	return l.stopErr
 }
 
-// shutdownErr returns err, wrapped in ErrShutdown when the Monitor is shut
-// down: a component that refused to work after Shutdown is reported with
-// the Monitor's own sentinel, and its error stays in the chain.
-func (m *Monitor) shutdownErr(err error) error {
+// lifecycle is where the Monitor is between New and Shutdown.
+type lifecycle struct {
+	startAt  time.Time
+	mu       sync.Mutex // guards started and stopped; stopped is set once Shutdown begins
+	started  bool
+	stopped  bool
+	stopOnce sync.Once
+	stopErr  error
+}
+
+// err returns err, wrapped in ErrShutdown when the Monitor is shut down: a
+// part that refused to work after Shutdown is reported with the Monitor's
+// own sentinel, and its error stays in the chain.
+func (l *lifecycle) err(err error) error {
 	if err == nil {
 		return nil
 	}
-	m.mu.Lock()
-	stopped := m.stopped
-	m.mu.Unlock()
+	l.mu.Lock()
+	stopped := l.stopped
+	l.mu.Unlock()
 	if stopped {
 		return fmt.Errorf("%w: %w", ErrShutdown, err)
 	}
 	return err
-}
-
-func (m *Monitor) shutdownProvider(ctx context.Context) error {
-	if m.ownedMP == nil {
-		return nil
-	}
-	return shutdownOwned(ctx, "meter provider", m.ownedMP)
-}
-
-// shutdownOwned shuts down a provider the Monitor built.
-func shutdownOwned(ctx context.Context, what string, p interface{ Shutdown(context.Context) error }) error {
-	if err := p.Shutdown(ctx); err != nil {
-		return fmt.Errorf("otelmon: shut down %s: %w", what, err)
-	}
-	return nil
 }

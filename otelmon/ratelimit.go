@@ -7,6 +7,10 @@ import (
 	"math"
 	"strconv"
 	"time"
+
+	"github.com/listsync/otelmon/internal/httperr"
+	"github.com/listsync/otelmon/internal/pacer"
+	"github.com/listsync/otelmon/otelmon/internal/clientstack"
 )
 
 // Defaults of RateLimit that do not depend on the service.
@@ -115,39 +119,26 @@ func (c Config) rateLimitFor(service string) RateLimit {
 	return DefaultRateLimitFor(service).Merge(c.RateLimits[service])
 }
 
+// limits returns rl as the client stack takes it.
+func (rl RateLimit) limits() clientstack.Limits {
+	pc := pacer.Config{MaxWait: rl.MaxWait, MaxPause: rl.MaxPause}
+	if !rl.Unpaced {
+		pc.Rate, pc.Burst, pc.WriteRate = rl.RequestsPerSecond, rl.Burst, rl.WritesPerSecond
+	}
+	return clientstack.Limits{Pacer: pc, MaxAttempts: rl.MaxAttempts, ThrottleIsFailure: rl.ThrottleIsFailure}
+}
+
 // ErrRateLimited is wrapped by every *RateLimitError: a request the pacer
 // did not send because the wait for its slot would pass its deadline or
 // RateLimit.MaxWait.
-var ErrRateLimited = errors.New("otelmon: rate limited")
+var ErrRateLimited = httperr.ErrRateLimited
 
 // RateLimitError is returned, without waiting, for a request whose wait
 // for the service's pacer would pass the request's deadline or
 // RateLimit.MaxWait. The request was not sent. It wraps ErrRateLimited,
 // and is a breaker.RetryAfterError: a host that counts it as a failure
-// holds the breaker open for Wait.
-type RateLimitError struct {
-	// Service is the service whose pacer held the request.
-	Service string
-	// Wait is how long the request would have had to wait: what is left of
-	// the pause the service asked for (Retry-After, or its exhausted
-	// budget), or of the pace.
-	Wait time.Duration
-	// Paused is true when Wait is a pause the service asked for, false when
-	// it is the pace.
-	Paused bool
-}
-
-// Error says which service held the request and for how long.
-func (e *RateLimitError) Error() string {
-	why := "paced"
-	if e.Paused {
-		why = "asked to wait"
-	}
-	return fmt.Sprintf("otelmon: %s rate limited: %s %v, past the request's deadline or MaxWait", e.Service, why, e.Wait)
-}
-
-// Unwrap returns ErrRateLimited.
-func (e *RateLimitError) Unwrap() error { return ErrRateLimited }
-
-// RetryAfter returns Wait.
-func (e *RateLimitError) RetryAfter() time.Duration { return e.Wait }
+// holds the breaker open for Wait. Its fields: Service, the service whose
+// pacer held the request; Wait, how long the request would have had to
+// wait (what is left of the pause the service asked for, or of the pace);
+// Paused, true when Wait is a pause the service asked for.
+type RateLimitError = httperr.RateLimitError

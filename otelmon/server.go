@@ -57,19 +57,9 @@ func (m *Monitor) Server(addr string) *http.Server {
 		Handler:           m.Handler(),
 		ReadHeaderTimeout: ServerReadHeaderTimeout,
 		ReadTimeout:       ServerReadTimeout,
-		WriteTimeout:      max(ServerWriteTimeout, m.longestCheckTimeout()+ServerCheckSlack),
+		WriteTimeout:      max(ServerWriteTimeout, m.health.longestTimeout()+ServerCheckSlack),
 		IdleTimeout:       ServerIdleTimeout,
 		MaxHeaderBytes:    ServerMaxHeaderBytes,
 		ErrorLog:          slog.NewLogLogger(m.logger.Handler(), slog.LevelWarn),
 	}
-}
-
-// longestCheckTimeout returns the longest timeout of the registered health
-// checks, or the configured default when none is registered.
-func (m *Monitor) longestCheckTimeout() time.Duration {
-	d := m.cfg.HealthChecks.RequestTimeout
-	for _, t := range m.health.Targets() {
-		d = max(d, t.Timeout)
-	}
-	return d
 }

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/listsync/otelmon/healthcheck"
+	"github.com/listsync/otelmon/otelmon/internal/clientstack"
 )
 
 // Status is the Monitor's state at a glance (the reference service's
@@ -115,23 +116,22 @@ type RateLimitStatus struct {
 }
 
 // rateLimitStatuses returns the pacing of every service with a client, in
-// first-seen order.
-func (m *Monitor) rateLimitStatuses() []RateLimitStatus {
+// first-seen order, with its 429s of the last hour from the history.
+func rateLimitStatuses(clients *clientstack.Stack, hist *history, now time.Time) []RateLimitStatus {
 	out := []RateLimitStatus{}
-	now := m.clock.Now()
-	m.api.clients.each(func(c *serviceClient) {
-		snap := c.pacer.Snapshot()
+	clients.EachPaced(func(c clientstack.Paced) {
+		snap := c.Snapshot
 		st := RateLimitStatus{
-			Service:           c.name,
+			Service:           c.Service,
 			RequestsPerSecond: finite(snap.Rate),
 			WritesPerSecond:   finite(snap.WriteRate),
 			Paused:            !snap.PausedUntil.IsZero(),
 			PausedUntil:       snap.PausedUntil.UTC(),
 			MaxPauseSeconds:   snap.MaxPause.Seconds(),
-			Retries:           c.series.retries.Load(),
+			Retries:           c.Retries,
 			WaitSeconds:       snap.Waited.Seconds(),
 
-			RateLimitedLastHour: m.hist.limitedLastHour(c.series.name, now, c.series.rateLimited.Load()),
+			RateLimitedLastHour: hist.limitedLastHour(c.Label, now, c.RateLimited),
 		}
 		if snap.Remaining >= 0 {
 			st.Remaining = &snap.Remaining
@@ -152,15 +152,16 @@ func finite(v float64) *float64 {
 // Status returns the Monitor's current state. It reads in-memory state
 // only and cannot fail; it is safe for concurrent use.
 func (m *Monitor) Status() Status {
+	now := m.clock.Now()
 	st := Status{
-		HealthSummary:     m.health.Summary(),
+		HealthSummary:     m.health.checker.Summary(),
 		CircuitBreakers:   []BreakerStatus{},
-		UnguardedServices: m.unguarded.list(),
-		RateLimits:        m.rateLimitStatuses(),
+		UnguardedServices: m.clients.Unguarded(),
+		RateLimits:        rateLimitStatuses(m.clients, m.hist, now),
 		Syncs:             m.sync.syncStatuses(),
-		StartedAt:         m.startAt.UTC(),
-		UptimeSeconds:     m.clock.Now().Sub(m.startAt).Seconds(),
-		TraceURLTemplate:  m.traceURLTemplate,
+		StartedAt:         m.life.startAt.UTC(),
+		UptimeSeconds:     now.Sub(m.life.startAt).Seconds(),
+		TraceURLTemplate:  m.tracing.urlTemplate,
 	}
 	if st.Syncs == nil {
 		st.Syncs = []SyncStatus{}
@@ -175,6 +176,6 @@ func (m *Monitor) Status() Status {
 			RetryAt:             b.OpenUntil.UTC(),
 		})
 	}
-	st.ActiveCriticalAlerts, st.ActiveWarningAlerts = m.activeAlertCounts()
+	st.ActiveCriticalAlerts, st.ActiveWarningAlerts = activeAlertCounts(m.alerts)
 	return st
 }

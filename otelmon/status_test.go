@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"net/http"
 	"testing"
 	"time"
 
@@ -123,13 +124,24 @@ func TestStatusBreakerRetryAt(t *testing.T) {
 // Each service's pacing says how many of its requests were answered 429
 // in the last hour.
 func TestStatusRateLimitedLastHour(t *testing.T) {
-	m, clk := newTestMonitor(t, DefaultConfig())
-	tmdb := m.client("tmdb")
-	tmdb.series.rateLimited.Add(3)
+	srv := statusServer(t) // its 429s ask for 30 s
+	cfg := DefaultConfig()
+	cfg.RateLimits = map[string]RateLimit{"tmdb": {MaxAttempts: 1}}
+	m, clk := newTestMonitor(t, cfg)
+	c := m.HTTPClient("tmdb")
+	throttled := func(n int) {
+		for range n {
+			if code := doGet(t, c, srv.URL+"/429"); code != http.StatusTooManyRequests {
+				t.Fatalf("GET /429: %d", code)
+			}
+			clk.Advance(31 * time.Second) // past the pause it asked for
+		}
+	}
+	throttled(3)
 	m.hist.collect(clk.Now())
 	clk.Advance(61 * time.Minute)
 	m.hist.collect(clk.Now())
-	tmdb.series.rateLimited.Add(2)
+	throttled(2)
 	got := map[string]uint64{}
 	for _, rl := range m.Status().RateLimits {
 		got[rl.Service] = rl.RateLimitedLastHour

@@ -4,11 +4,10 @@ import (
 	"context"
 	"errors"
 	"net/http"
-	"sync"
 	"sync/atomic"
-	"time"
 
 	"github.com/listsync/otelmon/breaker"
+	"github.com/listsync/otelmon/otelmon/internal/clientstack"
 )
 
 // SyncJob is one sync of a list.
@@ -66,7 +65,7 @@ func (j SyncJob) HTTPClient(service string) *http.Client {
 	case j.mon == nil:
 		return &http.Client{}
 	case j.held != nil && service == j.Source:
-		var rt http.RoundTripper = j.mon.apiStack(j.mon.client(service), j.held, true, http.DefaultTransport)
+		rt := j.mon.clients.JobTransport(service, j.held)
 		if j.answers != nil {
 			rt = &answersTransport{answers: j.answers, next: rt}
 		}
@@ -139,14 +138,14 @@ func (m *Monitor) MonitoredSyncHandler(h SyncHandler) SyncHandler {
 			}
 			outcome := syncOutcome(done, returned, throttled, err)
 			if outcome != outcomeSuccess {
-				m.logSyncEnd(ctx, job, outcome, err)
+				logSyncEnd(ctx, m.logger, job, outcome, err)
 			}
 			endSync(span, outcome, res, err)
 		}()
 		job.mon, job.held = m, nil
 		b, berr := m.breakers.Get(job.Source)
 		if berr != nil {
-			m.noteUnguarded(ctx, job.Source, "its sync jobs", berr)
+			m.clients.NoteUnguarded(ctx, job.Source, "its sync jobs", berr)
 			res, err = h.ExecuteSync(ctx, job)
 			returned = true
 			return res, err
@@ -154,7 +153,7 @@ func (m *Monitor) MonitoredSyncHandler(h SyncHandler) SyncHandler {
 		ticket, err := b.Admit(ctx)
 		if err != nil {
 			returned = true
-			breakerEvent(ctx, job.Source, err)
+			clientstack.BreakerEvent(ctx, job.Source, err)
 			return SyncResult{}, err
 		}
 		defer func() {
@@ -164,14 +163,14 @@ func (m *Monitor) MonitoredSyncHandler(h SyncHandler) SyncHandler {
 			}
 		}()
 		job.held, job.answers = b, &jobAnswers{}
-		res, err = h.ExecuteSync(withHeldBreaker(ctx, b), job)
+		res, err = h.ExecuteSync(clientstack.WithHeldBreaker(ctx, b), job)
 		returned = true
-		if m.throttledOnly(job, err) {
+		if job.throttledOnly(err) {
 			throttled = true
 			ticket.Release() // neither a failure nor a success
 			return res, err
 		}
-		ticket.Done(m.retryWindows.outcome(b, err, m.clock.Now()))
+		ticket.Done(m.clients.JobOutcome(b, err, m.clock.Now()))
 		ticket.Release()
 		return res, err
 	})
@@ -179,84 +178,18 @@ func (m *Monitor) MonitoredSyncHandler(h SyncHandler) SyncHandler {
 
 var errSyncPanicked = errors.New("otelmon: sync job panicked")
 
-// throttledOnly reports whether job, which failed with err, failed because
-// the service throttled it, and nothing else: err is a *RateLimitError, or
-// the job's own requests were finally answered 429 and never failed
-// otherwise. It is false for a service whose RateLimit.ThrottleIsFailure is
-// set.
-func (m *Monitor) throttledOnly(job SyncJob, err error) bool {
-	if err == nil || m.client(job.Source).limits.ThrottleIsFailure {
+// throttledOnly reports whether the job, which failed with err, failed
+// because the service throttled it, and nothing else: err is a
+// *RateLimitError, or the job's own requests were finally answered 429 and
+// never failed otherwise. It is false for a service whose
+// RateLimit.ThrottleIsFailure is set.
+func (j SyncJob) throttledOnly(err error) bool {
+	if err == nil || j.mon.clients.ThrottleIsFailure(j.Source) {
 		return false
 	}
 	if errors.Is(err, ErrRateLimited) {
 		return true
 	}
-	a := job.answers
+	a := j.answers
 	return a != nil && a.throttled.Load() && !a.failed.Load()
 }
-
-// heldBreakerKey is the context key of the breaker whose admission a
-// monitored sync job holds.
-type heldBreakerKey struct{}
-
-// withHeldBreaker marks ctx as running inside a monitored sync job that
-// holds b's admission, so that the Monitor's transport for b neither admits
-// the job's requests again nor leaves them unbounded. The mark is read-only:
-// nothing is written through it.
-func withHeldBreaker(ctx context.Context, b *breaker.Breaker) context.Context {
-	return context.WithValue(ctx, heldBreakerKey{}, b)
-}
-
-// holdsBreaker reports whether ctx runs inside a monitored sync job that
-// holds b's admission.
-func holdsBreaker(ctx context.Context, b *breaker.Breaker) bool {
-	held, _ := ctx.Value(heldBreakerKey{}).(*breaker.Breaker)
-	return held == b
-}
-
-// retryWindows keeps, per breaker, the end of the latest Retry-After window
-// announced by a 429 to a request of a monitored sync job. The transports
-// write it as responses arrive; a job that fails while a window runs hands
-// it to the breaker with its outcome. It holds one entry per breaker.
-type retryWindows struct {
-	ends sync.Map // *breaker.Breaker → *atomic.Int64, Unix nanoseconds
-}
-
-// note extends b's window to end at least at end.
-func (w *retryWindows) note(b *breaker.Breaker, end time.Time) {
-	v, _ := w.ends.LoadOrStore(b, new(atomic.Int64))
-	cur := v.(*atomic.Int64)
-	for {
-		old := cur.Load()
-		if end.UnixNano() <= old || cur.CompareAndSwap(old, end.UnixNano()) {
-			return
-		}
-	}
-}
-
-// outcome is the error b judges a job by: err itself, carrying what is
-// left at now of b's Retry-After window when err is not nil and the window
-// runs.
-func (w *retryWindows) outcome(b *breaker.Breaker, err error, now time.Time) error {
-	if err == nil {
-		return nil
-	}
-	v, ok := w.ends.Load(b)
-	if !ok {
-		return err
-	}
-	if left := time.Duration(v.(*atomic.Int64).Load() - now.UnixNano()); left > 0 {
-		return &retryAfterError{err: err, after: left}
-	}
-	return err
-}
-
-// retryAfterError is a job error with the Retry-After its requests saw.
-type retryAfterError struct {
-	err   error
-	after time.Duration
-}
-
-func (e *retryAfterError) Error() string             { return e.err.Error() }
-func (e *retryAfterError) Unwrap() error             { return e.err }
-func (e *retryAfterError) RetryAfter() time.Duration { return e.after }

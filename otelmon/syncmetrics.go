@@ -13,6 +13,7 @@ import (
 
 	"github.com/listsync/otelmon/internal/clock"
 	"github.com/listsync/otelmon/internal/names"
+	"github.com/listsync/otelmon/otelmon/internal/labels"
 )
 
 // SyncDurationBuckets returns the boundaries, in seconds, of the sync
@@ -54,8 +55,8 @@ type syncMetrics struct {
 	// nanoseconds since epoch, read through the monotonic clock, which costs
 	// one clock read instead of the two of a wall-clock time.Now.
 	epoch    time.Time
-	sources  *labelTable[sourceSeries]
-	caches   *labelTable[cacheSeries]
+	sources  *labels.Table[sourceSeries]
+	caches   *labels.Table[cacheSeries]
 	duration metric.Float64Histogram // nil when timing histograms are off
 	// consecutive is recorded, not observed, when the Monitor traces, so
 	// that its exemplars name the failed syncs' traces (alerts on it read
@@ -70,7 +71,7 @@ func newSyncMetrics(meter metric.Meter, prefix names.Prefix, cfg MetricsConfig, 
 	m := &syncMetrics{
 		clock: clk,
 		epoch: clk.Now(),
-		sources: newLabelTable(names.AttrSource, cfg.CardinalityLimit, func(label string, set attribute.Set) *sourceSeries {
+		sources: labels.NewTable(names.AttrSource, cfg.CardinalityLimit, func(label string, set attribute.Set) *sourceSeries {
 			return &sourceSeries{
 				label:  label,
 				set:    set,
@@ -78,7 +79,7 @@ func newSyncMetrics(meter metric.Meter, prefix names.Prefix, cfg MetricsConfig, 
 				obs:    []metric.ObserveOption{metric.WithAttributeSet(set)},
 			}
 		}),
-		caches: newLabelTable(names.AttrType, cfg.CardinalityLimit, func(_ string, set attribute.Set) *cacheSeries {
+		caches: labels.NewTable(names.AttrType, cfg.CardinalityLimit, func(_ string, set attribute.Set) *cacheSeries {
 			return &cacheSeries{obs: []metric.ObserveOption{metric.WithAttributeSet(set)}}
 		}),
 	}
@@ -127,7 +128,7 @@ func newSyncMetrics(meter metric.Meter, prefix names.Prefix, cfg MetricsConfig, 
 	}
 
 	m.reg, err = meter.RegisterCallback(func(_ context.Context, o metric.Observer) error {
-		m.sources.each(func(s *sourceSeries) {
+		m.sources.Each(func(s *sourceSeries) {
 			o.ObserveInt64(ops, int64(s.operations.Load()), s.obs...)
 			o.ObserveInt64(okOps, int64(s.succeeded.Load()), s.obs...)
 			o.ObserveInt64(failedOps, int64(s.failed.Load()), s.obs...)
@@ -141,7 +142,7 @@ func newSyncMetrics(meter metric.Meter, prefix names.Prefix, cfg MetricsConfig, 
 				o.ObserveFloat64(lastSuccess, float64(t.UnixNano())/1e9, s.obs...)
 			}
 		})
-		m.caches.each(func(c *cacheSeries) {
+		m.caches.Each(func(c *cacheSeries) {
 			o.ObserveInt64(hits, int64(c.hits.Load()), c.obs...)
 			o.ObserveInt64(misses, int64(c.misses.Load()), c.obs...)
 		})
@@ -156,7 +157,7 @@ func newSyncMetrics(meter metric.Meter, prefix names.Prefix, cfg MetricsConfig, 
 // recordSync is the hot path of RecordSyncOperation: a lock-free lookup,
 // atomic adds, and one histogram record with a prebuilt option.
 func (m *syncMetrics) recordSync(ctx context.Context, source string, success bool, d time.Duration, added, updated, found uint64) {
-	s := m.sources.get(source)
+	s := m.sources.Get(source)
 	now := int64(m.clock.Now().Sub(m.epoch)) + 1 // +1: zero means "never"
 	first := s.operations.Add(1) == 1
 	s.lastRunNanos.Store(now)
@@ -204,7 +205,7 @@ func (m *syncMetrics) recordSync(ctx context.Context, source string, success boo
 }
 
 func (m *syncMetrics) recordCache(cacheType string, hit bool) {
-	c := m.caches.get(cacheType)
+	c := m.caches.Get(cacheType)
 	if hit {
 		c.hits.Add(1)
 	} else {
@@ -232,7 +233,7 @@ type SyncStatus struct {
 // syncStatuses returns the state of every source seen, in first-seen order.
 func (m *syncMetrics) syncStatuses() []SyncStatus {
 	var out []SyncStatus
-	m.sources.each(func(s *sourceSeries) {
+	m.sources.Each(func(s *sourceSeries) {
 		st := SyncStatus{
 			Source:              s.label,
 			LastResult:          "success",

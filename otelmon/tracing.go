@@ -3,18 +3,14 @@ package otelmon
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
-	"net/http"
 	"net/url"
 	"slices"
 	"strings"
-	"time"
 
-	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
-	metricnoop "go.opentelemetry.io/otel/metric/noop"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/trace"
 	"go.opentelemetry.io/otel/trace/embedded"
 	"go.opentelemetry.io/otel/trace/noop"
@@ -22,6 +18,7 @@ import (
 	"github.com/listsync/otelmon/breaker"
 	"github.com/listsync/otelmon/exporters"
 	"github.com/listsync/otelmon/internal/redact"
+	"github.com/listsync/otelmon/otelmon/internal/clientstack"
 	"github.com/listsync/otelmon/otelmon/internal/spanredact"
 )
 
@@ -32,7 +29,7 @@ const (
 	// AttrSource is the source of a sync job's span.
 	AttrSource = "otelmon.source"
 	// AttrService is the service of a client span or of an event.
-	AttrService = "otelmon.service"
+	AttrService = clientstack.AttrService
 	// AttrSyncOutcome is how a sync job ended: "success", "failure",
 	// "rejected" (its breaker was open), "throttled" (it failed because the
 	// service throttled it), "canceled" (the caller's context ended) or
@@ -46,18 +43,18 @@ const (
 
 	// EventBreakerRejected is added to the current span when a circuit
 	// breaker rejects a request or a job.
-	EventBreakerRejected = "otelmon.breaker.rejected"
+	EventBreakerRejected = clientstack.EventBreakerRejected
 	// EventBreakerOutcome is added to the caller's span by
 	// ExecuteWithCircuitBreaker and Execute.
 	EventBreakerOutcome = "otelmon.breaker.outcome"
 	// EventPacerWait is added to the current span when a request waited
 	// for its service's pacer (attribute otelmon.wait.seconds), or was
 	// refused a wait past its deadline or MaxWait (otelmon.wait.refused).
-	EventPacerWait = "otelmon.pacer.wait"
+	EventPacerWait = clientstack.EventPacerWait
 	// EventRetry is added to the current span before a request is sent
 	// again (attributes otelmon.retry.attempt, the attempt about to be
 	// made, otelmon.retry.reason and otelmon.retry.delay.seconds).
-	EventRetry = "otelmon.retry"
+	EventRetry = clientstack.EventRetry
 )
 
 // Outcomes of a sync job, as in AttrSyncOutcome.
@@ -80,19 +77,51 @@ type tracing struct {
 	// no-op provider, so that otelhttp never falls back to the global one.
 	client      trace.TracerProvider
 	healthSpans bool
+	owned       *sdktrace.TracerProvider // nil unless the Monitor built its tracer provider
+	urlTemplate string                   // WithTraceURLTemplate, for the status page
 }
 
-func newTracing(tp trace.TracerProvider, healthSpans bool) tracing {
-	if tp == nil {
-		return tracing{client: noop.NewTracerProvider()}
+// newTracing returns the tracing o asks for: on the host's provider
+// (WithTracerProvider), on one built from o's span exporters when
+// OTEL_TRACES_EXPORTER asks for traces, or none. Its provider hides
+// secrets from spans (spanredact).
+func newTracing(o options, logger *slog.Logger) (tracing, error) {
+	tp := o.tracerProvider
+	var owned *sdktrace.TracerProvider
+	if tp == nil && exporters.TracesWanted() {
+		if o.spanExporters == nil {
+			logger.Warn("otelmon: " + exporters.EnvTracesExporter + " is set, but no span exporter is linked (WithSpanExporters): nothing is traced")
+		} else {
+			ctx := context.Background()
+			res, err := exporters.Resource(ctx, o.serviceName, o.serviceVersion)
+			if err != nil {
+				return tracing{}, err
+			}
+			if owned, err = exporters.NewTracerProvider(ctx, res, o.spanExporters); err != nil {
+				return tracing{}, err
+			}
+			if owned != nil {
+				tp = owned
+			}
+		}
 	}
-	p := spanredact.Provider(tp)
-	return tracing{
-		provider:    p,
-		tracer:      p.Tracer(ScopeName, trace.WithInstrumentationVersion(Version)),
-		client:      scopedTracerProvider{tp: p, scope: APIClientScope},
-		healthSpans: healthSpans,
+	t := tracing{client: noop.NewTracerProvider(), owned: owned, urlTemplate: o.traceURLTemplate}
+	if tp != nil {
+		p := spanredact.Provider(tp)
+		t.provider = p
+		t.tracer = p.Tracer(ScopeName, trace.WithInstrumentationVersion(Version))
+		t.client = scopedTracerProvider{tp: p, scope: APIClientScope}
+		t.healthSpans = o.healthSpans
 	}
+	return t, nil
+}
+
+// shutdown flushes and shuts down a tracer provider the Monitor built.
+func (t *tracing) shutdown(ctx context.Context) error {
+	if t.owned == nil {
+		return nil
+	}
+	return shutdownOwned(ctx, "tracer provider", t.owned)
 }
 
 // startSync starts a sync job's span: "sync <source>", a child of ctx's
@@ -150,26 +179,6 @@ func syncOutcome(callerDone, returned, throttled bool, err error) string {
 	return outcomeFailure
 }
 
-// breakerEvent adds EventBreakerRejected for service to ctx's span when
-// err is a breaker's rejection. It costs a context lookup when ctx has no
-// recording span.
-func breakerEvent(ctx context.Context, service string, err error) {
-	if !errors.Is(err, breaker.ErrOpen) && !errors.Is(err, breaker.ErrTooManyRequests) {
-		return
-	}
-	span := trace.SpanFromContext(ctx)
-	if !span.IsRecording() {
-		return
-	}
-	state := "open"
-	if errors.Is(err, breaker.ErrTooManyRequests) {
-		state = "half-open"
-	}
-	span.AddEvent(EventBreakerRejected, trace.WithAttributes(
-		attribute.String(AttrService, service),
-		attribute.String("otelmon.breaker.state", state)))
-}
-
 // executeEvent records ExecuteWithCircuitBreaker's outcome on the caller's
 // span.
 func executeEvent(ctx context.Context, service string, err error) {
@@ -180,7 +189,7 @@ func executeEvent(ctx context.Context, service string, err error) {
 	outcome := outcomeSuccess
 	switch {
 	case errors.Is(err, breaker.ErrOpen), errors.Is(err, breaker.ErrTooManyRequests):
-		breakerEvent(ctx, service, err)
+		clientstack.BreakerEvent(ctx, service, err)
 		outcome = outcomeRejected
 	case err != nil:
 		outcome = outcomeFailure
@@ -190,41 +199,6 @@ func executeEvent(ctx context.Context, service string, err error) {
 		attrs = append(attrs, attribute.String("otelmon.error", redact.ErrorText(err)))
 	}
 	span.AddEvent(EventBreakerOutcome, trace.WithAttributes(attrs...))
-}
-
-// pacerEvent adds EventPacerWait to span for a wait of d (refused: the
-// pacer would not wait, err is its refusal).
-func pacerEvent(span trace.Span, service string, d time.Duration, err error) {
-	attrs := []attribute.KeyValue{attribute.String(AttrService, service), attribute.Float64("otelmon.wait.seconds", d.Seconds())}
-	var rl *RateLimitError
-	if errors.As(err, &rl) {
-		attrs = append(attrs, attribute.Bool("otelmon.wait.refused", true),
-			attribute.Float64("otelmon.wait.needed.seconds", rl.Wait.Seconds()),
-			attribute.Bool("otelmon.wait.paused", rl.Paused))
-	}
-	span.AddEvent(EventPacerWait, trace.WithAttributes(attrs...))
-}
-
-// retryEvent adds EventRetry to span before attempt (2 or more).
-func retryEvent(span trace.Span, service string, attempt int, resp retryCause, delay time.Duration) {
-	span.AddEvent(EventRetry, trace.WithAttributes(
-		attribute.String(AttrService, service),
-		attribute.Int("otelmon.retry.attempt", attempt),
-		attribute.String("otelmon.retry.reason", resp.reason()),
-		attribute.Float64("otelmon.retry.delay.seconds", delay.Seconds())))
-}
-
-// retryCause is what made an attempt worth another: a status or an error.
-type retryCause struct {
-	status int
-	err    error
-}
-
-func (c retryCause) reason() string {
-	if c.err != nil {
-		return redact.ErrorText(c.err)
-	}
-	return fmt.Sprintf("status %d", c.status)
 }
 
 // scopedTracerProvider hands out tracers of one fixed scope, whatever name
@@ -259,49 +233,15 @@ func validTraceURLTemplate(tmpl string) error {
 	return nil
 }
 
-// buildTracing sets up the Monitor's tracing from o: the host's provider,
-// or one built from the environment, or none.
-func (m *Monitor) buildTracing(o options) error {
-	tp := o.tracerProvider
-	if tp == nil && exporters.TracesWanted() {
-		if o.spanExporters == nil {
-			m.logger.Warn("otelmon: " + exporters.EnvTracesExporter + " is set, but no span exporter is linked (WithSpanExporters): nothing is traced")
-		} else {
-			ctx := context.Background()
-			res, err := exporters.Resource(ctx, o.serviceName, o.serviceVersion)
-			if err != nil {
-				return err
-			}
-			if m.ownedTP, err = exporters.NewTracerProvider(ctx, res, o.spanExporters); err != nil {
-				return err
-			}
-			if m.ownedTP != nil {
-				tp = m.ownedTP
-			}
-		}
-	}
-	m.tracing = newTracing(tp, o.healthSpans)
-	return nil
-}
-
-// shutdownTracer flushes and shuts down a tracer provider the Monitor
-// built.
-func (m *Monitor) shutdownTracer(ctx context.Context) error {
-	if m.ownedTP == nil {
-		return nil
-	}
-	return shutdownOwned(ctx, "tracer provider", m.ownedTP)
-}
-
 // TracerProvider returns the provider the Monitor traces on (wrapped so
 // that no secret reaches a span), or nil when it does not trace.
 func (m *Monitor) TracerProvider() trace.TracerProvider { return m.tracing.provider }
 
 // logSyncEnd logs, at debug level, a job that did not succeed. ctx carries
 // the job's span, so the record names its trace; its error is redacted as
-// the span's is (errorText).
-func (m *Monitor) logSyncEnd(ctx context.Context, job SyncJob, outcome string, err error) {
-	if !m.logger.Enabled(ctx, slog.LevelDebug) {
+// the span's is (redact.ErrorText).
+func logSyncEnd(ctx context.Context, logger *slog.Logger, job SyncJob, outcome string, err error) {
+	if !logger.Enabled(ctx, slog.LevelDebug) {
 		return
 	}
 	attrs := []slog.Attr{slog.String("source", job.Source), slog.String("outcome", outcome)}
@@ -311,21 +251,5 @@ func (m *Monitor) logSyncEnd(ctx context.Context, job SyncJob, outcome string, e
 	if err != nil {
 		attrs = append(attrs, slog.String("err", redact.ErrorText(err)))
 	}
-	m.logger.LogAttrs(ctx, slog.LevelDebug, "otelmon: sync did not succeed", attrs...)
-}
-
-// probeSpans returns base with a client span per health check request,
-// named "health <service>", when WithHealthCheckSpans asked for them; base
-// itself otherwise. The probes' metrics are otelmon's own: otelhttp
-// records none for them.
-func (t *tracing) probeSpans(service string, base http.RoundTripper) http.RoundTripper {
-	if !t.healthSpans || t.tracer == nil {
-		return base
-	}
-	name := "health " + service
-	return otelhttp.NewTransport(base,
-		otelhttp.WithTracerProvider(t.client),
-		otelhttp.WithMeterProvider(metricnoop.NewMeterProvider()),
-		otelhttp.WithSpanNameFormatter(func(string, *http.Request) string { return name }),
-		otelhttp.WithSpanOptions(trace.WithAttributes(attribute.String(AttrService, service))))
+	logger.LogAttrs(ctx, slog.LevelDebug, "otelmon: sync did not succeed", attrs...)
 }

@@ -1,4 +1,4 @@
-package otelmon
+package clientstack
 
 import (
 	"context"
@@ -6,7 +6,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"sync"
 	"syscall"
 	"time"
 
@@ -15,16 +14,8 @@ import (
 
 	"github.com/listsync/otelmon/breaker"
 	"github.com/listsync/otelmon/internal/clock"
+	"github.com/listsync/otelmon/internal/httperr"
 	"github.com/listsync/otelmon/internal/pacer"
-)
-
-// Retry budget: retries may add at most retryRatio of the requests sent
-// over retryWindow, plus retryFloor, as Finagle's RetryBudget (20 % and 10
-// per second) and gRPC's retry throttling (10 %) do.
-const (
-	retryRatio  = 0.1
-	retryFloor  = 10
-	retryWindow = 10 * time.Second
 )
 
 // Backoff between attempts when the service names no Retry-After.
@@ -41,84 +32,15 @@ const minTracedWait = time.Millisecond
 // connection can be reused.
 const maxDrain = 64 << 10
 
-// serviceClient is what every client of one service shares in the process:
-// its limits, its pacer and its retry budget. It belongs to the service's
-// name, not to its metric label: services past the label's cardinality
-// limit share the label __overflow__, never a pacer.
-type serviceClient struct {
-	name   string
-	series *serviceSeries // the service's metric series
-	limits RateLimit
-	pacer  *pacer.Pacer
-	budget *pacer.RetryBudget
-}
-
-func newServiceClient(name string, rl RateLimit, clk clock.Clock) *serviceClient {
-	pc := pacer.Config{MaxWait: rl.MaxWait, MaxPause: rl.MaxPause}
-	if !rl.Unpaced {
-		pc.Rate, pc.Burst, pc.WriteRate = rl.RequestsPerSecond, rl.Burst, rl.WritesPerSecond
-	}
-	return &serviceClient{
-		name:   name,
-		limits: rl,
-		pacer:  pacer.New(pc, clk),
-		budget: pacer.NewRetryBudget(retryRatio, retryFloor, retryWindow),
-	}
-}
-
-// serviceClients holds each service's serviceClient, made on first use and
-// kept for the Monitor's life, in first-use order. Like the breakers, at
-// most max are kept: a service beyond them gets a client of its own per
-// Transport, so it is still paced and retried, but not across its clients,
-// and memory stays bounded whatever names a host uses.
-type serviceClients struct {
-	mu     sync.Mutex
-	byName map[string]*serviceClient
-	order  []*serviceClient
-	max    int
-}
-
-// client returns service's shared client state.
-func (m *Monitor) client(service string) *serviceClient {
-	cs := &m.api.clients
-	cs.mu.Lock()
-	defer cs.mu.Unlock()
-	if c, ok := cs.byName[service]; ok {
-		return c
-	}
-	c := newServiceClient(service, m.cfg.rateLimitFor(service), m.clock)
-	c.series = m.api.services.get(service)
-	if len(cs.order) >= cs.max {
-		return c
-	}
-	if cs.byName == nil {
-		cs.byName = make(map[string]*serviceClient)
-	}
-	cs.byName[service] = c
-	cs.order = append(cs.order, c)
-	return c
-}
-
-// each calls f for every kept service client, in first-use order.
-func (cs *serviceClients) each(f func(*serviceClient)) {
-	cs.mu.Lock()
-	order := cs.order
-	cs.mu.Unlock()
-	for _, c := range order {
-		f(c)
-	}
-}
-
 // pacedTransport is the top of a service's client stack: it waits for the
 // service's pacer, sends the attempt down the stack (breaker, otelhttp,
 // counting), teaches the pacer from the answer, and retries idempotent
 // requests that met throttling, a gateway error or a broken connection.
 type pacedTransport struct {
-	m      *Monitor
-	series *serviceSeries
-	c      *serviceClient
-	next   http.RoundTripper
-	probe  bool // send at once, only once; count against the pace
+	s     *Stack
+	c     *client
+	next  http.RoundTripper
+	probe bool // send at once, only once; count against the pace
 }
 
 func (t *pacedTransport) RoundTrip(req *http.Request) (*http.Response, error) {
@@ -131,7 +53,7 @@ func (t *pacedTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		return resp, err
 	}
 	ctx := req.Context()
-	clk := t.m.clock
+	clk := t.s.cfg.Clock
 	span := trace.SpanFromContext(ctx)
 	traced := span.IsRecording() // events cost nothing when no span records
 	attempts := 1
@@ -186,7 +108,7 @@ func (t *pacedTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		if dl, ok := ctx.Deadline(); ok && now.Add(delay).After(dl) {
 			return resp, err // the answer, rather than a wait past the deadline
 		}
-		if delay > t.c.limits.MaxWait || !t.c.budget.TryRetry(now) {
+		if delay > t.c.limits.Pacer.MaxWait || !t.c.budget.TryRetry(now) {
 			return resp, err
 		}
 		if traced {
@@ -197,7 +119,7 @@ func (t *pacedTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 			retryEvent(span, t.c.name, attempt+1, cause, delay)
 		}
 		discard(resp)
-		t.series.retries.Add(1)
+		t.c.series.retries.Add(1)
 		if !clock.Sleep(ctx, clk, sleep) {
 			return nil, ctx.Err()
 		}
@@ -217,11 +139,11 @@ func (t *pacedTransport) observe(req *http.Request, resp *http.Response, err err
 	}
 }
 
-// waitError turns the pacer's refusal to wait into a *RateLimitError.
+// waitError turns the pacer's refusal to wait into a *httperr.RateLimitError.
 func (t *pacedTransport) waitError(err error) error {
 	var we *pacer.WaitError
 	if errors.As(err, &we) {
-		return &RateLimitError{Service: t.c.name, Wait: we.Wait, Paused: we.Paused}
+		return &httperr.RateLimitError{Service: t.c.name, Wait: we.Wait, Paused: we.Paused}
 	}
 	return err
 }

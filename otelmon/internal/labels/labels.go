@@ -1,4 +1,9 @@
-package otelmon
+// Package labels bounds the label values otelmon records: each raw value
+// (a source, service or cache type a host passes) maps to one sanitized
+// label and one per-label entry, and past a cardinality limit every new
+// value shares the Overflow label, so unbounded names cannot grow memory
+// or the number of series.
+package labels
 
 import (
 	"strings"
@@ -13,18 +18,18 @@ import (
 
 // Label values with a special meaning.
 const (
-	// UnknownLabel is recorded for an empty source, service or cache type.
-	UnknownLabel = "unknown"
-	// OverflowLabel is recorded for values beyond the cardinality limit.
-	OverflowLabel = "__overflow__"
-	// maxLabelLen bounds a label value in bytes.
-	maxLabelLen = 128
+	// Unknown is recorded for an empty source, service or cache type.
+	Unknown = "unknown"
+	// Overflow is recorded for values beyond the cardinality limit.
+	Overflow = "__overflow__"
+	// MaxLen bounds a label value in bytes.
+	MaxLen = 128
 )
 
-// labelTable maps raw label values to per-value entries of type T. Lookups
+// Table maps raw label values to per-value entries of type T. Lookups
 // of known values take no lock: the map is copied on write and swapped
 // atomically, and writes (a value seen for the first time) are rare.
-type labelTable[T any] struct {
+type Table[T any] struct {
 	key   attribute.Key
 	limit int
 	make  func(label string, set attribute.Set) *T
@@ -37,34 +42,36 @@ type labelTable[T any] struct {
 	overflow *T
 }
 
-func newLabelTable[T any](key string, limit int, mk func(string, attribute.Set) *T) *labelTable[T] {
-	t := &labelTable[T]{key: attribute.Key(key), limit: limit, make: mk, byLabel: map[string]*T{}}
+// NewTable returns a table whose entries mk makes for the label under key,
+// with at most limit labels before Overflow.
+func NewTable[T any](key string, limit int, mk func(string, attribute.Set) *T) *Table[T] {
+	t := &Table[T]{key: attribute.Key(key), limit: limit, make: mk, byLabel: map[string]*T{}}
 	m := map[string]*T{}
 	t.byRaw.Store(&m)
 	return t
 }
 
-// get returns the entry for raw, creating it on first use.
-func (t *labelTable[T]) get(raw string) *T {
+// Get returns the entry for raw, creating it on first use.
+func (t *Table[T]) Get(raw string) *T {
 	if e, ok := (*t.byRaw.Load())[raw]; ok {
 		return e
 	}
 	return t.insert(raw)
 }
 
-func (t *labelTable[T]) insert(raw string) *T {
+func (t *Table[T]) insert(raw string) *T {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	old := *t.byRaw.Load()
 	if e, ok := old[raw]; ok {
 		return e
 	}
-	label := sanitizeLabel(raw)
+	label := Sanitize(raw)
 	e, ok := t.byLabel[label]
 	if !ok {
 		if len(t.byLabel) >= t.limit {
 			if t.overflow == nil {
-				t.overflow = t.newEntryLocked(OverflowLabel)
+				t.overflow = t.newEntryLocked(Overflow)
 			}
 			// Not remembered under raw: unbounded inputs must not grow the map.
 			return t.overflow
@@ -85,14 +92,14 @@ func (t *labelTable[T]) insert(raw string) *T {
 	return e
 }
 
-func (t *labelTable[T]) newEntryLocked(label string) *T {
+func (t *Table[T]) newEntryLocked(label string) *T {
 	e := t.make(label, attribute.NewSet(t.key.String(label)))
 	t.entries = append(t.entries, e)
 	return e
 }
 
-// each calls fn for every entry, overflow included, in insertion order.
-func (t *labelTable[T]) each(fn func(*T)) {
+// Each calls fn for every entry, overflow included, in insertion order.
+func (t *Table[T]) Each(fn func(*T)) {
 	t.mu.Lock()
 	entries := t.entries[:len(t.entries):len(t.entries)]
 	t.mu.Unlock()
@@ -101,13 +108,13 @@ func (t *labelTable[T]) each(fn func(*T)) {
 	}
 }
 
-// sanitizeLabel maps a raw value to the label value that is exported.
-func sanitizeLabel(s string) string {
+// Sanitize maps a raw value to the label value that is exported.
+func Sanitize(s string) string {
 	if s == "" {
-		return UnknownLabel
+		return Unknown
 	}
 	if !utf8.ValidString(s) {
 		s = strings.ToValidUTF8(s, "\uFFFD")
 	}
-	return strutil.Truncate(s, maxLabelLen)
+	return strutil.Truncate(s, MaxLen)
 }
