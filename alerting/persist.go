@@ -47,10 +47,6 @@ type statePersister struct {
 	dirty  bool // the last write failed: the next change writes again
 }
 
-// stateLock is the held lock on a state file: its open lock file
-// (statelock_*.go).
-type stateLock = *os.File
-
 // openState takes ownership of the state file at path and reads it (see
 // New for what happens with each kind of problem): it returns the alerts
 // and puts the silences in silences (nil: silences are not read). now

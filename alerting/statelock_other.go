@@ -1,4 +1,4 @@
-//go:build !(linux || darwin || freebsd || netbsd || openbsd || dragonfly)
+//go:build !(unix || windows) || plan9
 
 package alerting
 
@@ -9,8 +9,13 @@ import (
 	"os"
 )
 
+// stateLock is the held lock on a state file: its lock file, created
+// exclusively (statelock*.go).
+type stateLock = *os.File
+
 // lockState creates the lock file <path>.lock exclusively, on platforms
-// without flock(2); shown names the state file in errors. Unlike flock it
+// without an OS file lock (Plan 9, WebAssembly); shown names the state
+// file in errors. Unlike flock it
 // outlives a crash: a lock file left by a process that died must be
 // removed by hand, and the error says which file it is.
 func lockState(path, shown string) (stateLock, error) {
