@@ -70,7 +70,7 @@ func (m *Monitor) HealthSummary() healthcheck.Summary { return m.health.Summary(
 // transitions itself.) The history sees what service_up exports: up for
 // any status but Down.
 func (m *Monitor) onHealthChange(tr healthcheck.Transition) {
-	m.hist.noteHealth(m.api.services.get(tr.Target).name, tr.To != healthcheck.Down, m.clock.Now())
+	m.hist.NoteHealth(m.api.services.get(tr.Target).name, tr.To != healthcheck.Down, m.clock.Now())
 	if tr.To == healthcheck.Down {
 		m.requestEvaluation()
 	}

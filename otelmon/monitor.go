@@ -22,6 +22,7 @@ import (
 	"github.com/listsync/otelmon/internal/clock"
 	"github.com/listsync/otelmon/internal/names"
 	"github.com/listsync/otelmon/internal/version"
+	"github.com/listsync/otelmon/otelmon/internal/history"
 	"github.com/listsync/otelmon/otelmon/internal/httpapi"
 )
 
@@ -71,7 +72,7 @@ type Monitor struct {
 	addingAccepts []int
 
 	alerts *alerting.Engine // never nil
-	hist   *history         // reads the alert engine's reader
+	hist   *history.History // reads the alert engine's reader
 
 	tracing          tracing
 	ownedTP          *sdktrace.TracerProvider // nil unless the Monitor built its tracer provider
@@ -179,7 +180,7 @@ func (m *Monitor) build(o options) error {
 	// reading it disturbs nothing, and one reader fewer to aggregate every
 	// measurement into. It exists before the breakers and health checks
 	// whose transitions it is told of.
-	m.hist = newHistory(m.alerts.Reader(), m.clock, m.prefix)
+	m.hist = history.New(m.alerts.Reader(), m.clock, m.prefix)
 	var err error
 	if m.sync, err = newSyncMetrics(meter, m.prefix, m.cfg.Metrics, m.clock, m.tracing.provider != nil); err != nil {
 		return err
@@ -260,7 +261,7 @@ func (m *Monitor) buildProvider(o options) error {
 func (m *Monitor) onBreakerChange(ev breaker.StateChange) {
 	m.logger.Info("otelmon: circuit breaker changed state", "service", ev.Name, "from", ev.From.String(), "to", ev.To.String(),
 		"consecutiveFailures", ev.Counts.ConsecutiveFailures)
-	m.hist.noteBreaker(m.api.services.get(ev.Name).name, ev.To, m.clock.Now())
+	m.hist.NoteBreaker(m.api.services.get(ev.Name).name, ev.To, m.clock.Now())
 	if ev.To == breaker.Open {
 		m.requestEvaluation()
 	}
@@ -349,7 +350,7 @@ func (m *Monitor) Start(ctx context.Context) error {
 	if err := m.alerts.Start(ctx); err != nil {
 		return errors.Join(err, m.health.Shutdown(ctx))
 	}
-	m.hist.start()
+	m.hist.Start()
 	m.started = true
 	return nil
 }
@@ -368,7 +369,7 @@ func (m *Monitor) Shutdown(ctx context.Context) error {
 		// Health checks first: stopping them is quick, while the engine may
 		// spend ctx's time delivering what is queued.
 		healthErr := m.health.Shutdown(ctx)
-		m.hist.shutdown()
+		m.hist.Shutdown()
 		// Before the provider: the engine's reader belongs to it.
 		alertErr := m.alerts.Shutdown(ctx)
 		// The provider flushes push exporters on shutdown: the callbacks must

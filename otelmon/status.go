@@ -131,7 +131,7 @@ func (m *Monitor) rateLimitStatuses() []RateLimitStatus {
 			Retries:           c.series.retries.Load(),
 			WaitSeconds:       snap.Waited.Seconds(),
 
-			RateLimitedLastHour: m.hist.limitedLastHour(c.series.name, now, c.series.rateLimited.Load()),
+			RateLimitedLastHour: m.hist.LimitedLastHour(c.series.name, now, c.series.rateLimited.Load()),
 		}
 		if snap.Remaining >= 0 {
 			st.Remaining = &snap.Remaining

@@ -126,9 +126,9 @@ func TestStatusRateLimitedLastHour(t *testing.T) {
 	m, clk := newTestMonitor(t, DefaultConfig())
 	tmdb := m.client("tmdb")
 	tmdb.series.rateLimited.Add(3)
-	m.hist.collect(clk.Now())
+	m.hist.Collect(clk.Now())
 	clk.Advance(61 * time.Minute)
-	m.hist.collect(clk.Now())
+	m.hist.Collect(clk.Now())
 	tmdb.series.rateLimited.Add(2)
 	got := map[string]uint64{}
 	for _, rl := range m.Status().RateLimits {
