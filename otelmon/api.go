@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/listsync/otelmon/healthcheck"
+	"github.com/listsync/otelmon/otelmon/internal/history"
 	"github.com/listsync/otelmon/otelmon/internal/httpapi"
 )
 
@@ -110,17 +111,17 @@ func (b apiBackend) CheckHealth(ctx context.Context, service string) (healthchec
 func (b apiBackend) CheckTimeout(service string) time.Duration { return b.m.health.timeout(service) }
 
 // History returns the history of the named range, topped up with a fresh
-// collection when the last one is older than historyRefresh.
+// collection when the last one is older than a second.
 func (b apiBackend) History(name string) (any, bool) {
-	rg, ok := historyRanges[name]
+	rg, ok := history.ParseRange(name)
 	if !ok {
 		return nil, false
 	}
 	m := b.m
 	now := m.clock.Now()
-	m.hist.refresh(now)
-	out := m.hist.snapshot(name, rg, now)
-	out.Alerts = historyAlerts(m.alerts, out.Start, out.End)
+	m.hist.Refresh(now)
+	out := m.hist.Snapshot(name, rg, now)
+	out.Alerts = history.Alerts(m.alerts, out.Start, out.End)
 	return out, true
 }
 

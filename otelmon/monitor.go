@@ -18,6 +18,7 @@ import (
 	"github.com/listsync/otelmon/internal/names"
 	"github.com/listsync/otelmon/internal/version"
 	"github.com/listsync/otelmon/otelmon/internal/clientstack"
+	"github.com/listsync/otelmon/otelmon/internal/history"
 	"github.com/listsync/otelmon/otelmon/internal/httpapi"
 )
 
@@ -56,7 +57,7 @@ type Monitor struct {
 	clients  *clientstack.Stack // pacing, retries, breaker and timing of API requests
 	health   *healthChecks      // the checker and its probe clients
 	alerts   *alerting.Engine   // never nil
-	hist     *history           // reads the alert engine's reader
+	hist     *history.History   // reads the alert engine's reader
 	tracing  tracing
 	access   access // what the API asks of a caller
 	life     lifecycle
@@ -150,7 +151,7 @@ func (m *Monitor) build(o options) error {
 	// reading it disturbs nothing, and one reader fewer to aggregate every
 	// measurement into. It exists before the breakers and health checks
 	// whose transitions it is told of.
-	m.hist = newHistory(m.alerts.Reader(), m.clock, prefix)
+	m.hist = history.New(m.alerts.Reader(), m.clock, prefix)
 	var err error
 	if m.sync, err = newSyncMetrics(meter, prefix, m.cfg.Metrics, m.clock, m.tracing.provider != nil); err != nil {
 		return err
@@ -261,7 +262,7 @@ func (m *Monitor) Start(ctx context.Context) error {
 	if err := m.alerts.Start(ctx); err != nil {
 		return errors.Join(err, m.health.checker.Shutdown(ctx))
 	}
-	m.hist.start()
+	m.hist.Start()
 	l.started = true
 	return nil
 }
@@ -281,7 +282,7 @@ func (m *Monitor) Shutdown(ctx context.Context) error {
 		// Health checks first: stopping them is quick, while the engine may
 		// spend ctx's time delivering what is queued.
 		healthErr := m.health.checker.Shutdown(ctx)
-		m.hist.shutdown()
+		m.hist.Shutdown()
 		// Before the provider: the engine's reader belongs to it.
 		alertErr := m.alerts.Shutdown(ctx)
 		// The provider flushes push exporters on shutdown: the callbacks must

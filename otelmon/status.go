@@ -7,6 +7,7 @@ import (
 
 	"github.com/listsync/otelmon/healthcheck"
 	"github.com/listsync/otelmon/otelmon/internal/clientstack"
+	"github.com/listsync/otelmon/otelmon/internal/history"
 )
 
 // Status is the Monitor's state at a glance (the reference service's
@@ -117,7 +118,7 @@ type RateLimitStatus struct {
 
 // rateLimitStatuses returns the pacing of every service with a client, in
 // first-seen order, with its 429s of the last hour from the history.
-func rateLimitStatuses(clients *clientstack.Stack, hist *history, now time.Time) []RateLimitStatus {
+func rateLimitStatuses(clients *clientstack.Stack, hist *history.History, now time.Time) []RateLimitStatus {
 	out := []RateLimitStatus{}
 	clients.EachPaced(func(c clientstack.Paced) {
 		snap := c.Snapshot
@@ -131,7 +132,7 @@ func rateLimitStatuses(clients *clientstack.Stack, hist *history, now time.Time)
 			Retries:           c.Retries,
 			WaitSeconds:       snap.Waited.Seconds(),
 
-			RateLimitedLastHour: hist.limitedLastHour(c.Label, now, c.RateLimited),
+			RateLimitedLastHour: hist.LimitedLastHour(c.Label, now, c.RateLimited),
 		}
 		if snap.Remaining >= 0 {
 			st.Remaining = &snap.Remaining

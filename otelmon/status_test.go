@@ -138,9 +138,9 @@ func TestStatusRateLimitedLastHour(t *testing.T) {
 		}
 	}
 	throttled(3)
-	m.hist.collect(clk.Now())
+	m.hist.Collect(clk.Now())
 	clk.Advance(61 * time.Minute)
-	m.hist.collect(clk.Now())
+	m.hist.Collect(clk.Now())
 	throttled(2)
 	got := map[string]uint64{}
 	for _, rl := range m.Status().RateLimits {

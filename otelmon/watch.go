@@ -7,6 +7,7 @@ import (
 	"github.com/listsync/otelmon/breaker"
 	"github.com/listsync/otelmon/healthcheck"
 	"github.com/listsync/otelmon/internal/clock"
+	"github.com/listsync/otelmon/otelmon/internal/history"
 )
 
 // watch follows the breakers' and health checks' transitions for the
@@ -18,7 +19,7 @@ type watch struct {
 	logger *slog.Logger
 	clock  clock.Clock
 	labels interface{ Label(service string) string } // the service's metric label
-	hist   *history
+	hist   *history.History
 	alerts *alerting.Engine
 }
 
@@ -26,7 +27,7 @@ type watch struct {
 func (w *watch) breakerChanged(ev breaker.StateChange) {
 	w.logger.Info("otelmon: circuit breaker changed state", "service", ev.Name, "from", ev.From.String(), "to", ev.To.String(),
 		"consecutiveFailures", ev.Counts.ConsecutiveFailures)
-	w.hist.noteBreaker(w.labels.Label(ev.Name), ev.To, w.clock.Now())
+	w.hist.NoteBreaker(w.labels.Label(ev.Name), ev.To, w.clock.Now())
 	if ev.To == breaker.Open {
 		w.alerts.RequestEvaluation()
 	}
@@ -35,7 +36,7 @@ func (w *watch) breakerChanged(ev breaker.StateChange) {
 // healthChanged follows a health check's transition. The history sees
 // what service_up exports: up for any status but Down.
 func (w *watch) healthChanged(tr healthcheck.Transition) {
-	w.hist.noteHealth(w.labels.Label(tr.Target), tr.To != healthcheck.Down, w.clock.Now())
+	w.hist.NoteHealth(w.labels.Label(tr.Target), tr.To != healthcheck.Down, w.clock.Now())
 	if tr.To == healthcheck.Down {
 		w.alerts.RequestEvaluation()
 	}

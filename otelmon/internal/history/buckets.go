@@ -1,4 +1,4 @@
-package otelmon
+package history
 
 import (
 	"math"
@@ -108,7 +108,7 @@ type level[P any] struct {
 // newLevels returns the levels of a series first seen at tn (UnixNano).
 func newLevels[P any](tn int64) [2]level[P] {
 	var ls [2]level[P]
-	for i, l := range historyLevels {
+	for i, l := range levels {
 		b := tn / int64(l.step)
 		ls[i] = level[P]{ring: newRing[P](l.points, b), openB: b}
 	}
@@ -183,7 +183,7 @@ func (s *sourceHistory) feed(r *sourceReading, tn int64) {
 	s.prev, s.lastSeen = *r, tn
 	for i := range s.levels {
 		l := &s.levels[i]
-		if b := tn / int64(historyLevels[i].step); b > l.openB {
+		if b := tn / int64(levels[i].step); b > l.openB {
 			l.ring.put(l.openB, l.open)
 			l.open, l.openB = sourcePoint{}, b
 		}
@@ -263,7 +263,7 @@ func (s *serviceHistory) roll(tn int64) {
 	state := servicePoint{up: s.up, breaker: s.breaker}
 	for i := range s.levels {
 		l := &s.levels[i]
-		b := tn / int64(historyLevels[i].step)
+		b := tn / int64(levels[i].step)
 		if b <= l.openB {
 			continue
 		}

@@ -1,4 +1,4 @@
-package otelmon
+package history
 
 import (
 	"math"
@@ -8,46 +8,49 @@ import (
 	"github.com/listsync/otelmon/alerting"
 )
 
-// historyJSON is the body of GET /api/v3/monitoring/history. Every series
+// The body of GET /api/v3/monitoring/history, built from the buckets: a
+// contract the status page and scripts read, field by field.
+
+// JSON is the body of GET /api/v3/monitoring/history. Every series
 // has one value per bucket, oldest first: bucket i covers
 // [start + i·stepSeconds, start + (i+1)·stepSeconds), and the last bucket,
 // the one in progress, ends at end. null marks a bucket the series has no
 // value for (before it was first seen, no sync or request in the bucket for
 // a mean or a quantile, a gauge not read).
-type historyJSON struct {
-	Range       string                        `json:"range"`
-	StepSeconds int                           `json:"stepSeconds"`
-	Start       time.Time                     `json:"start"`
-	End         time.Time                     `json:"end"`
-	Sources     map[string]sourceHistoryJSON  `json:"sources"`
-	Services    map[string]serviceHistoryJSON `json:"services"`
-	Alerts      []historyAlert                `json:"alerts"`
+type JSON struct {
+	Range       string                   `json:"range"`
+	StepSeconds int                      `json:"stepSeconds"`
+	Start       time.Time                `json:"start"`
+	End         time.Time                `json:"end"`
+	Sources     map[string]SourceSeries  `json:"sources"`
+	Services    map[string]ServiceSeries `json:"services"`
+	Alerts      []Alert                  `json:"alerts"`
 }
 
-// sourceHistoryJSON is a source's series: syncs that succeeded and failed,
+// SourceSeries is a source's series: syncs that succeeded and failed,
 // and their mean duration, per bucket.
-type sourceHistoryJSON struct {
-	Succeeded       numbers `json:"succeeded"`
-	Failed          numbers `json:"failed"`
-	DurationSeconds numbers `json:"durationSeconds"`
+type SourceSeries struct {
+	Succeeded       Numbers `json:"succeeded"`
+	Failed          Numbers `json:"failed"`
+	DurationSeconds Numbers `json:"durationSeconds"`
 }
 
-// serviceHistoryJSON is a service's series: requests and 429 answers per
+// ServiceSeries is a service's series: requests and 429 answers per
 // bucket (divide by stepSeconds for a rate), latency quantiles of the
 // bucket's requests, health (1 up, 0 down) and breaker state, the worst
 // reading of the bucket.
-type serviceHistoryJSON struct {
-	Requests          numbers  `json:"requests"`
-	RateLimited       numbers  `json:"rateLimited"`
-	LatencyP50Seconds numbers  `json:"latencyP50Seconds"`
-	LatencyP95Seconds numbers  `json:"latencyP95Seconds"`
-	Up                numbers  `json:"up"`
+type ServiceSeries struct {
+	Requests          Numbers  `json:"requests"`
+	RateLimited       Numbers  `json:"rateLimited"`
+	LatencyP50Seconds Numbers  `json:"latencyP50Seconds"`
+	LatencyP95Seconds Numbers  `json:"latencyP95Seconds"`
+	Up                Numbers  `json:"up"`
 	Breaker           []string `json:"breaker"`
 }
 
-// historyAlert is an alert that was active at some time in the range, for
+// Alert is an alert that was active at some time in the range, for
 // marking on the time axis.
-type historyAlert struct {
+type Alert struct {
 	ID         string            `json:"id"`
 	Rule       string            `json:"rule"`
 	Level      alerting.Level    `json:"level"`
@@ -58,13 +61,13 @@ type historyAlert struct {
 	ResolvedAt *time.Time        `json:"resolvedAt,omitempty"`
 }
 
-// numbers is a series of values, NaN for none: it marshals as a JSON array
+// Numbers is a series of values, NaN for none: it marshals as a JSON array
 // of numbers, NaN as null, each value in the shortest form that reads back
 // as the same float32.
-type numbers []float32
+type Numbers []float32
 
 // MarshalJSON implements json.Marshaler.
-func (ns numbers) MarshalJSON() ([]byte, error) {
+func (ns Numbers) MarshalJSON() ([]byte, error) {
 	b := make([]byte, 0, 2+len(ns)*4)
 	b = append(b, '[')
 	for i, v := range ns {
@@ -85,33 +88,36 @@ var nan32 = float32(math.NaN())
 // breakerNames are the breaker codes of a servicePoint as JSON.
 var breakerNames = [4]string{"", "closed", "open", "half-open"}
 
-// newHistoryJSON returns the frame of range rg as of now, without series,
-// and the number of its first bucket.
-func newHistoryJSON(name string, rg historyRange, now time.Time) (historyJSON, int64) {
-	step := historyLevels[rg.level].step
+// newJSON returns the frame of range rg as of now, without series, and
+// the number of its first bucket.
+func newJSON(name string, rg Range, now time.Time) (JSON, int64) {
+	step := levels[rg.level].step
 	endB := now.UnixNano() / int64(step)
 	startB := endB - int64(rg.points) + 1
-	return historyJSON{
+	return JSON{
 		Range:       name,
 		StepSeconds: int(step / time.Second),
 		Start:       time.Unix(0, startB*int64(step)).UTC(),
 		End:         time.Unix(0, (endB+1)*int64(step)).UTC(),
-		Sources:     map[string]sourceHistoryJSON{},
-		Services:    map[string]serviceHistoryJSON{},
-		Alerts:      []historyAlert{},
+		Sources:     map[string]SourceSeries{},
+		Services:    map[string]ServiceSeries{},
+		Alerts:      []Alert{},
 	}, startB
 }
 
-// snapshot returns rg's series as of now.
-func (h *history) snapshot(name string, rg historyRange, now time.Time) historyJSON {
-	out, startB := newHistoryJSON(name, rg, now)
+// Snapshot returns the series of range rg as of now, its Range field set
+// to name (the query's value); its Alerts are empty, for the caller to
+// fill with [Alerts]. Refresh first to include what the instruments
+// recorded since the last collection.
+func (h *History) Snapshot(name string, rg Range, now time.Time) JSON {
+	out, startB := newJSON(name, rg, now)
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	out.Sources = make(map[string]sourceHistoryJSON, len(h.sources))
+	out.Sources = make(map[string]SourceSeries, len(h.sources))
 	for label, s := range h.sources {
 		l := &s.levels[rg.level]
-		js := sourceHistoryJSON{
-			Succeeded: make(numbers, rg.points), Failed: make(numbers, rg.points), DurationSeconds: make(numbers, rg.points),
+		js := SourceSeries{
+			Succeeded: make(Numbers, rg.points), Failed: make(Numbers, rg.points), DurationSeconds: make(Numbers, rg.points),
 		}
 		for i := range rg.points {
 			p, ok := l.at(startB + int64(i))
@@ -126,13 +132,13 @@ func (h *history) snapshot(name string, rg historyRange, now time.Time) historyJ
 		}
 		out.Sources[label] = js
 	}
-	out.Services = make(map[string]serviceHistoryJSON, len(h.services))
+	out.Services = make(map[string]ServiceSeries, len(h.services))
 	for label, s := range h.services {
 		l := &s.levels[rg.level]
-		js := serviceHistoryJSON{
-			Requests: make(numbers, rg.points), RateLimited: make(numbers, rg.points),
-			LatencyP50Seconds: make(numbers, rg.points), LatencyP95Seconds: make(numbers, rg.points),
-			Up: make(numbers, rg.points), Breaker: make([]string, rg.points),
+		js := ServiceSeries{
+			Requests: make(Numbers, rg.points), RateLimited: make(Numbers, rg.points),
+			LatencyP50Seconds: make(Numbers, rg.points), LatencyP95Seconds: make(Numbers, rg.points),
+			Up: make(Numbers, rg.points), Breaker: make([]string, rg.points),
 		}
 		for i := range rg.points {
 			p, ok := l.at(startB+int64(i), s.bounds, s.lo, s.hi)
@@ -166,17 +172,25 @@ func (l *serviceLevel) at(b int64, bounds []float64, lo, hi float64) (servicePoi
 	return l.level.at(b)
 }
 
-// historyAlerts returns the alerts active at some time in [start, end).
-func historyAlerts(eng *alerting.Engine, start, end time.Time) []historyAlert {
-	out := []historyAlert{}
-	if eng == nil {
+// AlertLister lists alerts, resolved ones included when the filter asks:
+// the alert engine (*alerting.Engine) is one.
+type AlertLister interface {
+	Alerts(alerting.Filter) []alerting.Alert
+}
+
+// Alerts returns the alerts of al active at some time in [start, end): a
+// JSON's Alerts. It returns an empty list, not nil, when there are none or
+// al is nil.
+func Alerts(al AlertLister, start, end time.Time) []Alert {
+	out := []Alert{}
+	if al == nil {
 		return out
 	}
-	for _, a := range eng.Alerts(alerting.Filter{IncludeResolved: true}) {
+	for _, a := range al.Alerts(alerting.Filter{IncludeResolved: true}) {
 		if !a.StartsAt.Before(end) || (a.ResolvedAt != nil && a.ResolvedAt.Before(start)) {
 			continue
 		}
-		out = append(out, historyAlert{ID: a.ID, Rule: a.Rule, Level: a.Level, State: a.State, Title: a.Title,
+		out = append(out, Alert{ID: a.ID, Rule: a.Rule, Level: a.Level, State: a.State, Title: a.Title,
 			Labels: a.Labels, StartsAt: a.StartsAt, ResolvedAt: a.ResolvedAt})
 	}
 	return out
