@@ -5,4 +5,4 @@
 package version
 
 // Release is the otelmon release.
-const Release = "0.3.0"
+const Release = "0.4.0"
