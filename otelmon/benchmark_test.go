@@ -3,10 +3,14 @@ package otelmon
 import (
 	"context"
 	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"testing"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
@@ -148,6 +152,49 @@ func (r *boundProm) record(success bool, d time.Duration, added, updated, found 
 	r.updated.Add(float64(updated))
 	r.found.Add(float64(found))
 	r.duration.Observe(d.Seconds())
+}
+
+// BenchmarkHTTPClient compares a loopback GET through the Monitor's client
+// (pacer, retry loop, breaker, counting, otelhttp) with the same GET
+// through a bare otelhttp transport on the same provider and through a
+// plain http.Client (clientstack's BenchmarkStack compares it with the
+// 0.1 stack). The service is unpaced ("acme"): this is
+// the overhead on a request that is not throttled.
+func BenchmarkHTTPClient(b *testing.B) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		_, _ = io.WriteString(w, "ok")
+	}))
+	defer srv.Close()
+	mp, emb := hostProvider(b)
+	m, err := New(DefaultConfig(), WithMeterProvider(mp), WithEmbedding(emb))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer m.Shutdown(context.Background())
+
+	base := http.DefaultTransport.(*http.Transport).Clone()
+	defer base.CloseIdleConnections()
+	clients := []struct {
+		name string
+		c    *http.Client
+	}{
+		{"stack=otelmon", &http.Client{Transport: m.Transport("acme", base)}},
+		{"stack=otelhttp-bare", &http.Client{Transport: otelhttp.NewTransport(base, otelhttp.WithMeterProvider(mp))}},
+		{"stack=plain", &http.Client{Transport: base}},
+	}
+	for _, tc := range clients {
+		b.Run(tc.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for i := 0; i < b.N; i++ {
+				resp, err := tc.c.Get(srv.URL)
+				if err != nil {
+					b.Fatal(err)
+				}
+				_, _ = io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+			}
+		})
+	}
 }
 
 func benchMonitor(b *testing.B, opts ...Option) *Monitor {
