@@ -66,6 +66,8 @@ type config struct {
 	failFor            time.Duration
 	rateLimit          []string
 	slow               []string
+	flaky              []string
+	flakyRatio         float64
 	breakerOpenTimeout time.Duration
 	alertmanagerURLs   []string
 	alertmanagerResend time.Duration // 0: the notifier's default
@@ -98,7 +100,7 @@ func defaultStatePath(getenv func(string) string, home func() (string, error)) s
 
 func parseFlags(args []string, stderr io.Writer) (config, error) {
 	var c config
-	var fail, rateLimit, slow, alertmanagers string
+	var fail, rateLimit, slow, flaky, alertmanagers string
 	defaultState := defaultStatePath(os.Getenv, os.UserHomeDir)
 	fs := flag.NewFlagSet("listsync", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -111,6 +113,8 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.DurationVar(&c.failFor, "fail-for", 0, "the -fail upstreams heal after this long (0: never)")
 	fs.StringVar(&rateLimit, "rate-limit", "", "comma-separated upstreams that enforce a tight rate limit (tmdb 4 req/s, trakt 20 GETs per 10 s): 429 with Retry-After beyond it")
 	fs.StringVar(&slow, "slow", "", "comma-separated upstreams that answer slowly")
+	fs.StringVar(&flaky, "flaky", "", "comma-separated upstreams that fail a share of their syncs (-flaky-ratio), never two in a row: their health probes pass and their breakers stay closed")
+	fs.Float64Var(&c.flakyRatio, "flaky-ratio", 0.5, "share of a -flaky upstream's syncs that fail, above 0 and at most 0.5 (0.5: every other sync)")
 	fs.DurationVar(&c.breakerOpenTimeout, "breaker-open-timeout", 0, "override every breaker's open timeout (0: per-service defaults)")
 	fs.StringVar(&alertmanagers, "alertmanager", "", "also send alerts to the Alertmanager at this base URL (e.g. http://127.0.0.1:9093); comma-separated, to every member of a cluster, as Prometheus does")
 	fs.DurationVar(&c.alertmanagerResend, "alertmanager-resend", 0, "send firing alerts to the Alertmanagers again at this interval (0: every minute, as Prometheus)")
@@ -141,6 +145,12 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	}
 	if c.slow, err = serviceList("slow", slow); err != nil {
 		return c, err
+	}
+	if c.flaky, err = serviceList("flaky", flaky); err != nil {
+		return c, err
+	}
+	if !(c.flakyRatio > 0 && c.flakyRatio <= 0.5) {
+		return c, fmt.Errorf("-flaky-ratio %v: must be above 0 and at most 0.5 (a larger share would fail two syncs in a row)", c.flakyRatio)
 	}
 	for _, d := range []struct {
 		name string
@@ -377,6 +387,9 @@ func startUpstreams(cfg config) (map[string]*upstream, error) {
 		}
 		if slices.Contains(cfg.slow, name) {
 			f.slow = 2 * time.Second
+		}
+		if slices.Contains(cfg.flaky, name) {
+			f.flaky = cfg.flakyRatio
 		}
 		u, err := startUpstream(name, i+1, f)
 		if err != nil {

@@ -224,6 +224,10 @@ func TestFlagErrors(t *testing.T) {
 		{"-fail", "netflix"},
 		{"-sync-interval", "0s"},
 		{"-fail-for", "-1s"},
+		{"-flaky", "netflix"},
+		{"-flaky", "imdb", "-flaky-ratio", "0.6"}, // two failures in a row
+		{"-flaky", "imdb", "-flaky-ratio", "0"},
+		{"-flaky", "imdb", "-flaky-ratio", "NaN"},
 		{"extra"},
 	} {
 		if _, err := parseFlags(args, io.Discard); err == nil {

@@ -32,9 +32,13 @@ type upstream struct {
 	ln   net.Listener
 	done chan struct{} // closed when Serve has returned
 
-	mu    sync.Mutex // guards fault and round
+	mu    sync.Mutex // guards fault, round and the flaky state
 	fault fault
 	round int // advances the list so syncs see additions and updates
+	// owed is the share of a failure a flaky list has accrued; failed
+	// says the last list failed, so the next one is served.
+	owed   float64
+	failed bool
 }
 
 // fault is how an upstream misbehaves.
@@ -50,6 +54,10 @@ type fault struct {
 	rateLimit bool
 	// slow delays every answer by this long.
 	slow time.Duration
+	// flaky is the share of lists answered 500, so that the syncs reading
+	// them fail, spread evenly and never two in a row (at most 0.5); every
+	// other request, health probes included, is served. Zero: none.
+	flaky float64
 }
 
 // Credentials the stand-ins accept and the syncer sends, each where its
@@ -374,15 +382,38 @@ func retryAfterSeconds(wait time.Duration) string {
 // window by two (new items to add) and bumps the version of a few (updates).
 func (u *upstream) list(w http.ResponseWriter, _ *http.Request) {
 	u.mu.Lock()
+	fail := u.flakyFails()
 	u.round++
 	round := u.round
 	u.mu.Unlock()
+	if fail {
+		http.Error(w, u.name+" failed this list (simulated flakiness)", http.StatusInternalServerError)
+		return
+	}
 	items := make([]listItem, 0, 20)
 	for i := 0; i < 20; i++ {
 		id := u.seed*1000 + (round*2+i)%40
 		items = append(items, listItem{ID: id, Version: (round + i) / 5})
 	}
 	writeJSON(w, items)
+}
+
+// flakyFails decides whether this list fails under fault.flaky: failures
+// accrue at the flaky share and fall due once a whole one has accrued, as
+// long as the last list did not fail. So 0.5 fails every other list, 0.2
+// every fifth, and no two fail in a row. u.mu must be held.
+func (u *upstream) flakyFails() bool {
+	if u.fault.flaky <= 0 {
+		return false
+	}
+	u.owed += u.fault.flaky
+	if u.owed >= 1-1e-9 && !u.failed { // the tolerance absorbs rounding of the sum
+		u.owed--
+		u.failed = true
+		return true
+	}
+	u.failed = false
+	return false
 }
 
 func (u *upstream) movie(w http.ResponseWriter, r *http.Request) {

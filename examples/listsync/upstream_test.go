@@ -371,3 +371,37 @@ func TestStandInsLimitOnlyAuthorized(t *testing.T) {
 		}
 	}
 }
+
+// A -flaky stand-in fails its share of lists, spread evenly and never two
+// in a row, and serves everything else: its health URL and its movies.
+func TestStandInFlaky(t *testing.T) {
+	for _, tc := range []struct {
+		ratio float64
+		want  int // failed lists of 100
+	}{{0.5, 50}, {0.2, 20}, {0.3, 30}} {
+		s := newStandIn("imdb", fault{flaky: tc.ratio})
+		failed, inARow := 0, 0
+		for i := range 100 {
+			switch w := s.get("/list"); w.Code {
+			case http.StatusInternalServerError:
+				failed++
+				if inARow++; inARow > 1 {
+					t.Errorf("ratio %v: lists %d and %d both failed", tc.ratio, i-1, i)
+				}
+			case http.StatusOK:
+				inARow = 0
+			default:
+				t.Fatalf("ratio %v: list %d: status %d", tc.ratio, i, w.Code)
+			}
+			if w := s.get("/"); w.Code != http.StatusOK { // imdb's health URL
+				t.Fatalf("ratio %v: health probe %d", tc.ratio, w.Code)
+			}
+			if w := s.get("/movie/7"); w.Code != http.StatusOK {
+				t.Fatalf("ratio %v: movie %d", tc.ratio, w.Code)
+			}
+		}
+		if failed != tc.want {
+			t.Errorf("ratio %v: %d of 100 lists failed, want %d", tc.ratio, failed, tc.want)
+		}
+	}
+}
