@@ -193,11 +193,8 @@ func (o Objective) Validate() error {
 	if o.Total.SlowerThan != 0 {
 		bad("Total.SlowerThan", "set to %s: Total counts every event", o.Total.SlowerThan)
 	}
-	switch {
-	case math.IsNaN(o.Target) || o.Target <= 0 || o.Target >= 1:
+	if math.IsNaN(o.Target) || o.Target <= 0 || o.Target >= 1 {
 		bad("Target", "%g: want a share strictly between 0 and 1, e.g. 0.99", o.Target)
-	case errorBudget(o.Target) <= 0:
-		bad("Target", "%g leaves no error budget", o.Target)
 	}
 	if o.Period < 0 {
 		bad("Period", "negative duration %s", o.Period)
