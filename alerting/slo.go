@@ -314,6 +314,9 @@ type objective struct {
 	target float64
 	budget float64 // errorBudget(target)
 	period time.Duration
+	// service is the sloth_service of its Prometheus twins: the metric
+	// prefix without its final "_" (see sloService).
+	service string
 	// key identifies what the objective counts (name, by, errors, total):
 	// objectives of the same key share their history, whatever their
 	// target and period.
@@ -356,7 +359,7 @@ func compileBurn(rule string, v BurnRate, prefix names.Prefix) (*burnSpec, error
 			return nil, invalid(rule, field+".Name", "objective %q twice", o.Name)
 		}
 		seen[o.Name] = true
-		c := objective{name: o.Name, by: attribute.Key(o.By), target: o.Target, budget: errorBudget(o.Target), period: o.Period}
+		c := objective{name: o.Name, by: attribute.Key(o.By), target: o.Target, budget: errorBudget(o.Target), period: o.Period, service: sloService(prefix)}
 		if c.period == 0 {
 			c.period = DefaultSLOPeriod
 		}
