@@ -37,7 +37,7 @@ func TestSLOStatus(t *testing.T) {
 		{0.99, DefaultSLOPeriod, 1 - 0.1/0.01, []BurnRateReading{
 			{5 * time.Minute, 0}, {10 * time.Minute, 10}, {30 * time.Minute, 10}, {time.Hour, 10},
 			{2 * time.Hour, 10}, {6 * time.Hour, 10}, {24 * time.Hour, 10}, {72 * time.Hour, 10}}},
-		{0.9, 7 * 24 * time.Hour, 1 - 0.1/0.1, []BurnRateReading{
+		{0.9, 7 * 24 * time.Hour, 0, []BurnRateReading{
 			{5 * time.Minute, 0}, {10 * time.Minute, 1}, {30 * time.Minute, 1}, {time.Hour, 1},
 			{2 * time.Hour, 1}, {6 * time.Hour, 1}, {24 * time.Hour, 1}, {72 * time.Hour, 1}}},
 	}

@@ -247,7 +247,7 @@ func (st *sloStore) series(in *sloInput, set *attribute.Set, start, t time.Time)
 		}
 		var value string
 		if v, ok := set.Value(u.t.obj.by); ok {
-			value = v.Emit()
+			value = v.String()
 		}
 		g := u.t.group(value, st.nowN, age, absentBefore, st.interval)
 		f := sloFeed{t: u.t, g: g, errors: u.errors, bound: u.ev.bound}
