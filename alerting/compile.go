@@ -24,6 +24,7 @@ const (
 	kindIncrease                 // increase (or delta) over window op threshold
 	kindAbove                    // histogram: observations above bound within window > 0
 	kindCircuit                  // 1 holds; 2 keeps a firing alert; else clear
+	kindBurn                     // BurnRate: read by the SLO store, not bound to series
 )
 
 // derive says which number of a data point a ring of samples keeps.
@@ -51,7 +52,8 @@ type compiled struct {
 	op        Operator
 	threshold float64
 	window    time.Duration
-	bound     float64 // kindAbove, seconds
+	bound     float64   // kindAbove, seconds
+	burn      *burnSpec // kindBurn
 }
 
 func (c *compiled) derive() derive {
@@ -134,6 +136,11 @@ func conditionValue(c Condition) (Condition, bool) {
 			return nil, false
 		}
 		return *v, true
+	case *BurnRate:
+		if v == nil {
+			return nil, false
+		}
+		return *v, true
 	case nil:
 		return nil, false
 	}
@@ -196,10 +203,7 @@ func compile(r *Rule, prefix names.Prefix) (compiled, error) {
 		if s, ok := v.Attributes[names.AttrService]; ok && v.Service != "" && s != v.Service {
 			return c, invalid(r.Name, "Condition.Service", "%q disagrees with Attributes[%q] %q", v.Service, names.AttrService, s)
 		}
-		metric := v.Metric
-		if !strings.HasPrefix(metric, string(prefix)) {
-			metric = prefix.Name(metric)
-		}
+		metric := qualify(prefix, v.Metric)
 		m, err := makeMatchers(r.Name, "Condition.Attributes", withKey(v.Attributes, names.AttrService, v.Service))
 		if err != nil {
 			return c, err
@@ -232,6 +236,12 @@ func compile(r *Rule, prefix names.Prefix) (compiled, error) {
 		if v.Window > 0 {
 			c.kind = kindIncrease
 		}
+	case BurnRate:
+		spec, err := compileBurn(r.Name, v, prefix)
+		if err != nil {
+			return c, err
+		}
+		c = compiled{kind: kindBurn, op: OpGreater, burn: spec}
 	default:
 		return c, invalid(r.Name, "Condition", "unknown condition type %T", cond)
 	}

@@ -3,6 +3,7 @@ package alerting
 import (
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/listsync/otelmon/internal/names"
@@ -13,7 +14,7 @@ import (
 // raises one alert per series on which its condition holds.
 //
 // The set of conditions is sealed: ConsecutiveFailures, SlowOperation,
-// RateAbove, ServiceDown, CircuitOpen and Threshold. The engine must be
+// RateAbove, ServiceDown, CircuitOpen, Threshold and BurnRate. The engine must be
 // able to index a condition on its metric snapshot, validate it before it
 // runs, and translate it to PromQL (see PrometheusRules), which an arbitrary
 // callback would not allow. Threshold is the open end: it reads any
@@ -128,7 +129,33 @@ type Threshold struct {
 	Window time.Duration
 }
 
+// BurnRate holds for a series of an objective whose error budget burns
+// too fast: for one of Windows, the error ratio over both its long and its
+// short window exceeds the window's Factor times the objective's error
+// budget (1 - Target), as the Workbook's multiwindow, multi-burn-rate
+// alerts do. Its alerts are labelled slo (the objective's name) and the
+// objective's By attribute; their value is the burn rate over the long
+// window of the first pair that holds.
+//
+// Windows are read from the process's own history: a window longer than
+// the history uses what there is (the error ratio since the series was
+// first read, or since its counters started when that is within the
+// window), as Prometheus' rate() does with the samples it has. The history
+// of each series is kept per window at a resolution of a hundredth of the
+// window (never finer than the evaluation interval), in a fixed number of
+// slots, so memory is bounded whatever the windows: see docs/slos.md.
+type BurnRate struct {
+	// Objectives are the objectives watched, each with its own series,
+	// budget and alerts. Required; their names are unique.
+	Objectives []Objective
+	// Windows are the pairs of windows and their burn rates; any pair
+	// that holds raises the alert. Required; PageWindows and TicketWindows
+	// are the Workbook's.
+	Windows []BurnWindow
+}
+
 var (
+	_ Condition = BurnRate{}
 	_ Condition = ConsecutiveFailures{}
 	_ Condition = SlowOperation{}
 	_ Condition = RateAbove{}
@@ -144,6 +171,20 @@ func (RateAbove) isCondition()           {}
 func (ServiceDown) isCondition()         {}
 func (CircuitOpen) isCondition()         {}
 func (Threshold) isCondition()           {}
+func (BurnRate) isCondition()            {}
+
+// String describes the condition, e.g. `burn rate of sync_success > 14.4 over 1h and 5m, or > 6 over 6h and 30m`.
+func (c BurnRate) String() string {
+	objs := make([]string, len(c.Objectives))
+	for i, o := range c.Objectives {
+		objs[i] = o.Name
+	}
+	pairs := make([]string, len(c.Windows))
+	for i, w := range c.Windows {
+		pairs[i] = fmt.Sprintf("> %s over %s and %s", promNumber(w.Factor), promDuration(w.Long), promDuration(w.Short))
+	}
+	return "burn rate of " + strings.Join(objs, ", ") + " " + strings.Join(pairs, ", or ")
+}
 
 // String describes the condition, e.g. `consecutive_failures{source="imdb"} >= 3`.
 func (c ConsecutiveFailures) String() string {

@@ -103,6 +103,7 @@ func New(cfg Config, opts ...Option) (*Engine, error) {
 		eval: &evaluation{
 			reader: o.reader, grace: cfg.RestoreGrace, log: o.logger,
 			store: newSeriesStore(cfg.EvaluationInterval),
+			slos:  newSLOStore(cfg.EvaluationInterval),
 		},
 		sched: newSchedule(cfg.EvaluationInterval, o.clock),
 	}

@@ -23,6 +23,7 @@ type evaluation struct {
 
 	rm         metricdata.ResourceMetrics // the collection, reused
 	store      *seriesStore
+	slos       *sloStore
 	seq        uint64    // evaluations so far
 	graceUntil time.Time // end of RestoreGrace, set by the first evaluation
 }
@@ -48,6 +49,7 @@ func (ev *evaluation) run(ctx context.Context, l *ledger) error {
 		ev.graceUntil = p.now.Add(ev.grace)
 	}
 	ev.store.ingest(&ev.rm, l.rules, p.seq, p.now, p)
+	ev.slos.ingest(&ev.rm, l.rules, p.now, p)
 	ev.sweep(p, l.rules)
 	ev.store.forget(l.rules, p.now)
 	errs = append(errs, ev.ruleErrors(p, l.rules)...)

@@ -152,16 +152,37 @@ var _ observer = (*evalPass)(nil)
 
 func (p *evalPass) observe(s *seriesEntry, b *binding, v float64) {
 	x, verdict := b.read(s, v, p.now.UnixNano())
+	var traces []string
 	if verdict == verdictHold {
-		rec := p.alerts.record(b.id, b.re.rule.Name)
+		traces = b.traceIDs(s)
+	}
+	p.judgeWith(b.re, b.id, s, nil, x, verdict, traces)
+}
+
+var _ burnObserver = (*evalPass)(nil)
+
+// judge is observe for a reading whose verdict is made (the SLO store's).
+func (p *evalPass) judge(re *ruleEntry, id string, labels map[string]string, x float64, verdict verdictKind) {
+	p.judgeWith(re, id, nil, labels, x, verdict, nil)
+}
+
+// judgeWith steps the alert id of re with a reading x and its verdict. The
+// alert's labels are those of the series s or, without one, labels; a
+// series' are worked out only when the condition holds.
+func (p *evalPass) judgeWith(re *ruleEntry, id string, s *seriesEntry, labels map[string]string, x float64, verdict verdictKind, traces []string) {
+	if verdict == verdictHold {
+		rec := p.alerts.record(id, re.rule.Name)
 		rec.touched, rec.restored = p.seq, false
-		p.apply(rec, b.re, observation{kind: obsHold, value: x, labels: s.labelMap(), traces: b.traceIDs(s)})
+		if s != nil {
+			labels = s.labelMap()
+		}
+		p.apply(rec, re, observation{kind: obsHold, value: x, labels: labels, traces: traces})
 		return
 	}
-	if b.re.active == 0 {
+	if re.active == 0 {
 		return
 	}
-	rec := p.alerts.all[b.id]
+	rec := p.alerts.all[id]
 	if rec == nil || rec.st.a.State == Resolved {
 		return
 	}
@@ -173,7 +194,7 @@ func (p *evalPass) observe(s *seriesEntry, b *binding, v float64) {
 	if kind == obsClear || rec.st.a.State != Firing {
 		rec.restored = false // a reading that clears it
 	}
-	p.apply(rec, b.re, observation{kind: kind, value: x})
+	p.apply(rec, re, observation{kind: kind, value: x})
 }
 
 func (p *evalPass) fail(re *ruleEntry, err error) {

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"maps"
-	"math"
 	"regexp"
 	"slices"
 	"strconv"
@@ -83,6 +82,8 @@ func PrometheusRulesWithNamespace(namespace, subsystem string, rules []Rule) ([]
 		group = "otelmon_alerts"
 	}
 	list := &yaml.Node{Kind: yaml.SequenceNode}
+	slos := &sloTwins{windows: map[string][]time.Duration{}}
+	var sloAlerts []*yaml.Node
 	var errs []error
 	for i := range rules {
 		r := rules[i].clone()
@@ -90,11 +91,20 @@ func PrometheusRulesWithNamespace(namespace, subsystem string, rules []Rule) ([]
 			continue
 		}
 		n, err := promRule(&r, prefix)
+		if err == nil {
+			if c, _ := r.validate(prefix); c.burn != nil {
+				sloAlerts = append(sloAlerts, n)
+				err = slos.add(&r, c.burn)
+				n = nil
+			}
+		}
 		if err != nil {
 			errs = append(errs, err)
 			continue
 		}
-		list.Content = append(list.Content, n)
+		if n != nil {
+			list.Content = append(list.Content, n)
+		}
 	}
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
@@ -102,11 +112,16 @@ func PrometheusRulesWithNamespace(namespace, subsystem string, rules []Rule) ([]
 	if len(list.Content) == 0 {
 		list.Style = yaml.FlowStyle // rules: []
 	}
-	doc := yamlMap(
-		"groups", &yaml.Node{Kind: yaml.SequenceNode, Content: []*yaml.Node{
-			yamlMap("name", yamlString(group), "rules", list),
-		}},
-	)
+	groups := &yaml.Node{Kind: yaml.SequenceNode, Content: []*yaml.Node{
+		yamlMap("name", yamlString(group), "rules", list),
+	}}
+	if len(sloAlerts) > 0 {
+		// The objectives' recordings and their alerts, last, in one group:
+		// see promslo.go.
+		groups.Content = append(groups.Content, yamlMap("name", yamlString(strings.TrimSuffix(group, "alerts")+"slos"),
+			"rules", &yaml.Node{Kind: yaml.SequenceNode, Content: append(slos.recordings(), sloAlerts...)}))
+	}
+	doc := yamlMap("groups", groups)
 	doc.HeadComment = "Prometheus twins of otelmon's in-process alert rules."
 	var b bytes.Buffer
 	enc := yaml.NewEncoder(&b)
@@ -213,12 +228,8 @@ func promExpr(r *Rule, c *compiled) (expr, summary string) {
 		return sel + " >= " + thr, "{{ $value }} consecutive sync failures for {{ $labels.source }}"
 	case SlowOperation:
 		w := promDuration(c.window)
-		le := regexp.QuoteMeta(promNumber(c.bound))
-		if c.bound == math.Trunc(c.bound) {
-			le += `(\.0)?`
-		}
 		count := promSelector(c.metric+"_count", c.matchers, "")
-		bucket := promSelector(c.metric+"_bucket", c.matchers, "le=~`"+le+"`")
+		bucket := promSelector(c.metric+"_bucket", c.matchers, leMatcher(c.bound))
 		above := promCounter{
 			at: func(off string) string {
 				return fmt.Sprintf("(%s%s - ignoring(le) %s%s)", count, off, bucket, off)
@@ -252,6 +263,8 @@ func promExpr(r *Rule, c *compiled) (expr, summary string) {
 		}
 		return fmt.Sprintf("%s %s %s", reading, c.op, thr),
 			fmt.Sprintf("%s is {{ $value }} (%s %s)", promMetricName(c.metric), c.op, thr)
+	case BurnRate:
+		return burnExpr(c.burn), "Error budget of {{ $labels.slo }} burns too fast{{ with $labels.source }} for source {{ . }}{{ end }}{{ with $labels.service }} for service {{ . }}{{ end }}"
 	}
 	return "", ""
 }

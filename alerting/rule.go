@@ -2,6 +2,7 @@ package alerting
 
 import (
 	"maps"
+	"slices"
 	"strings"
 	"time"
 	"unicode"
@@ -103,6 +104,10 @@ func (r Rule) clone() Rule {
 			c = v
 		case Threshold:
 			v.Attributes = maps.Clone(v.Attributes)
+			c = v
+		case BurnRate:
+			v.Objectives = cloneObjectives(v.Objectives)
+			v.Windows = slices.Clone(v.Windows)
 			c = v
 		}
 		r.Condition = c

@@ -142,8 +142,8 @@ func (rs *ruleSet) reindex() {
 	idx := map[string]*ruleIndex{}
 	for i, re := range rs.order {
 		re.order = i
-		if re.rule.Disabled {
-			continue
+		if re.rule.Disabled || re.c.kind == kindBurn {
+			continue // BurnRate rules read their instruments through the SLO store
 		}
 		ix := idx[re.c.metric]
 		if ix == nil {

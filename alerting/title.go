@@ -2,6 +2,7 @@ package alerting
 
 import (
 	"fmt"
+	"maps"
 	"math"
 	"strconv"
 
@@ -46,6 +47,11 @@ func title(r *Rule, c *compiled, labels map[string]string, v float64) string {
 			reading = fmt.Sprintf("increase(%s[%s])", reading, promDuration(c.window))
 		}
 		return fmt.Sprintf("%s is %s (%s %g)%s", reading, val, c.op, c.threshold, forLabels(labels))
+	case BurnRate:
+		series := maps.Clone(labels)
+		delete(series, "slo")
+		return fmt.Sprintf("Error budget of %s%s burns %s× as fast as the objective allows",
+			labels["slo"], forLabels(series), strconv.FormatFloat(v, 'g', 3, 64))
 	}
 	return r.Name
 }

@@ -167,6 +167,10 @@ func scenarioValues() map[string]valuesCheck {
 		// may be NaN, with no request in the window.
 		normalizeExpr(`histogram_quantile(0.95, rate(radarr_list_sync_api_request_duration_seconds_bucket[5m]))`): eachOf("service",
 			healthyAnd(anyValue, within(0, slowLatency))),
+		// Every sync of imdb fails: its budget is spent a hundred times
+		// over (1 - 1/0.01); the others have spent none.
+		normalizeExpr(`1 - (increase(radarr_list_sync_sync_operations_failed_total[30d]) / increase(radarr_list_sync_sync_operations_total[30d])) / (1 - 0.99)`): eachOf("source",
+			healthyAnd(within(-99.0001, -98.9999), is(1))),
 	}
 	for _, q := range e2etest.GuideQueries() {
 		want[normalizeExpr(q.Expr)] = byName[q.Name]

@@ -80,3 +80,9 @@ const Default Prefix = DefaultNamespace + "_" + DefaultSubsystem + "_"
 
 // Name returns the full metric name for suffix.
 func (p Prefix) Name(suffix string) string { return string(p) + suffix }
+
+// APIRequestErrorsTotal is the suffix of the counter of the requests of
+// api_requests_total that were answered with a 5xx status, failed in
+// transport or timed out, per service: the errors of the API availability
+// objective (alerting.APIAvailabilityObjective).
+const APIRequestErrorsTotal = "api_request_errors_total"
