@@ -44,6 +44,13 @@ func (m *Monitor) setupAlerts(o options) error {
 			}
 		}
 	}
+	if objs := m.cfg.objectives(); len(objs) > 0 {
+		for _, r := range alerting.SLORules(objs...) {
+			if err := m.alerts.AddRule(r); err != nil && !errors.Is(err, alerting.ErrDuplicateRule) {
+				return fmt.Errorf("otelmon: objective alert rule: %w", err)
+			}
+		}
+	}
 	for _, n := range o.notifiers {
 		if err := m.alerts.AddNotifier(n); err != nil {
 			return fmt.Errorf("otelmon: notifier: %w", err)

@@ -51,7 +51,7 @@ func TestBreakerOpenTriggersEvaluation(t *testing.T) {
 func TestDefaultAlertsFireAndResolve(t *testing.T) {
 	var ok atomic.Bool
 	srv := flakyServer(t, &ok)
-	m, _ := newTestMonitor(t, DefaultConfig(), WithHealthCheckURLs(map[string]string{"imdb": srv.URL, "tmdb": "", "trakt": ""}))
+	m, _ := newTestMonitor(t, noSLOs(DefaultConfig()), WithHealthCheckURLs(map[string]string{"imdb": srv.URL, "tmdb": "", "trakt": ""}))
 	ctx := context.Background()
 	if err := m.SetupDefaultHealthCheckers(ctx); err != nil {
 		t.Fatal(err)

@@ -72,6 +72,14 @@ type Config struct {
 	// (4 KiB), matchers (32), regular expressions (1 KiB each, 48 KiB of
 	// memory compiled). Zero fields mean the defaults.
 	Silences alerting.SilenceConfig
+	// SLOs configures the service level objectives and their error
+	// budgets, watched by the alert rules slo_burn_rate_page and
+	// slo_burn_rate_ticket. Zero fields mean the defaults: 99 % of each
+	// source's syncs succeed over 30 days; the API objectives are off.
+	SLOs SLOConfig
+	// DisableDefaultSLOs leaves out the sync success objective (and with
+	// no API objective, the burn-rate rules). Default false.
+	DisableDefaultSLOs bool
 	// MaintenanceWindows mute the alerts they select at recurring times,
 	// with Alertmanager's time_intervals semantics, e.g. plex every day
 	// 03:00–03:15 Europe/Berlin (see alerting.MaintenanceWindow). An alert
@@ -100,8 +108,8 @@ type MetricsConfig struct {
 // default spelled out: namespace "radarr", subsystem "list_sync", timing
 // histograms on, default alerts on, alert evaluation every 60 s, resolved
 // alerts kept 30 days, healthcheck.DefaultConfig, at most 64 circuit
-// breakers. New treats Config{} the
-// same way.
+// breakers, the sync success objective (99 % over 30 days). New treats
+// Config{} the same way.
 func DefaultConfig() Config {
 	return Config{
 		Metrics: MetricsConfig{
@@ -113,6 +121,13 @@ func DefaultConfig() Config {
 		MaxCircuitBreakers:      breaker.DefaultMaxBreakers,
 		AlertEvaluationInterval: DefaultAlertEvaluationInterval,
 		AlertRetention:          DefaultAlertRetention,
+		SLOs: SLOConfig{
+			Period:                alerting.DefaultSLOPeriod,
+			SyncSuccessTarget:     alerting.DefaultSyncSuccessTarget,
+			APIAvailabilityTarget: alerting.DefaultAPIAvailabilityTarget,
+			APILatencyTarget:      alerting.DefaultAPILatencyTarget,
+			APILatencyThreshold:   alerting.DefaultAPILatencyThreshold,
+		},
 	}
 }
 
@@ -205,6 +220,10 @@ func (c Config) withDefaults() (Config, error) {
 		errs = append(errs, &ConfigError{Field: "MaintenanceWindows", Err: err})
 	}
 	c.MaintenanceWindows = slices.Clone(c.MaintenanceWindows)
+	var err error
+	if c.SLOs, err = c.SLOs.withDefaults(!c.Metrics.DisableTimingHistograms); err != nil {
+		errs = append(errs, err)
+	}
 	// The Monitor reads the maps for its life: a host that changes or
 	// reuses its own must not race with it.
 	c.CircuitBreakers, c.RateLimits = maps.Clone(c.CircuitBreakers), maps.Clone(c.RateLimits)

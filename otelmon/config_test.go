@@ -50,11 +50,11 @@ func TestConfigZeroValuesAreDefaults(t *testing.T) {
 			for _, r := range m.Alerts().Rules() {
 				rules = append(rules, r.Name)
 			}
-			for _, r := range alerting.DefaultRules() {
+			for _, r := range append(alerting.DefaultRules(), alerting.SLORules()...) {
 				defaults = append(defaults, r.Name)
 			}
 			if len(defaults) == 0 || !slices.Equal(rules, defaults) {
-				t.Errorf("rules %v, want the default rules %v", rules, defaults)
+				t.Errorf("rules %v, want the default rules and the burn-rate rules %v", rules, defaults)
 			}
 
 			srv := statusServer(t)
@@ -74,9 +74,9 @@ func TestConfigZeroValuesAreDefaults(t *testing.T) {
 }
 
 func TestConfigOptOuts(t *testing.T) {
-	m, _ := newTestMonitor(t, Config{DisableDefaultAlerts: true, Metrics: MetricsConfig{DisableTimingHistograms: true}})
+	m, _ := newTestMonitor(t, Config{DisableDefaultAlerts: true, DisableDefaultSLOs: true, Metrics: MetricsConfig{DisableTimingHistograms: true}})
 	if r := m.Alerts().Rules(); len(r) != 0 {
-		t.Errorf("DisableDefaultAlerts: %d rules", len(r))
+		t.Errorf("DisableDefaultAlerts and DisableDefaultSLOs: %d rules", len(r))
 	}
 	srv := statusServer(t)
 	recordSample(m)
@@ -107,6 +107,17 @@ func TestConfigErrors(t *testing.T) {
 		{"negative max pause", func(c *Config) {
 			c.RateLimits = map[string]RateLimit{"trakt": {MaxPause: -time.Second}}
 		}, "RateLimits[trakt].MaxPause", nil},
+		{"target above 1", func(c *Config) { c.SLOs.SyncSuccessTarget = 1.5 }, "SLOs.SyncSuccessTarget", nil},
+		{"target 1", func(c *Config) { c.SLOs.APIAvailabilityTarget = 1 }, "SLOs.APIAvailabilityTarget", nil},
+		// 14.4 × a 10 % budget is more than every sync failing.
+		{"budget too large to page", func(c *Config) { c.SLOs.SyncSuccessTarget = 0.9 }, "SLOs.SyncSuccessTarget", nil},
+		{"negative period", func(c *Config) { c.SLOs.Period = -time.Hour }, "SLOs.Period", nil},
+		{"latency threshold off the buckets", func(c *Config) {
+			c.SLOs.APILatency, c.SLOs.APILatencyThreshold = true, 300*time.Millisecond
+		}, "SLOs.APILatencyThreshold", nil},
+		{"latency without histograms", func(c *Config) {
+			c.SLOs.APILatency, c.Metrics.DisableTimingHistograms = true, true
+		}, "SLOs.APILatency", nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			cfg := DefaultConfig()

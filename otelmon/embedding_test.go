@@ -51,8 +51,8 @@ func TestEmbedding(t *testing.T) {
 	if eng == nil {
 		t.Fatal("Alerts() is nil on a host's provider")
 	}
-	if got, want := len(eng.Rules()), len(alerting.DefaultRules()); got != want {
-		t.Fatalf("%d rules on the host's engine, want the %d default ones", got, want)
+	if got, want := len(eng.Rules()), len(alerting.DefaultRules())+len(alerting.SLORules()); got != want {
+		t.Fatalf("%d rules on the host's engine, want the %d default and burn-rate ones", got, want)
 	}
 	queue, err := mp.Meter("host").Int64UpDownCounter("host_queue_depth")
 	if err != nil {

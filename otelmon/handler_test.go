@@ -36,7 +36,7 @@ func apiMonitor(t *testing.T, opts ...Option) (*Monitor, *httptest.Server, *atom
 	opts = append([]Option{WithAPIKey(testKey), WithHealthCheckURLs(map[string]string{
 		"imdb": imdb.URL + "/health?api_key=SECRET", "tmdb": tmdb.URL, "trakt": "",
 	})}, opts...)
-	m, _ := newTestMonitor(t, DefaultConfig(), opts...)
+	m, _ := newTestMonitor(t, noSLOs(DefaultConfig()), opts...)
 	if err := m.SetupDefaultHealthCheckers(context.Background()); err != nil {
 		t.Fatal(err)
 	}

@@ -83,7 +83,7 @@ var nan = math.NaN()
 // and its API.
 func historyMonitor(t *testing.T) (*Monitor, *clock.Fake, *httptest.Server) {
 	t.Helper()
-	m, clk := newTestMonitor(t, DefaultConfig(), WithAPIKey(testKey))
+	m, clk := newTestMonitor(t, noSLOs(DefaultConfig()), WithAPIKey(testKey))
 	step := 5 * time.Minute // the history's coarse buckets, those of the 24h range
 	clk.Advance(clk.Now().Truncate(step).Add(step).Sub(clk.Now()))
 	srv := httptest.NewServer(m.Handler())

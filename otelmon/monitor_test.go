@@ -19,6 +19,14 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 // newTestMonitor returns a Monitor on its own Prometheus exporter and a
 // fake clock, shut down when the test ends.
+// noSLOs returns cfg without objectives: for tests that count the alerts
+// of the threshold rules, which failures would otherwise join with
+// burn-rate alerts (those have tests of their own, slo_test.go).
+func noSLOs(cfg Config) Config {
+	cfg.DisableDefaultSLOs = true
+	return cfg
+}
+
 func newTestMonitor(t testing.TB, cfg Config, opts ...Option) (*Monitor, *clock.Fake) {
 	t.Helper()
 	t.Setenv("OTEL_METRICS_EXPORTER", "")

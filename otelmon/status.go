@@ -33,6 +33,9 @@ type Status struct {
 	// "lastSuccessfulSync" (see Status.LastSuccessfulSync), made from Syncs
 	// when encoded.
 	Syncs []SyncStatus `json:"syncs"`
+	// SLOs is the error budget of every objective (Config.SLOs), per
+	// source or service, as of the last alert evaluation.
+	SLOs []SLOStatus `json:"slos"`
 	// StartedAt is when the Monitor was created (New); UptimeSeconds counts
 	// from then.
 	StartedAt     time.Time `json:"startedAt"`
@@ -160,6 +163,7 @@ func (m *Monitor) Status() Status {
 		UnguardedServices: m.clients.Unguarded(),
 		RateLimits:        rateLimitStatuses(m.clients, m.hist, now),
 		Syncs:             m.sync.syncStatuses(),
+		SLOs:              sloStatuses(m.alerts.SLOs()),
 		StartedAt:         m.life.startAt.UTC(),
 		UptimeSeconds:     now.Sub(m.life.startAt).Seconds(),
 		TraceURLTemplate:  m.tracing.urlTemplate,

@@ -264,7 +264,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
 
 	cfg := otelmon.DefaultConfig()
-	cfg.DisableDefaultAlerts = true // only the custom rule speaks here
+	// Only the custom rule speaks here: no default rule, no objective.
+	cfg.DisableDefaultAlerts, cfg.DisableDefaultSLOs = true, true
 	mon, err := otelmon.New(cfg, otelmon.WithNotifiers(handler), otelmon.WithLogger(logger))
 	if err != nil {
 		return err

@@ -1,6 +1,8 @@
 package clientstack
 
 import (
+	"context"
+	"errors"
 	"net/http"
 	"slices"
 	"sync"
@@ -93,8 +95,10 @@ func (s *Stack) instrumented(series *Series, base http.RoundTripper) http.RoundT
 	return &countingTransport{series: series, next: otelhttp.NewTransport(base, opts...)}
 }
 
-// countingTransport counts a service's requests and labels them for
-// otelhttp, which times them.
+// countingTransport counts a service's requests, its 429s and its errors
+// (a 5xx, a transport error or a timeout: what the availability objective
+// counts against the service), and labels them for otelhttp, which times
+// them.
 type countingTransport struct {
 	series *Series
 	next   http.RoundTripper // otelhttp's transport
@@ -104,8 +108,16 @@ func (t *countingTransport) RoundTrip(req *http.Request) (*http.Response, error)
 	t.series.requests.Add(1)
 	ctx := otelhttp.ContextWithClientLabeler(req.Context(), t.series.labeler)
 	resp, err := t.next.RoundTrip(req.WithContext(ctx))
-	if err == nil && resp.StatusCode == http.StatusTooManyRequests {
+	switch {
+	case err != nil:
+		// A timeout is the service's failure; a caller that gave up is not.
+		if !errors.Is(req.Context().Err(), context.Canceled) {
+			t.series.failed.Add(1)
+		}
+	case resp.StatusCode == http.StatusTooManyRequests:
 		t.series.rateLimited.Add(1)
+	case resp.StatusCode >= 500:
+		t.series.failed.Add(1)
 	}
 	return resp, err
 }

@@ -46,13 +46,16 @@ func (s *Stack) registerAPI(meter metric.Meter, prefix names.Prefix) error {
 		metric.WithUnit("s"))
 	remaining, err5 := meter.Int64ObservableGauge(prefix.Name(apiRateLimitRemaining),
 		metric.WithDescription("Requests the service last announced it still accepts in its current window, per service; absent until it announces a budget."))
-	if err := errors.Join(err1, err2, err3, err4, err5); err != nil {
+	failed, err6 := meter.Int64ObservableCounter(prefix.Name(names.APIRequestErrorsTotal),
+		metric.WithDescription("Requests that failed: answered 5xx, or not answered (a transport error or a timeout), per service."))
+	if err := errors.Join(err1, err2, err3, err4, err5, err6); err != nil {
 		return fmt.Errorf("otelmon: API instruments: %w", err)
 	}
 	reg, err := meter.RegisterCallback(func(_ context.Context, o metric.Observer) error {
 		s.services.Each(func(se *Series) {
 			o.ObserveInt64(requests, int64(se.requests.Load()), se.obs...)
 			o.ObserveInt64(limited, int64(se.rateLimited.Load()), se.obs...)
+			o.ObserveInt64(failed, int64(se.failed.Load()), se.obs...)
 		})
 		// Pacing is per service: services that share a label (past the
 		// cardinality limit) add up their waits; a budget is only shown
@@ -85,7 +88,7 @@ func (s *Stack) registerAPI(meter metric.Meter, prefix names.Prefix) error {
 			}
 		}
 		return nil
-	}, requests, limited, retries, waited, remaining)
+	}, requests, limited, retries, waited, remaining, failed)
 	if err != nil {
 		return fmt.Errorf("otelmon: register API callback: %w", err)
 	}

@@ -18,6 +18,7 @@ type Series struct {
 	labeler *otelhttp.Labeler // adds service=<name> to otelhttp's duration
 
 	requests, rateLimited atomic.Uint64
+	failed                atomic.Uint64 // 5xx, transport errors and timeouts
 	retries               atomic.Uint64 // attempts after the first
 
 	probes probeSeries // health checks, apart from the API's requests

@@ -49,13 +49,17 @@ func newTestStack(tb testing.TB, mp metric.MeterProvider) *Stack {
 // most.
 var paceless = pacer.Config{MaxWait: time.Minute}
 
-// An API request is counted in the API's series; a probe of the same
+// An API request is counted in the API's series, a 5xx among its errors; a
+// probe of the same
 // service in the probes' only; a service past the breakers' bound runs
 // unguarded, and is listed once.
 func TestStackCountsAPIAndProbesApart(t *testing.T) {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path == "/down" {
+		switch r.URL.Path {
+		case "/down":
 			w.WriteHeader(http.StatusServiceUnavailable)
+		case "/fail":
+			w.WriteHeader(http.StatusInternalServerError)
 		}
 	}))
 	defer srv.Close()
@@ -71,6 +75,7 @@ func TestStackCountsAPIAndProbesApart(t *testing.T) {
 		resp.Body.Close()
 	}
 	get(s.Transport("imdb", nil), "/")
+	get(s.Transport("imdb", nil), "/fail") // not retried: a 500 is no throttling
 	get(s.ProbeTransport("imdb", nil, nil), "/down")
 	get(s.ProbeTransport("imdb", nil, []int{http.StatusServiceUnavailable}), "/down")
 	get(s.Transport("tmdb", nil), "/") // the one breaker is imdb's
@@ -92,7 +97,9 @@ func TestStackCountsAPIAndProbesApart(t *testing.T) {
 		}
 	}
 	want := map[string]int64{
-		names.Default.Name(names.APIRequestsTotal) + " imdb ":      1,
+		names.Default.Name(names.APIRequestsTotal) + " imdb ":      2,
+		names.Default.Name(names.APIRequestErrorsTotal) + " imdb ": 1,
+		names.Default.Name(names.APIRequestErrorsTotal) + " tmdb ": 0,
 		names.Default.Name(names.APIRequestsTotal) + " tmdb ":      1,
 		names.Default.Name(healthChecksTotal) + " imdb failure":    1,
 		names.Default.Name(healthChecksTotal) + " imdb success":    1,
