@@ -99,7 +99,7 @@ func TestSilenceEndToEnd(t *testing.T) {
 		Labels     map[string]string `json:"labels"`
 		SilencedBy []string          `json:"silencedBy"`
 	}
-	imdbRules := []string{"circuit_breaker_open", "consecutive_sync_failures", "service_down"}
+	imdbRules := []string{"circuit_breaker_open", "consecutive_sync_failures", "service_down", "slo_burn_rate_page", "slo_burn_rate_ticket"}
 	poll(t, 60*time.Second, "imdb alerts firing and silenced", func() error {
 		var alerts []alertJSON
 		apiCall(t, "GET", api+"/alerts?state=firing", key, "", http.StatusOK, &alerts)

@@ -116,7 +116,10 @@ func newWorkload(t *testing.T, rules []alerting.Rule) *workload {
 	w := &workload{t: t, up: newUpstreams(t), clients: map[string]*http.Client{}}
 	logs := &syncbuf.Buffer{}
 	cfg := otelmon.Config{
+		// The test adds the rules it compares; the burn-rate rules' twins
+		// are checked by promtool test rules (alerting/testdata).
 		DisableDefaultAlerts:    true,
+		DisableDefaultSLOs:      true,
 		AlertEvaluationInterval: interval,
 		// Health checks run when the script asks only, and one answer
 		// decides.
