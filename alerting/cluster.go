@@ -333,6 +333,7 @@ func (c *clusterSilences) create(l *ledger, s Silence) (Silence, error) {
 		return err
 	})
 	if err != nil {
+		c.logUnavailable("created", err)
 		return Silence{}, err
 	}
 	c.refreshAfterChange(l)
@@ -357,6 +358,7 @@ func (c *clusterSilences) expire(l *ledger, id string) (Silence, error) {
 		return cur, nil
 	}
 	if err := c.try(l, func(ctx context.Context, m silenceCluster) error { return m.ExpireSilence(ctx, id) }); err != nil {
+		c.logUnavailable("expired", err)
 		return Silence{}, err
 	}
 	c.refreshAfterChange(l)
@@ -366,6 +368,14 @@ func (c *clusterSilences) expire(l *ledger, id string) (Silence, error) {
 	// Expired in the cluster, not yet in the list.
 	cur.ID, cur.EndsAt, cur.UpdatedAt, cur.Status = id, now, now, SilenceStatus{State: SilenceExpired}
 	return cur, nil
+}
+
+// logUnavailable logs why a change was not made when no member answered:
+// the caller's error says only that.
+func (c *clusterSilences) logUnavailable(what string, err error) {
+	if errors.Is(err, ErrSilencesUnavailable) {
+		c.log.Warn("alerting: silence not "+what+": no member of the Alertmanager cluster answered", slog.Any("error", err))
+	}
 }
 
 // get returns the silence id of the list with its state now.

@@ -59,7 +59,8 @@ func New(baseURL string, opts ...Option) (*Notifier, error) {
 		u = u.JoinPath(alertsPath)
 	}
 	base := *u
-	base.Path = strings.TrimSuffix(strings.TrimSuffix(u.Path, "/"), alertsPath)
+	// JoinPath leaves an empty path relative: "api/v2/alerts".
+	base.Path = strings.TrimSuffix(strings.TrimSuffix(u.Path, "/"), alertsPath[1:])
 	base.RawPath = ""
 	return &Notifier{
 		base:         &base,
