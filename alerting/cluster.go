@@ -21,9 +21,13 @@ import (
 // The cluster replicates them to every member by gossip, so a silence made
 // through one process mutes the alerts of every process that sends to the
 // cluster: Alertmanager mutes what it notifies itself, and each engine
-// mutes its other notifiers (webhook, chats, custom ones) by the active
-// silences it fetched, matched against the labels Alertmanager gets for
-// the alert, instance and job included. The list is fetched every
+// mutes its notifiers (webhook, chats, custom ones) by the active silences
+// it fetched, matched against the labels Alertmanager gets for the alert,
+// instance and job included. The mute pass treats them as it treats
+// in-process silences, so the Alertmanager members too hear nothing new
+// of a muted alert but the resends of one they knew firing (Alertmanager
+// then lists it silenced); an alert that starts firing under a silence
+// reaches every notifier once the silence ends. The list is fetched every
 // SilenceConfig.Refresh, and at once after each change made here; when no
 // member answers, the last list fetched keeps muting (each silence until
 // its end) and SilenceSource says since when it is stale.
