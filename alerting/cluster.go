@@ -198,19 +198,12 @@ func (c *clusterSilences) try(l *ledger, f func(context.Context, silenceCluster)
 }
 
 // answered reports whether err is a member's answer, which the next
-// member would give too: a silence refused or unknown, or a status that
-// is neither 429 nor 5xx. Anything else (no connection, a timeout, a 5xx,
-// an answer that does not read) is a member that did not answer.
+// member would give too: a silence it refused, or one it does not know.
+// Anything else (no connection, a timeout, an error status, an answer
+// that does not read) is a member that did not answer, whatever stands in
+// front of it (a proxy's 404, a 401 for wrong credentials).
 func answered(err error) bool {
-	var se *StatusError
-	switch {
-	case errors.Is(err, ErrInvalidSilence), errors.Is(err, ErrSilenceTooLarge), errors.Is(err, ErrSilenceNotFound):
-		return true
-	case errors.As(err, &se):
-		retry, _ := Retryable(se)
-		return !retry
-	}
-	return false
+	return errors.Is(err, ErrInvalidSilence) || errors.Is(err, ErrSilenceTooLarge) || errors.Is(err, ErrSilenceNotFound)
 }
 
 // fetch reads the list from the first member that answers, held to the
