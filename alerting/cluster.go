@@ -30,7 +30,7 @@ import (
 // reaches every notifier once the silence ends. The list is fetched every
 // SilenceConfig.Refresh, and at once after each change made here; when no
 // member answers, the last list fetched keeps muting (each silence until
-// its end) and SilenceSource says since when it is stale.
+// its end) and SilenceSourceOf says since when it is stale.
 
 // silenceCluster is what the engine needs of a notifier whose receiver
 // keeps silences for a cluster: alertmanager.Notifier implements it. The

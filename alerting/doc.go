@@ -83,7 +83,7 @@
 // and after each change, and matched against the labels Alertmanager gets
 // for an alert; so one silence mutes a whole fleet. When no member answers
 // a change fails with [ErrSilencesUnavailable], and the silences fetched
-// last keep muting until they end ([Engine.SilenceSource] says since when
+// last keep muting until they end ([SilenceSourceOf] says since when
 // the list is stale). See cluster.go.
 //
 // # State file

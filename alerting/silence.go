@@ -134,7 +134,7 @@ func (a *alertLabels) Get(name string) string {
 // the silence is created in the Alertmanager cluster, through the first
 // member that answers, and its ID is Alertmanager's: every process sending
 // to the cluster is muted by it (see cluster.go's documentation and
-// SilenceSource). It is checked here first as below (MaxSilences counting
+// SilenceSourceOf). It is checked here first as below (MaxSilences counting
 // the cluster's live silences as last fetched), and a silence Alertmanager
 // refuses is a *SilenceError wrapping ErrInvalidSilence. When no member
 // answers the error wraps ErrSilencesUnavailable and nothing was created.
@@ -256,7 +256,7 @@ func (e *Engine) SilenceAlert(id string, d time.Duration, by, comment string) (S
 // SilenceConfig.Retention after their end, and at most
 // SilenceConfig.MaxSilences of them) with their state now: active ones
 // first, then pending, then expired. With Alertmanager they are the
-// cluster's as last fetched (see SilenceSource), held to the same bounds.
+// cluster's as last fetched (see SilenceSourceOf), held to the same bounds.
 func (e *Engine) Silences() []Silence {
 	l := e.ledger
 	l.mu.Lock()
@@ -273,9 +273,11 @@ func (e *Engine) Silence(id string) (Silence, bool) {
 	return l.shownSilences().Get(id, e.clock.Now())
 }
 
-// SilenceSource says whether the silences are the Alertmanager cluster's
-// and, if so, when the list was last fetched and since when it is stale.
-func (e *Engine) SilenceSource() SilenceSource {
+// SilenceSourceOf says whether e's silences are the Alertmanager
+// cluster's and, if so, when the list was last fetched and since when it
+// is stale. It is a function, not a method, to keep the Engine's method
+// set within its bound: it only reads a part's status.
+func SilenceSourceOf(e *Engine) SilenceSource {
 	l := e.ledger
 	l.mu.Lock()
 	defer l.mu.Unlock()

@@ -132,10 +132,10 @@ func poll(t *testing.T, what string, cond func() bool) {
 // until the engine has fetched the list again.
 func (in *instance) refreshed(t *testing.T) {
 	t.Helper()
-	before := in.eng.SilenceSource()
+	before := alerting.SilenceSourceOf(in.eng)
 	in.clk.Advance(testRefresh)
 	poll(t, "a refresh", func() bool {
-		s := in.eng.SilenceSource()
+		s := alerting.SilenceSourceOf(in.eng)
 		return s.FetchedAt.After(before.FetchedAt) || s.StaleSince.After(before.StaleSince)
 	})
 }
@@ -152,7 +152,7 @@ func TestClusterSilencesAcrossInstances(t *testing.T) {
 	members := []string{cluster.member(t, 0), cluster.member(t, 1)}
 	a := startInstance(t, clk, "a", members, alerting.Config{})
 	b := startInstance(t, clk, "b", members, alerting.Config{})
-	if src := b.eng.SilenceSource(); !src.Alertmanager {
+	if src := alerting.SilenceSourceOf(b.eng); !src.Alertmanager {
 		t.Fatalf("SilenceSource = %+v with alertmanager notifiers", src)
 	}
 	alert := b.evaluate(t)
@@ -270,7 +270,7 @@ func TestClusterUnavailable(t *testing.T) {
 		t.Fatalf("expire with no member up: %v", err)
 	}
 	b.refreshed(t)
-	src := b.eng.SilenceSource()
+	src := alerting.SilenceSourceOf(b.eng)
 	if src.StaleSince.IsZero() || src.Error == "" || src.FetchedAt.After(src.StaleSince) {
 		t.Fatalf("source %+v: want stale since the failed fetch, with its error", src)
 	}
@@ -290,7 +290,7 @@ func TestClusterUnavailable(t *testing.T) {
 	// The cluster answers again: the list is fresh.
 	cluster.setDown(0, false)
 	b.refreshed(t)
-	if src := b.eng.SilenceSource(); !src.StaleSince.IsZero() || src.Error != "" {
+	if src := alerting.SilenceSourceOf(b.eng); !src.StaleSince.IsZero() || src.Error != "" {
 		t.Fatalf("source %+v after the cluster answered again", src)
 	}
 }
@@ -337,7 +337,7 @@ func TestClusterFetchBounds(t *testing.T) {
 		Matchers: []silence.MatcherJSON{eqJSON("a", "1"), eqJSON("b", "2"), eqJSON("c", "3")}})
 	cluster.mu.Unlock()
 	b.refreshed(t)
-	if src := b.eng.SilenceSource(); src.Ignored != 1 || !src.StaleSince.IsZero() {
+	if src := alerting.SilenceSourceOf(b.eng); src.Ignored != 1 || !src.StaleSince.IsZero() {
 		t.Fatalf("source %+v: want one silence ignored", src)
 	}
 	if n := len(b.eng.Silences()); n != 1 {
@@ -352,7 +352,7 @@ func TestClusterFetchBounds(t *testing.T) {
 	// Three live silences in the cluster, where two are the most here:
 	// the list is not taken, and the one kept goes on muting.
 	create(alerting.Matcher{Name: "service", Value: "tmdb"})
-	src := b.eng.SilenceSource()
+	src := alerting.SilenceSourceOf(b.eng)
 	if src.StaleSince.IsZero() || !strings.Contains(src.Error, "MaxSilences") || len(b.eng.Silences()) != 1 {
 		t.Fatalf("source %+v with %d silences listed: want the list kept, stale", src, len(b.eng.Silences()))
 	}

@@ -151,7 +151,7 @@ const (
 )
 
 func (a *api) serveSilences(w http.ResponseWriter, _ *http.Request) {
-	if src := a.cfg.Alerts.SilenceSource(); src.Alertmanager {
+	if src := alerting.SilenceSourceOf(a.cfg.Alerts); src.Alertmanager {
 		h := w.Header()
 		h.Set(headerSilencesSource, "alertmanager")
 		for name, t := range map[string]time.Time{headerSilencesFetchedAt: src.FetchedAt, headerSilencesStaleSince: src.StaleSince} {

@@ -58,7 +58,7 @@ func TestSilencesFromAnUnreachableCluster(t *testing.T) {
 	}
 	eng := newEngine(t, alerting.WithNotifier(am))
 	deadline := time.Now().Add(10 * time.Second)
-	for eng.SilenceSource().StaleSince.IsZero() {
+	for alerting.SilenceSourceOf(eng).StaleSince.IsZero() {
 		if time.Now().After(deadline) {
 			t.Fatal("the first fetch never failed")
 		}
