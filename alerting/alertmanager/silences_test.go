@@ -128,16 +128,20 @@ func poll(t *testing.T, what string, cond func() bool) {
 	}
 }
 
-// refreshed advances the fake clock by the refresh interval and waits
-// until the engine has fetched the list again.
-func (in *instance) refreshed(t *testing.T) {
+// refreshUntil advances the fake clock by the refresh interval until cond
+// holds, failing the test after a deadline: the refresh goroutine fetches
+// at each advance that finds it waiting, and one that finds it fetching
+// (at the start, or after an advance before) only moves the time on.
+func (in *instance) refreshUntil(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	before := alerting.SilenceSourceOf(in.eng)
-	in.clk.Advance(testRefresh)
-	poll(t, "a refresh", func() bool {
-		s := alerting.SilenceSourceOf(in.eng)
-		return s.FetchedAt.After(before.FetchedAt) || s.StaleSince.After(before.StaleSince)
-	})
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out refreshing: %s", what)
+		}
+		in.clk.Advance(testRefresh)
+		time.Sleep(10 * time.Millisecond)
+	}
 }
 
 func silencedBy(a alerting.Alert, id string) bool { return slices.Equal(a.SilencedBy, []string{id}) }
@@ -173,7 +177,7 @@ func TestClusterSilencesAcrossInstances(t *testing.T) {
 	if got, ok := a.eng.Silence(s.ID); !ok || got.ID != s.ID {
 		t.Fatalf("a lists %+v, %v right after creating it", got, ok)
 	}
-	b.refreshed(t)
+	b.refreshUntil(t, "b lists the silence", func() bool { _, ok := b.eng.Silence(s.ID); return ok })
 	if got, ok := b.eng.Silence(s.ID); !ok || got.Status.State != alerting.SilenceActive || got.Comment != "imdb maintenance" {
 		t.Fatalf("b lists %+v, %v", got, ok)
 	}
@@ -197,7 +201,10 @@ func TestClusterSilencesAcrossInstances(t *testing.T) {
 	if got, _ := b.eng.Alert(alert.ID); got.SilencedBy != nil {
 		t.Fatalf("b's alert still silenced by %v", got.SilencedBy)
 	}
-	a.refreshed(t)
+	a.refreshUntil(t, "a lists the silence expired", func() bool {
+		got, _ := a.eng.Silence(s.ID)
+		return got.Status.State == alerting.SilenceExpired
+	})
 	if got, ok := a.eng.Silence(s.ID); !ok || got.Status.State != alerting.SilenceExpired {
 		t.Fatalf("a lists %+v, %v after b expired it", got, ok)
 	}
@@ -230,7 +237,7 @@ func TestClusterSilenceAlertMutesTheFleet(t *testing.T) {
 	if want := []string{"alertname=service_down", "job=listsync", "service=imdb"}; !slices.Equal(names, want) {
 		t.Fatalf("matchers %q, want %q", names, want)
 	}
-	b.refreshed(t)
+	b.refreshUntil(t, "b's alert silenced", func() bool { got, _ := b.eng.Alert(alertB.ID); return silencedBy(got, s.ID) })
 	if got, _ := b.eng.Alert(alertB.ID); !silencedBy(got, s.ID) {
 		t.Fatalf("b's alert silenced by %v, want [%s]", got.SilencedBy, s.ID)
 	}
@@ -269,7 +276,7 @@ func TestClusterUnavailable(t *testing.T) {
 	if _, err := b.eng.ExpireSilence(s.ID); !errors.Is(err, alerting.ErrSilencesUnavailable) {
 		t.Fatalf("expire with no member up: %v", err)
 	}
-	b.refreshed(t)
+	b.refreshUntil(t, "the list stale", func() bool { return !alerting.SilenceSourceOf(b.eng).StaleSince.IsZero() })
 	src := alerting.SilenceSourceOf(b.eng)
 	if src.StaleSince.IsZero() || src.Error == "" || src.FetchedAt.After(src.StaleSince) {
 		t.Fatalf("source %+v: want stale since the failed fetch, with its error", src)
@@ -289,7 +296,7 @@ func TestClusterUnavailable(t *testing.T) {
 
 	// The cluster answers again: the list is fresh.
 	cluster.setDown(0, false)
-	b.refreshed(t)
+	b.refreshUntil(t, "the list fresh", func() bool { return alerting.SilenceSourceOf(b.eng).StaleSince.IsZero() })
 	if src := alerting.SilenceSourceOf(b.eng); !src.StaleSince.IsZero() || src.Error != "" {
 		t.Fatalf("source %+v after the cluster answered again", src)
 	}
@@ -336,7 +343,7 @@ func TestClusterFetchBounds(t *testing.T) {
 	cluster.silences = append(cluster.silences, gettableSilence{ID: "6a0b4a4e-0000-4000-8000-000000000001", EndsAt: now.Add(time.Hour), StartsAt: now,
 		Matchers: []silence.MatcherJSON{eqJSON("a", "1"), eqJSON("b", "2"), eqJSON("c", "3")}})
 	cluster.mu.Unlock()
-	b.refreshed(t)
+	b.refreshUntil(t, "the silence fetched and ignored", func() bool { return alerting.SilenceSourceOf(b.eng).Ignored == 1 })
 	if src := alerting.SilenceSourceOf(b.eng); src.Ignored != 1 || !src.StaleSince.IsZero() {
 		t.Fatalf("source %+v: want one silence ignored", src)
 	}
