@@ -126,7 +126,9 @@ func New(cfg Config, opts ...Option) (*Engine, error) {
 			persist.close()
 			return nil, err
 		}
+		l.mu.Lock()
 		l.cluster.add(l, n)
+		l.mu.Unlock()
 	}
 	l.alerts.recount()
 	return e, nil
