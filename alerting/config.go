@@ -35,6 +35,7 @@ const (
 	DefaultMaxSilenceMatchers    = silence.DefaultMaxMatchers
 	DefaultMaxSilenceRegexLength = silence.DefaultMaxRegexLength
 	DefaultMaxSilenceRegexMemory = silence.DefaultMaxRegexMemory
+	DefaultSilenceRefresh        = silence.DefaultRefresh
 )
 
 // Config holds the engine's settings. The zero value is valid: every field
@@ -131,6 +132,7 @@ func (c Config) withDefaults() (Config, error) {
 		orDefault("Silences.MaxMatchers", &c.Silences.MaxMatchers, DefaultMaxSilenceMatchers),
 		orDefault("Silences.MaxRegexLength", &c.Silences.MaxRegexLength, DefaultMaxSilenceRegexLength),
 		orDefault("Silences.MaxRegexMemory", &c.Silences.MaxRegexMemory, DefaultMaxSilenceRegexMemory),
+		orDefault("Silences.Refresh", &c.Silences.Refresh, DefaultSilenceRefresh),
 	}
 	if d.MaxBackoff < d.InitialBackoff {
 		if maxBackoffSet {

@@ -22,9 +22,9 @@ func TestNewRejectsInvalidConfig(t *testing.T) {
 		}}, []string{"Delivery.QueueSize", "Delivery.Timeout", "Delivery.MaxAttempts", "Delivery.InitialBackoff", "Delivery.MaxBackoff", "Delivery.MaxElapsed"}},
 		{"max backoff below initial backoff", Config{Delivery: DeliveryConfig{InitialBackoff: time.Minute, MaxBackoff: time.Second}}, []string{"Delivery.MaxBackoff"}},
 		{"negative silence bounds", Config{Silences: SilenceConfig{
-			MaxDuration: -1, MaxSilences: -1, Retention: -1, MaxSize: -1, MaxMatchers: -1, MaxRegexLength: -1, MaxRegexMemory: -1,
+			MaxDuration: -1, MaxSilences: -1, Retention: -1, MaxSize: -1, MaxMatchers: -1, MaxRegexLength: -1, MaxRegexMemory: -1, Refresh: -1,
 		}}, []string{"Silences.MaxDuration", "Silences.MaxSilences", "Silences.Retention", "Silences.MaxSize", "Silences.MaxMatchers",
-			"Silences.MaxRegexLength", "Silences.MaxRegexMemory"}},
+			"Silences.MaxRegexLength", "Silences.MaxRegexMemory", "Silences.Refresh"}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -60,7 +60,7 @@ func TestConfigDefaults(t *testing.T) {
 	}
 	if s := cfg.Silences; s != (SilenceConfig{MaxDuration: DefaultMaxSilenceDuration, MaxSilences: DefaultMaxSilences, Retention: DefaultSilenceRetention,
 		MaxSize: DefaultMaxSilenceSize, MaxMatchers: DefaultMaxSilenceMatchers, MaxRegexLength: DefaultMaxSilenceRegexLength,
-		MaxRegexMemory: DefaultMaxSilenceRegexMemory}) {
+		MaxRegexMemory: DefaultMaxSilenceRegexMemory, Refresh: DefaultSilenceRefresh}) {
 		t.Fatalf("silence defaults not applied: %+v", s)
 	}
 	// A MaxBackoff left to its default follows a longer InitialBackoff.

@@ -76,6 +76,16 @@
 // and the windows live in package silence, a leaf that knows alerts only by
 // their labels; the names here are aliases of its types.
 //
+// When the engine sends alerts to Alertmanager (notifiers of package
+// alertmanager, one per member of a cluster), its silences are the
+// cluster's instead: created, listed and expired there through the v2 API
+// of the first member that answers, fetched every SilenceConfig.Refresh
+// and after each change, and matched against the labels Alertmanager gets
+// for an alert; so one silence mutes a whole fleet. When no member answers
+// a change fails with [ErrSilencesUnavailable], and the silences fetched
+// last keep muting until they end ([SilenceSourceOf] says since when
+// the list is stale). See cluster.go.
+//
 // # State file
 //
 // With Config.StatePath the state survives restarts. The engine owns the
@@ -134,6 +144,9 @@
 //   - the silences (package silence, a leaf that does not import this
 //     one): the store of silences and its bounds, the maintenance windows,
 //     and what mutes alerts at an instant;
+//   - the cluster's silences (cluster.go): with Alertmanager, the
+//     silences kept in its cluster, fetched by a goroutine of their own
+//     and read by the mute pass;
 //   - the alert table (table.go): every known alert, which applies steps
 //     and the mute pass and answers queries;
 //   - the evaluation (evaluate.go): collects the reader once, has the

@@ -111,6 +111,7 @@ func New(cfg Config, opts ...Option) (*Engine, error) {
 	l := &ledger{
 		cfg: cfg, clock: o.clock, log: o.logger, persist: persist, dispatch: e.dispatch,
 		rules: newRuleSet(), alerts: newAlertTable(), silences: silences, windows: windows,
+		cluster: newClusterSilences(cfg, o.clock, o.logger),
 	}
 	e.ledger = l
 	for _, rec := range restored {
@@ -126,6 +127,9 @@ func New(cfg Config, opts ...Option) (*Engine, error) {
 			persist.close()
 			return nil, err
 		}
+		l.mu.Lock()
+		l.cluster.add(l, n)
+		l.mu.Unlock()
 	}
 	l.alerts.recount()
 	return e, nil
@@ -160,6 +164,7 @@ func (e *Engine) Start(ctx context.Context) error {
 		return nil
 	}
 	l.started = true
+	l.cluster.startLocked(l)
 	e.sched.start(func() {
 		if err := e.eval.run(e.dispatch.runCtx, l); err != nil {
 			e.log.Warn("alerting: evaluation failed", slog.Any("error", err))
@@ -196,6 +201,7 @@ func (e *Engine) Shutdown(ctx context.Context) error {
 		l.stopped = true
 		started := l.started
 		l.mu.Unlock()
+		l.cluster.stop()
 		// The evaluation goroutine first: its last evaluation may still
 		// queue notifications, which the dispatcher then delivers.
 		err := e.sched.stop(ctx, started)
@@ -317,7 +323,13 @@ func (e *Engine) AddNotifier(n Notifier) error {
 	if stopped {
 		return ErrShutdown
 	}
-	return e.dispatch.add(n, known, kept)
+	if err := e.dispatch.add(n, known, kept); err != nil {
+		return err
+	}
+	l.mu.Lock()
+	l.cluster.add(l, n)
+	l.mu.Unlock()
+	return nil
 }
 
 // Notifiers returns the names of the registered notifiers in registration

@@ -38,6 +38,7 @@ type ledger struct {
 	alerts   *alertTable
 	silences *silence.Store    // replaced whole by a change (see saveSilences)
 	windows  []*silence.Window // compiled cfg.MaintenanceWindows; never changed
+	cluster  *clusterSilences  // the Alertmanager cluster's silences, when there is one
 	started  bool              // Start was called
 	stopped  bool              // Shutdown was called: no more changes
 }
@@ -67,7 +68,7 @@ func (l *ledger) isStopped() bool {
 // with mu held.
 func (l *ledger) begin() *evalPass {
 	now := l.clock.Now()
-	return &evalPass{alerts: l.alerts, now: now, mute: l.silences.Mutes(l.windows, now)}
+	return &evalPass{alerts: l.alerts, now: now, mute: l.cluster.mutes(l.silences, l.windows, now)}
 }
 
 // commit ends a change of alert state: it prunes and counts alerts, then,
@@ -122,6 +123,14 @@ func (l *ledger) saveSilences(next *silence.Store) error {
 	}
 	l.mu.Lock()
 	l.silences = next
+	l.remute()
+	return nil
+}
+
+// remute passes every active alert through what mutes alerts now, at once,
+// queueing the notifications of those no longer muted: after the silences
+// changed. It is called with change and mu held and releases mu.
+func (l *ledger) remute() {
 	p := l.begin()
 	for _, id := range sortedKeys(l.alerts.active) {
 		rec := l.alerts.active[id]
@@ -132,7 +141,6 @@ func (l *ledger) saveSilences(next *silence.Store) error {
 		p.apply(rec, re, observation{kind: obsMute})
 	}
 	l.commit(p)
-	return nil
 }
 
 // evalPass collects what one change (an evaluation, a rule or silence
@@ -145,7 +153,7 @@ type evalPass struct {
 	notices []notice
 	errs    map[*ruleEntry]error
 	save    bool
-	mute    *silence.Mutes // what mutes alerts at now
+	mute    *muting // what mutes alerts at now
 }
 
 var _ observer = (*evalPass)(nil)

@@ -30,6 +30,46 @@ import (
 // The pass also lists on the alert what mutes it (SilencedBy, MutedBy);
 // a resolved alert lists nothing, though it is muted all the same.
 
+// muting is what mutes alerts at one instant (ms) and how its silences
+// read an alert. In-process silences and maintenance windows read its own
+// labels (alertLabels); an Alertmanager cluster's silences read the labels
+// the cluster gets (labels, the alertmanager notifier's SilenceLabels:
+// sanitized names, job, instance and external labels), as Alertmanager
+// applies them. A nil muting mutes nothing.
+type muting struct {
+	ms     *silence.Mutes
+	labels func(Alert) map[string]string // nil: the silences read alertLabels
+}
+
+// of returns the IDs of the silences and the names of the windows that
+// mute a.
+func (m *muting) of(a *Alert) (silencedBy, mutedBy []string) {
+	if m == nil {
+		return nil, nil
+	}
+	if m.labels == nil {
+		return m.ms.Of((*alertLabels)(a))
+	}
+	return m.ms.OfEach(&sentLabels{a: a, labels: m.labels}, (*alertLabels)(a))
+}
+
+// sentLabels reads an alert's labels as the cluster gets them, made on
+// the first read: only an alert that an active silence could mute pays
+// for them.
+type sentLabels struct {
+	a      *Alert
+	labels func(Alert) map[string]string
+	m      map[string]string
+}
+
+// Get returns the value of the label name, "" when the alert has none.
+func (s *sentLabels) Get(name string) string {
+	if s.m == nil {
+		s.m = s.labels(*s.a)
+	}
+	return s.m[name]
+}
+
 // told is what the notifiers were told of one alert: the record the mute
 // pass keeps, and the lifecycle reads for the rate limit, reminders, the
 // flapping notice and whether a resolution is due. It is a value, saved
@@ -94,12 +134,12 @@ const (
 // with what was delivered, the notices to queue, and whether the change
 // must be saved. r is nil when the alert's rule is gone or disabled: a
 // firing owed then waits for a step with its rule.
-func mute(st *alertState, before, tl told, notices []notice, r *ruleView, ms *silence.Mutes, now time.Time) (told, []notice, bool) {
+func mute(st *alertState, before, tl told, notices []notice, r *ruleView, ms *muting, now time.Time) (told, []notice, bool) {
 	if st.gone {
 		return tl, notices, false
 	}
 	save := false
-	sil, mw := ms.Of((*alertLabels)(&st.a))
+	sil, mw := ms.of(&st.a)
 	listSil, listMw := sil, mw
 	if st.a.State == Resolved {
 		listSil, listMw = nil, nil // muted all the same, but listed as nothing

@@ -15,16 +15,16 @@ func TestStepMuted(t *testing.T) {
 	if err := store.Restore(Silence{ID: "s1", Matchers: []Matcher{eq("service", "plex")}, StartsAt: t0.Add(-time.Hour), EndsAt: t0.Add(time.Hour)}, t0); err != nil {
 		t.Fatal(err)
 	}
-	muted, open := store.Mutes(nil, t0), &silence.Mutes{}
+	muted, open := &muting{ms: store.Mutes(nil, t0)}, &muting{ms: &silence.Mutes{}}
 	// with is a step whose notices go through the mute pass with ms; a
 	// step without (an acknowledgement, as Engine.Acknowledge makes it)
 	// leaves muting as it was.
 	type mstep struct {
 		obs  observation
-		ms   *silence.Mutes
+		ms   *muting
 		pass bool
 	}
-	with := func(o observation, ms *silence.Mutes) mstep { return mstep{obs: o, ms: ms, pass: true} }
+	with := func(o observation, ms *muting) mstep { return mstep{obs: o, ms: ms, pass: true} }
 	type tstep struct {
 		at    time.Duration
 		obs   mstep

@@ -1,6 +1,7 @@
 package alerting
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 	"time"
@@ -101,6 +102,11 @@ var (
 	// SilenceConfig on its size: MaxSize, MaxMatchers, MaxRegexLength or
 	// MaxRegexMemory, which the error's Limit names.
 	ErrSilenceTooLarge = silence.ErrTooLarge
+	// ErrSilencesUnavailable is wrapped by the error CreateSilence,
+	// SilenceAlert and ExpireSilence return when the silences are the
+	// Alertmanager cluster's and no member of it answered: the change was
+	// not made. The error wraps what each member failed with too.
+	ErrSilencesUnavailable = errors.New("alerting: the Alertmanager cluster's silences are unavailable")
 )
 
 // alertLabels is an alert as matchers read it, as the Alertmanager
@@ -121,7 +127,22 @@ func (a *alertLabels) Get(name string) string {
 	return a.Labels[name]
 }
 
-// CreateSilence adds a silence and returns it with its ID and state. The
+// CreateSilence adds a silence and returns it with its ID and state.
+//
+// When the engine sends alerts to Alertmanager (a notifier of package
+// alertmanager is registered; several are the members of one cluster),
+// the silence is created in the Alertmanager cluster, through the first
+// member that answers, and its ID is Alertmanager's: every process sending
+// to the cluster is muted by it (see cluster.go's documentation and
+// SilenceSourceOf). It is checked here first as below (MaxSilences counting
+// the cluster's live silences as last fetched), and a silence Alertmanager
+// refuses is a *SilenceError wrapping ErrInvalidSilence. When no member
+// answers the error wraps ErrSilencesUnavailable and nothing was created.
+// Its matchers then read the labels Alertmanager gets for an alert (label
+// names made valid, job, instance), not the alert's own. The state file
+// keeps no cluster silence.
+//
+// Without Alertmanager the silence is the engine's own. The
 // ID must be empty (silences are not updated in place: expire one and
 // create another). A zero or past StartsAt means now; one further ahead
 // than SilenceConfig.MaxDuration is refused. Alerts the silence
@@ -138,6 +159,9 @@ func (a *alertLabels) Get(name string) string {
 // error wraps ErrNotSaved and the silence is not kept.
 func (e *Engine) CreateSilence(s Silence) (Silence, error) {
 	l := e.ledger
+	if l.clustered() {
+		return l.cluster.create(l, s)
+	}
 	if !l.lock() {
 		return Silence{}, ErrShutdown
 	}
@@ -170,9 +194,14 @@ func sortedKeys[V any](m map[string]V) []string {
 // one that ended first is dropped. It returns an error wrapping
 // ErrSilenceNotFound for an unknown ID, ErrShutdown after Shutdown, and,
 // with Config.StatePath set, one wrapping ErrNotSaved when the change
-// could not be saved (the silence is then left as it was).
+// could not be saved (the silence is then left as it was). With
+// Alertmanager, the silence is expired in the cluster (see CreateSilence),
+// and the error wraps ErrSilencesUnavailable when no member answered.
 func (e *Engine) ExpireSilence(id string) (Silence, error) {
 	l := e.ledger
+	if l.clustered() {
+		return l.cluster.expire(l, id)
+	}
 	if !l.lock() {
 		return Silence{}, ErrShutdown
 	}
@@ -200,21 +229,17 @@ func (e *Engine) ExpireSilence(id string) (Silence, error) {
 // SilenceAlert silences exactly the alert with the given ID for d from now:
 // its matchers are alertname (the rule) and each of its labels, equal. A
 // resolved alert may be silenced too, to mute it if it fires again.
-// Errors are those of CreateSilence, and ErrAlertNotFound for an unknown
-// alert.
+// With Alertmanager the labels are those Alertmanager gets but instance
+// (job and external labels included), so that the silence, the cluster's,
+// mutes the alert on every instance of the fleet. Errors are those of
+// CreateSilence, and ErrAlertNotFound for an unknown alert.
 func (e *Engine) SilenceAlert(id string, d time.Duration, by, comment string) (Silence, error) {
 	l := e.ledger
 	l.mu.Lock()
 	rec, ok := l.alerts.all[id]
 	var ms []Matcher
 	if ok {
-		a := &rec.st.a
-		ms = append(ms, Matcher{Name: "alertname", Value: a.Rule})
-		for _, k := range sortedKeys(a.Labels) {
-			if k != "alertname" && k != "severity" {
-				ms = append(ms, Matcher{Name: k, Value: a.Labels[k]})
-			}
-		}
+		ms = l.cluster.alertMatchers(&rec.st.a)
 	}
 	now := e.clock.Now()
 	l.mu.Unlock()
@@ -230,19 +255,52 @@ func (e *Engine) SilenceAlert(id string, d time.Duration, by, comment string) (S
 // Silences returns copies of every silence kept (expired ones until
 // SilenceConfig.Retention after their end, and at most
 // SilenceConfig.MaxSilences of them) with their state now: active ones
-// first, then pending, then expired.
+// first, then pending, then expired. With Alertmanager they are the
+// cluster's as last fetched (see SilenceSourceOf), held to the same bounds.
 func (e *Engine) Silences() []Silence {
 	l := e.ledger
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return l.silences.List(e.clock.Now())
+	return l.shownSilences().List(e.clock.Now())
 }
 
 // Silence returns a copy of the silence with the given ID and its state
-// now.
+// now, from the list Silences returns.
 func (e *Engine) Silence(id string) (Silence, bool) {
 	l := e.ledger
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return l.silences.Get(id, e.clock.Now())
+	return l.shownSilences().Get(id, e.clock.Now())
+}
+
+// SilenceSourceOf says whether e's silences are the Alertmanager
+// cluster's and, if so, when the list was last fetched and since when it
+// is stale. It is a function, not a method, to keep the Engine's method
+// set within its bound: it only reads a part's status.
+func SilenceSourceOf(e *Engine) SilenceSource {
+	l := e.ledger
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if !l.cluster.on() {
+		return SilenceSource{}
+	}
+	src := l.cluster.status
+	src.Alertmanager = true
+	return src
+}
+
+// clustered reports whether the silences are the Alertmanager cluster's.
+func (l *ledger) clustered() bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.cluster.on()
+}
+
+// shownSilences returns the silences the engine shows: the cluster's as
+// last fetched, or its own. It is called with mu held.
+func (l *ledger) shownSilences() *silence.Store {
+	if l.cluster.on() {
+		return l.cluster.view
+	}
+	return l.silences
 }

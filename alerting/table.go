@@ -6,8 +6,6 @@ import (
 	"strings"
 	"sync/atomic"
 	"time"
-
-	"github.com/listsync/otelmon/alerting/silence"
 )
 
 // alertRecord is the engine's record of one alert: its lifecycle state and
@@ -55,7 +53,7 @@ func (t *alertTable) record(id, rule string) *alertRecord {
 // active count in line with the outcome. re may be nil for obsRetire and
 // obsMute. It returns the notices, in the rule's order, and whether to
 // save the state.
-func (t *alertTable) apply(rec *alertRecord, re *ruleEntry, obs observation, ms *silence.Mutes, now time.Time) ([]notice, bool) {
+func (t *alertTable) apply(rec *alertRecord, re *ruleEntry, obs observation, ms *muting, now time.Time) ([]notice, bool) {
 	var view *ruleView
 	order := -1
 	if re != nil {

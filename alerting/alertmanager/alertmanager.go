@@ -3,10 +3,10 @@ package alertmanager
 import (
 	"context"
 	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -22,6 +22,7 @@ const alertsPath = "/api/v2/alerts"
 // for concurrent use.
 type Notifier struct {
 	endpoint     notifyhttp.Endpoint // posts to {base}/api/v2/alerts, credentials removed
+	base         *url.URL            // {base}, credentials removed: the silences' endpoints are under it
 	header       http.Header         // Authorization from the base URL's userinfo; a secret
 	generatorURL string
 	resend       time.Duration
@@ -57,7 +58,12 @@ func New(baseURL string, opts ...Option) (*Notifier, error) {
 	if !strings.HasSuffix(strings.TrimSuffix(u.Path, "/"), alertsPath) {
 		u = u.JoinPath(alertsPath)
 	}
+	base := *u
+	// JoinPath leaves an empty path relative: "api/v2/alerts".
+	base.Path = strings.TrimSuffix(strings.TrimSuffix(u.Path, "/"), alertsPath[1:])
+	base.RawPath = ""
 	return &Notifier{
+		base:         &base,
 		endpoint:     cfg.Endpoint(notifyhttp.Target{URL: u, OnStatus: onStatus}),
 		header:       header,
 		generatorURL: cfg.Own.generatorURL,
@@ -86,26 +92,17 @@ func (n *Notifier) Notify(ctx context.Context, a alerting.Alert) error {
 	return n.endpoint.PostJSON(ctx, []postableAlert{p}, n.header)
 }
 
-// onStatus adds Alertmanager's reason for a 400 to the error: the v2 API
-// answers with a JSON string, or an object with a message.
+// onStatus adds Alertmanager's reason for a 400 to the error (see
+// reason).
 func onStatus(se *alerting.StatusError, body []byte) error {
 	if se.StatusCode != http.StatusBadRequest {
 		return se
 	}
-	var reason string
-	if json.Unmarshal(body, &reason) != nil {
-		var obj struct {
-			Message string `json:"message"`
-		}
-		if json.Unmarshal(body, &obj) != nil {
-			return se
-		}
-		reason = obj.Message
-	}
-	if reason = strings.TrimSpace(reason); reason == "" {
+	r := reason(body)
+	if r == "" {
 		return se
 	}
-	return fmt.Errorf("%w (%s)", se, notifyhttp.Truncate(reason, 200))
+	return fmt.Errorf("%w (%s)", se, r)
 }
 
 // ResendInterval implements alerting.Resender: the engine sends each

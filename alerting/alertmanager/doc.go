@@ -66,6 +66,18 @@
 // [WithResendWindow] sets it to now + the window instead, which makes the
 // deadline explicit and independent of Alertmanager's configuration.
 //
+// # Silences
+//
+// Once a Notifier is registered with an engine, the engine's silences are
+// the Alertmanager cluster's: [Notifier.CreateSilence],
+// [Notifier.ListSilences] and [Notifier.ExpireSilence] speak the v2 API's
+// silence endpoints for it, and [Notifier.SilenceLabels] tells it the
+// labels Alertmanager gets for an alert, which the cluster's silences
+// match (see alerting.Engine.CreateSilence). Several Notifiers of one
+// engine are taken for members of one cluster, tried in the order
+// registered; the first one's labels are those silences match, so give
+// every member the same external labels.
+//
 // # Credentials
 //
 // The base URL may carry basic-auth credentials

@@ -34,17 +34,22 @@ func (st *Store) Mutes(windows []*Window, now time.Time) *Mutes {
 
 // Of returns the IDs of the silences and the names of the windows that
 // mute an alert of labels l, nil when none do. A nil Mutes mutes nothing.
-func (m *Mutes) Of(l Labels) (silencedBy, mutedBy []string) {
+func (m *Mutes) Of(l Labels) (silencedBy, mutedBy []string) { return m.OfEach(l, l) }
+
+// OfEach is Of with the silences reading one set of labels and the
+// windows another: an alert's labels as an Alertmanager cluster gets them,
+// whose silences mute it, and its own, which the windows select by.
+func (m *Mutes) OfEach(forSilences, forWindows Labels) (silencedBy, mutedBy []string) {
 	if m == nil {
 		return nil, nil
 	}
 	for _, e := range m.silences {
-		if e.m.match(l) {
+		if e.m.match(forSilences) {
 			silencedBy = append(silencedBy, e.s.ID)
 		}
 	}
 	for _, w := range m.windows {
-		if w.m.match(l) {
+		if w.m.match(forWindows) {
 			mutedBy = append(mutedBy, w.name)
 		}
 	}

@@ -133,6 +133,7 @@ const (
 	DefaultMaxMatchers    = 32
 	DefaultMaxRegexLength = 1 << 10
 	DefaultMaxRegexMemory = 48 << 10
+	DefaultRefresh        = 15 * time.Second
 )
 
 // Config bounds silences. The zero value is valid: zero fields (and, for
@@ -184,6 +185,14 @@ type Config struct {
 	// 48 KiB: an alternation of 13 host names such as
 	// web-01.prod.example.com fits.
 	MaxRegexMemory int
+
+	// Refresh is how often the silences of an Alertmanager cluster are
+	// fetched, when they are the cluster's (see alerting.Engine.CreateSilence):
+	// a silence made elsewhere in the cluster mutes this process's
+	// notifiers at most Refresh after it was made, as long as the cluster
+	// answers. The bounds above hold for the silences fetched too. Default
+	// 15 s.
+	Refresh time.Duration
 }
 
 // withDefaults returns c with its zero and negative fields defaulted.
@@ -205,5 +214,6 @@ func (c Config) withDefaults() Config {
 	def(&c.MaxMatchers, DefaultMaxMatchers)
 	def(&c.MaxRegexLength, DefaultMaxRegexLength)
 	def(&c.MaxRegexMemory, DefaultMaxRegexMemory)
+	defDur(&c.Refresh, DefaultRefresh)
 	return c
 }

@@ -173,7 +173,7 @@ func TestFleet(t *testing.T) {
 			"OTEL_METRIC_EXPORT_INTERVAL=1000",
 			"OTEL_SERVICE_NAME=" + jobName,
 			"OTEL_RESOURCE_ATTRIBUTES=" + id,
-			"LISTSYNC_API_KEY=fleet-test-key",
+			"LISTSYNC_API_KEY=" + fleetAPIKey,
 		}, demo, args...)
 	}
 

@@ -39,6 +39,7 @@ import (
 
 	"github.com/listsync/otelmon/alerting"
 	"github.com/listsync/otelmon/alerting/alertmanager"
+	"github.com/listsync/otelmon/alerting/webhook"
 	"github.com/listsync/otelmon/breaker"
 	"github.com/listsync/otelmon/exporters"
 	"github.com/listsync/otelmon/exporters/push"
@@ -71,6 +72,7 @@ type config struct {
 	breakerOpenTimeout time.Duration
 	alertmanagerURLs   []string
 	alertmanagerResend time.Duration // 0: the notifier's default
+	webhookURL         string        // empty: no webhook
 	traceURL           string
 	statePath          string // empty: keep nothing
 	defaultState       bool   // statePath is the default, whose directory the demo makes
@@ -118,6 +120,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.DurationVar(&c.breakerOpenTimeout, "breaker-open-timeout", 0, "override every breaker's open timeout (0: per-service defaults)")
 	fs.StringVar(&alertmanagers, "alertmanager", "", "also send alerts to the Alertmanager at this base URL (e.g. http://127.0.0.1:9093); comma-separated, to every member of a cluster, as Prometheus does")
 	fs.DurationVar(&c.alertmanagerResend, "alertmanager-resend", 0, "send firing alerts to the Alertmanagers again at this interval (0: every minute, as Prometheus)")
+	fs.StringVar(&c.webhookURL, "webhook", "", "also send alerts to this URL as otelmon's webhook JSON (package alerting/webhook); with -alertmanager, the cluster's silences mute it")
 	fs.StringVar(&c.traceURL, "trace-url", "", "link alerts' trace ids to this URL, {traceId} standing for the id (e.g. http://127.0.0.1:16686/trace/{traceId})")
 	fs.StringVar(&c.statePath, "state", defaultState, "file to keep silences and acknowledgements in across restarts (\"\": keep nothing; default under $XDG_STATE_HOME, else ~/.local/state)")
 	fs.StringVar(&c.customRule, "custom-rule", "", "add a custom warning rule of this name, as a host adds its own: it fires while a source's syncs keep failing")
@@ -272,6 +275,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, ready cha
 			return err
 		}
 		mopts = append(mopts, otelmon.WithNotifiers(am))
+	}
+	if cfg.webhookURL != "" {
+		wh, err := webhook.New(cfg.webhookURL)
+		if err != nil {
+			return fmt.Errorf("-webhook: %w", err)
+		}
+		mopts = append(mopts, otelmon.WithNotifiers(wh))
 	}
 	if cfg.breakerOpenTimeout > 0 {
 		mopts = append(mopts, otelmon.WithBreakerOptions(breaker.WithOpenTimeoutOverride(cfg.breakerOpenTimeout)))

@@ -236,8 +236,8 @@ func TestFlagErrors(t *testing.T) {
 			t.Errorf("parseFlags(%q) accepted bad input", args)
 		}
 	}
-	c, err := parseFlags([]string{"-fail", "IMDb, tmdb", "-rate-limit", "trakt"}, io.Discard)
-	if err != nil || strings.Join(c.fail, ",") != "imdb,tmdb" || c.rateLimit[0] != "trakt" {
+	c, err := parseFlags([]string{"-fail", "IMDb, tmdb", "-rate-limit", "trakt", "-webhook", "http://127.0.0.1:9/hook"}, io.Discard)
+	if err != nil || strings.Join(c.fail, ",") != "imdb,tmdb" || c.rateLimit[0] != "trakt" || c.webhookURL != "http://127.0.0.1:9/hook" {
 		t.Fatalf("parseFlags = %+v, %v", c, err)
 	}
 }

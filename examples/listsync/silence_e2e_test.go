@@ -52,13 +52,15 @@ receivers:
 `
 
 // TestSilenceEndToEnd runs the demo with imdb failing and its alerts sent
-// to a real Alertmanager, and silences imdb's alerts in the demo: one
-// silence, made right after the start, on service=imdb (service_down,
-// circuit_breaker_open), which Alertmanager must never hear of; one, made
-// once Alertmanager holds consecutive_sync_failures for imdb as firing, on
-// source=imdb, for which the demo must keep Alertmanager's copy alive
-// (resends, so that Alertmanager does not resolve it) and nothing else.
-// Expiring the silences brings the other two to Alertmanager.
+// to a real Alertmanager, and silences imdb's alerts through the demo's
+// API, which makes them in Alertmanager: one silence, made right after the
+// start, on service=imdb (service_down, circuit_breaker_open), which fire
+// under it and which Alertmanager must not hear of while it lasts; one,
+// made once Alertmanager holds consecutive_sync_failures for imdb as
+// firing, on source=imdb, for which the demo must keep Alertmanager's copy
+// alive (resends, so that Alertmanager does not resolve it; Alertmanager
+// suppresses it by the silence) and nothing else. Expiring the silences
+// brings the other two to Alertmanager.
 func TestSilenceEndToEnd(t *testing.T) {
 	bin := e2etest.RequireProgram(t, "prometheus-alertmanager", "Debian package prometheus-alertmanager")
 	dir := t.TempDir()
@@ -84,7 +86,7 @@ func TestSilenceEndToEnd(t *testing.T) {
 	syncFailures := map[string]string{"alertname": "consecutive_sync_failures", "source": "imdb"}
 	var known gettableAlert
 	am.Poll(t, 60*time.Second, "consecutive_sync_failures for imdb in Alertmanager", func() error {
-		a, err := amAlert(am, syncFailures)
+		a, err := amAlert(am, syncFailures, "active")
 		if err == nil {
 			known = a
 		}
@@ -92,6 +94,13 @@ func TestSilenceEndToEnd(t *testing.T) {
 	})
 	silencedAt := time.Now()
 	ids = append(ids, createSilence(t, api, key, "source"))
+	// The silences are Alertmanager's.
+	code, body, err := am.Get("/api/v2/silences")
+	for _, id := range ids {
+		if err != nil || code != http.StatusOK || !strings.Contains(string(body), id) {
+			t.Fatalf("Alertmanager's silences: %d %v %s; want %s among them", code, err, body, id)
+		}
+	}
 
 	type alertJSON struct {
 		Rule       string            `json:"rule"`
@@ -122,9 +131,9 @@ func TestSilenceEndToEnd(t *testing.T) {
 
 	// The alert Alertmanager knew as firing is kept alive under the
 	// silence: received again well after the silence was made, the same
-	// occurrence, not resolved.
+	// occurrence, not resolved, and suppressed by Alertmanager itself.
 	am.Poll(t, 30*time.Second, "consecutive_sync_failures for imdb kept alive", func() error {
-		a, err := amAlert(am, syncFailures)
+		a, err := amAlert(am, syncFailures, "suppressed")
 		if err != nil {
 			return err
 		}
@@ -160,11 +169,11 @@ func TestSilenceEndToEnd(t *testing.T) {
 	// still holds the one it knew, never resolved in between.
 	am.Poll(t, 30*time.Second, "imdb alerts in Alertmanager after the expiry", func() error {
 		for _, rule := range []string{"circuit_breaker_open", "service_down"} {
-			if _, err := amAlert(am, map[string]string{"alertname": rule, "service": "imdb"}); err != nil {
+			if _, err := amAlert(am, map[string]string{"alertname": rule, "service": "imdb"}, "active"); err != nil {
 				return err
 			}
 		}
-		a, err := amAlert(am, syncFailures)
+		a, err := amAlert(am, syncFailures, "active")
 		if err != nil {
 			return err
 		}
@@ -196,8 +205,9 @@ func createSilence(t *testing.T, api, key, label string) string {
 }
 
 // amAlert returns the one alert with labels want Alertmanager holds, which
-// must be active and not about to end.
-func amAlert(am *amServer, want map[string]string) (gettableAlert, error) {
+// must be in state (active, or suppressed by a silence) and not about to
+// end.
+func amAlert(am *amServer, want map[string]string, state string) (gettableAlert, error) {
 	alerts, err := am.allAlerts()
 	if err != nil {
 		return gettableAlert{}, err
@@ -212,8 +222,8 @@ func amAlert(am *amServer, want map[string]string) (gettableAlert, error) {
 		return gettableAlert{}, fmt.Errorf("%d alerts with labels %v, want 1, among %+v", len(found), want, alerts)
 	}
 	a := found[0]
-	if a.Status.State != "active" || !a.EndsAt.After(time.Now()) {
-		return a, fmt.Errorf("alert %v is %q, ends at %v; want active", want, a.Status.State, a.EndsAt)
+	if a.Status.State != state || !a.EndsAt.After(time.Now()) {
+		return a, fmt.Errorf("alert %v is %q, ends at %v; want %s", want, a.Status.State, a.EndsAt, state)
 	}
 	return a, nil
 }

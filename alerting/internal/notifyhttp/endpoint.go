@@ -47,6 +47,10 @@ func (e *Endpoint) GoString() string { return e.String() }
 // Now returns the current time by the notifier's clock.
 func (e *Endpoint) Now() time.Time { return e.now() }
 
+// Client returns the client the endpoint sends with, for the other
+// requests a notifier makes to the same receiver (Alertmanager's silences).
+func (e *Endpoint) Client() *http.Client { return e.client }
+
 // PostJSON encodes v with MarshalJSON and sends it with Post. Its errors,
 // prefixed with the package's name, wrap alerting.ErrPermanent when v does
 // not encode.

@@ -1,7 +1,10 @@
 // Command webhook stands in for an on-call system in the fleet layout
 // (examples/fleet/docker-compose.yml): it prints one line for each
 // notification Alertmanager's webhook integration sends it, with the
-// group, its status and the instances of its alerts.
+// group, its status and the instances of its alerts, and one for each
+// alert an otelmon instance's webhook notifier (the demo's -webhook) sends
+// it, with the path it was sent to, so that instances can tell themselves
+// apart by path.
 //
 //	go run ./examples/fleet/webhook -listen :8080
 package main
@@ -18,10 +21,15 @@ import (
 	"time"
 )
 
-// message is the part of Alertmanager's webhook payload (version 4) that
-// the receiver prints.
+// message is the part of Alertmanager's webhook payload (version 4), or
+// of otelmon's (alerting/webhook, version 1, with alert), that the
+// receiver prints.
 type message struct {
-	Status      string            `json:"status"`
+	Status string `json:"status"`
+	Alert  *struct {
+		Rule   string            `json:"rule"`
+		Labels map[string]string `json:"labels"`
+	} `json:"alert"`
 	GroupLabels map[string]string `json:"groupLabels"`
 	Alerts      []struct {
 		Status string            `json:"status"`
@@ -36,6 +44,15 @@ func handler(out io.Writer) http.Handler {
 		var m message
 		if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<20)).Decode(&m); err != nil {
 			http.Error(w, "not an Alertmanager notification: "+err.Error(), http.StatusBadRequest)
+			return
+		}
+		if a := m.Alert; a != nil {
+			var labels []string
+			for k, v := range a.Labels {
+				labels = append(labels, k+"="+v)
+			}
+			slices.Sort(labels)
+			fmt.Fprintf(out, "%s %s %s {%s}\n", r.URL.Path, m.Status, a.Rule, strings.Join(labels, ","))
 			return
 		}
 		var group, instances []string

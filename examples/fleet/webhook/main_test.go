@@ -18,6 +18,8 @@ func TestHandler(t *testing.T) {
 			`{"version":"4","status":"firing","groupLabels":{"service":"imdb","alertname":"service_down"},` +
 				`"alerts":[{"status":"firing","labels":{"instance":"listsync-2"}},{"status":"resolved","labels":{"instance":"listsync-0"}}]}`,
 			http.StatusOK, "firing {alertname=service_down,service=imdb} 2 alerts: listsync-0(resolved) listsync-2(firing)\n"},
+		{"otelmon's webhook", `{"version":"1","status":"firing","alert":{"id":"x","rule":"service_down","labels":{"service":"imdb","source":"health"}}}`,
+			http.StatusOK, "/alerts firing service_down {service=imdb,source=health}\n"},
 		{"not JSON", `nope`, http.StatusBadRequest, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -27,6 +27,15 @@ import (
 // Bad input is a JSON 400 that says what is wrong (a silence beyond a bound
 // of Config.Silences names the bound), an unknown ID 404, and a change the
 // alert state file could not take 503 (it was not kept).
+//
+// When the engine sends alerts to Alertmanager, the silences are the
+// Alertmanager cluster's (see alerting.Engine.CreateSilence): the answers
+// keep their shape, a change no member of the cluster answered is 503,
+// and GET /silences says where its list comes from in headers:
+//
+//	X-Silences-Source: alertmanager          (absent for in-process silences)
+//	X-Silences-Fetched-At: <RFC 3339>        when the list was last fetched
+//	X-Silences-Stale-Since: <RFC 3339>       since when fetching fails, if it does
 
 // Bounds on silence text fields.
 const (
@@ -134,7 +143,23 @@ func jsonKind(t reflect.Type) string {
 	return "a number"
 }
 
+// Headers of GET /silences that say where its list comes from.
+const (
+	headerSilencesSource     = "X-Silences-Source"
+	headerSilencesFetchedAt  = "X-Silences-Fetched-At"
+	headerSilencesStaleSince = "X-Silences-Stale-Since"
+)
+
 func (a *api) serveSilences(w http.ResponseWriter, _ *http.Request) {
+	if src := alerting.SilenceSourceOf(a.cfg.Alerts); src.Alertmanager {
+		h := w.Header()
+		h.Set(headerSilencesSource, "alertmanager")
+		for name, t := range map[string]time.Time{headerSilencesFetchedAt: src.FetchedAt, headerSilencesStaleSince: src.StaleSince} {
+			if !t.IsZero() {
+				h.Set(name, t.UTC().Format(time.RFC3339))
+			}
+		}
+	}
 	writeJSON(w, http.StatusOK, a.cfg.Alerts.Silences())
 }
 
@@ -249,10 +274,14 @@ func checkSilenceText(w http.ResponseWriter, by, comment string) bool {
 // is 400 with every problem named, and the bound exceeded, e.g.
 // "(SilenceConfig.MaxRegexLength)"; an unknown silence or alert 404, a
 // change the state file could not take 503, since it was not kept and may
-// succeed later.
+// succeed later, as is one the Alertmanager cluster did not answer (the
+// engine logs what each member failed with; the answer names none).
 func silenceError(err error) (status int, code, msg string) {
 	var se *alerting.SilenceError
 	switch {
+	case errors.Is(err, alerting.ErrSilencesUnavailable):
+		return http.StatusServiceUnavailable, CodeUnavailable,
+			"Alertmanager, which keeps the silences, did not answer (no member of the cluster could be reached): nothing was changed; try again"
 	case errors.As(err, &se):
 		var parts []string
 		for _, e := range leaves(err) {
