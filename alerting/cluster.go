@@ -23,11 +23,12 @@ import (
 // cluster: Alertmanager mutes what it notifies itself, and each engine
 // mutes its notifiers (webhook, chats, custom ones) by the active silences
 // it fetched, matched against the labels Alertmanager gets for the alert,
-// instance and job included. The mute pass treats them as it treats
-// in-process silences, so the Alertmanager members too hear nothing new
-// of a muted alert but the resends of one they knew firing (Alertmanager
-// then lists it silenced); an alert that starts firing under a silence
-// reaches every notifier once the silence ends. The list is fetched every
+// instance and job included. The Alertmanager members themselves are not
+// muted by them: they get every firing alert and its resends, silenced or
+// not, and list the silenced ones suppressed, as they do for Prometheus;
+// an alert that starts firing under a silence reaches the other notifiers
+// once the silence ends. (A maintenance window is the engine's own: it
+// mutes the members too.) The list is fetched every
 // SilenceConfig.Refresh, and at once after each change made here; when no
 // member answers, the last list fetched keeps muting (each silence until
 // its end) and SilenceSourceOf says since when it is stale.

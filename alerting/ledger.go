@@ -84,7 +84,7 @@ func (l *ledger) commit(p *evalPass) {
 	l.alerts.recount()
 	var firing, kept []Alert // for Resenders
 	if l.dispatch.resends() {
-		firing, kept = l.alerts.notifiedFiring()
+		firing, kept = l.alerts.notifiedFiring(l.cluster.on())
 	}
 	l.save(p.save)
 	slices.SortStableFunc(p.notices, func(a, b notice) int {

@@ -117,15 +117,28 @@ func (t *alertTable) countOf(rule string) int {
 
 // notifiedFiring returns copies of the firing alerts whose firing was
 // notified, and of those muted since whose resends go on (kept), both in
-// ID order. The muted ones are as the Resenders last heard of them.
-func (t *alertTable) notifiedFiring() (firing, kept []Alert) {
+// ID order. The muted ones are as the Resenders last heard of them. With
+// clusterSilences, the firing alerts the cluster's silences alone mute
+// are among the notified ones: the Resenders, the cluster's members, get
+// them all the same.
+func (t *alertTable) notifiedFiring(clusterSilences bool) (firing, kept []Alert) {
 	for _, rec := range t.active {
+		a := &rec.st.a
 		switch {
-		case rec.st.a.State != Firing:
+		case a.State != Firing:
 		case rec.told.notified:
-			firing = append(firing, cloneAlert(rec.st.a))
+			firing = append(firing, cloneAlert(*a))
 		case rec.told.kept != nil:
 			kept = append(kept, cloneAlert(*rec.told.kept))
+		case clusterSilences && len(a.SilencedBy) > 0 && len(a.MutedBy) == 0:
+			// Silenced by the cluster alone, which applies its silences
+			// itself: its members (the Resenders) get the alert as any
+			// firing one, and list it suppressed; the other notifiers
+			// stay muted. A maintenance window is the engine's own and
+			// mutes them too.
+			c := cloneAlert(*a)
+			c.SilencedBy = nil
+			firing = append(firing, c)
 		}
 	}
 	byID := func(a, b Alert) int { return strings.Compare(a.ID, b.ID) }

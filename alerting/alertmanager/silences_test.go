@@ -217,6 +217,33 @@ func TestClusterSilencesAcrossInstances(t *testing.T) {
 	}
 }
 
+// An alert that starts firing under a cluster silence reaches the
+// Alertmanager members at once, which apply the silence themselves, but
+// not the other notifiers, until the silence ends.
+func TestClusterSilencedAlertReachesTheMembers(t *testing.T) {
+	clk := clock.NewFake(now)
+	cluster := newAMCluster(clk.Now)
+	a := startInstance(t, clk, "a", []string{cluster.member(t, 0)}, alerting.Config{})
+	s, err := a.eng.CreateSilence(alerting.Silence{
+		Matchers: []alerting.Matcher{{Name: "alertname", Value: alerting.RuleServiceDown}},
+		EndsAt:   now.Add(time.Hour), CreatedBy: "alice", Comment: "known outage",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if alert := a.evaluate(t); !silencedBy(alert, s.ID) {
+		t.Fatalf("alert silenced by %v, want [%s]", alert.SilencedBy, s.ID)
+	}
+	poll(t, "the member gets the silenced alert", func() bool { return cluster.postedFiring(alerting.RuleServiceDown) > 0 })
+	if n := a.rec.firings(); n != 0 {
+		t.Fatalf("the recorder heard %d firings under the silence", n)
+	}
+	if _, err := a.eng.ExpireSilence(s.ID); err != nil {
+		t.Fatal(err)
+	}
+	poll(t, "the recorder hears the alert once the silence ends", func() bool { return a.rec.firings() == 1 })
+}
+
 // SilenceAlert makes a fleet silence: the alert's labels as Alertmanager
 // gets them but instance, so that it mutes the same alert elsewhere.
 func TestClusterSilenceAlertMutesTheFleet(t *testing.T) {

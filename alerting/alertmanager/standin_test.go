@@ -26,6 +26,7 @@ type amCluster struct {
 	silences []gettableSilence
 	down     map[int]bool // members that answer 503, as one not ready does
 	requests map[int]int  // requests per member
+	posted   []postableAlert // the alerts every member was sent, in order
 	hang     bool         // members answer nothing until the request ends
 }
 
@@ -66,6 +67,19 @@ func (c *amCluster) setDown(i int, down bool) {
 	c.down[i] = down
 }
 
+// postedFiring counts the firing alerts of the rule posted to the members.
+func (c *amCluster) postedFiring(rule string) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	n := 0
+	for _, a := range c.posted {
+		if a.Labels["alertname"] == rule && (a.EndsAt.IsZero() || a.EndsAt.After(c.now())) {
+			n++
+		}
+	}
+	return n
+}
+
 func (c *amCluster) requestsTo(i int) int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -79,6 +93,10 @@ func (c *amCluster) serve(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case r.Method == http.MethodPost && r.URL.Path == alertsPath:
 		// postAlerts: 200 with no body.
+		var as []postableAlert
+		if json.NewDecoder(r.Body).Decode(&as) == nil {
+			c.posted = append(c.posted, as...)
+		}
 	case r.Method == http.MethodPost && r.URL.Path == silencesPath:
 		var p postableSilence
 		if err := json.NewDecoder(r.Body).Decode(&p); err != nil || len(p.Matchers) == 0 || !p.EndsAt.After(p.StartsAt) {
