@@ -152,6 +152,7 @@ func (m *Monitor) build(o options) error {
 	// measurement into. It exists before the breakers and health checks
 	// whose transitions it is told of.
 	m.hist = history.New(m.alerts.Reader(), m.clock, prefix)
+	m.hist.SampleSLOs(m.alerts, m.cfg.Metrics.CardinalityLimit+1) // every source or service label, and the overflow one
 	var err error
 	if m.sync, err = newSyncMetrics(meter, prefix, m.cfg.Metrics, m.clock, m.tracing.provider != nil); err != nil {
 		return err

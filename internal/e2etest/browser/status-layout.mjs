@@ -140,6 +140,8 @@ async function drive(page) {
   await page.locator("#alerts tr[data-alert-row]").first().waitFor();
   await page.locator("#silences tr[data-silence]").first().waitFor();
   await page.locator("#source-charts circle").first().waitFor();
+  await page.locator("#slos tr[data-slo]").first().waitFor();
+  await page.locator("#slo-charts circle").first().waitFor();
   for (const t of texts) {
     await page.waitForFunction((t) => document.querySelector("main").textContent.includes(t), t, { timeout: WAIT_MS })
       .catch(() => {}); // reported by measure, with the screenshots

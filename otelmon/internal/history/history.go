@@ -28,10 +28,15 @@
 // (at most one a second, [History.Refresh]), so the page follows a sync
 // within seconds.
 //
+// The error budgets of the service level objectives are kept too: each
+// collection asks the alert engine for every objective series' budget
+// ([History.SampleSLOs]) and each bucket keeps the last one it read.
+//
 // The files: history.go holds the History, its sampler and the
 // transitions it is told of; read.go picks its instruments out of a
 // collection; buckets.go holds the buckets and rings and how readings feed
-// them; json.go builds the API's body from them.
+// them; slos.go holds the error budgets; json.go builds the API's body
+// from them.
 package history
 
 import (
@@ -104,6 +109,7 @@ type History struct {
 	mu       sync.Mutex
 	sources  map[string]*sourceHistory
 	services map[string]*serviceHistory
+	slos     sloSampler
 	notes    uint64 // transitions told so far
 
 	stop chan struct{} // closed by Shutdown; nil until Start
@@ -182,6 +188,7 @@ func (h *History) Collect(t time.Time) {
 		return
 	}
 	src, svc := h.read(&h.rm)
+	budgets := h.readSLOs()
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	tn := t.UnixNano()
@@ -191,6 +198,7 @@ func (h *History) Collect(t time.Time) {
 	for name, r := range svc {
 		h.service(name, tn).feed(r, tn, notes)
 	}
+	h.feedSLOsLocked(budgets, tn)
 	h.forgetLocked(tn)
 }
 
@@ -280,4 +288,5 @@ func (h *History) forgetLocked(tn int64) {
 	cut := tn - int64(keepFor)
 	maps.DeleteFunc(h.sources, func(_ string, s *sourceHistory) bool { return s.lastSeen < cut })
 	maps.DeleteFunc(h.services, func(_ string, s *serviceHistory) bool { return s.lastSeen < cut })
+	h.forgetSLOsLocked(cut)
 }

@@ -68,7 +68,8 @@ func heapAfterGC() uint64 {
 
 // BenchmarkHistoryMemory reports what the history keeps per source and per
 // service after 24 hours of one sync a minute (sources) and of requests,
-// health and breaker readings every minute (services): the live heap with
+// health and breaker readings every minute (services), and per objective
+// series after 24 hours of a budget read every minute: the live heap with
 // the series, minus the live heap without them. One iteration is enough.
 func BenchmarkHistoryMemory(b *testing.B) {
 	const n = 100
@@ -115,6 +116,34 @@ func BenchmarkHistoryMemory(b *testing.B) {
 			without := heapAfterGC()
 			b.ReportMetric((float64(with)-float64(without))/n, "B/service")
 			_ = mp.Shutdown(ctx)
+			runtime.KeepAlive(h)
+		}
+	})
+	b.Run("slo", func(b *testing.B) {
+		for b.Loop() {
+			clk := clock.NewFake(time.Unix(1_700_000_000, 0))
+			reader := sdkmetric.NewManualReader()
+			mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))
+			h := New(reader, clk, names.Default)
+			lister := &fakeSLOs{}
+			h.SampleSLOs(lister, n)
+			budgets := make(map[string]float64, n)
+			for minute := range 24 * 60 {
+				for i := range n {
+					budgets[fmt.Sprintf("source-%03d", i)] = 1 - float64(minute*i)/1000
+				}
+				lister.set(budgets)
+				clk.Advance(time.Minute)
+				h.Collect(clk.Now().Add(-1))
+			}
+			lister.set(nil)
+			with := heapAfterGC()
+			h.mu.Lock()
+			h.slos.series, h.slos.perDef = map[string]*sloHistory{}, map[string]int{}
+			h.mu.Unlock()
+			without := heapAfterGC()
+			b.ReportMetric((float64(with)-float64(without))/n, "B/series")
+			_ = mp.Shutdown(context.Background())
 			runtime.KeepAlive(h)
 		}
 	})

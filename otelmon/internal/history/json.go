@@ -25,6 +25,10 @@ type JSON struct {
 	Sources     map[string]SourceSeries  `json:"sources"`
 	Services    map[string]ServiceSeries `json:"services"`
 	Alerts      []Alert                  `json:"alerts"`
+	// SLOs are the error budgets of the objective series the history
+	// keeps, those the alert engine listed in the last 24 hours (see
+	// SampleSLOs); empty when none are sampled.
+	SLOs []SLOSeries `json:"slos"`
 }
 
 // SourceSeries is a source's series: syncs that succeeded and failed,
@@ -102,6 +106,7 @@ func newJSON(name string, rg Range, now time.Time) (JSON, int64) {
 		Sources:     map[string]SourceSeries{},
 		Services:    map[string]ServiceSeries{},
 		Alerts:      []Alert{},
+		SLOs:        []SLOSeries{},
 	}, startB
 }
 
@@ -160,6 +165,7 @@ func (h *History) Snapshot(name string, rg Range, now time.Time) JSON {
 		}
 		out.Services[label] = js
 	}
+	out.SLOs = h.sloSnapshotLocked(rg, startB)
 	return out
 }
 
