@@ -24,10 +24,10 @@ type amCluster struct {
 
 	mu       sync.Mutex
 	silences []gettableSilence
-	down     map[int]bool // members that answer 503, as one not ready does
-	requests map[int]int  // requests per member
+	down     map[int]bool    // members that answer 503, as one not ready does
+	requests map[int]int     // requests per member
 	posted   []postableAlert // the alerts every member was sent, in order
-	hang     bool         // members answer nothing until the request ends
+	hang     bool            // members answer nothing until the request ends
 }
 
 func newAMCluster(now func() time.Time) *amCluster {
