@@ -70,7 +70,9 @@ type Config struct {
 	// days), how many may be pending or active (default 1000), how long
 	// expired ones are kept (default 120 h), and each one's size: text
 	// (4 KiB), matchers (32), regular expressions (1 KiB each, 48 KiB of
-	// memory compiled). Zero fields mean the defaults.
+	// memory compiled). Zero fields mean the defaults. With Alertmanager
+	// notifiers, silences are the cluster's, fetched every Refresh
+	// (default 15 s) and after each change (see docs/alerts.md).
 	Silences alerting.SilenceConfig
 	// SLOs configures the service level objectives and their error
 	// budgets, watched by the alert rules slo_burn_rate_page and
