@@ -23,7 +23,7 @@ import (
 type healthChecks struct {
 	checker        *healthcheck.Checker
 	urls           map[string]string // WithHealthCheckURLs
-	defaultTimeout time.Duration     // HealthCheckConfig.RequestTimeout
+	defaultTimeout time.Duration     // healthcheck.Config.RequestTimeout
 	clients        *clientstack.Stack
 
 	// adding serializes add; accepts is the ExpectedStatus of the target
@@ -32,6 +32,8 @@ type healthChecks struct {
 	accepts []int
 }
 
+// newHealthChecks builds the checker for cfg, whose probes go through
+// clients' probe transports and whose transitions go to onChange.
 func newHealthChecks(cfg healthcheck.Config, urls map[string]string, clients *clientstack.Stack, clk clock.Clock, logger *slog.Logger, onChange func(healthcheck.Transition)) (*healthChecks, error) {
 	h := &healthChecks{urls: urls, defaultTimeout: cfg.RequestTimeout, clients: clients}
 	var err error
