@@ -12,6 +12,8 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/prometheus/common/model"
+
 	"go.yaml.in/yaml/v3"
 
 	"github.com/listsync/otelmon/internal/names"
@@ -363,25 +365,12 @@ func promMetricName(n string) string {
 
 func promNumber(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64) }
 
-// promDuration formats d as Prometheus durations are written ("1h30m",
-// "5m", "250ms"), rounding up to the millisecond.
+// promDuration formats d as Prometheus writes durations ("1h30m", "5m",
+// "250ms", "1d", "1w"), rounding up to the millisecond, Prometheus's
+// resolution.
 func promDuration(d time.Duration) string {
-	ms := int64((d + time.Millisecond - 1) / time.Millisecond)
-	if ms <= 0 {
-		return "0s"
-	}
-	var b strings.Builder
-	for _, u := range []struct {
-		suffix string
-		ms     int64
-	}{{"h", 3600000}, {"m", 60000}, {"s", 1000}, {"ms", 1}} {
-		if n := ms / u.ms; n > 0 {
-			b.WriteString(strconv.FormatInt(n, 10))
-			b.WriteString(u.suffix)
-			ms -= n * u.ms
-		}
-	}
-	return b.String()
+	d = (d + time.Millisecond - 1).Truncate(time.Millisecond)
+	return model.Duration(max(d, 0)).String()
 }
 
 // escapeTemplate keeps Prometheus from reading "{{" in a description as a

@@ -17,6 +17,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/common/model"
+
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
 	"go.yaml.in/yaml/v3"
@@ -538,11 +540,19 @@ func TestPrometheusRulesNotExpressible(t *testing.T) {
 	runPromtool(t, "check", "rules", path)
 }
 
+// Durations are written as Prometheus writes them (model.Duration), and
+// every one parses back as a Prometheus duration to the same value.
 func TestPromDuration(t *testing.T) {
 	for d, want := range map[time.Duration]string{
-		0: "0s", time.Nanosecond: "1ms", 250 * time.Millisecond: "250ms", 5 * time.Minute: "5m",
-		90 * time.Minute: "1h30m", 26*time.Hour + 1500*time.Millisecond: "26h1s500ms",
+		0: "0s", -time.Second: "0s", time.Nanosecond: "1ms", 250 * time.Millisecond: "250ms", 5 * time.Minute: "5m",
+		90 * time.Minute: "1h30m", 26*time.Hour + 1500*time.Millisecond: "1d2h1s500ms", 72 * time.Hour: "3d",
+		7 * 24 * time.Hour: "1w",
 	} {
+		if d > 0 && d%time.Millisecond == 0 {
+			if back, err := model.ParseDuration(want); err != nil || time.Duration(back) != d {
+				t.Errorf("%q parses as %v, %v; want %v", want, time.Duration(back), err, d)
+			}
+		}
 		if got := promDuration(d); got != want {
 			t.Errorf("promDuration(%v) = %q, want %q", d, got, want)
 		}
