@@ -5,11 +5,9 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -199,36 +197,18 @@ func call(t *testing.T, method, url, body string) (int, []byte) {
 // otelmonHook receives the notifications of otelmon's webhook notifier
 // (package alerting/webhook).
 type otelmonHook struct {
-	URL string
-
-	mu   sync.Mutex
-	msgs []otelmonwebhook.Message
+	*e2etest.Receiver[otelmonwebhook.Message]
 }
 
 func startOtelmonHook(t *testing.T) *otelmonHook {
 	t.Helper()
-	h := &otelmonHook{}
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		var m otelmonwebhook.Message
-		if err := json.NewDecoder(r.Body).Decode(&m); err != nil {
-			http.Error(w, err.Error(), http.StatusBadRequest)
-			return
-		}
-		h.mu.Lock()
-		h.msgs = append(h.msgs, m)
-		h.mu.Unlock()
-	}))
-	t.Cleanup(srv.Close)
-	h.URL = srv.URL + "/hook"
-	return h
+	return &otelmonHook{e2etest.StartReceiver[otelmonwebhook.Message](t, "/hook")}
 }
 
 // received returns each notice as "status rule service".
 func (h *otelmonHook) received() []string {
-	h.mu.Lock()
-	defer h.mu.Unlock()
 	var out []string
-	for _, m := range h.msgs {
+	for _, m := range h.Received() {
 		out = append(out, m.Status.String()+" "+m.Alert.Rule+" "+m.Alert.Labels["service"])
 	}
 	return out

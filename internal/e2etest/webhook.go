@@ -26,22 +26,23 @@ type NotifiedAlert struct {
 	Labels map[string]string `json:"labels"`
 }
 
-// WebhookReceiver records the notifications Alertmanagers send it.
-type WebhookReceiver struct {
+// Receiver records the JSON bodies of type T posted to it: a webhook's
+// notifications.
+type Receiver[T any] struct {
 	// URL is the address to configure as the webhook's url.
 	URL string
 
 	mu   sync.Mutex
-	msgs []Notification // through mu
+	msgs []T // through mu
 }
 
-// StartWebhookReceiver starts a webhook receiver on loopback and closes it
-// when the test ends. It answers 400 to a body that is not a notification.
-func StartWebhookReceiver(t testing.TB) *WebhookReceiver {
+// StartReceiver starts a receiver of T on loopback, at path, and closes it
+// when the test ends. It answers 400 to a body that is not a T.
+func StartReceiver[T any](t testing.TB, path string) *Receiver[T] {
 	t.Helper()
-	r := &WebhookReceiver{}
+	r := &Receiver[T]{}
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-		var m Notification
+		var m T
 		if err := json.NewDecoder(req.Body).Decode(&m); err != nil {
 			http.Error(w, err.Error(), http.StatusBadRequest)
 			return
@@ -51,16 +52,25 @@ func StartWebhookReceiver(t testing.TB) *WebhookReceiver {
 		r.mu.Unlock()
 	}))
 	t.Cleanup(srv.Close)
-	r.URL = srv.URL + "/alerts"
+	r.URL = srv.URL + path
 	return r
 }
 
-// Received returns the notifications received so far, in the order
-// received.
-func (r *WebhookReceiver) Received() []Notification {
+// Received returns the bodies received so far, in the order received.
+func (r *Receiver[T]) Received() []T {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return slices.Clone(r.msgs)
+}
+
+// WebhookReceiver records the notifications Alertmanagers send it.
+type WebhookReceiver struct{ *Receiver[Notification] }
+
+// StartWebhookReceiver starts a receiver of Alertmanager's notifications
+// on loopback and closes it when the test ends.
+func StartWebhookReceiver(t testing.TB) *WebhookReceiver {
+	t.Helper()
+	return &WebhookReceiver{StartReceiver[Notification](t, "/alerts")}
 }
 
 // ByGroup returns the notifications received so far by group key, each
