@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"math"
+	"net/http"
+	"net/http/httptest"
 	"slices"
 	"strings"
 	"testing"
@@ -111,5 +113,31 @@ func TestSLOAPIAvailabilityOptIn(t *testing.T) {
 	if len(slos) != 1 || slos[0].Name != alerting.SLOAPIAvailability || slos[0].Labels["service"] != "tmdb" ||
 		slos[0].Errors != 1 || slos[0].Events != 4 {
 		t.Fatalf("slos %+v, want tmdb's availability: 1 error in 4 requests", slos)
+	}
+}
+
+// The latency objective counts the requests slower than its threshold
+// against the service, from the duration histogram.
+func TestSLOAPILatencyOptIn(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/slow" {
+			time.Sleep(300 * time.Millisecond) // the answer is slow, past the 250 ms threshold
+		}
+	}))
+	defer srv.Close()
+	cfg := noSLOs(DefaultConfig())
+	cfg.SLOs.APILatency, cfg.SLOs.APILatencyThreshold = true, 250*time.Millisecond
+	m, _ := newTestMonitor(t, cfg)
+	c := m.HTTPClient("trakt")
+	for _, p := range []string{"/", "/slow", "/", "/"} {
+		doGet(t, c, srv.URL+p)
+	}
+	if err := m.Alerts().Evaluate(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	slos := m.Status().SLOs
+	if len(slos) != 1 || slos[0].Name != alerting.SLOAPILatency || slos[0].Labels["service"] != "trakt" ||
+		slos[0].Errors != 1 || slos[0].Events != 4 || slos[0].Objective != alerting.DefaultAPILatencyTarget {
+		t.Fatalf("slos %+v, want trakt's latency: 1 slow request in 4 against 0.95", slos)
 	}
 }
