@@ -35,6 +35,21 @@ type SLOStatus struct {
 	// BurnRates are the burn rates over the alert windows of the BurnRate
 	// rules that watch the objective, shortest window first.
 	BurnRates []BurnRateReading `json:"burnRates"`
+	// Alerts are the window pairs of those rules, in the order of the
+	// rules and their windows: a rule's alert fires for the series when
+	// the burn rates over both windows of one of its pairs are above the
+	// pair's factor.
+	Alerts []BurnAlert `json:"alerts"`
+}
+
+// BurnAlert is a window pair of a BurnRate rule that watches an
+// objective.
+type BurnAlert struct {
+	Rule   string        `json:"rule"`
+	Level  Level         `json:"level"`
+	Long   time.Duration `json:"long"`
+	Short  time.Duration `json:"short"`
+	Factor float64       `json:"factor"`
 }
 
 // BurnRateReading is the burn rate of an objective series over one window:
@@ -82,6 +97,17 @@ func (st *sloStore) status(rules *ruleSet) []SLOStatus {
 		}
 		windows := slices.Sorted(maps.Keys(alerts))
 		for _, u := range defs {
+			var pairs []BurnAlert
+			for k := range t.users {
+				o := &t.users[k]
+				if o.obj.target != u.obj.target || o.obj.period != u.obj.period {
+					continue
+				}
+				for _, p := range o.pairs {
+					pairs = append(pairs, BurnAlert{Rule: o.re.rule.Name, Level: o.re.rule.Level,
+						Long: t.windows[p.long], Short: t.windows[p.short], Factor: p.factor})
+				}
+			}
 			for _, g := range groups {
 				if g.seen == 0 {
 					continue
@@ -100,6 +126,7 @@ func (st *sloStore) status(rules *ruleSet) []SLOStatus {
 				for _, i := range windows {
 					s.BurnRates = append(s.BurnRates, BurnRateReading{Window: t.windows[i], BurnRate: g.ratio(i) / u.obj.budget})
 				}
+				s.Alerts = slices.Clone(pairs)
 				out = append(out, s)
 			}
 		}

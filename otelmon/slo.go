@@ -146,6 +146,20 @@ type SLOStatus struct {
 	// the budget lasts the period; the page fires above 14.4 over 1h and
 	// 5m).
 	BurnRates []SLOBurnRate `json:"burnRates"`
+	// Alerts are the window pairs of the burn-rate rules that watch the
+	// objective: a rule fires for the series when the burn rates over both
+	// windows of one of its pairs are above the pair's factor.
+	Alerts []SLOBurnAlert `json:"alerts"`
+}
+
+// SLOBurnAlert is a window pair of a burn-rate rule: slo_burn_rate_page
+// (critical) has 1h and 5m at 14.4, and 6h and 30m at 6, by default.
+type SLOBurnAlert struct {
+	Rule   string  `json:"rule"`
+	Level  string  `json:"level"`
+	Long   string  `json:"long"`  // "1h"
+	Short  string  `json:"short"` // "5m"
+	Factor float64 `json:"factor"`
 }
 
 // SLOBurnRate is an objective's burn rate over one alert window.
@@ -168,12 +182,17 @@ func sloStatuses(in []alerting.SLOStatus) []SLOStatus {
 			Events:               s.Events,
 			CoveredSeconds:       s.Covered.Seconds(),
 			BurnRates:            make([]SLOBurnRate, 0, len(s.BurnRates)),
+			Alerts:               make([]SLOBurnAlert, 0, len(s.Alerts)),
 		}
 		if st.Labels == nil {
 			st.Labels = map[string]string{}
 		}
 		for _, b := range s.BurnRates {
 			st.BurnRates = append(st.BurnRates, SLOBurnRate{Window: model.Duration(b.Window).String(), BurnRate: b.BurnRate})
+		}
+		for _, a := range s.Alerts {
+			st.Alerts = append(st.Alerts, SLOBurnAlert{Rule: a.Rule, Level: a.Level.String(),
+				Long: model.Duration(a.Long).String(), Short: model.Duration(a.Short).String(), Factor: a.Factor})
 		}
 		out = append(out, st)
 	}

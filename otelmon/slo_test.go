@@ -60,6 +60,14 @@ func TestSLOCatchesEveryOtherSyncFailing(t *testing.T) {
 	if want := []string{"5m", "30m", "1h", "2h", "6h", "1d", "3d"}; !slices.Equal(windows, want) {
 		t.Errorf("burn windows %v, want %v", windows, want)
 	}
+	// The rules' window pairs, for the page to mark the burn rates by.
+	want := []SLOBurnAlert{
+		{"slo_burn_rate_page", "critical", "1h", "5m", 14.4}, {"slo_burn_rate_page", "critical", "6h", "30m", 6},
+		{"slo_burn_rate_ticket", "warning", "1d", "2h", 3}, {"slo_burn_rate_ticket", "warning", "3d", "6h", 1},
+	}
+	if !slices.Equal(imdb.Alerts, want) {
+		t.Errorf("alert pairs %+v, want %+v", imdb.Alerts, want)
+	}
 }
 
 // The status JSON carries the budgets under "slos", with the keys the page
@@ -83,7 +91,7 @@ func TestSLOStatusJSON(t *testing.T) {
 	if len(got.SLOs) != 1 {
 		t.Fatalf("slos: %s", b)
 	}
-	for _, k := range []string{"name", "labels", "objective", "window", "errorBudgetRemaining", "errors", "events", "coveredSeconds", "burnRates"} {
+	for _, k := range []string{"name", "labels", "objective", "window", "errorBudgetRemaining", "errors", "events", "coveredSeconds", "burnRates", "alerts"} {
 		if _, ok := got.SLOs[0][k]; !ok {
 			t.Errorf("slos[0] lacks %q: %v", k, got.SLOs[0])
 		}

@@ -163,8 +163,13 @@ func TestStatusPageBudgets(t *testing.T) {
 		if want := coveredText(s.CoveredSeconds, s.Window); r.Covered != want {
 			t.Errorf("%s: covered shown %q, want %q", series, r.Covered, want)
 		}
-		// Burn rates: each window, marked as the rules' factors say, and
-		// the rules they feed named.
+		// Burn rates: each window, marked as the rules' factors say (the
+		// default rules' pairs, listed by the status), and the rules they
+		// feed named.
+		if !slices.Equal(s.Alerts, defaultAlerts()) {
+			t.Errorf("%s: alert pairs %+v, want the default rules' %+v", series, s.Alerts, defaultAlerts())
+		}
+		rules := burnRulesOf(s.Alerts)
 		rates := map[string]float64{}
 		for _, br := range s.BurnRates {
 			rates[br.Window] = br.BurnRate
@@ -179,11 +184,11 @@ func TestStatusPageBudgets(t *testing.T) {
 				continue
 			}
 			shownAbout(t, series+"'s burn rate over "+shown.Window, shown.Text, `^`+shown.Window+` ([\d.]+)×$`, v)
-			if want := aboveKind(shown.Window, rates); shown.Above != want {
+			if want := aboveKind(rules, shown.Window, rates); shown.Above != want {
 				t.Errorf("%s: burn rate %v over %s marked %q, want %q", series, v, shown.Window, shown.Above, want)
 			}
 		}
-		if want := feeds(rates); !slices.Equal(r.Feeds, want) {
+		if want := feeds(rules, rates); !slices.Equal(r.Feeds, want) {
 			t.Errorf("%s: the page says %q of the rules fed, want %q", series, r.Feeds, want)
 		}
 		if series == "imdb" && (len(r.Feeds) == 0 || !strings.HasPrefix(r.Feeds[0], alerting.RuleSLOBurnRatePage+": ")) {
@@ -260,25 +265,59 @@ func coveredText(covered float64, window string) string {
 	}
 }
 
-// burnRules are the burn-rate rules and their window pairs, as the
-// alerting package defines them: what the page must mark.
-var burnRules = []struct {
+// burnRule is a burn-rate rule and its window pairs, as the status lists
+// them: what the page must mark.
+type burnRule struct {
 	rule, kind string
-	pairs      []alerting.BurnWindow
-}{
-	{alerting.RuleSLOBurnRatePage, "page", alerting.PageWindows()},
-	{alerting.RuleSLOBurnRateTicket, "ticket", alerting.TicketWindows()},
+	pairs      []otelmon.SLOBurnAlert
+}
+
+// burnRulesOf groups a series' alert pairs by rule, critical rules (the
+// page's marks) first.
+func burnRulesOf(alerts []otelmon.SLOBurnAlert) []burnRule {
+	var out []burnRule
+	for _, a := range alerts {
+		i := slices.IndexFunc(out, func(r burnRule) bool { return r.rule == a.Rule })
+		if i < 0 {
+			kind := "ticket"
+			if a.Level == "critical" {
+				kind = "page"
+			}
+			out, i = append(out, burnRule{rule: a.Rule, kind: kind}), len(out)
+		}
+		out[i].pairs = append(out[i].pairs, a)
+	}
+	slices.SortStableFunc(out, func(a, b burnRule) int { return strings.Compare(a.kind, b.kind) }) // "page" < "ticket"
+	return out
+}
+
+// defaultAlerts are the pairs of the default burn-rate rules, as the
+// alerting package defines them: what the demo's status must list.
+func defaultAlerts() []otelmon.SLOBurnAlert {
+	var out []otelmon.SLOBurnAlert
+	for _, r := range []struct {
+		rule, level string
+		pairs       []alerting.BurnWindow
+	}{
+		{alerting.RuleSLOBurnRatePage, "critical", alerting.PageWindows()},
+		{alerting.RuleSLOBurnRateTicket, "warning", alerting.TicketWindows()},
+	} {
+		for _, p := range r.pairs {
+			out = append(out, otelmon.SLOBurnAlert{Rule: r.rule, Level: r.level, Long: promDuration(p.Long), Short: promDuration(p.Short), Factor: p.Factor})
+		}
+	}
+	return out
 }
 
 func promDuration(d time.Duration) string { return model.Duration(d).String() }
 
 // aboveKind is how the page must mark the burn rate over window: "page"
-// when above the factor of a page pair it is in, else "ticket" when above
-// a ticket pair's, else "".
-func aboveKind(window string, rates map[string]float64) string {
-	for _, r := range burnRules {
+// when above the factor of a critical rule's pair it is in, else "ticket"
+// when above another's, else "".
+func aboveKind(rules []burnRule, window string, rates map[string]float64) string {
+	for _, r := range rules {
 		for _, p := range r.pairs {
-			if (promDuration(p.Long) == window || promDuration(p.Short) == window) && rates[window] > p.Factor {
+			if (p.Long == window || p.Short == window) && rates[window] > p.Factor {
 				return r.kind
 			}
 		}
@@ -288,12 +327,12 @@ func aboveKind(window string, rates map[string]float64) string {
 
 // feeds is what the page must say of the rules the burn rates feed: per
 // rule, its pairs with a window above the factor.
-func feeds(rates map[string]float64) []string {
+func feeds(rules []burnRule, rates map[string]float64) []string {
 	out := []string{}
-	for _, r := range burnRules {
+	for _, r := range rules {
 		var said []string
 		for _, p := range r.pairs {
-			long, short := promDuration(p.Long), promDuration(p.Short)
+			long, short := p.Long, p.Short
 			f := strconv.FormatFloat(p.Factor, 'g', -1, 64)
 			l, s := rates[long] > p.Factor, rates[short] > p.Factor
 			switch {
