@@ -3,11 +3,12 @@ package otelmon
 import (
 	"net/http"
 
+	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
+	"go.opentelemetry.io/otel/metric"
+
 	"github.com/listsync/otelmon/internal/names"
 	"github.com/listsync/otelmon/internal/redact"
 	"github.com/listsync/otelmon/otelmon/internal/clientstack"
-	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
-	"go.opentelemetry.io/otel/metric"
 )
 
 // TransportOption configures Transport. Options are sealed: only this
