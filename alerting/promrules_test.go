@@ -428,34 +428,43 @@ func promtoolTest(rules []Rule, fired []map[int][]Alert) []byte {
 			for _, r := range rules {
 				c, _ := r.validate(names.Default)
 				_, summaryTmpl := promExpr(&r, &c)
-				fmt.Fprintf(&b, "      - eval_time: %dm30s\n        alertname: %s\n", twinLead+m, r.Name)
-				var as []Alert
-				for _, a := range fired[i][m] {
-					if a.Rule == r.Name {
-						as = append(as, a)
-					}
-				}
-				if len(as) == 0 {
-					b.WriteString("        exp_alerts: []\n")
-					continue
-				}
-				b.WriteString("        exp_alerts:\n")
-				for _, a := range as {
-					lbls := maps.Clone(a.Labels)
-					maps.Copy(lbls, target)
-					lbls["severity"] = a.Level.String()
-					b.WriteString("          - exp_labels:\n")
-					for _, k := range slices.Sorted(maps.Keys(lbls)) {
-						fmt.Fprintf(&b, "              %s: %s\n", k, quoteYAML(lbls[k]))
-					}
-					b.WriteString("            exp_annotations:\n")
-					fmt.Fprintf(&b, "              summary: %s\n", quoteYAML(renderSummary(summaryTmpl, a)))
-					fmt.Fprintf(&b, "              description: %s\n", quoteYAML(a.Description))
-				}
+				writeAlertRuleTest(&b, twinLead+m, r.Name, fired[i][m], target, func(a Alert) (string, string) {
+					return renderSummary(summaryTmpl, a), a.Description
+				})
 			}
 		}
 	}
 	return b.Bytes()
+}
+
+// writeAlertRuleTest writes one alert_rule_test case of a promtool rule
+// test: at minute m (plus 30 s), the alerts of rule among fired, with
+// their labels, extra labels, severity, and the summary and description
+// annotations says gives each.
+func writeAlertRuleTest(b *bytes.Buffer, m int, rule string, fired []Alert, extra map[string]string, says func(Alert) (summary, description string)) {
+	fmt.Fprintf(b, "      - eval_time: %dm30s\n        alertname: %s\n", m, rule)
+	var as []Alert
+	for _, a := range fired {
+		if a.Rule == rule {
+			as = append(as, a)
+		}
+	}
+	if len(as) == 0 {
+		b.WriteString("        exp_alerts: []\n")
+		return
+	}
+	b.WriteString("        exp_alerts:\n")
+	for _, a := range as {
+		lbls := maps.Clone(a.Labels)
+		maps.Copy(lbls, extra)
+		lbls["severity"] = a.Level.String()
+		b.WriteString("          - exp_labels:\n")
+		for _, k := range slices.Sorted(maps.Keys(lbls)) {
+			fmt.Fprintf(b, "              %s: %s\n", k, quoteYAML(lbls[k]))
+		}
+		summary, description := says(a)
+		fmt.Fprintf(b, "            exp_annotations:\n              summary: %s\n              description: %s\n", quoteYAML(summary), quoteYAML(description))
+	}
 }
 
 // renderSummary renders the few template actions the twins' summaries use,

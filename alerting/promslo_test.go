@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"maps"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -162,28 +161,9 @@ func TestPrometheusRulesSLOTwins(t *testing.T) {
 	for _, m := range checks {
 		for _, rule := range []string{RuleSLOBurnRatePage, RuleSLOBurnRateTicket, RuleConsecutiveSyncFailures} {
 			r := rules[slices.IndexFunc(rules, func(r Rule) bool { return r.Name == rule })]
-			fmt.Fprintf(&b, "      - eval_time: %dm30s\n        alertname: %s\n", twinLead+m, rule)
-			var as []Alert
-			for _, a := range fired[m] {
-				if a.Rule == rule {
-					as = append(as, a)
-				}
-			}
-			if len(as) == 0 {
-				b.WriteString("        exp_alerts: []\n")
-				continue
-			}
-			b.WriteString("        exp_alerts:\n")
-			for _, a := range as {
-				lbls := maps.Clone(a.Labels)
-				lbls["severity"] = a.Level.String()
-				b.WriteString("          - exp_labels:\n")
-				for _, k := range slices.Sorted(maps.Keys(lbls)) {
-					fmt.Fprintf(&b, "              %s: %s\n", k, quoteYAML(lbls[k]))
-				}
-				summary := "Error budget of " + a.Labels["slo"] + " burns too fast for source " + a.Labels["source"]
-				fmt.Fprintf(&b, "            exp_annotations:\n              summary: %s\n              description: %s\n", quoteYAML(summary), quoteYAML(r.Description))
-			}
+			writeAlertRuleTest(&b, twinLead+m, rule, fired[m], nil, func(a Alert) (string, string) {
+				return "Error budget of " + a.Labels["slo"] + " burns too fast for source " + a.Labels["source"], r.Description
+			})
 		}
 	}
 	if !strings.Contains(b.String(), "slo_burn_rate_page") {
